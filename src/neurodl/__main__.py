@@ -1,0 +1,3 @@
+from neurodl.cli.main import run_main
+
+run_main()

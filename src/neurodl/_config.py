@@ -1,0 +1,83 @@
+"""Process-wide settings with thread-local overrides.
+
+Settings: ``data_root`` (default: ``$NEURODL_DATA``), ``progress`` (show progress bars),
+``n_jobs`` (default ``$NEURODL_N_JOBS`` or 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError
+
+_KEYS = ("data_root", "progress", "n_jobs")
+_global: dict[str, Any] = {}
+_local = threading.local()
+
+
+def _defaults() -> dict[str, Any]:
+    root = os.environ.get("NEURODL_DATA")
+    n_jobs = os.environ.get("NEURODL_N_JOBS", "1")
+    try:
+        n_jobs_i = int(n_jobs)
+    except ValueError:
+        raise ConfigError(f"NEURODL_N_JOBS must be an integer; got {n_jobs!r}.") from None
+    return {"data_root": Path(root) if root else None, "progress": True, "n_jobs": n_jobs_i}
+
+
+def _check_keys(kwargs: dict[str, Any]) -> None:
+    for key in kwargs:
+        if key not in _KEYS:
+            raise ConfigError(f"Unknown neurodl setting {key!r}. Allowed: {', '.join(_KEYS)}.")
+
+
+def get_config(key: str | None = None) -> Any:
+    """Return one setting, or a dict of all of them."""
+    cfg = _defaults()
+    cfg.update(_global)
+    cfg.update(getattr(_local, "overrides", {}))
+    if key is None:
+        return cfg
+    _check_keys({key: None})
+    return cfg[key]
+
+
+def set_config(**kwargs: Any) -> None:
+    """Set settings for the whole process (``data_root=``, ``progress=``, ``n_jobs=``)."""
+    _check_keys(kwargs)
+    if "data_root" in kwargs and kwargs["data_root"] is not None:
+        kwargs["data_root"] = Path(kwargs["data_root"])
+    _global.update(kwargs)
+
+
+@contextlib.contextmanager
+def config_context(**kwargs: Any) -> Iterator[None]:
+    """Override settings in this thread for the duration of a ``with`` block."""
+    _check_keys(kwargs)
+    if "data_root" in kwargs and kwargs["data_root"] is not None:
+        kwargs["data_root"] = Path(kwargs["data_root"])
+    old = dict(getattr(_local, "overrides", {}))
+    _local.overrides = {**old, **kwargs}
+    try:
+        yield
+    finally:
+        _local.overrides = old
+
+
+def get_data_root(required: bool = True) -> Path | None:
+    """Return the data root (``NEURODL_DATA`` or ``set_config(data_root=...)``)."""
+    root = get_config("data_root")
+    if root is None and required:
+        from .exceptions import DatasetError
+
+        raise DatasetError(
+            "No data root set. Set the environment variable NEURODL_DATA to the folder that holds "
+            "the datasets (e.g. NEURODL_DATA=../shared/data) or call "
+            "neurodl.set_config(data_root=...)."
+        )
+    return root

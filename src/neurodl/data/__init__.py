@@ -1,0 +1,16 @@
+"""Data containers: the ground floor of neurodl (imports nothing above it)."""
+
+from .epochs import METADATA_COLUMNS, EpochsDataset, TorchEpochs
+from .recording import Annotations, Recording
+from .spikes import SpikeTrains
+from .volume import VolumeSeries
+
+__all__ = [
+    "METADATA_COLUMNS",
+    "Annotations",
+    "EpochsDataset",
+    "Recording",
+    "SpikeTrains",
+    "TorchEpochs",
+    "VolumeSeries",
+]
