@@ -9,7 +9,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "neurodl"
 LAYERS = ["data", "io", "datasets", "preprocessing", "models", "estimators", "evaluation",
-          "analyses", "report", "cli"]
+          "analyses", "report", "workflows", "cli"]
 CORE = {"_config", "_logging", "exceptions"}
 
 

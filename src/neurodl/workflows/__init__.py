@@ -1,0 +1,1 @@
+"""Workflows: compose analyses and reports into runs (what the CLI calls)."""
