@@ -1,0 +1,161 @@
+"""Run configuration: YAML/JSON -> strictly validated pydantic models.
+
+Unknown keys are rejected with the dotted path to the key and the closest allowed key as a hint
+(mne-bids-pipeline style). Config files are data: nothing in them is executed.
+
+Examples
+--------
+>>> cfg = parse_config({"data": {"source": "simulate", "simulator": "motor_imagery"}})
+>>> cfg.evaluation.protocol
+'within-session'
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..exceptions import ConfigError
+
+__all__ = ["DataConfig", "EvaluationConfig", "ModelConfig", "ReportConfig", "RunConfig",
+           "load_config", "parse_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class DataConfig(_Strict):
+    """Where the samples come from.
+
+    ``source: simulate`` uses a built-in simulator (``simulator`` + ``params``);
+    ``source: dataset`` a named dataset under the data root (``dataset`` + ``params``);
+    ``source: file`` any file neurodl reads (``path`` + ``params`` for the reader).
+    """
+
+    source: Literal["simulate", "dataset", "file"] = "simulate"
+    simulator: str | None = None
+    dataset: str | None = None
+    path: str | None = None
+    data_root: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> DataConfig:
+        need = {"simulate": "simulator", "dataset": "dataset", "file": "path"}[self.source]
+        if getattr(self, need) is None:
+            raise ValueError(f"data.source is {self.source!r}, so data.{need} is required")
+        return self
+
+
+class ModelConfig(_Strict):
+    """The estimator: a registered name and its parameters."""
+
+    name: str = "logistic_regression"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationConfig(_Strict):
+    """Protocol, metric and statistics."""
+
+    protocol: str = "within-session"
+    protocol_params: dict[str, Any] = Field(default_factory=dict)
+    metric: str = "balanced_accuracy"
+    n_permutations: int = Field(200, ge=0, le=100_000)
+    n_boot: int = Field(1000, ge=0, le=1_000_000)
+    ci: float = Field(0.95, gt=0.0, lt=1.0)
+    n_jobs: int = 1
+
+
+class ReportConfig(_Strict):
+    """Report options."""
+
+    title: str | None = None
+    enabled: bool = True
+
+
+class RunConfig(_Strict):
+    """A whole run: data -> preprocessing -> model -> evaluation -> report."""
+
+    task: Literal["decoding"] = "decoding"
+    name: str = "run"
+    seed: int = 0
+    data: DataConfig
+    preprocessing: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @field_validator("preprocessing")
+    @classmethod
+    def _one_key_per_step(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, step in enumerate(steps):
+            if len(step) != 1:
+                raise ValueError(
+                    f"each preprocessing step is a mapping with exactly one key (the step name); "
+                    f"step {i} has keys {sorted(step)}"
+                )
+        return steps
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk the pydantic model along ``loc`` (minus its last item) and list allowed keys."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = field.annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_keys(RunConfig, loc)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            lines.append(f"unknown key {path!r}.{hint} Allowed here: {', '.join(allowed)}.")
+        elif e["type"] == "missing":
+            lines.append(f"missing required key {path!r}.")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"invalid value at {path!r}: {e['msg']}{shown}.")
+    return f"Invalid config {source}: " + " ".join(lines)
+
+
+def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
+    """Validate a config mapping; raise :class:`ConfigError` naming each offending key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"Invalid config {source}: expected a mapping at the top level; got {type(data).__name__}.")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source or "(mapping)")) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a YAML (or JSON) config file and validate it strictly."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {err}".replace("\n", " ")) from None
+    if data is None:
+        raise ConfigError(f"Config file {str(path)!r} is empty.")
+    return parse_config(data, source=repr(str(path)))

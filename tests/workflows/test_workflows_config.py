@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from neurodl.exceptions import ConfigError
+from neurodl.workflows.config import load_config, parse_config
+
+BASE = {"data": {"source": "simulate", "simulator": "motor_imagery"}}
+
+
+def test_defaults_fill_in():
+    cfg = parse_config(BASE)
+    assert cfg.evaluation.metric == "balanced_accuracy"
+    assert cfg.model.name == "logistic_regression"
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ({**BASE, "evaluaton": {}}, r"unknown key 'evaluaton'\. Did you mean 'evaluation'\?"),
+        ({"data": {**BASE["data"], "parms": {}}}, r"unknown key 'data\.parms'\. Did you mean 'params'\?"),
+        ({**BASE, "model": {"name": "lda", "param": {}}}, r"'model\.param'.*Did you mean 'params'"),
+        ({**BASE, "evaluation": {"n_permutations": -3}}, r"'evaluation\.n_permutations'.*got -3"),
+        ({**BASE, "evaluation": {"ci": 1.5}}, r"'evaluation\.ci'.*got 1\.5"),
+        ({"data": {"source": "dataset"}}, r"data\.dataset is required"),
+        ({"data": {"source": "ftp", "path": "x"}}, r"'data\.source'.*got 'ftp'"),
+        ({**BASE, "preprocessing": [{"bandpass": {}, "notch": {}}]}, r"exactly one key"),
+        ({**BASE, "task": "dreaming"}, r"'task'.*got 'dreaming'"),
+        ({}, r"missing required key 'data'"),
+        ([1, 2], r"expected a mapping"),
+    ],
+)
+def test_bad_configs_name_the_key(data, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(data, source="t.yaml")
+
+
+def test_load_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="empty"):
+        load_config(empty)
+    good = tmp_path / "good.yaml"
+    good.write_text("data:\n  source: simulate\n  simulator: motor_imagery\nseed: 3\n")
+    assert load_config(good).seed == 3
+
+
+def test_shipped_demo_config_is_valid():
+    import yaml
+
+    from neurodl.cli.demo import demo_config_text
+
+    cfg = parse_config(yaml.safe_load(demo_config_text()))
+    assert cfg.data.simulator == "motor_imagery"
+    assert cfg.evaluation.n_permutations > 0
