@@ -1,10 +1,52 @@
-"""`neurodl info` (placeholder registration; implemented in its issue)."""
+"""``neurodl info PATH``: read any supported file and print a human summary."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
+
+from .._logging import logger
+from ..exceptions import DataFormatError, NeurodlError
+
+#: Errors a reader may let through on a corrupt file; shown as one line, never a traceback.
+_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, IndexError, TypeError, RuntimeError)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="(not yet available)")
-    p.set_defaults(func=lambda args: 1)
+    p = sub.add_parser(
+        "info",
+        help="summarise a recording, volume, spike or array file",
+        description="Read a file (EDF, BDF, GDF, BrainVision, EEGLAB, FIF, NIfTI, NWB, MAT, NPY, "
+        "NPZ, CSV...) or a suite2p/BIDS folder and print its channels, rate, duration and labels.",
+    )
+    p.add_argument("path", type=Path, help="file or folder to read")
+    p.add_argument(
+        "--sfreq",
+        type=float,
+        default=None,
+        help="sampling rate in Hz, for formats that do not store it (plain arrays)",
+    )
+    p.set_defaults(func=run_info)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Read ``args.path`` with :func:`neurodl.io.read` and print :func:`describe` of it."""
+    from ..io import read
+    from ..io._summary import describe
+
+    kwargs: dict[str, Any] = {}
+    if args.sfreq is not None:
+        kwargs["sfreq"] = args.sfreq
+    try:
+        obj = read(args.path, **kwargs)
+    except NeurodlError:
+        raise
+    except _READ_ERRORS as err:
+        logger.debug("Reading %s failed", args.path, exc_info=True)
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise DataFormatError(
+            f"{args.path}: cannot be read ({type(err).__name__}{': ' + detail if detail else ''})."
+        ) from err
+    print(describe(obj, args.path))
+    return 0

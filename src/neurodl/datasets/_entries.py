@@ -1,0 +1,316 @@
+"""The named datasets of neurodl, one :class:`DatasetEntry` each.
+
+Facts (rates, labels, citations) come from the data owners and from the reference data folder's
+README; file lists and checksums from :mod:`._checksums`.
+"""
+
+from __future__ import annotations
+
+from .registry import DatasetEntry, register_dataset
+
+_NO_LICENCE = (
+    "No formal data licence; use as a research test/benchmark fixture and cite the authors."
+)
+
+# ---------------------------------------------------------------------------------------- EEG
+register_dataset(
+    DatasetEntry(
+        name="bonn",
+        folder="eeg/bonn",
+        description="Bonn epilepsy EEG: 5 sets x 100 single-channel 23.6 s segments "
+        "(healthy eyes open/closed, interictal, ictal).",
+        modality="eeg",
+        sfreq=173.61,
+        sfreq_note="173.61 Hz (not stored in the files); 4097 samples per segment; D and E clip at 2047.",
+        classes={
+            "A": "set A (Z): healthy, eyes open",
+            "B": "set B (O): healthy, eyes closed",
+            "C": "set C (N): interictal, hemisphere opposite the epileptogenic zone",
+            "D": "set D (F): interictal, epileptogenic zone",
+            "E": "set E (S): ictal (seizure)",
+        },
+        citation="Andrzejak RG, Lehnertz K, Mormann F, Rieke C, David P, Elger CE. Indications of "
+        "nonlinear deterministic and finite-dimensional structures in time series of brain electrical "
+        "activity: dependence on recording region and brain state. Phys Rev E 64:061907 (2001).",
+        license=_NO_LICENCE,
+        source="RYH2077/EEG-Epilepsy-Datasets @185859ab",
+        loader="eeg:read_bonn",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="eegmmidb-s001",
+        folder="eeg/eegmmidb_S001",
+        description="PhysioNet EEG Motor Movement/Imagery, subject S001, runs R01-R14 "
+        "(64-channel EDF+ with T0/T1/T2 annotations).",
+        modality="eeg",
+        sfreq=160.0,
+        sfreq_note="160 Hz; R01/R02 baselines (60 s), R03-R14 125 s each.",
+        classes={
+            "T0": "rest",
+            "T1": "left fist (runs 3, 4, 7, 8, 11, 12) or both fists (runs 5, 6, 9, 10, 13, 14)",
+            "T2": "right fist (runs 3, 4, 7, 8, 11, 12) or both feet (runs 5, 6, 9, 10, 13, 14)",
+        },
+        citation="Schalk G, McFarland DJ, Hinterberger T, Birbaumer N, Wolpaw JR. BCI2000: a "
+        "general-purpose brain-computer interface (BCI) system. IEEE TBME 51:1034 (2004); "
+        "Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation 101:e215 (2000).",
+        license="Open Data Commons Attribution License v1.0 (PhysioNet).",
+        source="Quixotte/bci_practical_heyni_boorn_janssen @72dd3be0 (PhysioNet eegmmidb)",
+        loader="eeg:read_eegmmidb",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="mne-testing-subset",
+        folder="eeg/mne_testing_subset",
+        description="29 real-recording format fixtures (EDF/EDF+, BDF, GDF, BrainVision, EEGLAB, "
+        "Nihon Kohden, FIF, CHB-MIT .seizures).",
+        modality="mixed",
+        sfreq=None,
+        sfreq_note="Per file (e.g. EEGLAB test_raw.set 128 Hz).",
+        citation="Gramfort A et al. MEG and EEG data analysis with MNE-Python. Front Neurosci 7:267 "
+        "(2013).",
+        license="As distributed in mne-tools/mne-testing-data (test fixtures).",
+        source="mne-tools/mne-testing-data @e31ecb0a",
+    )
+)
+
+# ---------------------------------------------------------------------------------------- fMRI
+register_dataset(
+    DatasetEntry(
+        name="haxby2001-slice",
+        folder="fmri/haxby2001_pymvpa",
+        description="Haxby 2001 subject 1, posterior half of one axial slice: 1452 volumes, 12 runs, "
+        "8 object categories + rest.",
+        modality="fmri",
+        sfreq=0.4,
+        sfreq_note="TR 2.5 s; bold.nii.gz 40x20x1x1452, mask.nii.gz 530 voxels.",
+        classes={
+            "face": "faces",
+            "house": "houses",
+            "cat": "cats",
+            "bottle": "bottles",
+            "scissors": "scissors",
+            "shoe": "shoes",
+            "chair": "chairs",
+            "scrambledpix": "scrambled pictures",
+            "rest": "rest between blocks",
+        },
+        citation="Haxby JV, Gobbini MI, Furey ML, Ishai A, Schouten JL, Pietrini P. Distributed and "
+        "overlapping representations of faces and objects in ventral temporal cortex. Science "
+        "293:2425 (2001); Hanke M et al. PyMVPA. Neuroinformatics 7:37 (2009).",
+        license="CC BY-SA 3.0.",
+        source="PyMVPA/PyMVPA @20f0335f",
+        loader="fmri:read_haxby",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="kriegeskorte92",
+        folder="fmri/kriegeskorte92",
+        description="92 object images with human-IT (4 subjects x 2 sessions) and monkey-IT RDMs, "
+        "model and behavioural RDMs.",
+        modality="fmri",
+        sfreq=None,
+        sfreq_note="RDMs, no time axis.",
+        classes={
+            "animate": "human/animal bodies and faces",
+            "inanimate": "natural and artificial objects",
+        },
+        citation="Kriegeskorte N, Mur M, Ruff DA, Kiani R, Bodurka J, Esteky H, Tanaka K, "
+        "Bandettini PA. Matching categorical object representations in inferior temporal cortex of "
+        "man and monkey. Neuron 60:1126 (2008); Mur M et al. 2013.",
+        license=_NO_LICENCE,
+        source="rsagroup/rsatoolbox @f1f83cad (demos/92imageData)",
+        loader="arrays:read_array",
+        loader_target="92_brainRDMs.mat",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="nibabel-testdata",
+        folder="fmri/nibabel_testdata",
+        description="NIfTI-1/2, CIFTI-2, MGH and GIfTI format fixtures.",
+        modality="fmri",
+        sfreq_note="Per file.",
+        citation="Brett M et al. nibabel (Zenodo).",
+        license="MIT.",
+        source="nipy/nibabel @4704d904",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="nilearn-templates",
+        folder="fmri/nilearn_templates",
+        description="MNI ICBM152 2009 templates, fsaverage5 meshes and one real group statistical map.",
+        modality="fmri",
+        sfreq_note="Anatomical templates, no time axis.",
+        citation="Fonov V et al. NeuroImage 54:313 (2011); Abraham A et al. Front Neuroinform 8:14 "
+        "(2014).",
+        license="Unknown (per nilearn).",
+        source="nilearn/nilearn @59fffa24",
+    )
+)
+
+# -------------------------------------------------------------------- spikes, calcium, LFP
+register_dataset(
+    DatasetEntry(
+        name="mc-maze-trials",
+        folder="spikes/nlb_mc_maze_trials_hisde",
+        description="Two real MC_Maze (Neural Latents Benchmark) reaching trials: 182 units, cursor, "
+        "eye and hand position/velocity at 1 ms.",
+        modality="spikes",
+        sfreq=1000.0,
+        sfreq_note="1 ms bins; 3236 and 3566 rows.",
+        citation="Churchland MM et al. Neural population dynamics during reaching. Nature 487:51 "
+        "(2012); Pei F et al. Neural Latents Benchmark '21. NeurIPS Datasets and Benchmarks (2021).",
+        license="MIT (HiSDE repository); original data DANDI 000128.",
+        source="MaryamOstadsharif/HiSDE @a3fd0fd6",
+        loader="arrays:read_array",
+        loader_target="trial_748_data.csv",
+        loader_kwargs={"sfreq": 1000.0},
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="chewie-reaching",
+        folder="spikes/dad_reaching_mihi_chewie",
+        description="Binned M1 spike counts with 2-D hand velocity and reach target, monkeys Chewie "
+        "(71 units; 1200- and 1818-bin splits) and Mihi.",
+        modality="spikes",
+        sfreq=None,
+        sfreq_note="Bin width undocumented.",
+        classes={str(k): f"reach target {k}" for k in range(8)},
+        citation="Dyer EL, Gheshlaghi Azar M, Perich MG, Fernandes HL, Naufel S, Miller LE, "
+        "Kording KP. A cryptography-based approach for movement decoding. Nat Biomed Eng 1:967 (2017).",
+        license=_NO_LICENCE,
+        source="KordingLab/DAD @2f205979",
+        loader="arrays:read_array",
+        loader_target="chewie_demo.mat",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="hatsopoulos-centerout",
+        folder="spikes/centuri_hatsopoulos_centerout",
+        description="Center-out reaching: firing rates of 143 motor-cortex neurons x 158 trials, "
+        "8 directions.",
+        modality="spikes",
+        sfreq=None,
+        sfreq_note="One firing rate per neuron and trial (no time axis).",
+        classes={str(k): f"direction {k}: {45 * (k - 1)} degrees" for k in range(1, 9)},
+        citation="Hatsopoulos NG, Joshi J, O'Leary JG. Decoding continuous and discrete motor "
+        "behaviors using motor and premotor cortical ensembles. J Neurophysiol 92:1165 (2004).",
+        license="GPL-3.0 (CENTURI summer school repository).",
+        source="CONECT-INT/2022_CENTURI-SummerSchool @31379a8a",
+        loader="arrays:read_array",
+        loader_target="Dataset1.mat",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="ca1-calcium",
+        folder="spikes/tu2020_ca1_calcium_position",
+        description="Mouse CA1 two-photon dF/F of 79 neurons x 420 steps with track position (0-108).",
+        modality="calcium",
+        sfreq=None,
+        sfreq_note="Frame rate undocumented; 420 time steps.",
+        citation="Tu M, Zhao R, Adler A, Gan W-B, Chen ZS. Efficient position decoding methods based "
+        "on fluorescence calcium imaging in the mouse hippocampus. Neural Comput 32:1144 (2020).",
+        license=_NO_LICENCE,
+        source="Mengyu-TU/Position-Decoding-Methods-Based-on-Fluorescence-Calcium-Imaging @ce936334",
+        loader="arrays:read_array",
+        loader_target="Raw_DF_F_Two_Photon.mat",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="suite2p-plane0",
+        folder="spikes/pynapple_suite2p_plane0",
+        description="A suite2p plane folder: F, Fneu, spks (219 ROIs x 2000 frames), iscell, stat.",
+        modality="calcium",
+        sfreq=None,
+        sfreq_note="Frame rate unknown.",
+        citation="Viejo G et al. Pynapple, a toolbox for data analysis in neuroscience. eLife 12:RP85786 "
+        "(2023); Pachitariu M et al. Suite2p. bioRxiv 061507 (2017).",
+        license="MIT (pynapple).",
+        source="pynapple-org/pynapple @7ac20f7a",
+        loader="spikes:read_suite2p",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="pynapple-nwb",
+        folder="spikes/pynapple_nwb",
+        description="NWB files: human MTL single units with trial tables (35 units, 214,278 spikes) "
+        "and a 3-unit phy export.",
+        modality="spikes",
+        sfreq=None,
+        sfreq_note="Spike times in seconds.",
+        citation="Zheng J, Schjetnan AGP, Yebra M et al. Neurons detect cognitive boundaries to "
+        "structure episodic memories in humans. Nat Neurosci 25:358 (2022); Viejo G et al. Pynapple. "
+        "eLife (2023).",
+        license="MIT (pynapple).",
+        source="pynapple-org/pynapple",
+        loader="spikes:read_nwb",
+        loader_target="sub-4_ses-4_ecephys+image.nwb",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="pynwb-backcompat",
+        folder="spikes/pynwb_backcompat_nwb",
+        description="21 synthetic NWB files, schema 1.0.2 to 2.2.0, with edge cases (reader "
+        "back-compatibility fixtures).",
+        modality="spikes",
+        sfreq_note="Per file.",
+        citation="Rübel O et al. The Neurodata Without Borders ecosystem for neurophysiological data "
+        "science. eLife 11:e78362 (2022).",
+        license="BSD-3-Clause (pynwb).",
+        source="NeurodataWithoutBorders/pynwb @e938202b",
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="neurodsp-lfp",
+        folder="spikes/neurodsp_lfp",
+        description="Human M1 ECoG (10 s, beta peak 18 Hz) and rat hippocampal LFP (150 s, theta "
+        "6.5 Hz), single channels.",
+        modality="lfp",
+        sfreq=1000.0,
+        sfreq_note="1000 Hz for both files.",
+        citation="Cole SR et al. J Neurosci 37:4830 (2017); Mizuseki K et al. Nat Neurosci (2012); "
+        "Cole S et al. NeuroDSP. JOSS 4:1272 (2019).",
+        license="Apache-2.0 (neurodsp).",
+        source="neurodsp-tools/neurodsp @dfd40f09",
+        loader="arrays:read_array",
+        loader_target="sample_data_1.npy",
+        loader_kwargs={"sfreq": 1000.0},
+    )
+)
+
+register_dataset(
+    DatasetEntry(
+        name="kramer-case-studies",
+        folder="spikes/kramer_case_studies",
+        description="Teaching data: place cell with track position, retinal and STN units, ECoG/LFP "
+        "trials (some may be simulated).",
+        modality="mixed",
+        sfreq_note="Per file (place-cell data at 1 ms).",
+        citation="Kramer MA, Eden UT. Case Studies in Neural Data Analysis. MIT Press (2016).",
+        license="MIT.",
+        source="Mark-Kramer/Case-Studies-Python @060e67e8",
+    )
+)
