@@ -1,1 +1,55 @@
-"""neurodl.evaluation."""
+"""Leakage-safe evaluation: protocols, leakage guard, metrics, cross-validation, statistics."""
+
+from .crossval import CVResult, cross_validate
+from .leakage import check_no_leakage
+from .metrics import METRICS, Metric, chance_level, get_metric, score
+from .protocols import (
+    PROTOCOLS,
+    BlockedTimeSeries,
+    CrossSession,
+    GroupedKFold,
+    LeaveOneRunOut,
+    LeaveOneSubjectOut,
+    Protocol,
+    WithinSession,
+    get_protocol,
+)
+from .provenance import library_versions, provenance
+from .stats import (
+    BOOTSTRAP_METHODS,
+    ConfidenceInterval,
+    PermutationResult,
+    bootstrap_ci,
+    fold_ci,
+    permutation_labels,
+    permutation_test,
+)
+
+__all__ = [
+    "BOOTSTRAP_METHODS",
+    "METRICS",
+    "PROTOCOLS",
+    "BlockedTimeSeries",
+    "CVResult",
+    "ConfidenceInterval",
+    "CrossSession",
+    "GroupedKFold",
+    "LeaveOneRunOut",
+    "LeaveOneSubjectOut",
+    "Metric",
+    "PermutationResult",
+    "Protocol",
+    "WithinSession",
+    "bootstrap_ci",
+    "chance_level",
+    "check_no_leakage",
+    "cross_validate",
+    "fold_ci",
+    "get_metric",
+    "get_protocol",
+    "library_versions",
+    "permutation_labels",
+    "permutation_test",
+    "provenance",
+    "score",
+]
