@@ -156,6 +156,10 @@ def _empty(tmp_path):
     return path
 
 
+def _five_d(tmp_path):
+    return _write(tmp_path, np.ones((2, 2, 2, 3, 2), np.float32), name="five.nii")
+
+
 def _good(tmp_path):
     return _write(
         tmp_path, np.ones((3, 4, 5, 2), np.float32), name="good.nii", zooms=(1, 1, 1, 2.0)
@@ -169,6 +173,7 @@ def _good(tmp_path):
         (_truncated_header, {}, r"head\.nii\.gz"),
         (_garbage, {}, r"garbage\.nii"),
         (_empty, {}, r"empty\.nii"),
+        (_five_d, {}, r"five\.nii: expected a 3-D or 4-D image.*\(2, 2, 2, 3, 2\)"),
         (_good, {"mask": np.ones((3, 4, 6), bool)}, r"'mask'.*\(3, 4, 5\); got \(3, 4, 6\)"),
         (_good, {"mask": np.zeros((3, 4, 5), bool)}, r"'mask'.*selects no voxel"),
         (_good, {"tr": -1.0}, r"positive"),
