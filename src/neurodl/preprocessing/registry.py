@@ -33,7 +33,8 @@ PREPROCESSING_STEPS: dict[str, type] = {
 
 def _params_of(cls: type) -> list[str]:
     sig = inspect.signature(cls.__init__)  # type: ignore[misc]
-    return [p for p in sig.parameters if p != "self"]
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return [n for n, p in sig.parameters.items() if n != "self" and p.kind not in kinds]
 
 
 def build_pipeline(
