@@ -239,10 +239,10 @@ class Recording:
                       FIFF.FIFF_UNIT_NONE: "a.u."}
         units = [unit_names.get(ch["unit"], "a.u.") for ch in raw.info["chs"]]
         ann = raw.annotations
-        # MNE: onsets count from meas_date when orig_time is set, else from the first sample.
-        onset = np.asarray(ann.onset, dtype=float)
-        if ann.orig_time is not None:
-            onset = onset - raw.first_samp / raw.info["sfreq"]
+        # MNE keeps raw.annotations onsets on its own time axis, where the first sample sits at
+        # raw.first_time, both when orig_time (= meas_date) is set and when it is None (a cropped
+        # raw or a RawArray with first_samp > 0 without meas_date); mne.annotations._sync_onset.
+        onset = np.asarray(ann.onset, dtype=float) - raw.first_time
         annotations = Annotations(np.maximum(onset, 0.0), ann.duration, list(ann.description))
         fnames = getattr(raw, "filenames", None) or [None]
         src = source or (str(fnames[0]) if fnames[0] is not None else None)

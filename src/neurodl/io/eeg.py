@@ -1,0 +1,453 @@
+"""EEG/MEG readers built on MNE: continuous recordings, annotation files, seizure times.
+
+Every reader returns a neutral container (:class:`~neurodl.data.Recording`,
+:class:`~neurodl.data.Annotations`, :class:`~neurodl.data.EpochsDataset`); MNE objects never
+leave this module. Anything MNE cannot read becomes one :class:`~neurodl.exceptions.DataFormatError`
+that names the file and the problem. MNE's informational output is silenced; its warnings are
+forwarded to the ``neurodl`` logger, except the few that mean the file is damaged (see
+:data:`FATAL_WARNINGS`), which raise.
+
+The dataset readers :func:`read_eegmmidb` and :func:`read_bonn` live in ``_eeg_datasets.py`` and
+are re-exported here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .._logging import logger, use_log_level
+from ..data import Annotations, Recording
+from ..exceptions import DataFormatError
+
+__all__ = [
+    "FATAL_WARNINGS",
+    "read_annotations",
+    "read_bonn",
+    "read_chbmit_seizures",
+    "read_eegmmidb",
+    "read_raw",
+]
+
+#: MNE warnings that mean the input is damaged: regex -> problem reported in the DataFormatError.
+FATAL_WARNINGS: dict[str, str] = {
+    r"Number of records from the header does not match the file size": (
+        "the file is truncated: it holds fewer data records than its header declares"
+    ),
+    r"MarkerFile .* not found": (
+        "the BrainVision marker file (.vmrk) named in the header is missing"
+    ),
+}
+
+#: MNE warnings that are noise for neurodl users (logged at DEBUG level only).
+_QUIET_WARNINGS: tuple[str, ...] = (r"does not conform to MNE naming conventions",)
+
+#: regex on MNE's error message -> the explanation given to the user.
+_ERROR_HINTS: dict[str, str] = {
+    r"number of trials is \d+": (
+        "it holds epoched data (several trials); read_raw reads continuous recordings only"
+    ),
+    r"Could not find measurement data": (
+        "it holds no continuous measurement (e.g. an MNE events '-eve.fif' or another "
+        "non-raw FIF file)"
+    ),
+    r"picks .* yielded no channels": (
+        "it holds no signal channels; if it is an annotation-only EDF+ file use "
+        "neurodl.io.eeg.read_annotations"
+    ),
+    r"Mat file appears to be truncated|Unknown mat file type|Expecting miMATRIX": (
+        "it is not a valid MATLAB/EEGLAB .set file (empty, truncated or garbage)"
+    ),
+    r"Could not find the \.fdt data file|\.fdt not found": "its .fdt data file is missing",
+    r"Unsupported file type": "MNE has no reader for this file type",
+    r"Incorrect number of samples": (
+        "its data file holds fewer samples than the header declares (truncated .fdt?)"
+    ),
+}
+
+#: lower-case suffix -> format name used in messages.
+_FORMATS: dict[str, str] = {
+    ".edf": "EDF/EDF+",
+    ".bdf": "BDF",
+    ".gdf": "GDF",
+    ".vhdr": "BrainVision",
+    ".ahdr": "BrainVision",
+    ".set": "EEGLAB",
+    ".fif": "FIF",
+    ".fif.gz": "FIF",
+    ".eeg": "Nihon Kohden",
+    ".cnt": "Neuroscan CNT",
+}
+
+#: data/marker files that belong to a header file -> (header suffix, format).
+_COMPANIONS: dict[str, tuple[str, str]] = {
+    ".fdt": (".set", "EEGLAB"),
+    ".vmrk": (".vhdr", "BrainVision"),
+    ".eeg": (".vhdr", "BrainVision"),
+}
+
+#: EDF/BDF signal labels that carry annotations, not samples.
+_ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(_FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def _format_name(path: Path) -> str:
+    return _FORMATS.get(_suffix(path), "")
+
+
+@contextlib.contextmanager
+def _mne_guard(path: Path, what: str) -> Iterator[None]:
+    """Run MNE code: forward its warnings to the logger, turn its failures into DataFormatError.
+
+    ``what`` names the attempted reading (e.g. ``"EDF/EDF+ recording"``).
+    """
+    fatal: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except DataFormatError:
+            raise
+        except Exception as err:  # MNE raises many types on bad input
+            logger.debug("MNE failed on %s", path, exc_info=True)
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            problem = next(
+                (hint for pat, hint in _ERROR_HINTS.items() if re.search(pat, message, re.I)), None
+            )
+            if problem is None and isinstance(err, FileNotFoundError):
+                problem = f"a file it needs is missing: {err.filename or message}"
+            fatal = [_fatal_problem(str(w.message)) for w in caught]
+            fatal = [f for f in fatal if f]
+            problem = problem or (fatal[0] if fatal else None)
+            detail = f" (MNE: {type(err).__name__}: {message})"
+            raise DataFormatError(
+                f"{path}: cannot be read as {what}: "
+                f"{problem or 'the file is corrupt, truncated or not in this format'}{detail}."
+            ) from None
+        finally:
+            for w in caught:
+                _forward_warning(path, str(w.message), fatal)
+    if fatal:
+        raise DataFormatError(f"{path}: cannot be read as {what}: {fatal[0]}.")
+
+
+def _fatal_problem(message: str) -> str | None:
+    return next((p for pat, p in FATAL_WARNINGS.items() if re.search(pat, message)), None)
+
+
+def _forward_warning(path: Path, message: str, fatal: list[str]) -> None:
+    problem = _fatal_problem(message)
+    if problem is not None:
+        if problem not in fatal:
+            fatal.append(problem)
+        return
+    if any(re.search(pat, message) for pat in _QUIET_WARNINGS):
+        logger.debug("MNE (%s): %s", path.name, message)
+    else:
+        logger.warning("MNE (%s): %s", path.name, message)
+
+
+def _check_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file.")
+    if not path.is_file():
+        raise DataFormatError(f"{path}: is a folder, not a file.")
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"{path}: the file is empty (0 bytes).")
+    return path
+
+
+def _edf_signal_labels(path: Path) -> list[str] | None:
+    """Signal labels from an EDF/BDF header, or None when the header cannot be parsed."""
+    with open(path, "rb") as fid:
+        head = fid.read(256)
+        try:
+            n_signals = int(head[252:256].decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+        labels = fid.read(16 * n_signals) if 0 < n_signals < 10_000 else b""
+    if len(labels) != 16 * n_signals:
+        return None
+    return [labels[16 * i : 16 * (i + 1)].decode("latin-1").strip() for i in range(n_signals)]
+
+
+def _brainvision_companions(path: Path) -> None:
+    """Raise when the data or marker file named in a BrainVision header is missing."""
+    text = path.read_bytes()[:65536].decode("latin-1")
+    for key, role in (("DataFile", "data file (.eeg)"), ("MarkerFile", "marker file (.vmrk)")):
+        match = re.search(rf"^\s*{key}\s*=\s*(.+?)\s*$", text, re.M)
+        if match and not (path.parent / match.group(1)).exists():
+            raise DataFormatError(
+                f"{path}: the BrainVision {role} {match.group(1)!r} named in the header is "
+                f"missing from {path.parent}."
+            )
+
+
+def _precheck(path: Path) -> None:
+    """Cheap checks that give clearer messages than MNE would."""
+    suffix = _suffix(path)
+    if suffix in _COMPANIONS:
+        header_suffix, fmt = _COMPANIONS[suffix]
+        siblings = [
+            p for p in path.parent.glob(f"{path.stem}.*") if p.suffix.lower() == header_suffix
+        ]
+        if siblings or suffix != ".eeg":
+            target = siblings[0].name if siblings else f"the matching {header_suffix} file"
+            raise DataFormatError(
+                f"{path}: is the {suffix} companion of a {fmt} recording, not a recording "
+                f"header; read {target} instead."
+            )
+    if suffix in (".edf", ".bdf"):
+        labels = _edf_signal_labels(path)
+        if labels and all(lab in _ANNOTATION_LABELS for lab in labels):
+            raise DataFormatError(
+                f"{path}: is an annotation-only {_format_name(path)} file (e.g. a sleep "
+                "hypnogram) with no signal channels; read it with "
+                "neurodl.io.eeg.read_annotations(path)."
+            )
+    if suffix in (".vhdr", ".ahdr"):
+        _brainvision_companions(path)
+
+
+# ---------------------------------------------------------------------------- readers
+def read_raw(
+    path: str | Path,
+    *,
+    subject: str | None = None,
+    session: str | None = None,
+    run: str | None = None,
+    preload: bool = True,
+    verbose: bool | str | int | None = None,
+) -> Recording:
+    """Read a continuous EEG/MEG/iEEG recording with MNE.
+
+    Supported: EDF/EDF+ (UTF-8 annotations included), BDF, GDF, BrainVision (``.vhdr``),
+    EEGLAB (``.set`` with or without ``.fdt``), Nihon Kohden (``.EEG``), FIF (MEG + EEG) and
+    every other format ``mne.io.read_raw`` knows.
+
+    Parameters
+    ----------
+    path : str or Path
+        The recording (the header file for multi-file formats: ``.vhdr``, ``.set``, ``.EEG``).
+    subject, session, run : str or None
+        Identity stored on the recording (used for grouping by the evaluation layer).
+    preload : bool, default=True
+        Passed to MNE. The returned recording always holds its data in memory; ``False`` only
+        skips MNE's intermediate buffer.
+    verbose : bool, str, int or None
+        Level of the ``neurodl`` logger during the call. MNE's own messages are silenced; its
+        warnings are logged on the ``neurodl`` logger.
+
+    Returns
+    -------
+    Recording
+        ``data`` of shape (n_channels, n_times) in SI units (V, T, T/m), MNE channel types
+        (``eeg``, ``mag``, ``grad``, ``stim``...), annotations with onsets in seconds from the
+        first sample.
+
+    Raises
+    ------
+    DataFormatError
+        The file is missing, empty, truncated, corrupt, of an unsupported type, an annotation-only
+        EDF+ (use :func:`read_annotations`), epoched, or a companion of a header file.
+
+    Examples
+    --------
+    >>> rec = read_raw("sub-01_eeg.edf", subject="01")  # doctest: +SKIP
+    >>> rec.n_channels, rec.sfreq  # doctest: +SKIP
+    (64, 160.0)
+    """
+    import mne
+
+    path = _check_file(path)
+    with use_log_level(verbose) if verbose is not None else contextlib.nullcontext():
+        _precheck(path)
+        what = f"{_format_name(path) or 'a'} recording"
+        with _mne_guard(path, what):
+            raw = mne.io.read_raw(path, preload=preload, verbose="warning")
+        with _mne_guard(path, what):
+            rec = Recording.from_mne(
+                raw, subject=subject, session=session, run=run, source=str(path)
+            )
+        rec.info.update(
+            {"reader": "mne", "format": _format_name(path), "first_samp": int(raw.first_samp)}
+        )
+        logger.info("Read %r", rec)
+        return rec
+
+
+def read_annotations(path: str | Path) -> Annotations:
+    """Read an annotation file (EDF+ hypnogram, BrainVision ``.vmrk``, CHB-MIT ``.seizures``...).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file ``mne.read_annotations`` understands, or a CHB-MIT ``.seizures`` file
+        (read with :func:`read_chbmit_seizures` at 256 Hz).
+
+    Returns
+    -------
+    Annotations
+        Onsets in seconds as stored in the file (from the file's start, or from its
+        measurement date for FIF). For the annotations of a recording aligned to its first
+        sample, use ``read_raw(path).annotations``.
+
+    Raises
+    ------
+    DataFormatError
+        The file is missing, empty, corrupt or holds no annotations MNE can read.
+    """
+    import mne
+
+    path = _check_file(path)
+    if path.name.lower().endswith(".seizures"):
+        return read_chbmit_seizures(path)
+    if _suffix(path) in (".edf", ".bdf"):
+        labels = _edf_signal_labels(path)
+        if labels is None or not set(labels) & set(_ANNOTATION_LABELS):
+            raise DataFormatError(
+                f"{path}: cannot be read as annotations: "
+                + (
+                    "the EDF/BDF header is corrupt"
+                    if labels is None
+                    else "this EDF/BDF file has no 'EDF Annotations' signal"
+                )
+                + "."
+            )
+    with _mne_guard(path, f"{_format_name(path)} annotations".strip()):
+        with mne.utils.use_log_level("warning"):
+            ann = mne.read_annotations(path)
+    return Annotations(ann.onset, ann.duration, [str(d) for d in ann.description])
+
+
+# ---------------------------------------------------------------------------- CHB-MIT / WFDB
+# WFDB "MIT format" annotation files (https://physionet.org/physiotools/wag/annot-5.htm): a
+# stream of little-endian 16-bit words, 6 bits of annotation code over 10 bits of interval
+# (samples since the previous annotation); the codes below are pseudo-annotations.
+_WFDB_SKIP, _WFDB_NUM, _WFDB_SUB, _WFDB_CHN, _WFDB_AUX = 59, 60, 61, 62, 63
+_WFDB_MAX_CODE = 49  # ACMAX: highest regular annotation code
+#: CHB-MIT marks seizure start/end with the WFDB codes of '[' and ']'.
+_SEIZURE_START, _SEIZURE_END = 32, 33
+
+
+def _parse_wfdb_annotations(data: bytes, path: Path) -> tuple[list[tuple[int, int]], list[str]]:
+    """Return ``[(sample, code), ...]`` and the AUX strings of a WFDB annotation file."""
+    events: list[tuple[int, int]] = []
+    aux: list[str] = []
+    t, i, n = 0, 0, len(data)
+    while True:
+        if i + 2 > n:
+            raise DataFormatError(
+                f"{path}: truncated WFDB annotation file: no end-of-file marker after {n} bytes."
+            )
+        word = data[i] | (data[i + 1] << 8)
+        i += 2
+        code, value = word >> 10, word & 0x3FF
+        if code == 0 and value == 0:
+            break
+        if code == _WFDB_SKIP:
+            if i + 4 > n:
+                raise DataFormatError(f"{path}: truncated WFDB annotation file (SKIP at byte {i}).")
+            high = data[i] | (data[i + 1] << 8)
+            low = data[i + 2] | (data[i + 3] << 8)
+            skip = (high << 16) | low
+            t += skip - (1 << 32) if skip >= 1 << 31 else skip
+            i += 4
+        elif code == _WFDB_AUX:
+            if i + value > n:
+                raise DataFormatError(f"{path}: truncated WFDB annotation file (AUX at byte {i}).")
+            aux.append(data[i : i + value].decode("latin-1").rstrip("\x00"))
+            i += value + (value & 1)
+        elif code in (_WFDB_NUM, _WFDB_SUB, _WFDB_CHN):
+            continue
+        elif code > _WFDB_MAX_CODE:
+            raise DataFormatError(
+                f"{path}: not a WFDB annotation file: invalid annotation code {code} at byte {i - 2}."
+            )
+        else:
+            t += value
+            events.append((t, code))
+    if t < 0 or any(s < 0 for s, _ in events):
+        raise DataFormatError(f"{path}: WFDB annotation file with negative sample times.")
+    return events, aux
+
+
+def read_chbmit_seizures(path: str | Path, sfreq: float | None = 256.0) -> Annotations:
+    """Read a CHB-MIT ``.seizures`` file (WFDB annotations) into seizure intervals.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``chbNN_MM.edf.seizures`` file from the CHB-MIT Scalp EEG Database.
+    sfreq : float or None, default=256.0
+        Sampling rate that converts sample indices to seconds. ``None`` uses the
+        ``## time resolution`` note stored in the file. When both are known and disagree, a
+        DataFormatError is raised rather than returning wrong times.
+
+    Returns
+    -------
+    Annotations
+        One annotation per seizure, label ``"seizure"``, onset and duration in seconds from the
+        start of the matching EDF recording.
+
+    Raises
+    ------
+    DataFormatError
+        Empty, truncated or non-WFDB input; a seizure start without an end (or vice versa).
+    """
+    path = _check_file(path)
+    events, aux = _parse_wfdb_annotations(path.read_bytes(), path)
+    found = [float(m.group(1)) for a in aux if (m := re.search(r"time resolution:\s*([0-9.]+)", a))]
+    file_sfreq = found[0] if found else None
+    if sfreq is None:
+        if file_sfreq is None:
+            raise DataFormatError(
+                f"{path}: the file states no time resolution; pass sfreq= (256.0 for CHB-MIT)."
+            )
+        sfreq = file_sfreq
+    sfreq = float(sfreq)
+    if not np.isfinite(sfreq) or sfreq <= 0:
+        raise ValueError(f"Invalid value for 'sfreq'. Allowed: a positive number; got {sfreq!r}.")
+    if file_sfreq is not None and not np.isclose(file_sfreq, sfreq):
+        raise DataFormatError(
+            f"{path}: the file states a time resolution of {file_sfreq:g} Hz but sfreq={sfreq:g} "
+            "was given; pass sfreq=None to use the file's value."
+        )
+    onsets, offsets, start = [], [], None
+    for sample, code in events:
+        if code == _SEIZURE_START:
+            if start is not None:
+                raise DataFormatError(
+                    f"{path}: seizure start at sample {sample} before the "
+                    f"previous seizure (start {start}) ended."
+                )
+            start = sample
+        elif code == _SEIZURE_END:
+            if start is None:
+                raise DataFormatError(f"{path}: seizure end at sample {sample} without a start.")
+            onsets.append(start)
+            offsets.append(sample)
+            start = None
+    if start is not None:
+        raise DataFormatError(f"{path}: seizure starting at sample {start} has no end marker.")
+    onset = np.asarray(onsets, dtype=float) / sfreq
+    duration = (np.asarray(offsets, dtype=float) - np.asarray(onsets, dtype=float)) / sfreq
+    return Annotations(onset, duration, ["seizure"] * len(onsets))
+
+
+# ---------------------------------------------------------------------------- datasets
+from ._eeg_datasets import read_bonn, read_eegmmidb  # noqa: E402  (re-export; no import cycle)
