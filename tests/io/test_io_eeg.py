@@ -439,3 +439,25 @@ def test_bonn_synthetic_windows(tmp_path):
     ds = read_bonn(_fake_bonn(tmp_path), sets=["A"], window=4000, stride=97)
     assert ds.X.shape == (3 * 2, 1, 4000)  # starts 0 and 97
     np.testing.assert_array_equal(ds.X[1, 0], np.arange(97, 4097))
+
+
+@pytest.mark.realdata
+def test_read_raw_without_preload(shared_data):
+    path = shared_data(f"{SUBSET}/EDF/test_edf_overlapping_annotations.edf")
+    lazy, eager = read_raw(path, preload=False), read_raw(path)
+    np.testing.assert_array_equal(lazy.data, eager.data)
+    np.testing.assert_array_equal(lazy.annotations.onset, eager.annotations.onset)
+
+
+@pytest.mark.realdata
+def test_eegmmidb_physionet_layout(shared_data, tmp_path):
+    """Files may also sit in a ``S001/`` sub-folder, as on PhysioNet."""
+    src = shared_data("eeg/eegmmidb_S001")
+    (tmp_path / "S001").mkdir()
+    for run in (4, 8, 12):
+        (tmp_path / "S001" / f"S001R{run:02d}.edf").symlink_to(src / f"S001R{run:02d}.edf")
+    ds = read_eegmmidb(tmp_path, subject=1, tmin=-0.5, tmax=0.5)
+    assert ds.X.shape[1:] == (64, 160) and ds.metadata["subject"].eq("S001").all()
+    ref = _mmidb(src)
+    np.testing.assert_array_equal(ds.y, ref.y)
+    np.testing.assert_array_equal(ds.X[:, :, 80:], ref.X[:, :, :80])  # tmin shifts the window

@@ -119,7 +119,7 @@ def _mne_guard(path: Path, what: str) -> Iterator[None]:
         warnings.simplefilter("always")
         try:
             yield
-        except DataFormatError:
+        except (DataFormatError, MemoryError):
             raise
         except Exception as err:  # MNE raises many types on bad input
             logger.debug("MNE failed on %s", path, exc_info=True)
