@@ -82,8 +82,8 @@ def _clean_value(value: Any) -> Any:
 
 def _table_frame(table: Any, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """Return a DynamicTable as a plain DataFrame (column ``id`` first)."""
-    df = table.to_dataframe().reset_index()
-    df = df.drop(columns=[c for c in drop if c in df.columns])
+    exclude = {c for c in drop if c in table.colnames}
+    df = (table.to_dataframe(exclude=exclude) if exclude else table.to_dataframe()).reset_index()
     for col in df.columns:
         if df[col].dtype == object:
             df[col] = [_clean_value(v) for v in df[col]]
@@ -368,7 +368,11 @@ def _load_suite2p_npy(folder: Path, name: str, *, pickled: bool = False) -> np.n
 
 
 def _baseline(x: np.ndarray, percentile: float, window: int | None) -> np.ndarray:
-    """Percentile baseline of each row: global, or running over ``window`` frames (centered)."""
+    """Percentile baseline of each row: global, or running over ``window`` frames (centered).
+
+    The global baseline is ``np.percentile`` (linear interpolation); the running one is
+    ``scipy.ndimage.percentile_filter`` (an order statistic, edges repeated).
+    """
     if window is None:
         return np.percentile(x, percentile, axis=1, keepdims=True) * np.ones_like(x)
     from scipy.ndimage import percentile_filter
