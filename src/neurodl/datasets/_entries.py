@@ -125,8 +125,7 @@ register_dataset(
         "man and monkey. Neuron 60:1126 (2008); Mur M et al. 2013.",
         license=_NO_LICENCE,
         source="rsagroup/rsatoolbox @f1f83cad (demos/92imageData)",
-        loader="arrays:read_array",
-        loader_target="92_brainRDMs.mat",
+        # The RDMs are MATLAB structs; no neurodl.io reader returns them yet.
     )
 )
 
@@ -193,6 +192,8 @@ register_dataset(
         source="KordingLab/DAD @2f205979",
         loader="arrays:read_array",
         loader_target="chewie_demo.mat",
+        # One sample per time bin: 71 unit counts as features, the reach target as label.
+        loader_kwargs={"key": "Yte", "label_key": "Tte", "axis_order": "epochs_features"},
     )
 )
 
@@ -212,6 +213,7 @@ register_dataset(
         source="CONECT-INT/2022_CENTURI-SummerSchool @31379a8a",
         loader="arrays:read_array",
         loader_target="Dataset1.mat",
+        loader_kwargs={"key": "R", "label_key": "direction", "axis_order": "features_epochs"},
     )
 )
 
@@ -229,6 +231,8 @@ register_dataset(
         source="Mengyu-TU/Position-Decoding-Methods-Based-on-Fluorescence-Calcium-Imaging @ce936334",
         loader="arrays:read_array",
         loader_target="Raw_DF_F_Two_Photon.mat",
+        # One sample per time step (79 dF/F features); positions are in Position4DecodingOLE.mat.
+        loader_kwargs={"key": "RawDF_F", "axis_order": "features_epochs"},
     )
 )
 
@@ -239,7 +243,7 @@ register_dataset(
         description="A suite2p plane folder: F, Fneu, spks (219 ROIs x 2000 frames), iscell, stat.",
         modality="calcium",
         sfreq=None,
-        sfreq_note="Frame rate unknown.",
+        sfreq_note="Frame rate unknown: pass fs= (frames per second) to load_dataset.",
         citation="Viejo G et al. Pynapple, a toolbox for data analysis in neuroscience. eLife 12:RP85786 "
         "(2023); Pachitariu M et al. Suite2p. bioRxiv 061507 (2017).",
         license="MIT (pynapple).",
@@ -295,9 +299,7 @@ register_dataset(
         "Cole S et al. NeuroDSP. JOSS 4:1272 (2019).",
         license="Apache-2.0 (neurodsp).",
         source="neurodsp-tools/neurodsp @dfd40f09",
-        loader="arrays:read_array",
-        loader_target="sample_data_1.npy",
-        loader_kwargs={"sfreq": 1000.0},
+        # 1-D single-channel .npy files: read them with numpy (read_array wants 2-D arrays).
     )
 )
 
