@@ -373,6 +373,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
             "Allowed: 'png', 'svg'; got 'jpg'",
         ),
         (lambda r: r.add_figure(_png_bytes(), title=None), TypeError, "'title' must be a str"),
+        (lambda r: r.add_figure(_figure(), title="f", dpi=0), ValueError, "'dpi' must be"),
         (lambda r: r.add_table(42, title="t"), TypeError, "got int"),
         (lambda r: r.add_table([1, 2], title="t"), TypeError, "mappings"),
         (lambda r: r.add_table([{"a": 1}], title="t", max_rows=0), ValueError, "'max_rows'"),

@@ -36,6 +36,7 @@ def _new_figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.08, h_pad=0.08)  # inches of margin around the content
     FigureCanvasAgg(fig)
     return fig
 
@@ -132,7 +133,8 @@ def plot_fold_scores(
     if chance_level is not None and not np.isfinite(float(chance_level)):
         raise ValueError(f"'chance_level' must be a finite number; got {chance_level!r}.")
 
-    fig = _new_figure(max(5.5, min(13.0, 3.2 + 0.45 * n_folds)), 3.4)
+    width = max(5.5, min(12.0, 2.0 + 0.45 * n_folds))
+    fig = _new_figure(width, 3.8)
     ax = fig.add_subplot()
     x = np.arange(n_folds)
     ax.bar(x, scores, width=0.6, color=_ACCENT, alpha=0.35, edgecolor=_ACCENT, label="fold score")
@@ -179,7 +181,7 @@ def plot_fold_scores(
         pad = 0.08 * (hi - lo or 1.0)
         ax.set_ylim(lo - pad if lo < 0 else 0.0, hi + pad)
     _style_axes(ax)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.legend(loc="outside lower center", ncols=4 if width >= 7 else 2, fontsize=8, frameon=False)
     return fig
 
 

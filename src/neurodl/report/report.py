@@ -527,6 +527,8 @@ class Report:
         """
         _check_str(title, "title")
         _check_str(caption, "caption", optional=True)
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.number)) or not dpi > 0:
+            raise ValueError(f"'dpi' must be a positive number; got {dpi!r}.")
         uri = _image_uri(fig_or_png_bytes, fmt, dpi)
         self._n_figures += 1
         sec = self._section_for(section, title)
