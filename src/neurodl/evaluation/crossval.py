@@ -172,8 +172,14 @@ def _class_scores(est: Any, X: np.ndarray, kind: str, classes: np.ndarray) -> np
     """Return scores of shape (n, n_classes) aligned to ``classes``."""
     raw = np.asarray(getattr(est, kind)(X), dtype=float)
     est_classes = np.asarray(getattr(est, "classes_", classes))
-    if raw.ndim == 1:  # binary decision function: score of est_classes[1]
+    if raw.ndim == 1 and len(est_classes) == 2:  # binary decision function: est_classes[1]
         raw = np.column_stack([-raw, raw])
+    raw = raw.reshape(len(X), -1)
+    if raw.shape[1] != len(est_classes):
+        raise ValueError(
+            f"{kind} returned {raw.shape[1]} columns for {len(est_classes)} classes "
+            f"{est_classes.tolist()}."
+        )
     out = np.zeros((len(X), len(classes)))
     if kind == "decision_function":
         out[:] = raw.min() - 1.0
