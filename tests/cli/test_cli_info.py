@@ -137,9 +137,9 @@ def test_info_prints_describe_of_what_read_returns(tmp_path, monkeypatch, capsys
         return Recording(np.zeros((3, 600)), 300.0, ["x", "y", "z"])
 
     monkeypatch.setattr(neurodl.io, "read", fake_read)
-    assert main(["info", str(tmp_path / "f.fif"), "--sfreq", "300"]) == 0
+    assert main(["info", str(tmp_path / "f.fif")]) == 0
     out = capsys.readouterr().out
-    assert seen == {"path": tmp_path / "f.fif", "kwargs": {"sfreq": 300.0}}
+    assert seen == {"path": tmp_path / "f.fif", "kwargs": {}}
     assert "format: FIF (MNE/Neuromag)" in out
     assert "channels: 3 (x, y, z)" in out
     assert "duration: 2.000 s (600 samples)" in out
@@ -236,6 +236,31 @@ def test_info_real_mne_testing_edf(shared_data, capsys):
     assert d["sampling rate"] == "200 Hz"
     assert d["duration"] == "10.000 s (2000 samples)"
     assert d["annotations"].startswith("2 (")
+
+
+@needs_eeg
+def test_info_refuses_sfreq_for_formats_that_store_it(tmp_path, capsys):
+    (tmp_path / "x.edf").write_bytes(b"0" * 300)
+    assert main(["info", str(tmp_path / "x.edf"), "--sfreq", "30"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "neurodl: error: --sfreq is not used for EDF/EDF+ files: their sampling rate is stored "
+        "in the file (got --sfreq 30)."
+    )
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(
+    not _has_reader("spikes", "read_suite2p"),
+    reason="neurodl.io.spikes.read_suite2p not written yet",
+)
+def test_info_real_suite2p_folder_takes_sfreq_as_fs(shared_data, capsys):
+    path = shared_data("spikes/pynapple_suite2p_plane0")
+    assert main(["info", str(path), "--sfreq", "30"]) == 0
+    d = _lines(capsys.readouterr().out)
+    assert d["format"] == "suite2p plane folder"
+    assert d["sampling rate"] == "30 Hz"
+    assert d["duration"] == "66.667 s (2000 samples)"
 
 
 @pytest.mark.realdata

@@ -129,3 +129,14 @@ def test_verify_all_shared_data_ok(shared_data):
     assert report.ok, report.summary()
     assert report.datasets == sorted(REGISTRY)
     assert len(report.checks) == sum(get_dataset(n).n_files for n in REGISTRY)
+
+
+@pytest.mark.realdata
+def test_checksum_module_regenerates_identically(shared_data):
+    from pathlib import Path
+
+    import neurodl.datasets._checksums as mod
+    from neurodl.datasets._make_checksums import render_checksums
+
+    root = shared_data("SHA256SUMS").parent
+    assert render_checksums(root) == Path(mod.__file__).read_text()

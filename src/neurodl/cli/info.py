@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 from pathlib import Path
 from typing import Any
 
 from .._logging import logger
-from ..exceptions import DataFormatError, NeurodlError
+from ..exceptions import ConfigError, DataFormatError, NeurodlError
 
 #: Errors a reader may let through on a corrupt file; shown as one line, never a traceback.
 _READ_ERRORS = (ValueError, OSError, EOFError, KeyError, IndexError, TypeError, RuntimeError)
@@ -25,9 +27,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--sfreq",
         type=float,
         default=None,
-        help="sampling rate in Hz, for formats that do not store it (plain arrays)",
+        help="sampling rate in Hz, for formats that do not store it (plain arrays, suite2p)",
     )
     p.set_defaults(func=run_info)
+
+
+#: reader ("module:function" in neurodl.io) -> name of its sampling-rate argument, when not sfreq.
+_RATE_ARGUMENT: dict[str, str] = {"spikes:read_suite2p": "fs"}
+
+
+def _rate_kwargs(path: Path, sfreq: float) -> dict[str, Any]:
+    """Return ``{name: sfreq}`` for the reader of ``path``; refuse readers without a rate argument."""
+    from ..io import _resolve
+    from ..io._summary import format_name
+
+    key = _resolve(path)
+    module, func = key.split(":")
+    reader = getattr(importlib.import_module(f"neurodl.io.{module}"), func)
+    name = _RATE_ARGUMENT.get(key, "sfreq")
+    if name not in inspect.signature(reader).parameters:
+        raise ConfigError(
+            f"--sfreq is not used for {format_name(path)} files: their sampling rate is stored in "
+            f"the file (got --sfreq {sfreq:g})."
+        )
+    return {name: sfreq}
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -36,8 +59,8 @@ def run_info(args: argparse.Namespace) -> int:
     from ..io._summary import describe
 
     kwargs: dict[str, Any] = {}
-    if args.sfreq is not None:
-        kwargs["sfreq"] = args.sfreq
+    if args.sfreq is not None and args.path.exists():
+        kwargs = _rate_kwargs(args.path, args.sfreq)
     try:
         obj = read(args.path, **kwargs)
     except NeurodlError:
