@@ -603,6 +603,10 @@ def plot_data_summary(
                 ax.fill_between(idx, mean - sd, mean + sd, color=colors[u], alpha=0.15, linewidth=0)
         if ch_names is not None and n_ch <= 30:
             ax.set_xticks(idx, [str(c) for c in ch_names], rotation=45, ha="right")
+        else:
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("feature")
         ax.set_ylabel("value")
         ax.set_title(f"Feature mean ± SD per class ({n_ch} features)")
