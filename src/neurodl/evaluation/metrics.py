@@ -128,6 +128,11 @@ def _roc_auc(yt: np.ndarray, ys: np.ndarray, labels: Any = None) -> float:
     from sklearn.metrics import roc_auc_score
 
     _check_same_length(yt, ys)
+    present = np.unique(yt)
+    if len(present) < 2:
+        raise ValueError(
+            f"roc_auc is undefined when y_true holds one class; got {present.tolist()}."
+        )
     if ys.ndim == 1 or (ys.ndim == 2 and ys.shape[1] == 1):
         return float(roc_auc_score(yt, ys.reshape(-1)))
     if ys.ndim != 2:
