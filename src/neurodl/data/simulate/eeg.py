@@ -90,6 +90,8 @@ _MU_BAND = (8.0, 12.0)
 _BETA_BAND = (18.0, 26.0)
 #: Beta ERD as a fraction of the mu ERD.
 _BETA_ERD_RATIO = 0.8
+#: P300 amplitude (uV) at effect_size=1.
+_P300_UV = 8.0
 
 
 @dataclass
@@ -149,8 +151,14 @@ def _background(
     x = _AMP["pink"] * noise_session * np.einsum("cs,nst->nct", mix, pink)
 
     motor = spatial_gain(subj.motor_sources + shift, channels, subj.width)  # (n_ch, 3)
-    # Trial-to-trial amplitude fluctuation: a shared and a per-source part.
-    fluct = np.exp(rng.normal(0.0, 0.15, (n_trials, 1)) + rng.normal(0.0, 0.2, (n_trials, 3)))
+    # Trial-to-trial amplitude fluctuation: a shared and a per-source part, plus a slow drift of
+    # rhythm power across the session (fatigue, vigilance): neighbouring trials are alike.
+    drift = rng.normal(0.0, 0.25)
+    fluct = np.exp(
+        rng.normal(0.0, 0.15, (n_trials, 1))
+        + rng.normal(0.0, 0.2, (n_trials, 3))
+        + drift * np.linspace(-0.5, 0.5, n_trials)[:, None]
+    )
     erd = np.zeros((n_trials, 3)) if erd is None else erd
     amp = subj.rhythm * rhythm_session
     for band, peak, width, erd_ratio in (
@@ -171,6 +179,7 @@ def _background(
         "rhythm_scale": rhythm_session,
         "noise_scale": noise_session,
         "electrode_shift": [float(v) for v in shift],
+        "rhythm_drift": float(drift),
     }
 
 
@@ -343,7 +352,7 @@ def simulate_evoked(
 
     Every stimulus evokes a fronto-central N1 (about -3 uV at 100 ms) and P2 (+2 uV at 200 ms);
     targets add a centro-parietal positivity (source between CPz and Pz, Gaussian in time with
-    standard deviation 80 ms) of ``effect_size * 5 uV`` (times a subject factor in [0.6, 1.4]) at
+    standard deviation 80 ms) of ``effect_size * 8 uV`` (times a subject factor in [0.7, 1.3]) at
     a subject-specific latency (``latency`` +- 30 ms) with 30 ms trial-to-trial jitter. The
     background is the same as in :func:`simulate_motor_imagery` (without ERD).
 
@@ -363,7 +372,7 @@ def simulate_evoked(
     latency : float, default=0.35
         Mean P300 peak latency in seconds.
     effect_size : float, default=1.0
-        Target amplitude in units of 5 uV; ``0`` gives a true null.
+        Target amplitude in units of 8 uV; ``0`` gives a true null.
     seed : int or None, default=0
 
     Returns
@@ -407,7 +416,7 @@ def simulate_evoked(
         subject = f"{s + 1:02d}"
         subj = _draw_subject(rng)
         lat = float(latency + rng.normal(0.0, 0.03))
-        amp = 5.0 * effect_size * rng.uniform(0.6, 1.4)
+        amp = _P300_UV * effect_size * rng.uniform(0.7, 1.3)
         for r in range(n_sessions):
             session = str(r + 1)
             y = rng.permutation(np.r_[np.ones(n_targets, int), np.zeros(n_trials - n_targets, int)])
