@@ -204,7 +204,7 @@ def get_metric(metric: str | Metric) -> Metric:
     """
     if isinstance(metric, Metric):
         return metric
-    if metric not in METRICS:
+    if not isinstance(metric, str) or metric not in METRICS:
         raise ConfigError(
             f"Invalid value for 'metric'. Allowed: {', '.join(repr(k) for k in METRICS)}; "
             f"got {metric!r}."

@@ -484,7 +484,7 @@ def get_protocol(name: str | Protocol, **params: Any) -> Protocol:
                 f"Parameters {sorted(params)} cannot be applied to an existing protocol instance."
             )
         return name
-    if name not in PROTOCOLS:
+    if not isinstance(name, str) or name not in PROTOCOLS:
         raise ConfigError(
             f"Invalid value for 'protocol'. Allowed: {', '.join(repr(k) for k in PROTOCOLS)}; "
             f"got {name!r}."
