@@ -8,8 +8,19 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "neurodl"
-LAYERS = ["data", "io", "datasets", "preprocessing", "models", "estimators", "evaluation",
-          "analyses", "report", "workflows", "cli"]
+LAYERS = [
+    "data",
+    "io",
+    "datasets",
+    "preprocessing",
+    "models",
+    "estimators",
+    "evaluation",
+    "analyses",
+    "report",
+    "workflows",
+    "cli",
+]
 CORE = {"_config", "_logging", "exceptions"}
 
 

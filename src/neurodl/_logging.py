@@ -12,8 +12,13 @@ from collections.abc import Iterator
 logger = logging.getLogger("neurodl")
 logger.addHandler(logging.NullHandler())
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR, "critical": logging.CRITICAL}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def _to_level(verbose: bool | str | int | None) -> int:
@@ -25,7 +30,9 @@ def _to_level(verbose: bool | str | int | None) -> int:
         return verbose
     key = str(verbose).lower()
     if key not in _LEVELS:
-        raise ValueError(f"Invalid value for 'verbose'. Allowed: {sorted(_LEVELS)}, True, False or an int; got {verbose!r}.")
+        raise ValueError(
+            f"Invalid value for 'verbose'. Allowed: {sorted(_LEVELS)}, True, False or an int; got {verbose!r}."
+        )
     return _LEVELS[key]
 
 

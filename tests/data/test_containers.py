@@ -11,8 +11,16 @@ from neurodl.exceptions import DataFormatError
 
 def _rec(rng, n_ch=3, n_t=1000, sfreq=100.0):
     ann = Annotations([1.0, 5.0], [0.5, 0.0], ["stim", "resp"])
-    return Recording(rng.standard_normal((n_ch, n_t)), sfreq, ["C3", "Cz", "C4"][:n_ch],
-                     ["eeg"] * n_ch, ["V"] * n_ch, ann, subject="01", run="2")
+    return Recording(
+        rng.standard_normal((n_ch, n_t)),
+        sfreq,
+        ["C3", "Cz", "C4"][:n_ch],
+        ["eeg"] * n_ch,
+        ["V"] * n_ch,
+        ann,
+        subject="01",
+        run="2",
+    )
 
 
 def test_recording_roundtrip_mne(rng):
@@ -33,7 +41,7 @@ def test_recording_crop_pick(rng):
     assert part.n_times == 600
     np.testing.assert_allclose(part.annotations.onset, [3.0])
     assert rec.pick(["C4", "C3"]).ch_names == ["C4", "C3"]
-    with pytest.raises(ValueError, match="Unknown channel.*'Fz'"):
+    with pytest.raises(ValueError, match=r"Unknown channel.*'Fz'"):
         rec.pick(["Fz"])
 
 

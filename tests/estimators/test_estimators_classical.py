@@ -16,7 +16,9 @@ def _planted(rng, n=80, n_ch=6, n_t=64):
     return X, y
 
 
-@pytest.mark.parametrize("name", [n for n, s in CLASSICAL_MODELS.items() if s.task == "classification"])
+@pytest.mark.parametrize(
+    "name", [n for n, s in CLASSICAL_MODELS.items() if s.task == "classification"]
+)
 def test_classifiers_recover_planted_effect(name, rng):
     X, y = _planted(rng)
     est = make_classical(name, seed=0)
@@ -35,8 +37,10 @@ def test_tangent_space_survives_rank_deficient_data(rng):
 
 @pytest.mark.parametrize(
     ("name", "params", "match"),
-    [("logistc", {}, "Unknown model 'logistc'. Known models: .*logistic_regression"),
-     ("lda", {"C": 1}, r"Unknown parameter\(s\) \['C'\] for model 'lda'")],
+    [
+        ("logistc", {}, "Unknown model 'logistc'. Known models: .*logistic_regression"),
+        ("lda", {"C": 1}, r"Unknown parameter\(s\) \['C'\] for model 'lda'"),
+    ],
 )
 def test_bad_model_requests(name, params, match):
     with pytest.raises(ConfigError, match=match):

@@ -8,18 +8,14 @@ so the check is shown to detect images that do not decode.
 
 from __future__ import annotations
 
-import html as html_lib
 import io
-import json
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import CHROMIUM, chromium_image_probe, run_chromium
 from neurodl.report import (
     Report,
     check_report_offline,
@@ -28,51 +24,11 @@ from neurodl.report import (
     plot_null_distribution,
 )
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="headless Chromium not found (no 'chromium' or 'chromium-browser' on PATH); "
     "install it with: apt-get install -y chromium",
 )
-
-BROKEN_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"  # truncated PNG
-
-PROBE = """
-<img id="negative-control" alt="broken on purpose" src="__BROKEN__">
-<script>
-window.addEventListener("load", function () {
-  var out = document.createElement("pre");
-  out.id = "image-probe";
-  out.textContent = JSON.stringify(Array.prototype.map.call(document.images, function (img) {
-    return {id: img.id, complete: img.complete, w: img.naturalWidth, h: img.naturalHeight};
-  }));
-  document.body.appendChild(out);
-});
-</script>
-""".replace("__BROKEN__", BROKEN_PNG)
-
-
-def _chromium(*args: str, user_data_dir: Path, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run headless Chromium cut off from the network (any host lookup fails)."""
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--hide-scrollbars",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        f"--user-data-dir={user_data_dir}",
-        "--virtual-time-budget=5000",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +70,7 @@ def test_all_images_decode_in_chromium(saved_report, tmp_path):
     page = saved_report.read_text(encoding="utf-8")
     n_images = page.count("<img ")
     assert n_images == 3
-    probe_page = tmp_path / "probe.html"
-    probe_page.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    proc = _chromium("--dump-dom", probe_page.as_uri(), user_data_dir=tmp_path / "profile")
-    match = re.search(r'<pre id="image-probe">(.*?)</pre>', proc.stdout, re.DOTALL)
-    assert match, f"probe missing from Chromium's DOM (rc={proc.returncode}): {proc.stderr[-2000:]}"
-    images = json.loads(html_lib.unescape(match.group(1)))
+    images = chromium_image_probe(saved_report, tmp_path)
     report_images = [img for img in images if img["id"] != "negative-control"]
     control = [img for img in images if img["id"] == "negative-control"]
     assert len(report_images) == n_images
@@ -134,7 +85,7 @@ def test_all_images_decode_in_chromium(saved_report, tmp_path):
 
 def test_screenshot_is_not_blank(saved_report, tmp_path):
     shot = tmp_path / "shot.png"
-    proc = _chromium(
+    proc = run_chromium(
         f"--screenshot={shot}",
         "--window-size=1200,1400",
         saved_report.as_uri(),

@@ -18,7 +18,10 @@ def test_defaults_fill_in():
     ("data", "match"),
     [
         ({**BASE, "evaluaton": {}}, r"unknown key 'evaluaton'\. Did you mean 'evaluation'\?"),
-        ({"data": {**BASE["data"], "parms": {}}}, r"unknown key 'data\.parms'\. Did you mean 'params'\?"),
+        (
+            {"data": {**BASE["data"], "parms": {}}},
+            r"unknown key 'data\.parms'\. Did you mean 'params'\?",
+        ),
         ({**BASE, "model": {"name": "lda", "param": {}}}, r"'model\.param'.*Did you mean 'params'"),
         ({**BASE, "evaluation": {"n_permutations": -3}}, r"'evaluation\.n_permutations'.*got -3"),
         ({**BASE, "evaluation": {"ci": 1.5}}, r"'evaluation\.ci'.*got 1\.5"),

@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with leakage-safe evaluation and a self-contained HTML report.",
     )
     parser.add_argument("--version", action="version", version=f"neurodl {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars, warnings only"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (INFO level)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:

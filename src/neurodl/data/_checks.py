@@ -31,9 +31,15 @@ def check_sfreq(sfreq: Any, *, source: str | None = None) -> float:
     return value
 
 
-def check_array(x: Any, *, ndim: int | tuple[int, ...], name: str = "data",
-                allow_nan: bool = False, source: str | None = None,
-                dtype: Any = np.float64) -> np.ndarray:
+def check_array(
+    x: Any,
+    *,
+    ndim: int | tuple[int, ...],
+    name: str = "data",
+    allow_nan: bool = False,
+    source: str | None = None,
+    dtype: Any = np.float64,
+) -> np.ndarray:
     """Return ``x`` as an array of the given dimensionality, rejecting NaN/inf unless allowed."""
     where = f" ({source})" if source else ""
     arr = np.asarray(x)
@@ -41,14 +47,21 @@ def check_array(x: Any, *, ndim: int | tuple[int, ...], name: str = "data",
         try:
             arr = arr.astype(dtype)
         except (TypeError, ValueError):
-            raise DataFormatError(f"{name} must be numeric{where}; got dtype {arr.dtype}.") from None
+            raise DataFormatError(
+                f"{name} must be numeric{where}; got dtype {arr.dtype}."
+            ) from None
     ndims = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in ndims:
         raise DataFormatError(
             f"{name} must have {' or '.join(map(str, ndims))} dimensions{where}; "
             f"got shape {arr.shape}."
         )
-    if not allow_nan and np.issubdtype(arr.dtype, np.floating) and arr.size and not np.isfinite(arr).all():
+    if (
+        not allow_nan
+        and np.issubdtype(arr.dtype, np.floating)
+        and arr.size
+        and not np.isfinite(arr).all()
+    ):
         n_bad = int((~np.isfinite(arr)).sum())
         raise DataFormatError(f"{name} contains {n_bad} NaN/inf values{where}.")
     return arr

@@ -21,11 +21,17 @@ METADATA_COLUMNS = ("subject", "session", "run", "recording", "segment", "trial"
 
 
 def _default_metadata(n: int) -> pd.DataFrame:
-    return pd.DataFrame({
-        "subject": ["0"] * n, "session": ["0"] * n, "run": ["0"] * n,
-        "recording": ["0"] * n, "segment": [str(i) for i in range(n)],
-        "trial": np.arange(n), "onset": np.full(n, np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "subject": ["0"] * n,
+            "session": ["0"] * n,
+            "run": ["0"] * n,
+            "recording": ["0"] * n,
+            "segment": [str(i) for i in range(n)],
+            "trial": np.arange(n),
+            "onset": np.full(n, np.nan),
+        }
+    )
 
 
 @dataclass
@@ -115,7 +121,9 @@ class EpochsDataset:
         assert self.metadata is not None
         missing = [c for c in cols if c not in self.metadata.columns]
         if missing:
-            raise ValueError(f"Unknown metadata column(s) {missing}. Available: {list(self.metadata.columns)}.")
+            raise ValueError(
+                f"Unknown metadata column(s) {missing}. Available: {list(self.metadata.columns)}."
+            )
         if len(cols) == 1:
             return self.metadata[cols[0]].astype(str).to_numpy()
         return self.metadata[cols].astype(str).agg("/".join, axis=1).to_numpy()
@@ -127,9 +135,13 @@ class EpochsDataset:
             idx = np.flatnonzero(idx)
         assert self.metadata is not None
         return EpochsDataset(
-            np.asarray(self.X[idx]), None if self.y is None else self.y[idx],
-            self.metadata.iloc[idx].reset_index(drop=True), self.sfreq, self.ch_names,
-            self.classes, dict(self.info),
+            np.asarray(self.X[idx]),
+            None if self.y is None else self.y[idx],
+            self.metadata.iloc[idx].reset_index(drop=True),
+            self.sfreq,
+            self.ch_names,
+            self.classes,
+            dict(self.info),
         )
 
     @classmethod
@@ -140,7 +152,9 @@ class EpochsDataset:
         first = parts[0]
         for p in parts[1:]:
             if p.X.shape[1:] != first.X.shape[1:]:
-                raise DataFormatError(f"Cannot concatenate samples of shape {p.X.shape[1:]} with {first.X.shape[1:]}.")
+                raise DataFormatError(
+                    f"Cannot concatenate samples of shape {p.X.shape[1:]} with {first.X.shape[1:]}."
+                )
             if p.sfreq != first.sfreq:
                 raise DataFormatError(f"Mismatched sampling rates: {p.sfreq} vs {first.sfreq}.")
             if p.ch_names != first.ch_names:
@@ -149,8 +163,15 @@ class EpochsDataset:
                 raise DataFormatError(f"Mismatched class names: {p.classes} vs {first.classes}.")
         y = None if any(p.y is None for p in parts) else np.concatenate([p.y for p in parts])  # type: ignore[misc]
         md = pd.concat([p.metadata for p in parts], ignore_index=True)
-        return cls(np.concatenate([np.asarray(p.X) for p in parts]), y, md, first.sfreq,
-                   first.ch_names, first.classes, dict(first.info))
+        return cls(
+            np.concatenate([np.asarray(p.X) for p in parts]),
+            y,
+            md,
+            first.sfreq,
+            first.ch_names,
+            first.classes,
+            dict(first.info),
+        )
 
     def data_hash(self) -> str:
         """SHA-256 of X, y and the grouping metadata: the identity of the data in a result."""
@@ -175,12 +196,20 @@ class EpochsDataset:
         info = mne.create_info(names, self.sfreq, "misc")
         y = np.zeros(self.n_samples, int) if self.y is None else np.asarray(self.y).astype(int)
         events = np.column_stack([np.arange(self.n_samples), np.zeros(self.n_samples, int), y])
-        return mne.EpochsArray(np.asarray(self.X), info, events=events,
-                               metadata=self.metadata, verbose="error")
+        return mne.EpochsArray(
+            np.asarray(self.X), info, events=events, metadata=self.metadata, verbose="error"
+        )
 
     @classmethod
-    def from_mne(cls, epochs: Any, *, y: np.ndarray | None = None, subject: str | None = None,
-                 session: str | None = None, run: str | None = None) -> EpochsDataset:
+    def from_mne(
+        cls,
+        epochs: Any,
+        *,
+        y: np.ndarray | None = None,
+        subject: str | None = None,
+        session: str | None = None,
+        run: str | None = None,
+    ) -> EpochsDataset:
         """Build from an ``mne.Epochs``; ``y`` defaults to the event codes mapped to 0..K-1."""
         X = epochs.get_data(copy=True)
         codes = epochs.events[:, 2]
@@ -220,8 +249,12 @@ class EpochsDataset:
             np.save(folder / "y.npy", self.y)
         assert self.metadata is not None
         self.metadata.to_csv(folder / "metadata.csv", index=False)
-        meta = {"sfreq": self.sfreq, "ch_names": self.ch_names, "classes": self.classes,
-                "info": self.info}
+        meta = {
+            "sfreq": self.sfreq,
+            "ch_names": self.ch_names,
+            "classes": self.classes,
+            "info": self.info,
+        }
         (folder / "meta.json").write_text(json.dumps(meta, default=str))
         return folder
 

@@ -47,7 +47,11 @@ class Annotations:
         if n and (not np.isfinite(self.onset).all() or (self.duration < 0).any()):
             raise DataFormatError("Annotation onsets must be finite and durations >= 0.")
         order = np.argsort(self.onset, kind="stable")
-        self.onset, self.duration, self.label = self.onset[order], self.duration[order], self.label[order]
+        self.onset, self.duration, self.label = (
+            self.onset[order],
+            self.duration[order],
+            self.label[order],
+        )
 
     def __len__(self) -> int:
         return len(self.onset)
@@ -128,17 +132,24 @@ class Recording:
         if self.units is None:
             self.units = ["a.u."] * n_ch
         self.ch_types, self.units = list(self.ch_types), list(self.units)
-        for name, seq in (("ch_names", self.ch_names), ("ch_types", self.ch_types), ("units", self.units)):
+        for name, seq in (
+            ("ch_names", self.ch_names),
+            ("ch_types", self.ch_types),
+            ("units", self.units),
+        ):
             if len(seq) != n_ch:
                 raise DataFormatError(
                     f"{name} has {len(seq)} entries but data has {n_ch} channels"
-                    + (f" ({src})" if src else "") + "."
+                    + (f" ({src})" if src else "")
+                    + "."
                 )
         if len(set(self.ch_names)) != n_ch:
             dup = sorted({c for c in self.ch_names if self.ch_names.count(c) > 1})
             raise DataFormatError(f"Duplicate channel names: {dup}.")
         if not isinstance(self.annotations, Annotations):
-            raise TypeError(f"annotations must be an Annotations; got {type(self.annotations).__name__}.")
+            raise TypeError(
+                f"annotations must be an Annotations; got {type(self.annotations).__name__}."
+            )
         for attr in ("subject", "session", "run"):
             val = getattr(self, attr)
             if val is not None:
@@ -166,9 +177,11 @@ class Recording:
     @property
     def recording_id(self) -> str:
         """A string identifying this recording (subject/session/run or source)."""
-        parts = [f"sub-{self.subject}" if self.subject else None,
-                 f"ses-{self.session}" if self.session else None,
-                 f"run-{self.run}" if self.run else None]
+        parts = [
+            f"sub-{self.subject}" if self.subject else None,
+            f"ses-{self.session}" if self.session else None,
+            f"run-{self.run}" if self.run else None,
+        ]
         ident = "_".join(p for p in parts if p)
         return ident or (Path(self.source).name if self.source else "recording")
 
@@ -184,7 +197,8 @@ class Recording:
         if unknown:
             raise ValueError(
                 f"Unknown channel(s) {unknown}. Available: {self.ch_names[:20]}"
-                + (" ..." if self.n_channels > 20 else "") + "."
+                + (" ..." if self.n_channels > 20 else "")
+                + "."
             )
         idx = [self.ch_names.index(c) for c in channels]
         out = self.copy()
@@ -199,15 +213,19 @@ class Recording:
         types = [types] if isinstance(types, str) else list(types)
         names = [n for n, t in zip(self.ch_names, self.ch_types) if t in types]  # type: ignore[arg-type]
         if not names:
-            raise ValueError(f"No channels of type {types}; types present: {sorted(set(self.ch_types))}.")  # type: ignore[arg-type]
+            raise ValueError(
+                f"No channels of type {types}; types present: {sorted(set(self.ch_types))}."
+            )  # type: ignore[arg-type]
         return self.pick(names)
 
     def crop(self, tmin: float = 0.0, tmax: float | None = None) -> Recording:
         """Return the part between ``tmin`` and ``tmax`` seconds (annotations shifted)."""
         tmax = self.duration if tmax is None else tmax
         if not 0 <= tmin < tmax <= self.duration + 1e-9:
-            raise ValueError(f"Invalid crop window [{tmin}, {tmax}] for a {self.duration:.3f} s recording.")
-        i0, i1 = int(round(tmin * self.sfreq)), int(round(tmax * self.sfreq))
+            raise ValueError(
+                f"Invalid crop window [{tmin}, {tmax}] for a {self.duration:.3f} s recording."
+            )
+        i0, i1 = round(tmin * self.sfreq), round(tmax * self.sfreq)
         out = self.copy()
         out.data = self.data[:, i0:i1].copy()
         a = self.annotations
@@ -224,19 +242,35 @@ class Recording:
         info = mne.create_info(list(self.ch_names), self.sfreq, types)  # type: ignore[arg-type]
         raw = mne.io.RawArray(self.data, info, verbose="error")
         if len(self.annotations):
-            raw.set_annotations(mne.Annotations(self.annotations.onset, self.annotations.duration,
-                                                [str(x) for x in self.annotations.label]))
+            raw.set_annotations(
+                mne.Annotations(
+                    self.annotations.onset,
+                    self.annotations.duration,
+                    [str(x) for x in self.annotations.label],
+                )
+            )
         return raw
 
     @classmethod
-    def from_mne(cls, raw: Any, *, subject: str | None = None, session: str | None = None,
-                 run: str | None = None, source: str | None = None) -> Recording:
+    def from_mne(
+        cls,
+        raw: Any,
+        *,
+        subject: str | None = None,
+        session: str | None = None,
+        run: str | None = None,
+        source: str | None = None,
+    ) -> Recording:
         """Build a recording from an ``mne.io.Raw`` (data in SI units, annotations kept)."""
         from mne.io.constants import FIFF
 
         data = raw.get_data()
-        unit_names = {FIFF.FIFF_UNIT_V: "V", FIFF.FIFF_UNIT_T: "T", FIFF.FIFF_UNIT_T_M: "T/m",
-                      FIFF.FIFF_UNIT_NONE: "a.u."}
+        unit_names = {
+            FIFF.FIFF_UNIT_V: "V",
+            FIFF.FIFF_UNIT_T: "T",
+            FIFF.FIFF_UNIT_T_M: "T/m",
+            FIFF.FIFF_UNIT_NONE: "a.u.",
+        }
         units = [unit_names.get(ch["unit"], "a.u.") for ch in raw.info["chs"]]
         ann = raw.annotations
         # MNE keeps raw.annotations onsets on its own time axis, where the first sample sits at
@@ -246,10 +280,22 @@ class Recording:
         annotations = Annotations(np.maximum(onset, 0.0), ann.duration, list(ann.description))
         fnames = getattr(raw, "filenames", None) or [None]
         src = source or (str(fnames[0]) if fnames[0] is not None else None)
-        return cls(data, raw.info["sfreq"], list(raw.ch_names), raw.get_channel_types(), units,
-                   annotations, subject=subject, session=session, run=run, source=src,
-                   info={"meas_date": str(raw.info["meas_date"]) if raw.info["meas_date"] else None})
+        return cls(
+            data,
+            raw.info["sfreq"],
+            list(raw.ch_names),
+            raw.get_channel_types(),
+            units,
+            annotations,
+            subject=subject,
+            session=session,
+            run=run,
+            source=src,
+            info={"meas_date": str(raw.info["meas_date"]) if raw.info["meas_date"] else None},
+        )
 
     def __repr__(self) -> str:
-        return (f"<Recording {self.recording_id}: {self.n_channels} ch x {self.n_times} samples "
-                f"@ {self.sfreq:g} Hz ({self.duration:.1f} s), {len(self.annotations)} annotations>")
+        return (
+            f"<Recording {self.recording_id}: {self.n_channels} ch x {self.n_times} samples "
+            f"@ {self.sfreq:g} Hz ({self.duration:.1f} s), {len(self.annotations)} annotations>"
+        )

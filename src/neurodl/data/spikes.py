@@ -51,7 +51,9 @@ class SpikeTrains:
         if self.trials is not None:
             for col in ("start_time", "stop_time"):
                 if col not in self.trials.columns:
-                    raise DataFormatError(f"Trial table lacks the column {col!r}; has {list(self.trials.columns)}.")
+                    raise DataFormatError(
+                        f"Trial table lacks the column {col!r}; has {list(self.trials.columns)}."
+                    )
 
     @property
     def n_units(self) -> int:
@@ -71,14 +73,20 @@ class SpikeTrains:
         nonempty = [t[-1] for t in self.times if t.size]
         return float(max(nonempty)) if nonempty else 0.0
 
-    def bin(self, bin_size: float, t_start: float | None = None, t_stop: float | None = None) -> np.ndarray:
+    def bin(
+        self, bin_size: float, t_start: float | None = None, t_stop: float | None = None
+    ) -> np.ndarray:
         """Return counts of shape (n_units, n_bins) in bins of ``bin_size`` seconds."""
         if bin_size <= 0:
             raise ValueError(f"bin_size must be positive; got {bin_size!r}.")
         t0 = self.t_start if t_start is None else t_start
         t1 = self.t_stop + bin_size if t_stop is None else t_stop
         edges = np.arange(t0, t1 + 1e-12, bin_size)
-        return np.stack([np.histogram(t, edges)[0] for t in self.times]) if self.times else np.zeros((0, len(edges) - 1))
+        return (
+            np.stack([np.histogram(t, edges)[0] for t in self.times])
+            if self.times
+            else np.zeros((0, len(edges) - 1))
+        )
 
     def __repr__(self) -> str:
         ntr = 0 if self.trials is None else len(self.trials)

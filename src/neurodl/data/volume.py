@@ -49,7 +49,9 @@ class VolumeSeries:
 
     def __post_init__(self) -> None:
         src = self.source
-        self.data = check_array(self.data, ndim=(2, 4), name="fMRI data", source=src, allow_nan=True)
+        self.data = check_array(
+            self.data, ndim=(2, 4), name="fMRI data", source=src, allow_nan=True
+        )
         self.tr = check_sfreq(self.tr, source=src)
         self.affine = np.asarray(self.affine, dtype=float)
         if self.affine.shape != (4, 4):
@@ -110,7 +112,9 @@ class VolumeSeries:
         values = np.asarray(values)
         mask = self.mask if self.mask is not None else np.ones(self.shape3d, bool)
         if values.shape[0] != int(mask.sum()):
-            raise DataFormatError(f"Got {values.shape[0]} values for a mask of {int(mask.sum())} voxels.")
+            raise DataFormatError(
+                f"Got {values.shape[0]} values for a mask of {int(mask.sum())} voxels."
+            )
         out = np.full(mask.shape + values.shape[1:], fill, dtype=float)
         out[mask] = values
         return out

@@ -50,43 +50,51 @@ class ModelSpec:
 CLASSICAL_MODELS: dict[str, ModelSpec] = {}
 
 
-def register_classical(name: str, *, input: Literal["features", "signals"],
-                       task: Literal["classification", "regression"] = "classification",
-                       description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register_classical(
+    name: str,
+    *,
+    input: Literal["features", "signals"],
+    task: Literal["classification", "regression"] = "classification",
+    description: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering a builder ``f(seed, **params) -> estimator`` under ``name``."""
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         if name in CLASSICAL_MODELS:
             raise ValueError(f"Model {name!r} is already registered.")
-        CLASSICAL_MODELS[name] = ModelSpec(name, func, input, task, description or (func.__doc__ or "").strip())
+        CLASSICAL_MODELS[name] = ModelSpec(
+            name, func, input, task, description or (func.__doc__ or "").strip()
+        )
         return func
 
     return deco
 
 
-@register_classical("logistic_regression", input="features",
-                    description="Standardise + L2 logistic regression")
+@register_classical(
+    "logistic_regression", input="features", description="Standardise + L2 logistic regression"
+)
 def _logreg(seed: int, C: float = 1.0, max_iter: int = 1000) -> Pipeline:
     from sklearn.linear_model import LogisticRegression
 
-    return make_pipeline(Flatten(), StandardScaler(),
-                         LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
+    return make_pipeline(
+        Flatten(), StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    )
 
 
 @register_classical("lda", input="features", description="Shrinkage LDA (Ledoit-Wolf)")
 def _lda(seed: int, shrinkage: str | float = "auto") -> Pipeline:
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    return make_pipeline(Flatten(), StandardScaler(),
-                         LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage))
+    return make_pipeline(
+        Flatten(), StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage=shrinkage)
+    )
 
 
 @register_classical("linear_svm", input="features", description="Standardise + linear SVM")
 def _svm(seed: int, C: float = 1.0) -> Pipeline:
     from sklearn.svm import SVC
 
-    return make_pipeline(Flatten(), StandardScaler(),
-                         SVC(kernel="linear", C=C, random_state=seed))
+    return make_pipeline(Flatten(), StandardScaler(), SVC(kernel="linear", C=C, random_state=seed))
 
 
 @register_classical("ridge", input="features", task="regression", description="Standardise + ridge")
@@ -96,15 +104,21 @@ def _ridge(seed: int, alpha: float = 1.0) -> Pipeline:
     return make_pipeline(Flatten(), StandardScaler(), Ridge(alpha=alpha))
 
 
-@register_classical("tangent_space_lr", input="signals",
-                    description="Covariances (OAS) -> Riemannian tangent space -> logistic regression")
+@register_classical(
+    "tangent_space_lr",
+    input="signals",
+    description="Covariances (OAS) -> Riemannian tangent space -> logistic regression",
+)
 def _ts_lr(seed: int, estimator: str = "oas", C: float = 1.0) -> Pipeline:
     from pyriemann.estimation import Covariances
     from pyriemann.tangentspace import TangentSpace
     from sklearn.linear_model import LogisticRegression
 
-    return make_pipeline(Covariances(estimator=estimator), TangentSpace(metric="riemann"),
-                         LogisticRegression(C=C, max_iter=1000, random_state=seed))
+    return make_pipeline(
+        Covariances(estimator=estimator),
+        TangentSpace(metric="riemann"),
+        LogisticRegression(C=C, max_iter=1000, random_state=seed),
+    )
 
 
 @register_classical("csp_lda", input="signals", description="CSP (MNE, log-variance) -> LDA")
@@ -112,8 +126,9 @@ def _csp_lda(seed: int, n_components: int = 6, reg: str | float | None = "ledoit
     from mne.decoding import CSP
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    return make_pipeline(CSP(n_components=n_components, reg=reg, log=True),
-                         LinearDiscriminantAnalysis())
+    return make_pipeline(
+        CSP(n_components=n_components, reg=reg, log=True), LinearDiscriminantAnalysis()
+    )
 
 
 def make_classical(name: str, *, seed: int = 0, **params: Any) -> Any:
@@ -125,7 +140,9 @@ def make_classical(name: str, *, seed: int = 0, **params: Any) -> Any:
         Unknown model name (the message lists the known ones) or unknown parameter.
     """
     if name not in CLASSICAL_MODELS:
-        raise ConfigError(f"Unknown model {name!r}. Known models: {', '.join(sorted(CLASSICAL_MODELS))}.")
+        raise ConfigError(
+            f"Unknown model {name!r}. Known models: {', '.join(sorted(CLASSICAL_MODELS))}."
+        )
     spec = CLASSICAL_MODELS[name]
     import inspect
 

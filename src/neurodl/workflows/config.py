@@ -20,8 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..exceptions import ConfigError
 
-__all__ = ["DataConfig", "EvaluationConfig", "ModelConfig", "ReportConfig", "RunConfig",
-           "load_config", "parse_config"]
+__all__ = [
+    "DataConfig",
+    "EvaluationConfig",
+    "ModelConfig",
+    "ReportConfig",
+    "RunConfig",
+    "load_config",
+    "parse_config",
+]
 
 
 class _Strict(BaseModel):
@@ -138,7 +145,9 @@ def _format_errors(err: ValidationError, source: str) -> str:
 def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
     """Validate a config mapping; raise :class:`ConfigError` naming each offending key."""
     if not isinstance(data, dict):
-        raise ConfigError(f"Invalid config {source}: expected a mapping at the top level; got {type(data).__name__}.")
+        raise ConfigError(
+            f"Invalid config {source}: expected a mapping at the top level; got {type(data).__name__}."
+        )
     try:
         return RunConfig.model_validate(data)
     except ValidationError as err:
@@ -155,7 +164,9 @@ def load_config(path: str | Path) -> RunConfig:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {err}".replace("\n", " ")) from None
+        raise ConfigError(
+            f"Config file {str(path)!r} is not valid YAML: {err}".replace("\n", " ")
+        ) from None
     if data is None:
         raise ConfigError(f"Config file {str(path)!r} is empty.")
     return parse_config(data, source=repr(str(path)))

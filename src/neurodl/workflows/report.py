@@ -1,0 +1,174 @@
+"""The decoding report: what a run did and found, in one self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["write_decoding_report"]
+
+
+def _interpretation(results: dict[str, Any]) -> str:
+    p = results.get("p_value")
+    score, chance = results["score_mean"], results["chance_level"]
+    lo, hi = results["score_ci"]
+    lines = [
+        f"Mean {results['metric']} {score:.3f} (95% CI [{lo:.3f}, {hi:.3f}]) against a chance "
+        f"level of {chance:.3f} for these labels, under the {results['protocol']} protocol "
+        f"({results['n_splits']} splits; every split checked for leakage before fitting)."
+    ]
+    if p is not None:
+        verdict = "above chance" if p < 0.05 else "not distinguishable from chance"
+        lines.append(
+            f"Permutation test ({results['n_permutations']} permutations, labels permuted within "
+            f"the grouping structure): p = {p:.4g}, so the score is {verdict} at alpha = 0.05."
+        )
+    return " ".join(lines)
+
+
+def write_decoding_report(
+    path: str | Path,
+    *,
+    results: dict[str, Any],
+    dataset: Any,
+    cv: Any,
+    perm: Any = None,
+    config_text: str | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write the HTML report of a decoding run to ``path`` and return it."""
+    from ..report import (
+        Report,
+        plot_confusion_matrix,
+        plot_data_summary,
+        plot_fold_scores,
+        plot_null_distribution,
+    )
+
+    rep = Report(
+        title or f"neurodl: {results['name']}",
+        subtitle=f"{results['dataset']} - {results['model']} - {results['protocol']}",
+    )
+    summary: dict[str, Any] = {
+        results["metric"]: {
+            "value": results["score_mean"],
+            "ci": tuple(results["score_ci"]),
+            "detail": f"mean over {results['n_splits']} splits",
+        },
+        "chance level": results["chance_level"],
+    }
+    if results.get("p_value") is not None:
+        summary["permutation p"] = {
+            "value": results["p_value"],
+            "detail": f"{results['n_permutations']} permutations",
+        }
+    summary["samples"] = {
+        "value": str(results["n_samples"]),
+        "detail": f"{results['n_subjects']} subject(s)",
+    }
+    rep.add_summary(summary)
+    rep.add_section("Result", text=_interpretation(results))
+
+    # Data
+    rep.add_section(
+        "Data",
+        text=(
+            f"{results['dataset']}: {dataset.n_samples} samples of shape {tuple(dataset.X.shape[1:])}"
+            + (f" at {dataset.sfreq:g} Hz" if dataset.sfreq else "")
+            + f"; classes {dataset.classes}. Data hash (SHA-256) {results['data_hash'][:16]}..."
+        ),
+    )
+    rep.add_figure(
+        plot_data_summary(
+            np.asarray(dataset.X),
+            dataset.y,
+            sfreq=dataset.sfreq,
+            ch_names=dataset.ch_names,
+            classes=dataset.classes,
+            groups=dataset.groups(["subject", "session"]),
+        ),
+        title="Data summary",
+        section="Data",
+        caption="Samples per class and group, and what a sample looks like in each class.",
+    )
+
+    # Scores
+    blocks = results.get("fold_blocks")
+    rep.add_section("Cross-validated scores")
+    rep.add_figure(
+        plot_fold_scores(
+            results["fold_scores"],
+            metric=results["metric"],
+            chance_level=results["chance_level"],
+            ci=tuple(results["score_ci"]),
+            fold_labels=blocks,
+        ),
+        title="Per-split scores",
+        section="Cross-validated scores",
+        caption=f"One point per test split; band: {results['ci_method']}; dashed: chance level.",
+    )
+    if results.get("block_scores"):
+        rep.add_table(
+            pd.DataFrame(
+                {
+                    "block": list(results["block_scores"]),
+                    results["metric"]: list(results["block_scores"].values()),
+                }
+            ),
+            title="Score per block",
+            section="Cross-validated scores",
+        )
+    if cv.confusion_matrix is not None and dataset.classes:
+        rep.add_figure(
+            plot_confusion_matrix(np.asarray(cv.confusion_matrix), list(dataset.classes)),
+            title="Confusion matrix",
+            section="Cross-validated scores",
+            caption="Pooled over test splits; rows true class, normalised per row.",
+        )
+    if perm is not None:
+        rep.add_section("Permutation test")
+        rep.add_figure(
+            plot_null_distribution(
+                perm.null_distribution, perm.score, p_value=perm.p_value, metric=results["metric"]
+            ),
+            title="Null distribution",
+            section="Permutation test",
+            caption=f"Scores with permuted labels (within {perm.within or 'all'}); "
+            "line: the observed score.",
+        )
+
+    # Provenance
+    rep.add_section("Provenance")
+    rep.add_key_values(
+        {
+            k: results[k]
+            for k in (
+                "protocol",
+                "metric",
+                "model",
+                "seed",
+                "data_hash",
+                "neurodl_version",
+                "duration_s",
+            )
+        },
+        title="Run",
+        section="Provenance",
+    )
+    if results.get("preprocessing_before_split"):
+        rep.add_key_values(
+            {
+                "steps": results["preprocessing_before_split"],
+                "why": "per-sample transforms (no statistics across samples) "
+                "applied once before splitting; they cannot leak",
+            },
+            title="Preprocessing applied before the split",
+            section="Provenance",
+        )
+    rep.add_key_values(results["versions"], title="Library versions", section="Provenance")
+    if config_text:
+        rep.add_code(config_text, title="Configuration", language="yaml", section="Provenance")
+    return rep.save(path, overwrite=False)
