@@ -136,6 +136,13 @@ class RSAResult:
         return to_jsonable(out)
 
 
+def _quiet_nanmean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """NaN-aware mean; all-NaN slices give NaN without a warning (degenerate resamples)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x, axis=axis)
+
+
 def _pair_index(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(n, k=1)
 
@@ -235,7 +242,7 @@ def evaluate_models(
     n_cond, n_subj, n_mod = dat.n_conditions, dat.n_rdms, mods.n_rdms
 
     subject_scores = similarity_matrix(mods.dissimilarities, dat.dissimilarities, method=method)
-    scores = np.nanmean(subject_scores, axis=1) if n_subj else subject_scores
+    scores = _quiet_nanmean(subject_scores, axis=1)
     ceiling = noise_ceiling(dat, method=method, zscore=ceiling_zscore) if n_subj > 1 else None
     if ceiling is None:
         nan = np.full(n_subj, np.nan)
@@ -291,7 +298,7 @@ def _run_bootstrap(
             per_subj = similarity_matrix(mv, dv, method=result.method)
             if n_subj > 1:
                 lo, up = _ceiling_vectors(dv, result.method, result.noise_ceiling.zscore)
-                ceil_samples.append(np.stack([np.nanmean(lo, -1), np.nanmean(up, -1)], axis=1))
+                ceil_samples.append(np.stack([_quiet_nanmean(lo), _quiet_nanmean(up)], axis=1))
         else:
             per_subj = np.broadcast_to(result.subject_scores, (b, *result.subject_scores.shape))
         if boot_subj:
@@ -327,7 +334,7 @@ def _permutation_p(
         b = min(batch_size, n_permutations - start)
         perms = rng.permuted(np.tile(np.arange(dat.n_conditions), (b, 1)), axis=1)
         mv = _gather(model_mats, perms)
-        null = np.nanmean(similarity_matrix(mv, dat.dissimilarities[None], method=method), axis=-1)
+        null = _quiet_nanmean(similarity_matrix(mv, dat.dissimilarities[None], method=method))
         exceed += np.sum(null >= scores[None] - 1e-12, axis=0)
     return (1.0 + exceed) / (1.0 + n_permutations)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,8 @@ class NoiseCeiling:
 def zscore_rdms(vectors: np.ndarray) -> np.ndarray:
     """Z-score each condensed RDM vector (NaN-aware), shape (..., n_pairs) -> same shape."""
     v = np.asarray(vectors, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN vectors stay NaN
         out = (v - np.nanmean(v, axis=-1, keepdims=True)) / np.nanstd(v, axis=-1, keepdims=True)
     return out
 
@@ -94,9 +96,12 @@ def noise_ceiling(
             f"the noise ceiling needs RDMs from >= 2 subjects; got {rdms.n_rdms}."
         )
     lower, upper = _ceiling_vectors(rdms.dissimilarities, method, zscore)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo_mean, up_mean = float(np.nanmean(lower)), float(np.nanmean(upper))
     return NoiseCeiling(
-        lower=float(np.nanmean(lower)),
-        upper=float(np.nanmean(upper)),
+        lower=lo_mean,
+        upper=up_mean,
         per_subject_lower=lower,
         per_subject_upper=upper,
         method=method,
