@@ -62,3 +62,15 @@ def test_shipped_demo_config_is_valid():
     cfg = parse_config(yaml.safe_load(demo_config_text()))
     assert cfg.data.simulator == "motor_imagery"
     assert cfg.evaluation.n_permutations > 0
+
+
+def test_unknown_task_and_options_are_rejected():
+    with pytest.raises(ConfigError, match=r"'task'.*unknown task\. Did you mean 'decoding'\?"):
+        parse_config({**BASE, "task": "decodng"})
+    with pytest.raises(ConfigError, match=r"unknown key 'options\.foo'"):
+        parse_config({**BASE, "options": {"foo": 1}})
+
+
+def test_to_samples_takes_one_sampler():
+    with pytest.raises(ConfigError, match="exactly one sampler"):
+        parse_config({"data": {**BASE["data"], "to_samples": {"windows": {}, "epochs": {}}}})

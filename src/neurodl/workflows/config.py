@@ -35,6 +35,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class TaskOptions(_Strict):
+    """Base of a task's ``options`` model (strict: unknown keys are rejected)."""
+
+
 class DataConfig(_Strict):
     """Where the samples come from.
 
@@ -49,6 +53,16 @@ class DataConfig(_Strict):
     path: str | None = None
     data_root: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    to_samples: dict[str, dict[str, Any]] | None = None
+    """Optional conversion of what the reader returns into labelled samples: one key naming a
+    sampler (``fmri_volumes``, ``windows``, ``epochs``) with its parameters."""
+
+    @field_validator("to_samples")
+    @classmethod
+    def _one_sampler(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"to_samples takes exactly one sampler name; got {sorted(value)}")
+        return value
 
     @model_validator(mode="after")
     def _source_fields(self) -> DataConfig:
@@ -85,9 +99,13 @@ class ReportConfig(_Strict):
 
 
 class RunConfig(_Strict):
-    """A whole run: data -> preprocessing -> model -> evaluation -> report."""
+    """A whole run: data -> preprocessing -> model -> evaluation -> report.
 
-    task: Literal["decoding"] = "decoding"
+    ``task`` selects the workflow (see :data:`neurodl.workflows.tasks.TASKS`); ``options`` holds
+    the task's own settings, validated strictly by the task's options model.
+    """
+
+    task: str = "decoding"
     name: str = "run"
     seed: int = 0
     data: DataConfig
@@ -95,6 +113,37 @@ class RunConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        from .tasks import TASKS
+
+        if task not in TASKS:
+            close = difflib.get_close_matches(task, list(TASKS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown task.{hint} Known tasks: {', '.join(sorted(TASKS))}")
+        return task
+
+    @model_validator(mode="after")
+    def _task_options(self) -> RunConfig:
+        from .tasks import TASKS
+
+        model = TASKS[self.task].options
+        try:
+            model.model_validate(self.options)
+        except ValidationError as err:
+            raise ValueError(
+                _format_errors(err, "options", model=model, prefix="options")
+            ) from None
+        return self
+
+    def task_options(self) -> Any:
+        """The validated options object of this run's task."""
+        from .tasks import TASKS
+
+        return TASKS[self.task].options.model_validate(self.options)
 
     @field_validator("preprocessing")
     @classmethod
@@ -123,21 +172,25 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
+def _format_errors(
+    err: ValidationError, source: str, *, model: type[BaseModel] | None = None, prefix: str = ""
+) -> str:
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = ".".join(str(p) for p in loc) or "(top level)"
+        path = ".".join([prefix, *map(str, loc)] if prefix else map(str, loc)) or "(top level)"
         if e["type"] == "extra_forbidden":
-            allowed = _allowed_keys(RunConfig, loc)
+            allowed = _allowed_keys(model or RunConfig, loc)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             lines.append(f"unknown key {path!r}.{hint} Allowed here: {', '.join(allowed)}.")
         elif e["type"] == "missing":
             lines.append(f"missing required key {path!r}.")
+        elif e["type"] == "value_error" and "Invalid config options:" in e["msg"]:
+            lines.append(e["msg"].split("Invalid config options: ", 1)[1])
         else:
             got = e.get("input")
-            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
             lines.append(f"invalid value at {path!r}: {e['msg']}{shown}.")
     return f"Invalid config {source}: " + " ".join(lines)
 

@@ -40,6 +40,7 @@ def write_decoding_report(
     title: str | None = None,
 ) -> Path:
     """Write the HTML report of a decoding run to ``path`` and return it."""
+    from .. import __version__
     from ..report import (
         Report,
         plot_confusion_matrix,
@@ -145,16 +146,10 @@ def write_decoding_report(
     rep.add_key_values(
         {
             k: results[k]
-            for k in (
-                "protocol",
-                "metric",
-                "model",
-                "seed",
-                "data_hash",
-                "neurodl_version",
-                "duration_s",
-            )
-        },
+            for k in ("protocol", "metric", "model", "seed", "data_hash")
+            if k in results
+        }
+        | {"neurodl version": __version__, "timestamp": results["provenance"].get("timestamp")},
         title="Run",
         section="Provenance",
     )

@@ -1,4 +1,4 @@
-"""Run a validated config end to end: data -> preprocessing -> model -> evaluation -> report.
+"""Run a validated config end to end and write its outputs safely.
 
 The output folder is written atomically: everything goes to a temporary sibling folder that
 replaces the target only when the run succeeded, so a failed run never destroys a previous result
@@ -19,39 +19,25 @@ import numpy as np
 
 from .._logging import logger
 from ..exceptions import ConfigError, DataFormatError, OutputExistsError
-from ._progress import progress_bar
-from .config import RunConfig
+from .config import DataConfig, RunConfig
 
-__all__ = ["SIMULATORS", "RunResult", "load_data", "run_config"]
+__all__ = ["SAMPLERS", "SIMULATORS", "RunResult", "load_data", "load_samples", "run_config"]
 
 #: ``data.simulator`` name -> function in :mod:`neurodl.data.simulate`.
 SIMULATORS = {
     "motor_imagery": "simulate_motor_imagery",
     "evoked": "simulate_evoked",
+    "continuous_seizures": "simulate_continuous_seizures",
+    "fmri": "simulate_fmri",
+    "latent_population": "simulate_latent_population",
 }
 
-#: Blocks within which labels are permuted for each protocol: the null keeps each block's
-#: class balance, so differences between sessions or subjects cannot fake an effect.
-_PERMUTE_WITHIN: dict[str, Any] = {
-    "within-session": ["subject", "session"],
-    "cross-session": ["subject", "session"],
-    "leave-one-run-out": ["subject", "session"],
+#: ``data.to_samples`` name -> "module:function" turning what was loaded into an EpochsDataset.
+SAMPLERS = {
+    "fmri_volumes": "neurodl.io.fmri:volumes_to_dataset",
+    "windows": "neurodl.preprocessing:make_windows",
+    "epochs": "neurodl.preprocessing:epochs_from_annotations",
 }
-
-REQUIRED_KEYS = (
-    "task",
-    "dataset",
-    "protocol",
-    "metric",
-    "score_mean",
-    "score_ci",
-    "chance_level",
-    "p_value",
-    "n_splits",
-    "seed",
-    "versions",
-    "data_hash",
-)
 
 
 @dataclass
@@ -63,101 +49,65 @@ class RunResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def load_data(cfg: RunConfig) -> tuple[Any, str]:
-    """Return ``(EpochsDataset, dataset_name)`` for ``cfg.data``."""
-    from ..data import EpochsDataset
+def _call(func: Any, what: str, *args: Any, **params: Any) -> Any:
+    try:
+        return func(*args, **params)
+    except TypeError as err:
+        raise ConfigError(f"Invalid parameters for {what}: {err}.") from None
 
-    d = cfg.data
-    if d.source == "simulate":
+
+def load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
+    """Return ``(object, name)``: what the simulator, dataset or file reader gives."""
+    if data.source == "simulate":
         from ..data import simulate
 
-        if d.simulator not in SIMULATORS:
+        if data.simulator not in SIMULATORS:
             raise ConfigError(
-                f"Unknown simulator {d.simulator!r} at 'data.simulator'. Known: {', '.join(SIMULATORS)}."
+                f"Unknown simulator {data.simulator!r} at 'data.simulator'. "
+                f"Known: {', '.join(SIMULATORS)}."
             )
-        func = getattr(simulate, SIMULATORS[d.simulator])
-        params = {"seed": cfg.seed, **d.params}
-        try:
-            ds = func(**params)
-        except TypeError as err:
-            raise ConfigError(
-                f"Invalid 'data.params' for simulator {d.simulator!r}: {err}."
-            ) from None
-        name = f"simulated:{d.simulator}"
-    elif d.source == "dataset":
+        func = getattr(simulate, SIMULATORS[data.simulator])
+        obj = _call(func, f"simulator {data.simulator!r}", **{"seed": seed, **data.params})
+        name = f"simulated:{data.simulator}"
+    elif data.source == "dataset":
         from ..datasets import load_dataset
 
-        ds = load_dataset(d.dataset, data_root=d.data_root, **d.params)
-        name = str(d.dataset)
+        obj = load_dataset(data.dataset, data_root=data.data_root, **data.params)
+        name = str(data.dataset)
     else:
         from ..io import read
 
-        ds = read(d.path, **d.params)
-        name = Path(str(d.path)).name
+        obj = read(data.path, **data.params)
+        name = Path(str(data.path)).name
+    if data.to_samples:
+        import importlib
+
+        ((sampler, params),) = data.to_samples.items()
+        if sampler not in SAMPLERS:
+            raise ConfigError(
+                f"Unknown sampler {sampler!r} at 'data.to_samples'. Known: {', '.join(SAMPLERS)}."
+            )
+        module, func_name = SAMPLERS[sampler].split(":")
+        func = getattr(importlib.import_module(module), func_name)
+        obj = _call(func, f"sampler {sampler!r}", obj, **params)
+    return obj, name
+
+
+def load_samples(data: DataConfig, *, seed: int = 0, need_labels: bool = True) -> tuple[Any, str]:
+    """Like :func:`load_data`, but require labelled samples (an EpochsDataset)."""
+    from ..data import EpochsDataset
+
+    ds, name = load_data(data, seed=seed)
     if not isinstance(ds, EpochsDataset):
         raise DataFormatError(
-            f"The data for a decoding run must be labelled samples (an EpochsDataset); "
-            f"{name} gave a {type(ds).__name__}. Choose a reader option that epochs or windows it."
+            f"This task needs labelled samples (an EpochsDataset); {name} gave a "
+            f"{type(ds).__name__}. Add 'data.to_samples' (one of {', '.join(SAMPLERS)}) "
+            "to cut samples from it."
         )
-    if ds.y is None:
-        raise DataFormatError(f"The data from {name} have no labels (y); decoding needs them.")
+    if need_labels and ds.y is None:
+        raise DataFormatError(f"The data from {name} have no labels (y); this task needs them.")
+    logger.info("Data %s: %s", name, ds)
     return ds, name
-
-
-def _split_stateless(
-    steps: list[dict[str, dict[str, Any]]], sfreq: float | None
-) -> tuple[Any, Any]:
-    """Split preprocessing into leading per-sample steps (applied once) and the rest (per fold)."""
-    from ..preprocessing import build_pipeline
-
-    n_lead = _n_lead(steps)
-    lead = build_pipeline(steps[:n_lead], sfreq=sfreq) if n_lead else None
-    rest = build_pipeline(steps[n_lead:], sfreq=sfreq) if steps[n_lead:] else None
-    return lead, rest
-
-
-def _n_lead(steps: list[dict[str, dict[str, Any]]]) -> int:
-    n = 0
-    for step in steps:
-        (name,) = step
-        if name not in _PER_SAMPLE_STEPS:
-            break
-        n += 1
-    return n
-
-
-def _score_ci(cv: Any, ev: Any) -> tuple[tuple[float, float], str]:
-    """CI of the reported score: over blocks when there are enough, else over test samples."""
-    from ..evaluation import bootstrap_ci
-
-    if not ev.n_boot:
-        return (float("nan"), float("nan")), "none"
-    blocks = np.array([v for v in cv.block_scores.values() if np.isfinite(v)])
-    if len(blocks) >= 4:
-        iv = bootstrap_ci(blocks, None, n_boot=ev.n_boot, ci=ev.ci, seed=0)
-        return (iv.low, iv.high), (
-            f"percentile bootstrap over the {len(blocks)} blocks' scores "
-            f"(blocks: {cv.protocol.get('name', '')} units)"
-        )
-    pred = cv.y_score if ev.metric == "roc_auc" else cv.y_pred
-    iv = bootstrap_ci((cv.y_true, pred), ev.metric, n_boot=ev.n_boot, ci=ev.ci, seed=0)
-    return (iv.low, iv.high), "percentile bootstrap over pooled test predictions"
-
-
-#: Steps that transform each sample on its own, using no statistics across samples: applying
-#: them before the split cannot leak, and doing so once saves work in every fold and permutation.
-_PER_SAMPLE_STEPS = frozenset({"bandpass", "notch", "resample", "log_bandpower", "vectorize"})
-
-
-def _build_estimator(cfg: RunConfig, fold_steps: Any) -> Any:
-    from sklearn.pipeline import Pipeline
-
-    from ..estimators.classical import make_classical
-
-    model = make_classical(cfg.model.name, seed=cfg.seed, **cfg.model.params)
-    if fold_steps is None:
-        return model
-    return Pipeline([("preprocessing", fold_steps), ("model", model)])
 
 
 def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
@@ -172,7 +122,7 @@ def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
 
 def _commit_out(tmp: Path, out_dir: Path) -> None:
     if out_dir.exists():
-        backup = out_dir.with_name(f".{out_dir.name}.old-{int(time.time())}")
+        backup = out_dir.with_name(f".{out_dir.name}.old-{time.time_ns()}")
         out_dir.rename(backup)
         tmp.rename(out_dir)
         shutil.rmtree(backup, ignore_errors=True)
@@ -180,19 +130,18 @@ def _commit_out(tmp: Path, out_dir: Path) -> None:
         tmp.rename(out_dir)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, paths and non-finite floats into JSON-safe values."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    if isinstance(obj, np.floating | float):
+        return float(obj) if np.isfinite(obj) else None
     if isinstance(obj, Path):
         return str(obj)
     return obj
@@ -205,7 +154,7 @@ def run_config(
     overwrite: bool = False,
     config_text: str | None = None,
 ) -> RunResult:
-    """Run a decoding analysis described by ``cfg``; write ``results.json`` + ``report.html``.
+    """Run the task described by ``cfg``; write ``results.json`` and ``report.html``.
 
     Parameters
     ----------
@@ -219,116 +168,23 @@ def run_config(
         The config file as the user wrote it, shown in the report.
     """
     from .. import __version__
-    from ..evaluation import (
-        chance_level,
-        cross_validate,
-        get_protocol,
-        permutation_test,
-        provenance,
-    )
+    from .tasks import get_runner
 
     t0 = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else None
     tmp = _prepare_out(out, overwrite) if out is not None else None
     try:
-        ds, ds_name = load_data(cfg)
-        logger.info("Data %s: %s", ds_name, ds)
-        data_hash = ds.data_hash()
-        lead, fold_steps = _split_stateless(cfg.preprocessing, ds.sfreq)
-        ds_eval = ds
-        if lead is not None:
-            from ..data import EpochsDataset
-
-            Xt = lead.fit_transform(np.asarray(ds.X), ds.y)
-            ds_eval = EpochsDataset(
-                Xt,
-                ds.y,
-                ds.metadata,
-                None if Xt.ndim == 2 else ds.sfreq,
-                None,
-                ds.classes,
-                dict(ds.info),
-            )
-        estimator = _build_estimator(cfg, fold_steps)
-        ev = cfg.evaluation
-        protocol = get_protocol(ev.protocol, **ev.protocol_params)
-        with progress_bar("cross-validation") as cb:
-            cv = cross_validate(
-                estimator,
-                ds_eval,
-                protocol,
-                ev.metric,
-                n_jobs=ev.n_jobs,
-                seed=cfg.seed,
-                progress=cb,
-            )
-        interval, ci_method = _score_ci(cv, ev)
-        perm = None
-        if ev.n_permutations:
-            with progress_bar("permutation test") as cb:
-                perm = permutation_test(
-                    estimator,
-                    ds_eval,
-                    protocol,
-                    ev.metric,
-                    n_permutations=ev.n_permutations,
-                    seed=cfg.seed,
-                    within=_PERMUTE_WITHIN.get(ev.protocol, "subject"),
-                    n_jobs=ev.n_jobs,
-                    progress=cb,
-                )
-        chance = chance_level(ds.y, ev.metric)
-        prov = provenance(
-            protocol=ev.protocol, seed=cfg.seed, data_hash=data_hash, config=cfg.model_dump()
-        )
-        results = {
-            "task": cfg.task,
-            "name": cfg.name,
-            "dataset": ds_name,
-            "protocol": ev.protocol,
-            "metric": ev.metric,
-            "model": cfg.model.name,
-            "score_mean": float(cv.score),
-            "score_ci": [float(interval[0]), float(interval[1])],
-            "ci_level": ev.ci,
-            "ci_method": ci_method,
-            "chance_level": float(chance),
-            "p_value": None if perm is None else float(perm.p_value),
-            "n_permutations": ev.n_permutations,
-            "n_splits": len(cv.scores),
-            "fold_scores": [float(s) for s in cv.scores],
-            "fold_blocks": list(cv.blocks),
-            "block_scores": dict(cv.block_scores),
-            "pooled_score": cv.pooled_score,
-            "n_samples": int(ds.n_samples),
-            "n_subjects": int(ds.metadata["subject"].nunique()),
-            "classes": ds.classes,
-            "confusion_matrix": cv.confusion_matrix,
-            "preprocessing_before_split": cfg.preprocessing[: _n_lead(cfg.preprocessing)],
-            "seed": cfg.seed,
-            "versions": prov.get("versions", prov.get("library_versions", {})),
-            "data_hash": data_hash,
-            "provenance": prov,
-            "config": cfg.model_dump(),
-            "neurodl_version": __version__,
-            "duration_s": round(time.perf_counter() - t0, 2),
-        }
-        results = _jsonable(results)
+        results = get_runner(cfg.task)(cfg, tmp, config_text)
+        results.setdefault("task", cfg.task)
+        results.setdefault("name", cfg.name)
+        results.setdefault("seed", cfg.seed)
+        results.setdefault("config", cfg.model_dump())
+        results["neurodl_version"] = __version__
+        results["duration_s"] = round(time.perf_counter() - t0, 2)
+        results = jsonable(results)
         run = RunResult(results)
         if tmp is not None and out is not None:
             (tmp / "results.json").write_text(json.dumps(results, indent=2))
-            if cfg.report.enabled:
-                from .report import write_decoding_report
-
-                write_decoding_report(
-                    tmp / "report.html",
-                    results=results,
-                    dataset=ds,
-                    cv=cv,
-                    perm=perm,
-                    config_text=config_text,
-                    title=cfg.report.title,
-                )
             _commit_out(tmp, out)
             run.out_dir = out
             run.files = {p.name: out / p.name for p in out.iterdir()}

@@ -1,0 +1,67 @@
+"""Registry of run tasks: each maps a config's ``task`` to an options model and a runner.
+
+A runner is ``run(cfg, out_dir, config_text) -> dict``: it computes the results, writes its
+report (and any maps or tables) into ``out_dir`` (a temporary folder that becomes the output
+folder only when the run succeeds) and returns the results dict. :func:`~neurodl.workflows.run.run_config`
+adds the common keys and writes ``results.json``.
+
+Task modules are imported lazily, so registering a task costs nothing at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["TASKS", "TaskSpec", "get_runner", "register_task"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: its options model, where its runner lives, and a one-line description."""
+
+    name: str
+    options: type[BaseModel]
+    runner: str  # "module:function" inside neurodl.workflows
+    description: str
+
+
+TASKS: dict[str, TaskSpec] = {}
+
+
+def register_task(name: str, options: type[BaseModel], runner: str, description: str) -> TaskSpec:
+    """Register a task; a duplicate name raises."""
+    if name in TASKS:
+        raise ValueError(f"Task {name!r} is already registered.")
+    spec = TaskSpec(name, options, runner, description)
+    TASKS[name] = spec
+    return spec
+
+
+def get_runner(name: str) -> Callable[[Any, Path | None, str | None], dict[str, Any]]:
+    """Import and return the runner of task ``name``."""
+    spec = TASKS[name]
+    module, func = spec.runner.split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), func)
+
+
+def _register_builtin() -> None:
+    from .config import TaskOptions
+
+    class DecodingOptions(TaskOptions):
+        """The decoding task has no options beyond the common sections."""
+
+    register_task(
+        "decoding",
+        DecodingOptions,
+        "decoding:run_decoding",
+        "classify (or regress) labelled samples under a leakage-safe protocol",
+    )
+
+
+_register_builtin()
