@@ -1,0 +1,110 @@
+"""Explicit registry of torch models with uniform signal arguments.
+
+Every registered model is an ``nn.Module`` class whose constructor takes
+``(n_chans, n_times, n_outputs, *, sfreq=None, **hyperparameters)`` and whose ``forward`` takes a
+float tensor of shape ``(batch, n_chans, n_times)``. A class may define ``min_n_times(**params)``
+(a classmethod) so that too-short inputs fail before any layer is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from ..exceptions import ConfigError, DataFormatError
+
+__all__ = [
+    "MODELS",
+    "build_model",
+    "count_parameters",
+    "get_model_class",
+    "list_models",
+    "register_model",
+]
+
+MODELS: dict[str, type] = {}
+
+
+def register_model(name: str) -> Callable[[type], type]:
+    """Class decorator: register a model under ``name`` (duplicates raise)."""
+
+    def deco(cls: type) -> type:
+        if name in MODELS:
+            raise ValueError(
+                f"Model {name!r} is already registered (by {MODELS[name].__qualname__})."
+            )
+        MODELS[name] = cls
+        cls.registry_name = name  # type: ignore[attr-defined]
+        return cls
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    # Importing the architecture modules registers them; torch is imported only here.
+    import importlib
+    import pkgutil
+
+    from .. import models as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if not info.name.startswith("_") and info.name != "registry":
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    _ensure_loaded()
+    return sorted(MODELS)
+
+
+def get_model_class(name: str) -> type:
+    """Return the class registered as ``name``; unknown names list the known ones."""
+    _ensure_loaded()
+    if name not in MODELS:
+        close = difflib.get_close_matches(name, list(MODELS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"Unknown model {name!r}.{hint} Known models: {', '.join(sorted(MODELS))}."
+        )
+    return MODELS[name]
+
+
+def build_model(
+    name: str,
+    *,
+    n_chans: int,
+    n_times: int,
+    n_outputs: int,
+    sfreq: float | None = None,
+    **params: Any,
+) -> Any:
+    """Build model ``name`` for inputs of shape ``(batch, n_chans, n_times)``.
+
+    Raises
+    ------
+    DataFormatError
+        ``n_times`` is shorter than the model's minimum input length (the message gives both).
+    ConfigError
+        Unknown model name or hyperparameter.
+    """
+    cls = get_model_class(name)
+    min_fn = getattr(cls, "min_n_times", None)
+    if min_fn is not None:
+        minimum = int(min_fn(sfreq=sfreq, **params))
+        if n_times < minimum:
+            raise DataFormatError(
+                f"Model {name!r} needs inputs of at least {minimum} time samples with these "
+                f"settings; got n_times={n_times}. Use longer windows, resample to a higher rate, "
+                "or choose smaller kernels/pooling."
+            )
+    try:
+        return cls(n_chans, n_times, n_outputs, sfreq=sfreq, **params)
+    except TypeError as err:
+        raise ConfigError(f"Invalid hyperparameters for model {name!r}: {err}.") from None
+
+
+def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of a torch module."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
