@@ -196,7 +196,7 @@ def evaluate_models(
     ceiling_zscore: bool = False,
     pairwise: bool = True,
     confidence: float = 0.95,
-    batch_size: int = 100,
+    batch_size: int = 50,
     seed: int | None = 0,
 ) -> RSAResult:
     """Evaluate fixed model RDMs against subjects' data RDMs, with optional inference.
@@ -219,7 +219,7 @@ def evaluate_models(
     pairwise : bool, default=True
         Pairwise model comparisons with FDR correction (needs a bootstrap or >= 2 subjects).
     confidence : float, default=0.95
-    batch_size : int, default=100
+    batch_size : int, default=50
         Resamples per vectorised batch (bounds memory).
     seed : int or None, default=0
 
@@ -290,9 +290,22 @@ def _run_bootstrap(
     n_cond, n_subj = dat.n_conditions, dat.n_rdms
     model_mats, data_mats = mods.get_matrices(), dat.get_matrices()
     samples, ceil_samples = [], []
+    n_mod, zscore = mods.n_rdms, result.noise_ceiling.zscore
+    both = np.concatenate([model_mats, data_mats])
+    fast = (
+        result.method in _FAST_METHODS
+        and bool(np.all(np.isfinite(both)))
+        and not np.any(np.diagonal(both, axis1=1, axis2=2))
+    )
+    flat = both.reshape(len(both), -1)
     for start in range(0, n_bootstrap, batch_size):
         b = min(batch_size, n_bootstrap - start)
-        if boot_cond:
+        if boot_cond and fast:
+            idx = rng.integers(0, n_cond, size=(b, n_cond))
+            per_subj, ceil = _fast_condition_sample(flat, idx, n_mod, result.method, zscore)
+            if ceil is not None:
+                ceil_samples.append(ceil)
+        elif boot_cond:
             idx = rng.integers(0, n_cond, size=(b, n_cond))
             mv, dv = _gather(model_mats, idx), _gather(data_mats, idx)  # (b, M, P), (b, S, P)
             per_subj = similarity_matrix(mv, dv, method=result.method)
@@ -317,6 +330,59 @@ def _run_bootstrap(
     if ceil_samples:
         cs = np.concatenate(ceil_samples, axis=0)
         result.ceiling_ci = _percentile_ci(cs, result.settings["confidence"])
+
+
+_FAST_METHODS = {"pearson": True, "cosine": False}  # method -> centre the vectors
+
+
+def _fast_condition_sample(
+    flat: np.ndarray, idx: np.ndarray, n_mod: int, method: str, zscore: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One batch of condition resamples for Pearson/cosine with a shared self-pair mask.
+
+    ``flat`` holds the square model and data RDMs, shape (n_models + n_subjects, n * n), with
+    zero diagonals, so self-pairs of repeated conditions are 0 and only need masking out of the
+    means and norms. Returns per-subject scores (b, n_models, n_subjects) and ceiling means (b, 2).
+    """
+    n = idx.shape[1]
+    iu0, iu1 = np.triu_indices(n, k=1)
+    rows, cols = idx[:, iu0], idx[:, iu1]
+    w = (rows != cols).astype(float)  # (b, P)
+    n_valid = w.sum(-1)
+    x = np.take(flat, rows * n + cols, axis=1)  # (K, b, P), self-pairs are 0
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        if _FAST_METHODS[method]:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = (v - (v.sum(-1, keepdims=True) / n_valid[:, None])) * w
+        else:
+            v = v.copy()
+        norm = np.sqrt(np.einsum("...p,...p->...", v, v))[..., None]
+        ok = (norm > 1e-300) & (n_valid[:, None] >= 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(ok, 1.0 / norm, np.nan)
+        v *= scale
+        return v
+
+    u = unit(x)
+    um, us = u[:n_mod].transpose(1, 0, 2), u[n_mod:].transpose(1, 2, 0)  # (b, M, P), (b, P, S)
+    per_subj = np.clip(um @ us, -1.0, 1.0)
+    n_subj = len(flat) - n_mod
+    if n_subj < 2:
+        return per_subj, None
+    subj = x[n_mod:]
+    if zscore:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = subj.sum(-1, keepdims=True) / n_valid[:, None]
+            c = (subj - mean) * w
+            subj_avg = c / np.sqrt((c * c).sum(-1, keepdims=True) / n_valid[:, None])
+    else:
+        subj_avg = subj
+    total = subj_avg.sum(0)
+    us_ = u[n_mod:]
+    upper = np.einsum("sbp,bp->bs", us_, unit(total))
+    lower = np.einsum("sbp,sbp->bs", us_, unit((total[None] - subj_avg) / (n_subj - 1)))
+    return per_subj, np.stack([_quiet_nanmean(lower), _quiet_nanmean(upper)], axis=1)
 
 
 def _permutation_p(
