@@ -195,3 +195,19 @@ def test_evaluate_models_bad_data(rng):
         evaluate_models(square, data)
     with pytest.raises(DataFormatError, match=r"'b'.*square symmetric"):
         compare_rdms(models.subset(0).dissimilarities[:, :66], 1 - np.eye(12))
+
+
+@pytest.mark.parametrize("zscore", [False, True])
+def test_fast_condition_bootstrap_equals_generic_path(rng, monkeypatch, zscore):
+    from neurodl.analyses.rsa import inference
+
+    models, data = _planted(rng)
+    fast = evaluate_models(
+        models, data, bootstrap="conditions", n_bootstrap=40, ceiling_zscore=zscore
+    )
+    monkeypatch.setattr(inference, "_FAST_METHODS", {})
+    slow = evaluate_models(
+        models, data, bootstrap="conditions", n_bootstrap=40, ceiling_zscore=zscore
+    )
+    np.testing.assert_allclose(fast.bootstrap_scores, slow.bootstrap_scores, atol=1e-12)
+    np.testing.assert_allclose(fast.ceiling_ci, slow.ceiling_ci, atol=1e-12)
