@@ -46,6 +46,7 @@ EXPECTED = {
     "ca1-calcium": lambda o: o.X.shape == (420, 79),
     "suite2p-plane0": lambda o: o.n_times == 2000 and o.sfreq == 30.0,
     "pynapple-nwb": lambda o: o.n_units == 35 and o.n_spikes == 214278,
+    "neurodsp-lfp": lambda o: o.data.shape == (1, 10000) and o.sfreq == 1000.0,
 }
 CONTAINERS = (Recording, VolumeSeries, SpikeTrains, EpochsDataset, Annotations)
 

@@ -183,7 +183,12 @@ _BAD = [
         r"no variable 'nope'.*\['a', 'b'\]",
     ),
     ("two.npz", {"sfreq": 1.0}, DataFormatError, r"several arrays.*key=.*a \(2, 5\), b \(3, 5\)"),
-    ("one_d.npy", {"sfreq": 1.0}, DataFormatError, r"shape \(10,\) \(1-D\)"),
+    (
+        "one_d.npy",
+        {"sfreq": 1.0, "axis_order": "epochs_features"},
+        DataFormatError,
+        r"shape \(10,\) \(1-D\)",
+    ),
     ("nan.npy", {"sfreq": 1.0}, DataFormatError, r"1 NaN/inf"),
     (
         "ok.npy",
@@ -284,3 +289,20 @@ def test_real_nlb_csv(shared_data):
     spikes = rec.pick(units).data
     np.testing.assert_array_equal(spikes, oracle[units].to_numpy().T)
     assert set(np.unique(spikes)) <= {0.0, 1.0}
+
+
+def test_one_d_array_is_one_channel(tmp_path):
+    sig = np.sin(np.arange(500) / 10.0)
+    np.save(tmp_path / "lfp.npy", sig)
+    rec = read_array(tmp_path / "lfp.npy", sfreq=1000.0)
+    assert rec.data.shape == (1, 500)
+    np.testing.assert_allclose(rec.data[0], sig)
+
+
+@pytest.mark.realdata
+def test_neurodsp_lfp_reads_as_one_channel(shared_data):
+    path = shared_data("spikes/neurodsp_lfp/sample_data_1.npy")
+    rec = read_array(path, sfreq=1000.0)
+    raw = np.load(path)
+    assert rec.data.shape == (1, raw.size)
+    np.testing.assert_allclose(rec.data[0], raw)

@@ -299,7 +299,11 @@ register_dataset(
         "Cole S et al. NeuroDSP. JOSS 4:1272 (2019).",
         license="Apache-2.0 (neurodsp).",
         source="neurodsp-tools/neurodsp @dfd40f09",
-        # 1-D single-channel .npy files: read them with numpy (read_array wants 2-D arrays).
+        # Single-channel 1-D .npy files; the default is the M1 ECoG trace, pass
+        # loader_target-like kwargs via neurodl.io.read for sample_data_2.npy (hippocampal LFP).
+        loader="arrays:read_array",
+        loader_target="sample_data_1.npy",
+        loader_kwargs={"sfreq": 1000.0},
     )
 )
 

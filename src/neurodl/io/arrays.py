@@ -314,6 +314,10 @@ def read_array(
     if sfreq is None and file_sfreq is not None:
         sfreq = check_sfreq(file_sfreq, source=str(path))
 
+    if data.ndim == 1 and container == "recording" and ndim == 2:
+        # A single-channel signal (e.g. one LFP trace): one channel, time along the array.
+        data = data[None, :] if axis_order == "channels_times" else data[:, None]
+        logger.info("%s: 1-D array %r read as one channel of %d samples.", path, name, data.size)
     if data.ndim != ndim:
         fitting = [k for k, v in AXIS_ORDERS.items() if v[0] == data.ndim]
         hint = f" Axis orders for {data.ndim}-D arrays: {fitting}." if fitting else ""
