@@ -180,3 +180,24 @@ def test_help_lists_commands(capsys):
     text = capsys.readouterr().out
     for cmd in ("demo", "run", "info", "datasets"):
         assert cmd in text
+
+
+def test_amplitude_rejection_is_reported(tmp_path):
+    data = {
+        "source": "simulate",
+        "simulator": "motor_imagery",
+        "params": {"n_subjects": 2, "n_sessions": 1, "n_trials": 40, "n_channels": 8},
+        "reject": {"peak_to_peak": 7e-5},
+    }
+    cfg = _config(
+        tmp_path,
+        data=data,
+        evaluation={"n_permutations": 0, "n_boot": 100, "protocol_params": {"n_splits": 3}},
+    )
+    out = tmp_path / "rej"
+    assert main(["-q", "run", str(cfg), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    rej = res["rejection"]
+    assert rej["n_total"] == 80 and 0 < rej["n_dropped"] < 80
+    assert res["n_samples"] == 80 - rej["n_dropped"]
+    assert len(rej["dropped"]) == rej["n_dropped"]

@@ -57,6 +57,11 @@ class DataConfig(_Strict):
     """Optional conversion of what the reader returns into labelled samples: one key naming a
     sampler (``fmri_volumes``, ``windows``, ``epochs``) with its parameters."""
 
+    reject: dict[str, Any] | None = None
+    """Optional amplitude-based rejection of samples (``peak_to_peak`` and/or ``flat``
+    thresholds, see :func:`neurodl.preprocessing.reject_by_amplitude`); what is dropped is
+    reported in the results."""
+
     @field_validator("to_samples")
     @classmethod
     def _one_sampler(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:

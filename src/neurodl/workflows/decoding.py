@@ -153,6 +153,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         "n_subjects": int(ds.metadata["subject"].nunique()),
         "classes": ds.classes,
         "confusion_matrix": cv.confusion_matrix,
+        "rejection": ds.info.get("rejection"),
         "preprocessing_before_split": cfg.preprocessing[: n_leading_per_sample(cfg.preprocessing)],
         "seed": cfg.seed,
         "versions": prov.get("versions", {}),

@@ -106,6 +106,18 @@ def load_samples(data: DataConfig, *, seed: int = 0, need_labels: bool = True) -
         )
     if need_labels and ds.y is None:
         raise DataFormatError(f"The data from {name} have no labels (y); this task needs them.")
+    if data.reject:
+        from ..preprocessing import reject_by_amplitude
+
+        ds, report = _call(reject_by_amplitude, "'data.reject'", ds, **data.reject)
+        ds.info["rejection"] = {
+            "n_total": report.n_total,
+            "n_dropped": report.n_dropped,
+            "dropped": [int(i) for i in report.dropped],
+            "reasons": {str(k): v for k, v in report.reasons.items()},
+            "thresholds": dict(data.reject),
+        }
+        logger.info("Artifact rejection: %s", report)
     logger.info("Data %s: %s", name, ds)
     return ds, name
 
