@@ -62,6 +62,14 @@ def _register_builtin() -> None:
         "decoding:run_decoding",
         "classify (or regress) labelled samples under a leakage-safe protocol",
     )
+    from .seizure import SeizureOptions
+
+    register_task(
+        "seizure",
+        SeizureOptions,
+        "seizure:run_seizure",
+        "detect seizure events in continuous recordings, scored per subject as SzCORE does",
+    )
 
 
 _register_builtin()

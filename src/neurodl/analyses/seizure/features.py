@@ -37,16 +37,25 @@ DEFAULT_BANDS: tuple[tuple[float, float], ...] = (
 _EPS = 1e-30
 
 
-def _line_length(X: np.ndarray, sfreq: float, bands: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _line_length(
+    X: np.ndarray, sfreq: float, bands: np.ndarray, ctx: dict
+) -> tuple[np.ndarray, list[str]]:
     ll = np.abs(np.diff(X, axis=-1)).mean(axis=-1) * sfreq
     return np.log(ll + _EPS)[..., None], ["line_length"]
 
 
-def _variance(X: np.ndarray, sfreq: float, bands: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _variance(
+    X: np.ndarray, sfreq: float, bands: np.ndarray, ctx: dict
+) -> tuple[np.ndarray, list[str]]:
     return np.log(X.var(axis=-1) + _EPS)[..., None], ["variance"]
 
 
-def _band_powers(X: np.ndarray, sfreq: float, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _band_powers(
+    X: np.ndarray, sfreq: float, bands: np.ndarray, ctx: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band powers and total power, computed once per call of :func:`channel_features`."""
+    if "bp" in ctx:
+        return ctx["bp"]
     from scipy.signal import welch
 
     nper = min(X.shape[-1], int(2 * sfreq))
@@ -56,24 +65,27 @@ def _band_powers(X: np.ndarray, sfreq: float, bands: np.ndarray) -> tuple[np.nda
         [psd[..., (freqs >= lo) & (freqs < hi)].sum(-1) * df for lo, hi in bands], axis=-1
     )
     total = psd[..., (freqs >= bands[0, 0]) & (freqs < bands[-1, 1])].sum(-1) * df
+    ctx["bp"] = (bp, total)
     return bp, total
 
 
-def _bandpower(X: np.ndarray, sfreq: float, bands: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    bp, _ = _band_powers(X, sfreq, bands)
+def _bandpower(
+    X: np.ndarray, sfreq: float, bands: np.ndarray, ctx: dict
+) -> tuple[np.ndarray, list[str]]:
+    bp, _ = _band_powers(X, sfreq, bands, ctx)
     return np.log(bp + _EPS), [f"bp_{lo:g}-{hi:g}" for lo, hi in bands]
 
 
-def _relative(X: np.ndarray, sfreq: float, bands: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    bp, total = _band_powers(X, sfreq, bands)
+def _relative(
+    X: np.ndarray, sfreq: float, bands: np.ndarray, ctx: dict
+) -> tuple[np.ndarray, list[str]]:
+    bp, total = _band_powers(X, sfreq, bands, ctx)
     rel = np.log(bp + _EPS) - np.log(total + _EPS)[..., None]
     return rel, [f"rel_{lo:g}-{hi:g}" for lo, hi in bands]
 
 
-#: Feature families: name -> function(X, sfreq, bands) -> (values (n, n_ch, k), names).
-SEIZURE_FEATURES: dict[
-    str, Callable[[np.ndarray, float, np.ndarray], tuple[np.ndarray, list[str]]]
-] = {
+#: Feature families: name -> function(X, sfreq, bands, cache) -> (values (n, n_ch, k), names).
+SEIZURE_FEATURES: dict[str, Callable[..., tuple[np.ndarray, list[str]]]] = {
     "line_length": _line_length,
     "variance": _variance,
     "bandpower": _bandpower,
@@ -118,7 +130,7 @@ def channel_features(
     F : ndarray of shape (n_windows, n_channels, n_features)
     names : list of str
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float32)
     if X.ndim != 3 or X.shape[-1] < 4:
         raise DataFormatError(
             f"X must have shape (n_windows, n_channels, n_times >= 4); got {X.shape}."
@@ -130,9 +142,9 @@ def channel_features(
             f"{', '.join(map(repr, SEIZURE_FEATURES))}; got {list(features)!r}."
         )
     b = _check_bands(bands, float(sfreq))
-    parts, names = [], []
+    parts, names, ctx = [], [], {}  # type: ignore[var-annotated]
     for name in features:
-        vals, n = SEIZURE_FEATURES[name](X, float(sfreq), b)
+        vals, n = SEIZURE_FEATURES[name](X, float(sfreq), b, ctx)
         parts.append(vals)
         names.extend(n)
     return np.concatenate(parts, axis=-1), names

@@ -50,6 +50,8 @@ class PostProcessing:
     merge_gap: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.smooth, float) and self.smooth.is_integer():
+            object.__setattr__(self, "smooth", int(self.smooth))  # 3.0 from a config is 3
         if not isinstance(self.smooth, int | np.integer) or self.smooth < 1:
             raise ConfigError(
                 f"Invalid value for 'smooth'. Allowed: an integer >= 1 (windows); "
