@@ -442,6 +442,7 @@ class SeizureDetector:
 
     def detect(self, rec: Recording | RecordingWindows) -> np.ndarray:
         """Seizure events (onset, offset) in seconds, shape (n_events, 2)."""
+        self._check_fitted()
         rw = self.prepare(rec)
         onsets, proba = self.predict_proba(rw)
         return probabilities_to_events(
