@@ -105,3 +105,37 @@ def test_decoding_samples_are_refused():
     cfg["data"]["to_samples"] = {"windows": {"window": 4.0, "stride": 4.0}}
     with pytest.raises(Exception, match="continuous recordings"):
         run_config(parse_config(cfg), None)
+
+
+@pytest.mark.realdata
+def test_real_edf_with_annotation_files(shared_data, tmp_path):
+    """Data path on real files: an EDF read by neurodl.io.read, annotations from its EDF+
+    events (renamed by label_map) and from the CHB-MIT .seizures file (chb06_04.edf itself is
+    not in the data subset, so its seizures at 327 s and 6211 s fall after this 125 s EDF and
+    are dropped; a CSV annotation table shows the attach path)."""
+    from neurodl.analyses.seizure import prepare_recording
+    from neurodl.workflows.seizure import load_recordings
+
+    edf = shared_data("eeg/eegmmidb_S001/S001R04.edf")
+    seizures = shared_data("eeg/mne_testing_subset/wfdb/chb06_04.edf.seizures")
+    base = {"task": "seizure", "data": {"source": "file", "path": str(edf)}}
+    cfg = parse_config({**base, "options": {"annotations": str(seizures)}})
+    (rec,) = load_recordings(cfg, cfg.task_options())[0]
+    assert rec.sfreq == 160.0 and rec.duration == pytest.approx(125.0)
+    assert "seizure" not in rec.annotations.unique_labels()  # both start after the end
+
+    table = tmp_path / "events.csv"
+    table.write_text("onset,duration,label\n30.0,20.0,seizure\n200.0,10.0,seizure\n")
+    cfg = parse_config(
+        {**base, "options": {"annotations": str(table), "label_map": {"T2": "other"}}}
+    )
+    (rec,) = load_recordings(cfg, cfg.task_options())[0]
+    sz = rec.annotations.select("seizure")
+    assert sz.onset.tolist() == [30.0] and sz.duration.tolist() == [20.0]
+    assert (
+        "other" in rec.annotations.unique_labels() and "T2" not in rec.annotations.unique_labels()
+    )
+    rw = prepare_recording(rec, window=2.0, stride=1.0)
+    # Grid windows (onsets 0, 1, 2... s) whose centre lies in [30, 50): centres 30..49 -> 20.
+    assert rw.labels.sum() == 20
+    np.testing.assert_allclose(rw.reference, [[30.0, 50.0]])
