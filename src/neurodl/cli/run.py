@@ -24,6 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def summarize(results: dict, out: Path | None) -> str:
     """One-paragraph human summary of a results dict."""
+    if "score_mean" not in results:  # not a decoding result: the task gives its own summary
+        lines = [f"{results.get('task', '')} | {results.get('dataset', '')}"]
+        lines += [str(results["summary"])] if results.get("summary") else []
+        if out is not None:
+            lines.append(f"report: {out / 'report.html'}")
+        return "\n".join(lines)
     ci = results.get("score_ci") or [None, None]
     p = results.get("p_value")
     lines = [

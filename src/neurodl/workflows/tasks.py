@@ -62,6 +62,10 @@ def _register_builtin() -> None:
         "decoding:run_decoding",
         "classify (or regress) labelled samples under a leakage-safe protocol",
     )
+    from .rsa import RSA_TASKS
+
+    register_task("rsa_fixed_models", *RSA_TASKS["rsa_fixed_models"])
+    register_task("rsa_network", *RSA_TASKS["rsa_network"])
     from .seizure import SeizureOptions
 
     register_task(
