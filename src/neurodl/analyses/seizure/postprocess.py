@@ -167,9 +167,13 @@ def _objective_key(objective: str, fa_budget: float) -> Any:
     def key(m: Mapping[str, float]) -> tuple[float, ...]:
         sens, f1, fa = (np.nan_to_num(m[k], nan=0.0) for k in ("sensitivity", "f1", "fa_per_24h"))
         within = float(m["fa_per_24h"] <= fa_budget)
+        # Among equally good settings prefer the most conservative one (higher threshold,
+        # longer minimum duration, more smoothing): a margin against false alarms on unseen
+        # subjects.
+        margin = (m["threshold"], m["min_duration"], m["smooth"])
         if objective == "sensitivity":
-            return (within, sens, -fa, f1)
-        return (within, f1, sens, -fa)
+            return (within, sens, -fa, f1, *margin)
+        return (within, f1, sens, -fa, *margin)
 
     return key
 
