@@ -1,0 +1,664 @@
+"""scikit-learn estimators that train any registered torch model.
+
+:class:`NeuralClassifier` and :class:`NeuralRegressor` are plain scikit-learn estimators
+(``fit`` / ``predict`` / ``predict_proba`` / ``score``, ``get_params`` / ``set_params``,
+:func:`sklearn.base.clone`), so :func:`neurodl.evaluation.cross_validate`, sklearn pipelines and
+grid searches use them unchanged. The training loop itself is
+:func:`neurodl.estimators.torch_engine.train` (its docstring states exactly what it does).
+
+Input
+-----
+- 3-D ``X`` of shape ``(n_samples, n_chans, n_times)``: signals, passed to the model as is.
+- 2-D ``X`` of shape ``(n_samples, n_features)`` (the documented 2-D mode): treated as a single
+  channel, ``(n_samples, 1, n_features)``. It suits feature vectors with the ``"linear"`` /
+  ``"mlp"`` models, and lets scikit-learn's estimator checks run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._logging import use_log_level
+from ..exceptions import ConfigError, DataFormatError
+from .torch_engine import (
+    SCHEDULES,
+    DistContext,
+    TrainConfig,
+    TrainResult,
+    predict_outputs,
+    resolve_device,
+    train,
+)
+
+__all__ = ["NeuralClassifier", "NeuralRegressor"]
+
+
+def _is_int(v: Any, lo: int) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= lo
+
+
+def _is_num(v: Any, lo: float, hi: float = np.inf, lo_open: bool = False) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int | float | np.number):
+        return False
+    return (v > lo if lo_open else v >= lo) and v <= hi
+
+
+#: Parameter checks run at ``fit``: name -> (predicate, what is allowed).
+_PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "model": (lambda v: isinstance(v, str) and bool(v), "a registered model name"),
+    "model_params": (lambda v: v is None or isinstance(v, dict), "None or a dict"),
+    "max_epochs": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "batch_size": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "lr": (lambda v: _is_num(v, 0.0, lo_open=True), "a float > 0"),
+    "weight_decay": (lambda v: _is_num(v, 0.0), "a float >= 0"),
+    "schedule": (lambda v: v in SCHEDULES, "'cosine', 'onecycle' or None"),
+    "early_stopping": (lambda v: isinstance(v, bool), "True or False"),
+    "patience": (lambda v: _is_int(v, 1), "an int >= 1"),
+    "validation_fraction": (
+        lambda v: v is None or (_is_num(v, 0.0, 1.0) and v < 1.0),
+        "None or a float in [0, 1)",
+    ),
+    "grad_clip": (lambda v: v is None or _is_num(v, 0.0, lo_open=True), "None or a float > 0"),
+    "deterministic": (lambda v: isinstance(v, bool), "True or False"),
+    "device": (lambda v: isinstance(v, str), "'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    "mixed_precision": (lambda v: v in ("auto", True, False), "'auto', True or False"),
+    "channels_last": (lambda v: isinstance(v, bool), "True or False"),
+    "resume": (lambda v: isinstance(v, bool), "True or False"),
+    "on_divergence": (lambda v: v in ("raise", "rollback"), "'raise' or 'rollback'"),
+    "cropped": (lambda v: isinstance(v, bool), "True or False"),
+    "crop_len": (lambda v: v is None or _is_int(v, 1), "None or an int >= 1"),
+    "crop_stride": (lambda v: v is None or _is_int(v, 1), "None or an int >= 1"),
+    "sfreq": (lambda v: v is None or _is_num(v, 0.0, lo_open=True), "None or a float > 0"),
+    "callbacks": (
+        lambda v: v is None or (isinstance(v, list | tuple) and all(map(callable, v))),
+        "None or a list of callables",
+    ),
+    "class_weight": (
+        lambda v: v is None or v == "balanced" or isinstance(v, dict),
+        "None, 'balanced' or a dict {class: weight}",
+    ),
+}
+
+#: Parameters that do not change the result of a fit (left out of the checkpoint fingerprint).
+_NOT_IN_FINGERPRINT = frozenset(
+    {"verbose", "callbacks", "checkpoint_dir", "resume", "device", "deterministic"}
+)
+
+
+class _NeuralBase(BaseEstimator):
+    """Shared fit/predict logic; subclasses set ``_task`` and define ``__init__``."""
+
+    _task: ClassVar[str]
+
+    # ---------------------------------------------------------------- validation
+    def _check_params(self) -> None:
+        params = self.get_params(deep=False)
+        for name, (ok, allowed) in _PARAM_CHECKS.items():
+            if name in params and not ok(params[name]):
+                raise ConfigError(
+                    f"Invalid value for {name!r}. Allowed: {allowed}; got {params[name]!r}."
+                )
+        if self.cropped and self.crop_len is None:
+            raise ConfigError(
+                "cropped=True needs 'crop_len' (crop length in samples); got crop_len=None."
+            )
+
+    def _validate_X(self, X: Any, y: Any = None, *, reset: bool) -> Any:
+        kw = {"allow_nd": True, "dtype": [np.float32, np.float64], "ensure_min_samples": 1}
+        ndim = getattr(X, "ndim", None)
+        if not reset and ndim in (2, 3) and ndim != self.input_ndim_:
+            raise DataFormatError(
+                f"X has {ndim} dimensions but the estimator was fitted on "
+                f"{self.input_ndim_}-D input."
+            )
+        if reset:
+            X, y = validate_data(
+                self, X, y, multi_output=self._task == "regression", y_numeric=False, **kw
+            )
+        else:
+            X = validate_data(self, X, reset=False, **kw)
+        if X.ndim not in (2, 3):
+            raise DataFormatError(
+                f"X must be 2-D (n_samples, n_features) or 3-D (n_samples, n_chans, n_times); "
+                f"got shape {X.shape}."
+            )
+        if reset:
+            self.input_ndim_ = X.ndim
+        X3 = X[:, None, :] if X.ndim == 2 else X
+        return (X3, y) if reset else X3
+
+    def _resolve_seed(self) -> int:
+        if _is_int(self.random_state, 0):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def _valid_split(
+        self, y: np.ndarray, groups: np.ndarray | None, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Inner train/validation split: grouped when ``groups`` is given, else stratified."""
+        from sklearn.model_selection import (
+            GroupShuffleSplit,
+            ShuffleSplit,
+            StratifiedShuffleSplit,
+        )
+
+        n = len(y)
+        idx = np.arange(n)
+        frac = self.validation_fraction or 0.0
+        if frac <= 0 or n < 4 or round(frac * n) < 1:
+            return idx, idx[:0]
+        if groups is not None:
+            groups = np.asarray(groups)
+            if len(groups) != n:
+                raise DataFormatError(
+                    f"groups must have one entry per sample ({n}); got {len(groups)}."
+                )
+            if len(np.unique(groups)) < 2:
+                return idx, idx[:0]
+            splitter: Any = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
+            tr, va = next(splitter.split(idx, y, groups))
+            return tr, va
+        if self._task == "classification":
+            counts = np.bincount(y)
+            n_valid = max(round(frac * n), len(counts))
+            if counts.min() >= 2 and n - n_valid >= len(counts):
+                splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+                return next(splitter.split(idx, y))
+        splitter = ShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
+        return next(splitter.split(idx))
+
+    # ---------------------------------------------------------------- fitting
+    def _fingerprint(self, X: np.ndarray, y: np.ndarray, groups: Any, seed: int) -> str:
+        h = hashlib.sha256()
+        for arr in (X, y, np.asarray([] if groups is None else groups, dtype=str)):
+            arr = np.ascontiguousarray(arr)
+            h.update(str((arr.shape, arr.dtype.str)).encode())
+            h.update(arr.tobytes())
+        params = {
+            k: v
+            for k, v in sorted(self.get_params(deep=False).items())
+            if k not in _NOT_IN_FINGERPRINT
+        }
+        h.update(repr((params, seed, type(self).__name__)).encode())
+        return h.hexdigest()
+
+    def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    def _class_weight_vector(self, y_enc: np.ndarray) -> np.ndarray | None:
+        return None
+
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        groups: Any = None,
+        *,
+        dist: DistContext | None = None,
+    ) -> _NeuralBase:
+        import torch
+
+        from ..models import build_model
+
+        self._check_params()
+        X3, y = self._validate_X(X, y, reset=True)
+        y_enc, n_outputs = self._prepare_targets(y)
+        self.n_chans_, self.n_times_ = int(X3.shape[1]), int(X3.shape[2])
+        seed = self._resolve_seed()
+        self.seed_ = seed
+        crop_len = int(self.crop_len) if self.cropped else None
+        if crop_len is not None and crop_len > self.n_times_:
+            raise ConfigError(
+                f"Invalid value for 'crop_len'. Allowed: <= n_times ({self.n_times_}); "
+                f"got {crop_len}."
+            )
+        self.crop_len_ = crop_len
+        self.crop_stride_ = (
+            (int(self.crop_stride) if self.crop_stride else max(crop_len // 2, 1))
+            if crop_len
+            else None
+        )
+        device = resolve_device(self.device)
+        on_gpu = device.startswith("cuda")
+        self.device_ = device
+        self.mixed_precision_ = on_gpu and self.mixed_precision in ("auto", True)
+        dist = dist or DistContext()
+        if dist.active and self.batch_size % dist.world_size:
+            raise ConfigError(
+                f"Invalid value for 'batch_size'. Allowed: a multiple of the world size "
+                f"({dist.world_size}) under data-parallel training; got {self.batch_size}."
+            )
+        tr, va = self._valid_split(
+            np.asarray(y_enc) if y_enc.ndim == 1 else y_enc[:, 0], groups, seed
+        )
+        cfg = TrainConfig(
+            task=self._task,  # type: ignore[arg-type]
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            schedule=self.schedule,
+            early_stopping=bool(self.early_stopping) and len(va) > 0,
+            patience=int(self.patience),
+            grad_clip=None if self.grad_clip is None else float(self.grad_clip),
+            class_weight=self._class_weight_vector(y_enc[tr]),
+            deterministic=self.deterministic,
+            device=device,
+            mixed_precision=self.mixed_precision_,
+            channels_last=bool(self.channels_last) and on_gpu,
+            on_divergence=self.on_divergence,
+            crop_len=crop_len,
+            crop_stride=self.crop_stride_,
+            seed=seed,
+        )
+        ckpt_path = None
+        fingerprint = self._fingerprint(X3, y_enc, groups, seed)
+        if self.checkpoint_dir is not None:
+            ckpt_path = Path(self.checkpoint_dir) / f"{type(self).__name__}-{fingerprint[:16]}.pt"
+        self.checkpoint_path_ = ckpt_path
+
+        from .torch_engine import _determinism
+
+        with (
+            use_log_level("info" if self.verbose else None),
+            torch.random.fork_rng(devices=[torch.cuda.current_device()] if on_gpu else []),
+            _determinism(cfg.deterministic, device),
+        ):
+            torch.manual_seed(seed)
+            net = build_model(
+                self.model,
+                n_chans=self.n_chans_,
+                n_times=crop_len or self.n_times_,
+                n_outputs=n_outputs,
+                sfreq=self.sfreq,
+                **(self.model_params or {}),
+            ).to(device)
+            if cfg.channels_last:
+                net = net.to(memory_format=torch.channels_last)
+            model = net
+            if dist.active:
+                from torch.nn.parallel import DistributedDataParallel as DDP
+
+                model = DDP(net, device_ids=[torch.device(device).index] if on_gpu else None)
+            result: TrainResult = train(
+                model,
+                X3[tr],
+                y_enc[tr],
+                X3[va] if len(va) else None,
+                y_enc[va] if len(va) else None,
+                cfg,
+                checkpoint_path=ckpt_path,
+                fingerprint=fingerprint,
+                resume=self.resume,
+                callbacks=list(self.callbacks or ()),
+                dist=dist,
+            )
+        net.eval()
+        self.model_ = net
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.stopped_reason_ = result.stopped_reason
+        self.n_epochs_ = len(result.history)
+        self.n_train_, self.n_valid_ = len(tr), len(va)
+        return self
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        X3 = self._validate_X(X, reset=False)
+        if self.crop_len_ is None and X3.shape[2] != self.n_times_:
+            raise DataFormatError(
+                f"X has {X3.shape[2]} time samples; the model was fitted on n_times="
+                f"{self.n_times_}."
+            )
+        if self.crop_len_ is not None and X3.shape[2] < self.crop_len_:
+            raise DataFormatError(
+                f"X has {X3.shape[2]} time samples, fewer than crop_len={self.crop_len_}."
+            )
+        with use_log_level("info" if self.verbose else None):
+            return predict_outputs(
+                self.model_,
+                X3,
+                task=self._task,  # type: ignore[arg-type]
+                device=self.device_,
+                crop_len=self.crop_len_,
+                crop_stride=self.crop_stride_,
+                mixed_precision=self.mixed_precision_,
+            )
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+    model : str, default="eegnet"
+        Name of a registered model (:func:`neurodl.models.list_models`).
+    model_params : dict or None
+        Hyperparameters passed to the model's constructor.
+    max_epochs : int, default=30
+    batch_size : int, default=64
+    lr : float, default=1e-3
+        AdamW learning rate (peak rate for ``"onecycle"``).
+    weight_decay : float, default=1e-2
+        AdamW decoupled weight decay.
+    schedule : {"cosine", "onecycle", None}, default="cosine"
+        Learning-rate schedule, stepped every batch.
+    early_stopping : bool, default=True
+        Stop after ``patience`` epochs without a lower validation loss and restore the best
+        epoch's weights (needs a validation split).
+    patience : int, default=10
+    validation_fraction : float or None, default=0.2
+        Share of the training samples held out as the inner validation split: grouped
+        (:class:`~sklearn.model_selection.GroupShuffleSplit`) when ``fit`` gets ``groups``,
+        else stratified by class (classification) or shuffled. ``0``/``None`` or fewer than 4
+        samples: no validation split, no early stopping.
+    grad_clip : float or None, default=1.0
+        Clip the global gradient L2 norm.
+    deterministic : bool, default=True
+        Deterministic algorithms during ``fit`` (restored afterwards).
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    mixed_precision : {"auto", True, False}, default="auto"
+        Autocast on CUDA (``"auto"`` and ``True``: on when on CUDA). Always off on CPU.
+    channels_last : bool, default=False
+        Channels-last memory format for the model on CUDA (ignored on CPU).
+    checkpoint_dir : str or Path or None
+        Folder for the per-epoch checkpoint, named after a fingerprint of the data, the
+        parameters and the seed (atomic writes). With ``resume=True``, a later ``fit`` on the
+        same data and parameters continues after the last saved epoch and ends with the same
+        weights as an uninterrupted run; a finished run is restored without training. Needs an
+        integer ``random_state`` to match across calls.
+    resume : bool, default=True
+    on_divergence : {"raise", "rollback"}, default="raise"
+        A non-finite loss or gradient norm raises
+        :class:`~neurodl.estimators.torch_engine.DivergenceError`, or rolls back to the last
+        good epoch and stops (``stopped_reason_ == "diverged"``).
+    cropped : bool, default=False
+        Cropped training: the model sees crops of ``crop_len`` samples (one random crop per
+        trial and epoch); predictions average the probabilities (outputs) of crops starting every
+        ``crop_stride`` samples plus one ending at the last sample.
+    crop_len : int or None
+        Crop length in samples (required when ``cropped``).
+    crop_stride : int or None
+        Stride between prediction crops; default ``crop_len // 2``.
+    sfreq : float or None
+        Sampling rate passed to the model (models with kernels in seconds use it).
+    callbacks : list of callables or None
+        Called as ``callback(record)`` after each epoch with that epoch's history record.
+    random_state : int, RandomState or None
+        Seed of the model initialisation, batch order, crops, dropout and validation split.
+    verbose : int, default=0
+        ``> 0``: log each epoch at INFO level to the ``neurodl`` logger.
+"""
+
+_ATTR_DOC = """
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The trained network (eval mode).
+    n_chans_, n_times_ : int
+        Input shape seen in ``fit`` (2-D mode: ``1`` and ``n_features``).
+    n_features_in_ : int
+        ``X.shape[1]`` as seen in ``fit``.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss``, ``lr``, ``time_s``, and
+        ``valid_loss`` / ``valid_accuracy`` (or ``valid_r2``) with a validation split
+        (``train_accuracy`` for classifiers).
+    best_epoch_ : int or None
+        Epoch with the lowest validation loss.
+    stopped_reason_ : str
+        ``"max_epochs"``, ``"early_stopping"`` or ``"diverged"``.
+    n_epochs_ : int
+    seed_ : int
+        The seed used.
+    device_ : str
+    checkpoint_path_ : Path or None
+"""
+
+
+class NeuralClassifier(ClassifierMixin, _NeuralBase):
+    __doc__ = (
+        """Classifier training a registered torch model (trialwise or cropped).
+"""
+        + _COMMON_DOC
+        + """    class_weight : None, "balanced" or dict, default=None
+        Weights of the cross-entropy per class (``"balanced"``: inversely proportional to the
+        class frequencies in the training split).
+"""
+        + _ATTR_DOC
+        + """    classes_ : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.normal(size=(40, 2, 8)) + y[:, None, None]
+    >>> clf = NeuralClassifier("linear", max_epochs=20, lr=0.05, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+"""
+    )
+
+    _task = "classification"
+
+    def __init__(
+        self,
+        model: str = "eegnet",
+        model_params: dict[str, Any] | None = None,
+        *,
+        max_epochs: int = 30,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        schedule: str | None = "cosine",
+        early_stopping: bool = True,
+        patience: int = 10,
+        validation_fraction: float | None = 0.2,
+        class_weight: str | dict | None = None,
+        grad_clip: float | None = 1.0,
+        deterministic: bool = True,
+        device: str = "auto",
+        mixed_precision: str | bool = "auto",
+        channels_last: bool = False,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = True,
+        on_divergence: str = "raise",
+        cropped: bool = False,
+        crop_len: int | None = None,
+        crop_stride: int | None = None,
+        sfreq: float | None = None,
+        callbacks: list[Callable[[dict[str, Any]], Any]] | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.grad_clip = grad_clip
+        self.deterministic = deterministic
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.channels_last = channels_last
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.on_divergence = on_divergence
+        self.cropped = cropped
+        self.crop_len = crop_len
+        self.crop_stride = crop_stride
+        self.sfreq = sfreq
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"NeuralClassifier needs samples of at least 2 classes; got 1 class "
+                f"({self.classes_[0]!r})."
+            )
+        return y_enc.astype(np.int64), len(self.classes_)
+
+    def _class_weight_vector(self, y_enc: np.ndarray) -> np.ndarray | None:
+        if self.class_weight is None:
+            return None
+        from sklearn.utils.class_weight import compute_class_weight
+
+        k = len(self.classes_)
+        if self.class_weight == "balanced":
+            present = np.unique(y_enc)
+            w = np.ones(k)
+            w[present] = compute_class_weight("balanced", classes=present, y=y_enc)
+            return w
+        unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
+        if unknown:
+            raise ConfigError(
+                f"Invalid value for 'class_weight': classes {unknown} are not in the training "
+                f"labels {self.classes_.tolist()}."
+            )
+        return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()])
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> NeuralClassifier:
+        """Train on ``X`` of shape (n_samples, n_chans, n_times) (or 2-D) and labels ``y``.
+
+        ``groups`` (one per sample) makes the inner validation split group-aware.
+        """
+        return self._fit(X, y, groups)  # type: ignore[return-value]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of shape (n_samples, n_classes), columns in ``classes_`` order."""
+        return self._outputs(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each sample, shape (n_samples,)."""
+        check_is_fitted(self, "model_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class NeuralRegressor(RegressorMixin, _NeuralBase):
+    __doc__ = (
+        """Regressor training a registered torch model (targets standardised internally).
+"""
+        + _COMMON_DOC
+        + _ATTR_DOC
+        + """    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardisation learnt in ``fit`` (undone in ``predict``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5])
+    >>> reg = NeuralRegressor("linear", max_epochs=30, lr=0.05, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+"""
+    )
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        model: str = "eegnet",
+        model_params: dict[str, Any] | None = None,
+        *,
+        max_epochs: int = 30,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        schedule: str | None = "cosine",
+        early_stopping: bool = True,
+        patience: int = 10,
+        validation_fraction: float | None = 0.2,
+        grad_clip: float | None = 1.0,
+        deterministic: bool = True,
+        device: str = "auto",
+        mixed_precision: str | bool = "auto",
+        channels_last: bool = False,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = True,
+        on_divergence: str = "raise",
+        cropped: bool = False,
+        crop_len: int | None = None,
+        crop_stride: int | None = None,
+        sfreq: float | None = None,
+        callbacks: list[Callable[[dict[str, Any]], Any]] | None = None,
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.grad_clip = grad_clip
+        self.deterministic = deterministic
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.channels_last = channels_last
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.on_divergence = on_divergence
+        self.cropped = cropped
+        self.crop_len = crop_len
+        self.crop_stride = crop_stride
+        self.sfreq = sfreq
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        y = np.asarray(y, dtype=np.float64)
+        self._y_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        self.y_mean_ = y2.mean(axis=0)
+        scale = y2.std(axis=0)
+        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32), y2.shape[1]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> NeuralRegressor:
+        """Train on ``X`` of shape (n_samples, n_chans, n_times) (or 2-D) and targets ``y``.
+
+        ``y`` of shape (n_samples,) or (n_samples, n_outputs). ``groups`` makes the inner
+        validation split group-aware.
+        """
+        return self._fit(X, y, groups)  # type: ignore[return-value]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions of shape (n_samples,) (1-D ``y`` in fit) or (n_samples, n_outputs)."""
+        out = self._outputs(X) * self.y_scale_ + self.y_mean_
+        return out[:, 0] if self._y_1d else out
