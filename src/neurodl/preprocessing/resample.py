@@ -23,8 +23,19 @@ __all__ = ["Resample", "resample_recording"]
 def _resample_array(data: np.ndarray, old: float, new: float) -> np.ndarray:
     from mne.filter import resample
 
+    # MNE's resampler needs float64; float32 recordings (e.g. memory-saving simulations) are
+    # promoted and returned in their own dtype.
+    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
     with capture_warnings():
-        return resample(data, up=new, down=old, axis=-1, npad="auto", verbose="warning")
+        out = resample(
+            np.asarray(data, dtype=np.float64),
+            up=new,
+            down=old,
+            axis=-1,
+            npad="auto",
+            verbose="warning",
+        )
+    return out.astype(dtype, copy=False)
 
 
 def resample_recording(rec: Recording, sfreq: float) -> Recording:
