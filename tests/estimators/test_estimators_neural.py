@@ -377,3 +377,42 @@ def test_predict_before_fit_and_wrong_length():
     clf = NeuralClassifier("linear", **FAST).fit(X, y)
     with pytest.raises(DataFormatError, match="fitted on n_times=16"):
         clf.predict(X[..., :8])
+
+
+# ----------------------------------------------------------------------- make_estimator
+def test_make_estimator_resolves_classical_and_neural_names():
+    from sklearn.pipeline import Pipeline
+
+    from neurodl.estimators import is_neural, make_estimator
+
+    assert isinstance(make_estimator("lda", seed=0, n_chans=3, sfreq=100.0), Pipeline)
+    est = make_estimator(
+        "mlp",
+        seed=4,
+        sfreq=128.0,
+        n_chans=3,
+        max_epochs=3,
+        n_hidden=5,
+        model_params={"dropout": 0.1},
+    )
+    assert isinstance(est, NeuralClassifier)
+    assert est.get_params()["model_params"] == {"dropout": 0.1, "n_hidden": 5}
+    assert (est.random_state, est.sfreq, est.max_epochs) == (4, 128.0, 3)
+    reg = make_estimator("linear", seed=0, task="regression")
+    assert isinstance(reg, NeuralRegressor)
+    assert is_neural("mlp") and not is_neural("lda")
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "match"),
+    [
+        ("nope", {}, "Unknown model 'nope'. Classical models: .*neural models: .*mlp"),
+        ("mlp", {"task": "ranking"}, "'task'.*got 'ranking'"),
+        ("lda", {"bogus": 1}, r"Unknown parameter\(s\) \['bogus'\]"),
+    ],
+)
+def test_make_estimator_bad_input(name, params, match):
+    from neurodl.estimators import make_estimator
+
+    with pytest.raises(ConfigError, match=match):
+        make_estimator(name, seed=0, **params)

@@ -288,7 +288,7 @@ class _NeuralBase(BaseEstimator):
             if dist.active:
                 from torch.nn.parallel import DistributedDataParallel as DDP
 
-                model = DDP(net, device_ids=[torch.device(device).index] if on_gpu else None)
+                model = DDP(net, device_ids=[torch.cuda.current_device()] if on_gpu else None)
             result: TrainResult = train(
                 model,
                 X3[tr],
