@@ -1,0 +1,88 @@
+"""Neural population dynamics: ingestion, behaviour decoding, forecasting, latent dynamics.
+
+Submodules: :mod:`.binning` (spike binning, smoothing, behaviour alignment, calcium),
+:mod:`.cv` (contiguous-block CV), :mod:`.decoders` (Wiener, Kalman, GRU/LSTM),
+:mod:`.metrics` (NLB metrics: co-bps, fp-bps, velocity R^2, PSTH R^2), :mod:`.baselines`
+(smoothing, PCA, FA, GPFA-like smoother), :mod:`.forecasting` (persistence, AR, GRU by horizon),
+:mod:`.latents` (sequential autoencoder, LFADS-style VAE). Torch is imported only when a neural
+model is fitted.
+"""
+
+from .baselines import (
+    LATENT_BASELINES,
+    FactorAnalysisLatents,
+    GPFASmoother,
+    PCALatents,
+    heldout_readout,
+    smooth_rates,
+)
+from .binning import (
+    align_behavior,
+    bin_spikes,
+    bin_trials,
+    history_windows,
+    lagged_features,
+    read_calcium,
+    smooth_counts,
+    transform_behavior,
+)
+from .cv import ContiguousBlockCV, cross_val_predict_blocks
+from .decoders import DECODERS, KalmanFilterDecoder, RNNDecoder, WienerFilter, make_decoder
+from .forecasting import (
+    FORECASTERS,
+    LinearARForecaster,
+    PersistenceForecaster,
+    RNNForecaster,
+    forecast_scores,
+)
+from .latents import LFADS, OBSERVATION_NLL, SequentialAutoencoder
+from .metrics import (
+    bits_per_spike,
+    co_bps,
+    fp_bps,
+    latent_r2,
+    poisson_log_likelihood,
+    psth_r2,
+    r2_per_dim,
+    velocity_r2,
+)
+
+__all__ = [
+    "DECODERS",
+    "FORECASTERS",
+    "LATENT_BASELINES",
+    "LFADS",
+    "OBSERVATION_NLL",
+    "ContiguousBlockCV",
+    "FactorAnalysisLatents",
+    "GPFASmoother",
+    "KalmanFilterDecoder",
+    "LinearARForecaster",
+    "PCALatents",
+    "PersistenceForecaster",
+    "RNNDecoder",
+    "RNNForecaster",
+    "SequentialAutoencoder",
+    "WienerFilter",
+    "align_behavior",
+    "bin_spikes",
+    "bin_trials",
+    "bits_per_spike",
+    "co_bps",
+    "cross_val_predict_blocks",
+    "forecast_scores",
+    "fp_bps",
+    "heldout_readout",
+    "history_windows",
+    "lagged_features",
+    "latent_r2",
+    "make_decoder",
+    "poisson_log_likelihood",
+    "psth_r2",
+    "r2_per_dim",
+    "read_calcium",
+    "smooth_counts",
+    "smooth_rates",
+    "transform_behavior",
+    "velocity_r2",
+]

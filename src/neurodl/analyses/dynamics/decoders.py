@@ -1,0 +1,301 @@
+"""Behaviour decoders from binned population activity: Wiener, Kalman, GRU/LSTM.
+
+All decoders are scikit-learn style regressors on *continuous* binned data: ``fit(X, y)`` with
+``X`` of shape (n_bins, n_neurons) and ``y`` of shape (n_bins, n_dims) in time order; each builds
+its own history (``n_lags`` bins including the current one, zero-padded at the start of a block).
+
+- :class:`WienerFilter`: ridge regression on the lagged activity (Neural_Decoding's
+  WienerFilterDecoder, with an L2 penalty).
+- :class:`KalmanFilterDecoder`: linear-Gaussian state-space model with the behaviour as state
+  (Wu et al. 2003): ``y_t = A y_{t-1} + w``, ``x_t = H y_t + q``, fitted by least squares and
+  run as a forward Kalman filter.
+- :class:`RNNDecoder`: GRU or LSTM over history windows
+  (:class:`neurodl.models.dynamics.RecurrentDecoder`), trained with Adam and early stopping.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ...exceptions import ConfigError, DataFormatError
+from .binning import history_windows, lagged_features
+
+__all__ = ["DECODERS", "KalmanFilterDecoder", "RNNDecoder", "WienerFilter", "make_decoder"]
+
+
+def _check_xy(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+    x = np.asarray(X, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise DataFormatError(f"'X' must be (n_bins, n_neurons) with >= 2 bins; got {x.shape}.")
+    if not np.isfinite(x).all():
+        raise DataFormatError("'X' contains NaN or infinite values.")
+    if y is None:
+        return x, None
+    yy = np.asarray(y, dtype=float)
+    yy = yy[:, None] if yy.ndim == 1 else yy
+    if yy.shape[0] != x.shape[0]:
+        raise DataFormatError(f"{x.shape[0]} bins in 'X' but {yy.shape[0]} in 'y'.")
+    return x, yy
+
+
+class _Standardize:
+    def fit(self, x: np.ndarray) -> _Standardize:
+        self.mean_, self.scale_ = x.mean(0), x.std(0) + 1e-9
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean_) / self.scale_
+
+
+class WienerFilter(RegressorMixin, BaseEstimator):
+    """Ridge regression of behaviour on ``n_lags`` bins of standardised activity.
+
+    Parameters
+    ----------
+    n_lags : int, default=10
+        Bins of history including the current bin (1 = current bin only).
+    alpha : float, default=1.0
+        Ridge penalty (on standardised lagged features).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.poisson(2.0, (300, 5)).astype(float)
+    >>> y = X[:, :2] + 0.5 * np.roll(X[:, 2:4], 1, axis=0)
+    >>> round(WienerFilter(n_lags=2, alpha=1e-3).fit(X, y).score(X, y), 2)
+    0.99
+    """
+
+    def __init__(self, n_lags: int = 10, alpha: float = 1.0) -> None:
+        self.n_lags = n_lags
+        self.alpha = alpha
+
+    def fit(self, X: Any, y: Any) -> WienerFilter:
+        from sklearn.linear_model import Ridge
+
+        x, yy = _check_xy(X, y)
+        self.scaler_ = _Standardize().fit(x)
+        self.model_ = Ridge(alpha=self.alpha).fit(
+            lagged_features(self.scaler_.transform(x), self.n_lags), yy
+        )
+        self.n_outputs_ = yy.shape[1]
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        x, _ = _check_xy(X)
+        return self.model_.predict(lagged_features(self.scaler_.transform(x), self.n_lags))
+
+
+class KalmanFilterDecoder(RegressorMixin, BaseEstimator):
+    """Kalman filter with the behaviour as the hidden state (Wu et al. 2003).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Scales the fitted state noise ``W`` (larger trusts the neural observations more, as in
+        Neural_Decoding's ``C``).
+    n_lags : int, default=1
+        Observation features: the current bin (1) or the mean over the last ``n_lags`` bins.
+    ridge : float, default=1e-3
+        Ridge added to the state and observation least-squares fits.
+    """
+
+    def __init__(self, C: float = 1.0, n_lags: int = 1, ridge: float = 1e-3) -> None:
+        self.C = C
+        self.n_lags = n_lags
+        self.ridge = ridge
+
+    def _obs(self, x: np.ndarray) -> np.ndarray:
+        lag = lagged_features(self.scaler_.transform(x), self.n_lags)
+        return lag.reshape(len(x), self.n_lags, -1).mean(axis=1)
+
+    def fit(self, X: Any, y: Any) -> KalmanFilterDecoder:
+        x, yy = _check_xy(X, y)
+        if not self.C > 0:
+            raise ConfigError(f"Invalid value for 'C'. Allowed: > 0; got {self.C!r}.")
+        self.scaler_ = _Standardize().fit(x)
+        z = self._obs(x)
+        self.y_mean_ = yy.mean(0)
+        s = yy - self.y_mean_
+        d = s.shape[1]
+        s0, s1 = s[:-1], s[1:]
+        A = np.linalg.solve(s0.T @ s0 + self.ridge * np.eye(d), s0.T @ s1).T
+        W = np.cov((s1 - s0 @ A.T).T).reshape(d, d) / self.C
+        H = np.linalg.solve(s.T @ s + self.ridge * np.eye(d), s.T @ z).T
+        self.z_mean_ = z.mean(0) - H @ np.zeros(d)
+        res = z - self.z_mean_ - s @ H.T
+        Q = np.cov(res.T) + self.ridge * np.eye(z.shape[1])
+        self.A_, self.W_, self.H_, self.Q_ = A, W, H, Q
+        self.P0_ = np.cov(s.T).reshape(d, d)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "A_")
+        x, _ = _check_xy(X)
+        z = self._obs(x) - self.z_mean_
+        A, W, H, Q = self.A_, self.W_, self.H_, self.Q_
+        d = A.shape[0]
+        # Information form of the update: only d x d inverses (n_neurons may be large).
+        Qi = np.linalg.inv(Q)
+        HtQiH = H.T @ Qi @ H
+        HtQi = H.T @ Qi
+        s = np.zeros(d)
+        P = self.P0_.copy()
+        out = np.empty((len(z), d))
+        for t in range(len(z)):
+            s_pred = A @ s
+            P_pred = A @ P @ A.T + W
+            P = np.linalg.inv(np.linalg.inv(P_pred) + HtQiH)
+            s = s_pred + P @ HtQi @ (z[t] - H @ s_pred)
+            out[t] = s
+        return out + self.y_mean_
+
+
+class RNNDecoder(RegressorMixin, BaseEstimator):
+    """GRU or LSTM decoder over history windows (continuous behaviour).
+
+    Parameters
+    ----------
+    cell : {"gru", "lstm"}, default="gru"
+    n_lags : int, default=10
+        History window in bins (including the current one).
+    hidden_size : int, default=64
+    dropout : float, default=0.3
+    epochs : int, default=200
+    batch_size : int, default=64
+    lr : float, default=3e-3
+    weight_decay : float, default=1e-4
+    patience : int, default=20
+        Early stopping on the last ``val_fraction`` of the training bins (a contiguous block).
+    val_fraction : float, default=0.15
+    n_ensemble : int, default=1
+        Number of independently seeded networks whose predictions are averaged.
+    seed : int, default=0
+
+    Attributes
+    ----------
+    history_ : list of dict
+        Training history (losses, ``time_per_epoch_s``) of each network.
+    """
+
+    def __init__(
+        self,
+        cell: str = "gru",
+        n_lags: int = 10,
+        hidden_size: int = 64,
+        dropout: float = 0.3,
+        epochs: int = 200,
+        batch_size: int = 64,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        patience: int = 20,
+        val_fraction: float = 0.15,
+        n_ensemble: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.cell = cell
+        self.n_lags = n_lags
+        self.hidden_size = hidden_size
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.n_ensemble = n_ensemble
+        self.seed = seed
+
+    def fit(self, X: Any, y: Any) -> RNNDecoder:
+        import torch
+
+        from ...models.dynamics import RecurrentDecoder
+        from ._training import train_module
+
+        x, yy = _check_xy(X, y)
+        self.scaler_ = _Standardize().fit(x)
+        self.y_mean_, self.y_scale_ = yy.mean(0), yy.std(0) + 1e-9
+        w = history_windows(self.scaler_.transform(x), self.n_lags).astype(np.float32)
+        t = ((yy - self.y_mean_) / self.y_scale_).astype(np.float32)
+        n_val = round(self.val_fraction * len(w))
+        cut = len(w) - n_val
+        train = (w[:cut], t[:cut])
+        val = (w[cut + self.n_lags :], t[cut + self.n_lags :]) if n_val > self.n_lags + 5 else None
+
+        def loss_fn(model: Any, batch: Any, epoch: int) -> Any:
+            return torch.nn.functional.mse_loss(model(batch[0]), batch[1])
+
+        self.models_, self.history_ = [], []
+        for k in range(self.n_ensemble):
+            torch.manual_seed(self.seed + k)
+            model = RecurrentDecoder(
+                x.shape[1],
+                self.n_lags,
+                yy.shape[1],
+                cell=self.cell,
+                hidden_size=self.hidden_size,
+                dropout=self.dropout,
+            )
+            hist = train_module(
+                model,
+                loss_fn,
+                train,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                val_fraction=0.0,
+                val_arrays=val,
+                patience=self.patience,
+                seed=self.seed + k,
+            )
+            self.models_.append(model)
+            self.history_.append(hist.to_dict())
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        import torch
+
+        check_is_fitted(self, "models_")
+        x, _ = _check_xy(X)
+        w = torch.as_tensor(
+            history_windows(self.scaler_.transform(x), self.n_lags), dtype=torch.float32
+        )
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            out = np.mean([m(w).numpy() for m in self.models_], axis=0)
+        self.latency_per_bin_ = (time.perf_counter() - t0) / len(x)
+        return out * self.y_scale_ + self.y_mean_
+
+
+#: decoder name -> class (constructor keyword parameters from the config).
+DECODERS: dict[str, type[BaseEstimator]] = {
+    "wiener": WienerFilter,
+    "kalman": KalmanFilterDecoder,
+    "rnn": RNNDecoder,
+}
+
+
+def make_decoder(name: str, **params: Any) -> BaseEstimator:
+    """Build decoder ``name`` (``"ridge"`` = Wiener with ``n_lags=1``; ``"gru"``/``"lstm"`` = RNN)."""
+    aliases = {
+        "ridge": ("wiener", {"n_lags": 1}),
+        "gru": ("rnn", {"cell": "gru"}),
+        "lstm": ("rnn", {"cell": "lstm"}),
+    }
+    base, defaults = aliases.get(name, (name, {}))
+    if base not in DECODERS:
+        allowed = sorted([*DECODERS, *aliases])
+        raise ConfigError(
+            f"Invalid value for 'decoder'. Allowed: {', '.join(map(repr, allowed))}; got {name!r}."
+        )
+    try:
+        return DECODERS[base](**{**defaults, **params})
+    except TypeError as err:
+        raise ConfigError(f"Invalid parameters for decoder {name!r}: {err}.") from None
