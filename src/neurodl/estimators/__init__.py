@@ -59,7 +59,8 @@ def make_estimator(
     seed : int, default=0
         Seed (``random_state`` of neural estimators).
     sfreq : float or None
-        Sampling rate, passed to neural models (ignored by classical ones).
+        Sampling rate of the data: passed to neural models, and to classical entries that
+        take one (``make_classical(data_sfreq=...)``).
     n_chans, n_times, n_outputs : int or None
         Accepted for callers that know the input shape; neural estimators read the shape from
         the data in ``fit``, so these are not needed and are ignored.
@@ -87,6 +88,8 @@ def make_estimator(
     ('NeuralClassifier', 5, {'n_hidden': 8}, 1)
     """
     if name in CLASSICAL_MODELS:
+        if sfreq is not None and "data_sfreq" in inspect.signature(make_classical).parameters:
+            params["data_sfreq"] = sfreq  # for entries that take the data's rate
         return make_classical(name, seed=seed, **params)
     from ..models import list_models
 

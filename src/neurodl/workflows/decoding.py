@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ConfigError
 from ._progress import progress_bar
 from .config import RunConfig
 from .run import load_samples
 
-__all__ = ["PER_SAMPLE_STEPS", "run_decoding"]
+__all__ = ["PER_SAMPLE_STEPS", "LearningCurves", "build_estimator", "run_decoding"]
 
 #: Steps that transform each sample on its own, using no statistics across samples: applying
 #: them before the split cannot leak, and doing so once saves work in every fold and permutation.
@@ -49,16 +50,62 @@ def split_preprocessing(
     return lead, rest
 
 
-def build_estimator(cfg: RunConfig, fold_steps: Any) -> Any:
-    """The configured model, preceded by the per-fold preprocessing steps (if any)."""
+class LearningCurves:
+    """Epoch callback that collects the training history of every fit of a neural estimator.
+
+    :func:`sklearn.base.clone` deep-copies an estimator's parameters; this object returns itself
+    from ``__deepcopy__``, so every clone made by cross-validation reports to the same
+    collector (in fold order when folds run in this process; with ``n_jobs != 1`` the folds run
+    in other processes and no curves are collected). A record with ``epoch == 0`` starts a new
+    curve.
+    """
+
+    def __init__(self) -> None:
+        self.curves: list[list[dict[str, float]]] = []
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if record.get("epoch") == 0 or not self.curves:
+            self.curves.append([])
+        self.curves[-1].append(dict(record))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LearningCurves:
+        return self
+
+    def to_results(self) -> list[dict[str, list[float]]]:
+        """One dict of per-epoch columns (``epoch``, ``train_loss``, ``valid_loss``, ...) per fit."""
+        out = []
+        for curve in self.curves:
+            keys = [k for k in curve[0] if k != "time_s"]
+            out.append({k: [float(r.get(k, float("nan"))) for r in curve] for k in keys})
+        return out
+
+
+def build_estimator(
+    cfg: RunConfig,
+    fold_steps: Any,
+    sfreq: float | None = None,
+    *,
+    model: Any = None,
+    callbacks: list[Any] | None = None,
+) -> Any:
+    """The configured model, preceded by the per-fold preprocessing steps (if any).
+
+    ``sfreq`` (the data's sampling rate) goes to models that take one (e.g. ``fbcsp``, the
+    networks). ``model`` (a :class:`~neurodl.workflows.config.ModelConfig`) overrides
+    ``cfg.model``; ``callbacks`` are given to neural estimators (epoch callbacks).
+    """
     from sklearn.pipeline import Pipeline
 
-    from ..estimators.classical import make_classical
+    from ..estimators import is_neural, make_estimator
 
-    model = make_classical(cfg.model.name, seed=cfg.seed, **cfg.model.params)
+    spec = model or cfg.model
+    params = dict(spec.params)
+    if callbacks and is_neural(spec.name):
+        params["callbacks"] = list(callbacks)
+    est = make_estimator(spec.name, seed=cfg.seed, sfreq=sfreq, **params)
     if fold_steps is None:
-        return model
-    return Pipeline([("preprocessing", fold_steps), ("model", model)])
+        return est
+    return Pipeline([("preprocessing", fold_steps), ("model", est)])
 
 
 def score_ci(cv: Any, ev: Any) -> tuple[tuple[float, float], str]:
@@ -105,7 +152,21 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
             ds.classes,
             dict(ds.info),
         )
-    estimator = build_estimator(cfg, fold_steps)
+    from ..estimators import is_neural
+
+    opts = cfg.task_options()
+    neural = is_neural(cfg.model.name)
+    perm_on = opts.permutation_model
+    if perm_on == "auto":
+        perm_on = "baseline" if (neural and opts.baseline is not None) else "model"
+    if perm_on == "baseline" and opts.baseline is None:
+        raise ConfigError(
+            "options.permutation_model is 'baseline' but no options.baseline model is given."
+        )
+    curves = LearningCurves() if neural else None
+    estimator = build_estimator(
+        cfg, fold_steps, ds_eval.sfreq, callbacks=[curves] if curves is not None else None
+    )
     ev = cfg.evaluation
     protocol = get_protocol(ev.protocol, **ev.protocol_params)
     with progress_bar("cross-validation") as cb:
@@ -113,11 +174,29 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
             estimator, ds_eval, protocol, ev.metric, n_jobs=ev.n_jobs, seed=cfg.seed, progress=cb
         )
     interval, ci_method = score_ci(cv, ev)
+    baseline = base_est = None
+    if opts.baseline is not None:
+        base_est = build_estimator(cfg, fold_steps, ds_eval.sfreq, model=opts.baseline)
+        with progress_bar("baseline cross-validation") as cb:
+            cv_base = cross_validate(
+                base_est, ds_eval, protocol, ev.metric, n_jobs=ev.n_jobs, seed=cfg.seed, progress=cb
+            )
+        base_interval, _ = score_ci(cv_base, ev)
+        baseline = {
+            "model": opts.baseline.name,
+            "score_mean": float(cv_base.score),
+            "score_ci": [float(base_interval[0]), float(base_interval[1])],
+            "fold_scores": [float(v) for v in cv_base.scores],
+            "block_scores": dict(cv_base.block_scores),
+        }
     perm = None
     if ev.n_permutations:
+        perm_est = (
+            base_est if perm_on == "baseline" else build_estimator(cfg, fold_steps, ds_eval.sfreq)
+        )
         with progress_bar("permutation test") as cb:
             perm = permutation_test(
-                estimator,
+                perm_est,
                 ds_eval,
                 protocol,
                 ev.metric,
@@ -143,6 +222,9 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         "ci_method": ci_method,
         "chance_level": float(chance_level(ds.y, ev.metric)),
         "p_value": None if perm is None else float(perm.p_value),
+        "p_value_model": None
+        if perm is None
+        else (opts.baseline.name if perm_on == "baseline" else cfg.model.name),
         "n_permutations": ev.n_permutations,
         "n_splits": len(cv.scores),
         "fold_scores": [float(s) for s in cv.scores],
@@ -159,6 +241,9 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         "versions": prov.get("versions", {}),
         "data_hash": data_hash,
         "provenance": prov,
+        "model_kind": "neural" if neural else "classical",
+        "learning_curves": curves.to_results() if curves is not None else None,
+        "baseline": baseline,
     }
     if out_dir is not None and cfg.report.enabled:
         from .report import write_decoding_report

@@ -22,11 +22,48 @@ def _interpretation(results: dict[str, Any]) -> str:
     ]
     if p is not None:
         verdict = "above chance" if p < 0.05 else "not distinguishable from chance"
+        on = results.get("p_value_model") or results.get("model")
+        whose = (
+            f"the baseline {on!r}'s score" if on != results.get("model") else f"the score of {on!r}"
+        )
         lines.append(
-            f"Permutation test ({results['n_permutations']} permutations, labels permuted within "
-            f"the grouping structure): p = {p:.4g}, so the score is {verdict} at alpha = 0.05."
+            f"Permutation test on {on!r} ({results['n_permutations']} permutations, labels "
+            f"permuted within the grouping structure): p = {p:.4g}, so {whose} is {verdict} at "
+            "alpha = 0.05."
+        )
+    base = results.get("baseline")
+    if base:
+        lines.append(
+            f"Baseline {base['model']!r} on the same splits: {base['score_mean']:.3f} "
+            f"(CI [{base['score_ci'][0]:.3f}, {base['score_ci'][1]:.3f}])."
         )
     return " ".join(lines)
+
+
+def _plot_learning_curves(curves: list[dict[str, list[float]]]) -> Any:
+    """Training and validation loss per epoch, one thin line per fit and the mean."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 3.2), layout="constrained")  # not registered with pyplot
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for key, style, color in (("train_loss", "-", "C0"), ("valid_loss", "--", "C1")):
+        runs = [np.asarray(c[key], float) for c in curves if key in c and len(c[key])]
+        if not runs:
+            continue
+        for r in runs:
+            ax.plot(np.arange(len(r)), r, style, color=color, alpha=0.25, lw=0.8)
+        n = max(len(r) for r in runs)
+        padded = np.full((len(runs), n), np.nan)
+        for i, r in enumerate(runs):
+            padded[i, : len(r)] = r
+        label = "training" if key == "train_loss" else "validation"
+        ax.plot(np.arange(n), np.nanmean(padded, axis=0), style, color=color, lw=2, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(frameon=False)
+    return fig
 
 
 def write_decoding_report(
@@ -129,6 +166,29 @@ def write_decoding_report(
             section="Cross-validated scores",
             caption="Pooled over test splits; rows true class, normalised per row.",
         )
+    if results.get("baseline"):
+        base = results["baseline"]
+        rep.add_table(
+            pd.DataFrame(
+                {
+                    "model": [results["model"], base["model"]],
+                    results["metric"]: [results["score_mean"], base["score_mean"]],
+                    "CI low": [results["score_ci"][0], base["score_ci"][0]],
+                    "CI high": [results["score_ci"][1], base["score_ci"][1]],
+                }
+            ),
+            title="Model vs baseline (same splits)",
+            section="Cross-validated scores",
+        )
+    if results.get("learning_curves"):
+        rep.add_section("Training")
+        rep.add_figure(
+            _plot_learning_curves(results["learning_curves"]),
+            title="Learning curves",
+            section="Training",
+            caption="Loss per epoch of each fold's fit: training (solid) and inner validation "
+            "split (dashed, used for early stopping); thin lines per fold, thick the mean.",
+        )
     if perm is not None:
         rep.add_section("Permutation test")
         rep.add_figure(
@@ -137,8 +197,8 @@ def write_decoding_report(
             ),
             title="Null distribution",
             section="Permutation test",
-            caption=f"Scores with permuted labels (within {perm.within or 'all'}); "
-            "line: the observed score.",
+            caption=f"Scores of {results.get('p_value_model') or results['model']!r} with "
+            f"permuted labels (within {perm.within or 'all'}); line: the observed score.",
         )
 
     # Provenance

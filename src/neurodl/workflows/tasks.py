@@ -51,10 +51,17 @@ def get_runner(name: str) -> Callable[[Any, Path | None, str | None], dict[str, 
 
 
 def _register_builtin() -> None:
-    from .config import TaskOptions
+    from typing import Literal
+
+    from .config import ModelConfig, TaskOptions
 
     class DecodingOptions(TaskOptions):
-        """The decoding task has no options beyond the common sections."""
+        """Decoding options: an optional baseline model run beside the main one on the same
+        splits, and which of the two the permutation test refits (``auto``: the baseline when
+        the main model is a network and a baseline is given, else the main model)."""
+
+        baseline: ModelConfig | None = None
+        permutation_model: Literal["auto", "model", "baseline"] = "auto"
 
     register_task(
         "decoding",
@@ -74,6 +81,12 @@ def _register_builtin() -> None:
         "seizure:run_seizure",
         "detect seizure events in continuous recordings, scored per subject as SzCORE does",
     )
+
+    from .fmri import EncodingOptions, SearchlightOptions, TimeResolvedOptions
+
+    register_task("searchlight", SearchlightOptions, "fmri:run_searchlight", "fMRI searchlight decoding map")
+    register_task("encoding", EncodingOptions, "fmri:run_encoding", "fMRI FIR encoding with noise ceilings")
+    register_task("time_resolved", TimeResolvedOptions, "fmri:run_time_resolved", "sliding-window decoding + TRF")
 
 
 _register_builtin()
