@@ -101,7 +101,7 @@ class RSANetworkOptions(TaskOptions):
     architecture: str = "small_cnn"
     """A name from :data:`neurodl.models.vision.VISION_MODELS`, or ``torchvision:<arch>``."""
     architecture_params: dict[str, Any] = Field(default_factory=dict)
-    image_size: int = Field(32, ge=8)
+    image_size: int = Field(48, ge=8)
     """Network input size: the 92 images are resized to it; the training images are drawn at it."""
     weights: str | None = None
     """A state-dict file: use these weights instead of training."""
