@@ -35,6 +35,7 @@ SIMULATORS = {
 #: ``data.to_samples`` name -> "module:function" turning what was loaded into an EpochsDataset.
 SAMPLERS = {
     "fmri_volumes": "neurodl.io.fmri:volumes_to_dataset",
+    "fmri_samples": "neurodl.analyses.fmri.glm:fmri_samples",
     "windows": "neurodl.preprocessing:make_windows",
     "epochs": "neurodl.preprocessing:epochs_from_annotations",
 }

@@ -82,5 +82,11 @@ def _register_builtin() -> None:
         "detect seizure events in continuous recordings, scored per subject as SzCORE does",
     )
 
+    from .fmri import EncodingOptions, SearchlightOptions, TimeResolvedOptions
+
+    register_task("searchlight", SearchlightOptions, "fmri:run_searchlight", "fMRI searchlight decoding map")
+    register_task("encoding", EncodingOptions, "fmri:run_encoding", "fMRI FIR encoding with noise ceilings")
+    register_task("time_resolved", TimeResolvedOptions, "fmri:run_time_resolved", "sliding-window decoding + TRF")
+
 
 _register_builtin()

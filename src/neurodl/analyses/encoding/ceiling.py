@@ -16,6 +16,7 @@ from ...exceptions import ConfigError, DataFormatError
 
 __all__ = [
     "CEILING_METHODS",
+    "block_repeats",
     "ceiling_normalize",
     "noise_ceiling",
     "spearman_brown",
@@ -174,3 +175,43 @@ def ceiling_normalize(scores: Any, ceiling: Any, *, min_ceiling: float = 0.1) ->
     if not 0 <= min_ceiling < 1:
         raise ConfigError(f"Invalid value for 'min_ceiling': in [0, 1); got {min_ceiling!r}.")
     return np.divide(s, c, out=np.full(s.shape, np.nan), where=c >= max(min_ceiling, 1e-12))
+
+
+def block_repeats(
+    data: Any, labels: Any, runs: Any, length: int, *, exclude: Any = ("rest",)
+) -> tuple[np.ndarray, list[str]]:
+    """Cut block-locked segments so that runs become repeats of the same conditions.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_volumes, n_targets)
+    labels, runs : array-like of shape (n_volumes,)
+    length : int
+        Volumes per segment, from the first volume of each block (include the HRF tail).
+    exclude : sequence of str, default=("rest",)
+
+    Returns
+    -------
+    repeats : ndarray of shape (n_runs, n_conditions * length, n_targets)
+        Runs that lack a condition, or whose segment would run past the run's end, are dropped.
+    conditions : list of str
+    """
+    data = np.asarray(data, dtype=float)
+    labels = np.asarray(labels).astype(str)
+    runs = np.asarray(runs).astype(str)
+    conds = sorted(set(labels) - set(exclude))
+    out = []
+    for r in dict.fromkeys(runs):
+        idx = np.flatnonzero(runs == r)
+        lab = labels[idx]
+        segs = []
+        for c in conds:
+            hits = np.flatnonzero(lab == c)
+            if hits.size == 0 or hits[0] + length > idx.size:
+                break
+            segs.append(data[idx[hits[0] : hits[0] + length]])
+        if len(segs) == len(conds):
+            out.append(np.concatenate(segs))
+    if len(out) < 2:
+        raise DataFormatError("block_repeats found fewer than 2 runs holding every condition.")
+    return np.stack(out), conds

@@ -144,17 +144,17 @@ def shift_labels(
     """
     if isinstance(n_shift, bool) or not isinstance(n_shift, (int, np.integer)) or n_shift < 0:
         raise ConfigError(f"Invalid value for 'n_shift': a non-negative int; got {n_shift!r}.")
-    labels = np.asarray(labels).astype(str)
+    labels = np.asarray(labels).astype(str).astype(object)
     runs = np.asarray(runs)
     out = labels.copy()
     if n_shift == 0:
-        return out
+        return out.astype(str)
     for r in pd.unique(runs):
         idx = np.flatnonzero(runs == r)
         seg = np.full(idx.size, fill, dtype=object)
         seg[n_shift:] = labels[idx[: idx.size - n_shift]] if idx.size > n_shift else seg[n_shift:]
-        out[idx] = seg.astype(str)
-    return out
+        out[idx] = seg
+    return out.astype(str)
 
 
 def block_events(

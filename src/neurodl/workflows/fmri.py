@@ -1,0 +1,318 @@
+"""Tasks "searchlight", "encoding" (fMRI) and "time_resolved" (EEG/MEG epochs).
+
+Each runner loads ``cfg.data`` (without ``to_samples`` for the fMRI tasks: they need the
+:class:`~neurodl.data.VolumeSeries`), computes, writes NIfTI maps / ``report.html`` into
+``out_dir`` and returns the results dict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from ..exceptions import DataFormatError
+from .config import RunConfig, TaskOptions
+from .run import load_data
+
+__all__ = [
+    "EncodingOptions",
+    "SearchlightOptions",
+    "TimeResolvedOptions",
+    "run_encoding",
+    "run_searchlight",
+    "run_time_resolved",
+]
+
+
+class SearchlightOptions(TaskOptions):
+    """Searchlight: radius (mm), samples and classes."""
+
+    radius: float = Field(6.0, ge=0.0, le=50.0)
+    kind: Literal["volumes", "blocks", "lsa", "lss"] = "volumes"
+    labels: list[str] | None = None
+    detrend: Literal["none", "constant", "linear", "quadratic"] = "linear"
+    n_jobs: int = 1
+
+
+class EncodingOptions(TaskOptions):
+    """FIR category encoding with per-voxel ridge and noise ceilings."""
+
+    n_delays: int = Field(6, ge=1, le=40)
+    train_runs: list[int] | None = None
+    test_runs: list[int] = Field(default_factory=lambda: [10, 11])
+    alphas: list[float] = Field(default_factory=lambda: list(np.logspace(-2, 4, 13)))
+    cv_folds: int = Field(5, ge=2)
+    ceiling_method: Literal["split_half", "repeats"] = "split_half"
+    segment_length: int = Field(12, ge=2)
+    min_ceiling: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+class TimeResolvedOptions(TaskOptions):
+    """Sliding-window decoding and a TRF of the cue response."""
+
+    window: float = Field(0.2, gt=0.0)
+    step: float = Field(0.1, gt=0.0)
+    n_folds: int = Field(5, ge=2)
+    trf_tmin: float = -0.1
+    trf_tmax: float = 0.6
+    n_jobs: int = 1
+
+
+def _volumes(cfg: RunConfig) -> tuple[Any, str]:
+    from ..data import VolumeSeries
+
+    vs, name = load_data(cfg.data, seed=cfg.seed)
+    if not isinstance(vs, VolumeSeries):
+        raise DataFormatError(
+            f"Task {cfg.task!r} needs an fMRI VolumeSeries; {name} gave {type(vs).__name__} "
+            "(remove data.to_samples)."
+        )
+    return vs, name
+
+
+def _runs_labels(vs: Any) -> tuple[np.ndarray, np.ndarray]:
+    from ..analyses.fmri.glm import _runs_of, _volume_labels
+
+    return _runs_of(vs), _volume_labels(vs)
+
+
+def _slices(vs: Any, values: np.ndarray, title: str, label: str) -> Any:
+    from ..report import plot_brain_slices
+
+    vol = vs.unmask(values, fill=np.nan)
+    return plot_brain_slices(vol, title=title, colorbar_label=label)
+
+
+def run_searchlight(
+    cfg: RunConfig, out_dir: Path | None, config_text: str | None
+) -> dict[str, Any]:
+    """Searchlight decoding with leave-one-run-out folds; writes ``searchlight.nii.gz``."""
+    from ..analyses.fmri.glm import fmri_samples
+    from ..analyses.fmri.searchlight import searchlight, searchlight_map, sphere_neighbors
+    from ..evaluation import chance_level
+
+    opts = cfg.task_options()
+    vs, name = _volumes(cfg)
+    ds = fmri_samples(vs, kind=opts.kind, labels=opts.labels, detrend=opts.detrend)
+    mask = vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool)
+    neighbors = sphere_neighbors(mask, opts.radius, affine=vs.affine)
+    groups = ds.metadata["run"].to_numpy()
+    scores = searchlight(ds.X, ds.y, neighbors, groups=groups, n_jobs=opts.n_jobs)
+    chance = float(chance_level(ds.y, "balanced_accuracy"))
+    results: dict[str, Any] = {
+        "dataset": name,
+        "protocol": "leave-one-run-out",
+        "metric": "balanced_accuracy",
+        "classes": ds.classes,
+        "n_samples": int(ds.n_samples),
+        "n_voxels": len(scores),
+        "radius_mm": opts.radius,
+        "mean_neighbourhood_size": float(np.mean([len(n) for n in neighbors])),
+        "chance_level": chance,
+        "score_max": float(scores.max()),
+        "score_median": float(np.median(scores)),
+        "fraction_above_chance_plus_0.1": float(np.mean(scores > chance + 0.1)),
+    }
+    if out_dir is not None:
+        import nibabel as nib
+
+        nib.save(searchlight_map(vs, scores), str(out_dir / "searchlight.nii.gz"))
+        results["maps"] = ["searchlight.nii.gz"]
+        if cfg.report.enabled:
+            from ..report import Report
+
+            rep = Report(
+                cfg.report.title or f"neurodl: {cfg.name}", subtitle=f"{name} - searchlight"
+            )
+            rep.add_summary({"max balanced accuracy": scores.max(), "chance": chance})
+            rep.add_figure(
+                _slices(vs, scores, "Searchlight balanced accuracy", "balanced accuracy"),
+                title="Searchlight map",
+                caption=f"Radius {opts.radius} mm, leave-one-run-out, classes {ds.classes}.",
+            )
+            rep.add_key_values(results, title="Results")
+            if config_text:
+                rep.add_code(config_text, title="Config")
+            rep.save(out_dir / "report.html")
+    return results
+
+
+def _pearson_cols(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(0)
+    b = b - b.mean(0)
+    den = np.sqrt((a * a).sum(0) * (b * b).sum(0))
+    return np.divide((a * b).sum(0), den, out=np.zeros(a.shape[1]), where=den > 0)
+
+
+def run_encoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
+    """FIR category encoding: train runs -> held-out r per voxel, noise ceiling, normalised r."""
+    from ..analyses.encoding.ceiling import block_repeats, ceiling_normalize, noise_ceiling
+    from ..analyses.encoding.fir import fir_design
+    from ..analyses.encoding.ridge import RidgeCVPerTarget
+    from ..analyses.fmri.glm import clean_runs
+
+    opts = cfg.task_options()
+    vs, name = _volumes(cfg)
+    runs, labels = _runs_labels(vs)
+    Y = clean_runs(vs.masked(), runs).T
+    X, _names = fir_design(labels, opts.n_delays, runs=runs)
+    run_num = np.array([int(r) if str(r).isdigit() else -1 for r in runs])
+    test = np.isin(run_num, opts.test_runs)
+    train = np.isin(run_num, opts.train_runs) if opts.train_runs is not None else ~test
+    if not test.any() or not train.any():
+        raise DataFormatError(
+            f"options.train_runs/test_runs select no volume; runs present: {sorted(set(run_num))}."
+        )
+    model = RidgeCVPerTarget(opts.alphas, cv=opts.cv_folds).fit(
+        X[train], Y[train], groups=runs[train]
+    )
+    r = _pearson_cols(model.predict(X[test]), Y[test])
+    rep_data, conds = block_repeats(Y, labels, runs, opts.segment_length)
+    ceiling = noise_ceiling(rep_data, method=opts.ceiling_method, n_average=1, seed=cfg.seed)
+    norm = ceiling_normalize(r, ceiling, min_ceiling=opts.min_ceiling)
+    finite = norm[np.isfinite(norm)]
+    results: dict[str, Any] = {
+        "dataset": name,
+        "n_voxels": int(Y.shape[1]),
+        "n_features": int(X.shape[1]),
+        "conditions": conds,
+        "train_runs": sorted(set(run_num[train].tolist())),
+        "test_runs": sorted(set(run_num[test].tolist())),
+        "heldout_r_median": float(np.median(r)),
+        "heldout_r_max": float(r.max()),
+        "ceiling_median": float(np.median(ceiling)),
+        "ceiling_method": opts.ceiling_method,
+        "ceiling_convention": "max Pearson r for single-run data, sqrt(reliability); normalised = r / ceiling",
+        "normalized_median": float(np.median(finite)) if finite.size else None,
+        "normalized_n_voxels": int(finite.size),
+        "normalized_quantiles": {
+            str(q): float(np.quantile(finite, q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)
+        }
+        if finite.size
+        else {},
+        "best_alpha_median": float(np.median(model.best_alphas_)),
+    }
+    if out_dir is not None:
+        import nibabel as nib
+
+        maps = {
+            "encoding_r.nii.gz": r,
+            "noise_ceiling.nii.gz": ceiling,
+            "normalized_r.nii.gz": norm,
+        }
+        for fname, vals in maps.items():
+            nib.save(vs.map_to_nifti(np.nan_to_num(vals, nan=0.0)), str(out_dir / fname))
+        results["maps"] = list(maps)
+        if cfg.report.enabled:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from ..report import Report
+
+            rep = Report(
+                cfg.report.title or f"neurodl: {cfg.name}", subtitle=f"{name} - FIR encoding"
+            )
+            rep.add_summary(
+                {"held-out r (median)": float(np.median(r)), "held-out r (max)": float(r.max()),
+                 "normalised r (median)": results["normalized_median"] or float("nan")}
+            )  # fmt: skip
+            rep.add_figure(_slices(vs, r, "Held-out r", "Pearson r"), title="Encoding map")
+            rep.add_figure(
+                _slices(vs, ceiling, "Noise ceiling", "max r"), title="Noise ceiling map"
+            )
+            fig, ax = plt.subplots(figsize=(6, 3.2))
+            ax.hist(finite, bins=30, color="#4c72b0")
+            ax.axvline(1.0, color="k", ls="--", lw=1)
+            ax.set_xlabel("held-out r / noise ceiling")
+            ax.set_ylabel("voxels")
+            fig.tight_layout()
+            rep.add_figure(
+                fig,
+                title="Ceiling-normalised scores",
+                caption=f"Voxels with ceiling >= {opts.min_ceiling}; dashed: the ceiling.",
+            )
+            rep.add_key_values(results, title="Results")
+            if config_text:
+                rep.add_code(config_text, title="Config")
+            rep.save(out_dir / "report.html")
+    return results
+
+
+def run_time_resolved(
+    cfg: RunConfig, out_dir: Path | None, config_text: str | None
+) -> dict[str, Any]:
+    """Sliding-window decoding with bootstrap CIs and a chance line, plus a cue-locked TRF."""
+    from ..analyses.encoding.time_resolved import time_resolved_decoding
+    from ..analyses.encoding.trf import fit_trf
+    from .run import load_samples
+
+    opts = cfg.task_options()
+    ds, name = load_samples(cfg.data, seed=cfg.seed)
+    X = np.asarray(ds.X, dtype=float)
+    if X.ndim != 3 or ds.sfreq is None:
+        raise DataFormatError(
+            f"time_resolved needs epochs (n, channels, times) with sfreq; got {X.shape}."
+        )
+    tmin = float(ds.info.get("tmin", 0.0))
+    res = time_resolved_decoding(
+        X, ds.y, ds.sfreq, window=opts.window, step=opts.step, tmin=tmin, folds=opts.n_folds,
+        n_boot=cfg.evaluation.n_boot, ci=cfg.evaluation.ci, seed=cfg.seed, n_jobs=opts.n_jobs,
+    )  # fmt: skip
+    # TRF: cue impulse (one feature per class) -> every channel, epochs as separate runs.
+    n, n_ch, n_t = X.shape
+    onset = round(-tmin * ds.sfreq) if tmin < 0 else 0
+    stim = np.zeros((n, n_t, len(ds.classes)))
+    stim[np.arange(n), onset, ds.y] = 1.0
+    resp = X.transpose(0, 2, 1).reshape(n * n_t, n_ch) * 1e6
+    trf = fit_trf(
+        stim.reshape(n * n_t, -1), resp, ds.sfreq, opts.trf_tmin, opts.trf_tmax,
+        runs=np.repeat(np.arange(n), n_t), cv=opts.n_folds,
+    )  # fmt: skip
+    peak = int(np.argmax(res.scores))
+    results: dict[str, Any] = {
+        "dataset": name,
+        "classes": ds.classes,
+        "n_epochs": int(n),
+        "metric": "balanced_accuracy",
+        "chance_level": res.chance,
+        "times": res.times,
+        "scores": res.scores,
+        "ci_low": res.ci[0],
+        "ci_high": res.ci[1],
+        "peak_time": float(res.times[peak]),
+        "peak_score": float(res.scores[peak]),
+        "peak_ci": [float(res.ci[0, peak]), float(res.ci[1, peak])],
+        "trf_times": trf.times,
+        "trf_gfp_uV": np.sqrt((trf.kernel**2).mean(axis=2)).T,
+        "trf_cv_r2_median": float(np.median(trf.model.cv_scores_.max(0))),
+    }
+    if out_dir is not None and cfg.report.enabled:
+        from ..report import Report, plot_timecourse
+
+        rep = Report(cfg.report.title or f"neurodl: {cfg.name}", subtitle=f"{name} - time-resolved")
+        rep.add_summary(
+            {"peak balanced accuracy": {"value": res.scores[peak], "ci": tuple(results["peak_ci"]),
+                                        "detail": f"at {res.times[peak]:.2f} s"},
+             "chance": res.chance}
+        )  # fmt: skip
+        rep.add_figure(
+            plot_timecourse(
+                res.times, res.scores, ci=res.ci, chance=res.chance, ylabel="balanced accuracy"
+            ),
+            title="Time-resolved decoding",
+            caption="Band: percentile bootstrap over trials; dashed: chance.",
+        )
+        rep.add_figure(
+            plot_timecourse(trf.times, results["trf_gfp_uV"], labels=ds.classes, xlabel="lag (s)",
+                            ylabel="TRF global field power (uV)"),
+            title="Temporal response function",
+        )  # fmt: skip
+        if config_text:
+            rep.add_code(config_text, title="Config")
+        rep.save(out_dir / "report.html")
+    return results
