@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DataFormatError
 
 __all__ = [
     "POOLINGS",
@@ -25,6 +25,7 @@ __all__ = [
     "SensorScaler",
     "Square",
     "check_choice",
+    "check_n_times",
     "check_positive_int",
     "check_probability",
     "conv_out_len",
@@ -71,6 +72,17 @@ def check_probability(name: str, value: object) -> float:
             f"Invalid value for {name!r}: expected a number in [0, 1), got {value!r}."
         )
     return float(value)
+
+
+def check_n_times(model: str, n_times: object, minimum: int) -> int:
+    """Return ``n_times`` if it is an integer >= ``minimum``; otherwise raise DataFormatError."""
+    n = check_positive_int("n_times", n_times)
+    if n < minimum:
+        raise DataFormatError(
+            f"Model {model!r} needs inputs of at least {minimum} time samples with these "
+            f"settings; got n_times={n}."
+        )
+    return n
 
 
 def check_choice(name: str, value: object, table: dict) -> object:
@@ -172,7 +184,7 @@ def scale_for_ch_types(
     Examples
     --------
     >>> scale_for_ch_types(["mag", "grad", "grad"])
-    [1e+15, 1e+13, 1e+13]
+    [1000000000000000.0, 10000000000000.0, 10000000000000.0]
     """
     table = {**SENSOR_SCALINGS, **(scalings or {})}
     unknown = sorted({t for t in ch_types if t not in table})

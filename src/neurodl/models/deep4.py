@@ -11,6 +11,7 @@ from torch import nn
 from ..exceptions import ConfigError
 from ._layers import (
     MergedTemporalSpatialConv,
+    check_n_times,
     check_positive_int,
     check_probability,
     conv_out_len,
@@ -128,6 +129,10 @@ class Deep4(nn.Module):
         p = check_probability("drop_prob", drop_prob)
         pb = check_probability("block_drop_prob", block_drop_prob)
 
+        hp = {"n_filters": filters, "filter_time_length": k0, "filter_length": k}
+        check_n_times(
+            "deep4", n_times, self.min_n_times(pool_time_length=pl, pool_time_stride=ps, **hp)
+        )
         self.scaler = make_scaler(c, scale)
         self.temporal_spatial_conv = MergedTemporalSpatialConv(c, filters[0], filters[0], k0)
         self.block_1 = nn.Sequential(nn.BatchNorm1d(filters[0]), nn.ELU(), nn.MaxPool1d(pl, ps))

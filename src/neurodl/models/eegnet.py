@@ -10,6 +10,7 @@ from torch import nn
 from ._layers import (
     DepthwiseConvSame,
     FusedTemporalDepthwiseConv,
+    check_n_times,
     check_positive_int,
     check_probability,
     make_scaler,
@@ -113,6 +114,9 @@ class EEGNet(nn.Module):
         self.kernel_length_, self.separable_kernel_length_ = _resolve(
             sfreq, kernel_length, separable_kernel_length
         )
+        k1, k2 = self.kernel_length_, self.separable_kernel_length_
+        hp = {"kernel_length": k1, "separable_kernel_length": k2, "pool1": p1, "pool2": p2}
+        check_n_times("eegnet", n_times, self.min_n_times(**hp))
         self.n_features_ = f2 * (n_times // p1 // p2)
 
         self.scaler = make_scaler(c, scale)

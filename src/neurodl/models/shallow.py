@@ -11,6 +11,7 @@ from ._layers import (
     MergedTemporalSpatialConv,
     SafeLog,
     Square,
+    check_n_times,
     check_positive_int,
     check_probability,
     make_scaler,
@@ -95,6 +96,8 @@ class ShallowConvNet(nn.Module):
         pl = check_positive_int("pool_time_length", pool_time_length)
         ps = check_positive_int("pool_time_stride", pool_time_stride)
         p = check_probability("drop_prob", drop_prob)
+        hp = {"filter_time_length": k, "pool_time_length": pl, "pool_time_stride": ps}
+        check_n_times("shallow", n_times, self.min_n_times(**hp))
         self.n_pooled_ = pool_out_len(n_times - k + 1, pl, ps)
 
         self.scaler = make_scaler(c, scale)
