@@ -1,0 +1,735 @@
+"""Population-dynamics tasks: behaviour decoding, spike-trial decoding, latent dynamics.
+
+- ``behavior_decoding``: binned activity (counts or dF/F) -> continuous behaviour with several
+  decoders side by side (ridge, Wiener, Kalman, GRU, LSTM), on a given train/test split or under
+  contiguous-block CV; R^2, correlation, training time per epoch and inference latency per bin.
+- ``spike_trial_decoding``: spike counts of units in a window aligned to selected trials ->
+  a trial label (e.g. the recognition response), cross-validated with a permutation p-value.
+- ``latents``: LFADS-style sequential VAE on trials with held-out neurons and a forward window:
+  co-bps, fp-bps, velocity R^2, PSTH R^2, latent recovery, baselines, forecasting by horizon.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from .._logging import logger
+from ..exceptions import ConfigError, DataFormatError
+from .config import RunConfig, TaskOptions, _Strict
+from .run import load_data
+
+__all__ = [
+    "BehaviorDecodingOptions",
+    "LatentsOptions",
+    "SpikeTrialDecodingOptions",
+    "run_behavior_decoding",
+    "run_latents",
+    "run_spike_trial_decoding",
+]
+
+
+# ============================================================================ options
+class BehaviorSpec(_Strict):
+    """Where the behaviour is: a variable of a file beside the data (or the data file)."""
+
+    file: str | None = None
+    key: str
+    transform: Literal["none", "circular"] = "none"
+    period: float | None = None
+
+
+class TestSplitSpec(_Strict):
+    """A separate test split stored in the same file(s) under other variable names."""
+
+    neural_key: str
+    behavior_key: str
+
+
+class BehaviorDecodingOptions(TaskOptions):
+    """Options of the ``behavior_decoding`` task."""
+
+    behavior: BehaviorSpec | None = None
+    test: TestSplitSpec | None = None
+    decoders: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {
+            "ridge": {"alpha": 1000.0},
+            "wiener": {"n_lags": 10, "alpha": 1000.0},
+            "kalman": {},
+        }
+    )
+    n_splits: int = Field(5, ge=2, le=50)
+    gap: int | None = Field(None, ge=0)
+    torch_threads: int | None = Field(None, ge=1)
+
+
+class TrialFilter(_Strict):
+    column: str
+    values: list[Any]
+
+
+class TrialLabel(_Strict):
+    column: str
+    threshold: float | None = None
+    """Labels ``value >= threshold`` as 1 (``above``) and the rest 0 (``below``)."""
+    names: list[str] | None = None
+
+
+class SpikeTrialDecodingOptions(TaskOptions):
+    """Options of the ``spike_trial_decoding`` task."""
+
+    trials: TrialFilter | None = None
+    label: TrialLabel
+    align: str = "start_time"
+    t_before: float = Field(0.0, ge=0.0)
+    t_after: float | None = Field(None, gt=0.0)
+    bin_size: float | None = Field(None, gt=0.0)
+    """None: one count per unit over the whole window; else counts per bin (flattened)."""
+    sqrt: bool = True
+
+
+class ForecastSpec(_Strict):
+    horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10])
+    models: list[Literal["persistence", "linear_ar", "rnn"]] = Field(
+        default_factory=lambda: ["persistence", "linear_ar", "rnn"]
+    )
+    rnn: dict[str, Any] = Field(default_factory=dict)
+
+
+class LatentsOptions(TaskOptions):
+    """Options of the ``latents`` task."""
+
+    model: Literal["lfads", "autoencoder"] = "lfads"
+    model_params: dict[str, Any] = Field(default_factory=dict)
+    heldout_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    forward_bins: int = Field(10, ge=0)
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    smoothing_sigma: float = Field(2.0, ge=0.0)
+    baselines: list[Literal["smoothing", "pca", "fa", "gpfa"]] = Field(
+        default_factory=lambda: ["smoothing", "gpfa"]
+    )
+    n_baseline_components: int = Field(3, ge=1)
+    forecast: ForecastSpec | None = Field(default_factory=ForecastSpec)
+    torch_threads: int | None = Field(None, ge=1)
+
+
+def _set_threads(n: int | None) -> None:
+    if n is not None:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+# ============================================================================ figures
+def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7.0, 3.2)) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def plot_behavior(y_true: np.ndarray, y_pred: np.ndarray, title: str, max_bins: int = 400) -> Any:
+    """Predicted vs true behaviour over time, one panel per dimension."""
+    d = y_true.shape[1]
+    fig, axes = _figure(d, 1, (7.5, 1.8 * d + 0.6))
+    n = min(len(y_true), max_bins)
+    for j in range(d):
+        ax = axes[j, 0]
+        ax.plot(y_true[:n, j], color="0.2", lw=1.2, label="true")
+        ax.plot(y_pred[:n, j], color="tab:red", lw=1.0, label="predicted")
+        ax.set_ylabel(f"dim {j}")
+    axes[0, 0].set_title(title, fontsize=9)
+    axes[0, 0].legend(loc="upper right", fontsize=7, frameon=False)
+    axes[-1, 0].set_xlabel("bin")
+    return fig
+
+
+def plot_latent_trajectories(factors: np.ndarray, conditions: np.ndarray, title: str) -> Any:
+    """3-D PCA projection of the inferred factors, one line per trial, coloured by condition."""
+    from matplotlib.figure import Figure
+
+    flat = factors.reshape(-1, factors.shape[-1])
+    flat = flat - flat.mean(0)
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    k = min(3, vt.shape[0])
+    proj = (factors - factors.reshape(-1, factors.shape[-1]).mean(0)) @ vt[:k].T
+    if k < 3:
+        proj = np.concatenate([proj, np.zeros((*proj.shape[:2], 3 - k))], axis=-1)
+    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    ax = fig.add_subplot(projection="3d")
+    cmap = __import__("matplotlib").colormaps["hsv"]
+    levels = np.unique(conditions)
+    for i in range(min(len(proj), 64)):
+        c = cmap(np.searchsorted(levels, conditions[i]) / max(len(levels), 1))
+        ax.plot(proj[i, :, 0], proj[i, :, 1], proj[i, :, 2], color=c, lw=0.8, alpha=0.8)
+        ax.scatter(*proj[i, 0], color=c, s=6)
+    ax.set_xlabel("PC1")
+    ax.set_ylabel("PC2")
+    ax.set_zlabel("PC3")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_raster_rates(counts: np.ndarray, rates: np.ndarray, bin_size: float, title: str) -> Any:
+    """One trial: spike raster (counts > 0) above the inferred rates of the same neurons."""
+    fig, axes = _figure(2, 1, (7.0, 5.0))
+    T, N = counts.shape
+    t, n = np.nonzero(counts)
+    axes[0, 0].scatter(t * bin_size, n, s=3, marker="|", color="k")
+    axes[0, 0].set_ylabel("neuron")
+    axes[0, 0].set_title(title, fontsize=9)
+    im = axes[1, 0].imshow(
+        rates.T / bin_size,
+        aspect="auto",
+        origin="lower",
+        extent=(0, T * bin_size, -0.5, N - 0.5),
+        cmap="viridis",
+    )
+    axes[1, 0].set_ylabel("neuron")
+    axes[1, 0].set_xlabel("time (s)")
+    fig.colorbar(im, ax=axes[1, 0], label="inferred rate (Hz)")
+    return fig
+
+
+def plot_forecast_scores(rows: dict[str, list[dict[str, float]]]) -> Any:
+    """Bits/spike and R^2 by forecast horizon, one line per forecaster."""
+    fig, axes = _figure(1, 2, (8.0, 3.0))
+    for name, rr in rows.items():
+        h = [r["horizon"] for r in rr]
+        axes[0, 0].plot(h, [r["bits_per_spike"] for r in rr], marker="o", label=name)
+        key = "r2_true_rates" if rr and "r2_true_rates" in rr[0] else "r2_counts"
+        axes[0, 1].plot(h, [r[key] for r in rr], marker="o", label=name)
+    axes[0, 0].set_ylabel("bits/spike")
+    axes[0, 1].set_ylabel("R^2 (true rates)" if key == "r2_true_rates" else "R^2 (counts)")
+    for ax in axes[0]:
+        ax.set_xlabel("horizon (bins)")
+        ax.axhline(0, color="0.7", lw=0.8)
+    axes[0, 0].legend(fontsize=7, frameon=False)
+    return fig
+
+
+def _report(title: str | None, default: str, subtitle: str) -> Any:
+    from ..report import Report
+
+    return Report(title or default, subtitle=subtitle)
+
+
+def _add_config(rep: Any, config_text: str | None, results: dict[str, Any]) -> None:
+    if config_text:
+        rep.add_code(config_text, title="Configuration", section="Provenance")
+    rep.add_key_values(
+        {k: results[k] for k in ("seed", "versions") if k in results},
+        title="Run",
+        section="Provenance",
+    )
+
+
+# ============================================================================ behaviour decoding
+def _data_folder(cfg: RunConfig) -> tuple[Path, Path | None]:
+    """(folder holding the data, the data file or None)."""
+    data = cfg.data
+    if data.source == "dataset":
+        from ..datasets.registry import dataset_path, get_dataset
+
+        folder = dataset_path(str(data.dataset), data.data_root)
+        target = get_dataset(str(data.dataset)).loader_target
+        return folder, (folder / target) if target else None
+    if data.source == "file":
+        p = Path(str(data.path))
+        return p.parent, p
+    return Path("."), None
+
+
+def _read_var(path: Path, key: str) -> np.ndarray:
+    from ..io.arrays import read_array
+
+    ds = read_array(path, key=key, axis_order="epochs_features")
+    return np.asarray(ds.X, dtype=float)
+
+
+def _load_behavior_data(
+    cfg: RunConfig, opts: BehaviorDecodingOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, str]:
+    """(X_train, y_train, X_test, y_test, name); X is (n_bins, n_features)."""
+    from ..analyses.dynamics import transform_behavior
+    from ..data import EpochsDataset
+    from ..data.simulate import LatentPopulation
+
+    obj, name = load_data(cfg.data, seed=cfg.seed)
+    if isinstance(obj, LatentPopulation):
+        X = obj.counts.reshape(-1, obj.n_neurons).astype(float)
+        y = obj.behavior.reshape(-1, obj.behavior.shape[-1])
+        return X, y, None, None, name
+    if not isinstance(obj, EpochsDataset) or np.asarray(obj.X).ndim != 2:
+        raise DataFormatError(
+            f"behavior_decoding needs binned activity as (n_bins, n_features) samples; {name} gave "
+            f"{type(obj).__name__}. Read arrays with axis_order 'epochs_features' (bins as samples)."
+        )
+    if opts.behavior is None:
+        raise ConfigError("behavior_decoding on real data needs 'options.behavior' (file and key).")
+    folder, data_file = _data_folder(cfg)
+    bfile = folder / opts.behavior.file if opts.behavior.file else data_file
+    if bfile is None:
+        raise ConfigError("'options.behavior.file' is required for this data source.")
+    X = np.asarray(obj.X, dtype=float)
+    y = transform_behavior(
+        _read_var(bfile, opts.behavior.key), opts.behavior.transform, period=opts.behavior.period
+    )
+    if len(y) != len(X):
+        raise DataFormatError(f"{len(X)} neural bins but {len(y)} behaviour samples in {bfile}.")
+    X_te = y_te = None
+    if opts.test is not None:
+        if data_file is None:
+            raise ConfigError("'options.test' needs a data file (dataset or file source).")
+        X_te = _read_var(data_file, opts.test.neural_key)
+        y_te = transform_behavior(
+            _read_var(bfile, opts.test.behavior_key),
+            opts.behavior.transform,
+            period=opts.behavior.period,
+        )
+    return X, y, X_te, y_te, name
+
+
+def _decoder_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    from ..analyses.dynamics import r2_per_dim
+
+    r2 = r2_per_dim(y_true, y_pred)
+    corr = [float(np.corrcoef(y_true[:, j], y_pred[:, j])[0, 1]) for j in range(y_true.shape[1])]
+    return {"r2_mean": float(np.nanmean(r2)), "r2": r2.tolist(), "corr": corr}
+
+
+def _timing(est: Any, n_bins: int, predict_time: float, fit_time: float) -> dict[str, Any]:
+    hist = getattr(est, "history_", None)
+    per_epoch = (
+        float(np.mean([h["time_per_epoch_s"] for h in hist])) if isinstance(hist, list) else None
+    )
+    return {
+        "fit_time_s": fit_time,
+        "time_per_epoch_s": per_epoch,
+        "latency_per_bin_s": predict_time / max(n_bins, 1),
+    }
+
+
+def run_behavior_decoding(
+    cfg: RunConfig, out_dir: Path | None, config_text: str | None
+) -> dict[str, Any]:
+    """Run the ``behavior_decoding`` task."""
+    from ..analyses.dynamics import ContiguousBlockCV, make_decoder
+
+    opts: BehaviorDecodingOptions = cfg.task_options()
+    _set_threads(opts.torch_threads)
+    X, y, X_te, y_te, name = _load_behavior_data(cfg, opts)
+    per: dict[str, Any] = {}
+    preds: dict[str, np.ndarray] = {}
+    y_ref = y if X_te is None else y_te
+    for dec_name, params in opts.decoders.items():
+        params = {"seed": cfg.seed, **params} if dec_name in ("gru", "lstm", "rnn") else params
+        make_decoder(dec_name, **params)  # validate early
+        t0 = time.perf_counter()
+        if X_te is not None:
+            est = make_decoder(dec_name, **params).fit(X, y)
+            fit_time = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            pred = np.asarray(est.predict(X_te)).reshape(len(X_te), -1)
+            pt = time.perf_counter() - t1
+            entry = {**_decoder_scores(y_te, pred), **_timing(est, len(X_te), pt, fit_time)}
+        else:
+            gap = opts.gap if opts.gap is not None else int(params.get("n_lags", 10))
+            cv = ContiguousBlockCV(opts.n_splits, gap=gap)
+            pred = np.full(y.shape, np.nan)
+            fold_r2, fits, pts, est = [], [], [], None
+            for tr, te in cv.split(X):
+                t0 = time.perf_counter()
+                est = make_decoder(dec_name, **params).fit(X[tr], y[tr])
+                fits.append(time.perf_counter() - t0)
+                t1 = time.perf_counter()
+                pred[te] = np.asarray(est.predict(X[te])).reshape(len(te), -1)
+                pts.append(time.perf_counter() - t1)
+                fold_r2.append(_decoder_scores(y[te], pred[te])["r2_mean"])
+            entry = {
+                **_decoder_scores(y, pred),
+                **_timing(est, len(X), float(np.sum(pts)), float(np.mean(fits))),
+                "fold_r2": fold_r2,
+                "fold_r2_mean": float(np.mean(fold_r2)),
+            }
+        entry["params"] = params
+        per[dec_name] = entry
+        preds[dec_name] = pred
+        logger.info("behavior_decoding %s: R^2 %.3f", dec_name, entry["r2_mean"])
+    best = max(per, key=lambda k: per[k]["r2_mean"])
+    results: dict[str, Any] = {
+        "task": cfg.task,
+        "name": cfg.name,
+        "dataset": name,
+        "evaluation": "train/test split"
+        if X_te is not None
+        else f"contiguous-block CV ({opts.n_splits} blocks)",
+        "n_train_bins": len(X),
+        "n_test_bins": None if X_te is None else len(X_te),
+        "n_features": int(X.shape[1]),
+        "n_behavior_dims": int(y.shape[1]),
+        "decoders": per,
+        "best_decoder": best,
+        "best_r2": per[best]["r2_mean"],
+        "seed": cfg.seed,
+    }
+    if out_dir is not None and cfg.report.enabled:
+        import pandas as pd
+
+        rep = _report(cfg.report.title, f"neurodl: {cfg.name}", f"{name} - behaviour decoding")
+        rep.add_summary(
+            {
+                f"R^2 ({best})": per[best]["r2_mean"],
+                "evaluation": results["evaluation"],
+                "bins": len(X) if X_te is None else f"{len(X)} train / {len(X_te)} test",
+            }
+        )
+        table = pd.DataFrame(
+            [
+                {
+                    "decoder": k,
+                    "R^2 mean": v["r2_mean"],
+                    "corr mean": float(np.mean(v["corr"])),
+                    "fit time (s)": v["fit_time_s"],
+                    "time/epoch (s)": v["time_per_epoch_s"],
+                    "latency/bin (s)": v["latency_per_bin_s"],
+                }
+                for k, v in per.items()
+            ]
+        )
+        rep.add_table(table, title="Decoders", section="Results")
+        rep.add_figure(
+            plot_behavior(y_ref, preds[best], f"{best}: predicted vs true behaviour"),
+            title="Predicted vs true behaviour",
+            section="Results",
+        )
+        _add_config(rep, config_text, results)
+        rep.save(out_dir / "report.html")
+    return results
+
+
+# ============================================================================ spike trials
+def _trial_labels(table: Any, label: TrialLabel) -> tuple[np.ndarray, list[str]]:
+    if label.column not in table.columns:
+        raise ConfigError(
+            f"Invalid value for 'options.label.column'. Allowed: {list(table.columns)}; "
+            f"got {label.column!r}."
+        )
+    values = table[label.column]
+    if label.threshold is not None:
+        y = (values.to_numpy(dtype=float) >= label.threshold).astype(int)
+        names = label.names or [f"{label.column} < {label.threshold:g}", f">= {label.threshold:g}"]
+        return y, names
+    classes, y = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    return y.astype(int), label.names or [str(c) for c in classes]
+
+
+def run_spike_trial_decoding(
+    cfg: RunConfig, out_dir: Path | None, config_text: str | None
+) -> dict[str, Any]:
+    """Run the ``spike_trial_decoding`` task (units aligned to trials -> trial label)."""
+    import pandas as pd
+
+    from ..analyses.dynamics import bin_trials
+    from ..data import EpochsDataset, SpikeTrains
+    from ..estimators.classical import make_classical
+    from ..evaluation import chance_level, cross_validate, get_protocol, permutation_test
+
+    opts: SpikeTrialDecodingOptions = cfg.task_options()
+    obj, name = load_data(cfg.data, seed=cfg.seed)
+    if not isinstance(obj, SpikeTrains) or obj.trials is None:
+        raise DataFormatError(
+            f"spike_trial_decoding needs spike trains with a trial table; {name} gave "
+            f"{type(obj).__name__}."
+        )
+    table = obj.trials
+    keep = np.ones(len(table), bool)
+    if opts.trials is not None:
+        if opts.trials.column not in table.columns:
+            raise ConfigError(
+                f"Invalid value for 'options.trials.column'. Allowed: {list(table.columns)}; "
+                f"got {opts.trials.column!r}."
+            )
+        keep &= table[opts.trials.column].isin(opts.trials.values).to_numpy()
+    keep &= table[opts.label.column].notna().to_numpy() if opts.label.column in table else keep
+    if keep.sum() < 10:
+        raise DataFormatError(f"Only {int(keep.sum())} trials match the filter; need >= 10.")
+    sel = table[keep]
+    y, names = _trial_labels(sel, opts.label)
+    t_after = opts.t_after
+    if t_after is None:
+        t_after = float(np.min(sel["stop_time"].to_numpy(float) - sel[opts.align].to_numpy(float)))
+    bin_size = opts.bin_size or (opts.t_before + t_after)
+    counts = bin_trials(
+        obj,
+        bin_size,
+        align=opts.align,
+        t_before=opts.t_before,
+        t_after=t_after,
+        trials=np.flatnonzero(keep),
+    )
+    X = counts.reshape(len(sel), -1).astype(float)
+    X = np.sqrt(X) if opts.sqrt else X
+    md = pd.DataFrame(
+        {
+            "subject": str(obj.subject or "0"),
+            "session": str(obj.session or "0"),
+            "run": "0",
+            "recording": "0",
+            "segment": [str(i) for i in range(len(sel))],
+            "trial": np.arange(len(sel)),
+            "onset": sel[opts.align].to_numpy(float),
+        }
+    )
+    ds = EpochsDataset(X, y, md, None, None, names, {"source": name})
+    estimator = make_classical(cfg.model.name, seed=cfg.seed, **cfg.model.params)
+    ev = cfg.evaluation
+    protocol = get_protocol(ev.protocol, **ev.protocol_params)
+    cv = cross_validate(estimator, ds, protocol, ev.metric, seed=cfg.seed)
+    perm = None
+    if ev.n_permutations:
+        perm = permutation_test(
+            estimator,
+            ds,
+            protocol,
+            ev.metric,
+            n_permutations=ev.n_permutations,
+            seed=cfg.seed,
+            within=None,
+        )
+    results: dict[str, Any] = {
+        "task": cfg.task,
+        "name": cfg.name,
+        "dataset": name,
+        "n_trials": len(sel),
+        "n_units": obj.n_units,
+        "window_s": [-opts.t_before, t_after],
+        "classes": names,
+        "class_counts": np.bincount(y, minlength=len(names)).tolist(),
+        "metric": ev.metric,
+        "protocol": ev.protocol,
+        "score_mean": float(cv.score),
+        "fold_scores": [float(s) for s in cv.scores],
+        "chance_level": float(chance_level(y, ev.metric)),
+        "p_value": None if perm is None else float(perm.p_value),
+        "n_permutations": ev.n_permutations,
+        "fit_time_s": float(np.mean(cv.fit_times)),
+        "seed": cfg.seed,
+    }
+    if out_dir is not None and cfg.report.enabled:
+        from ..report import plot_null_distribution
+
+        rep = _report(cfg.report.title, f"neurodl: {cfg.name}", f"{name} - trial decoding")
+        rep.add_summary(
+            {
+                ev.metric: results["score_mean"],
+                "chance": results["chance_level"],
+                "p-value": results["p_value"] if results["p_value"] is not None else "n/a",
+            }
+        )
+        rep.add_key_values(
+            {k: results[k] for k in ("n_trials", "n_units", "window_s", "classes", "class_counts")},
+            title="Data",
+            section="Results",
+        )
+        if perm is not None:
+            try:
+                rep.add_figure(
+                    plot_null_distribution(perm), title="Permutation null", section="Results"
+                )
+            except Exception as err:  # the figure is optional; never fail a run on it
+                logger.warning("Null-distribution figure skipped: %s", err)
+        _add_config(rep, config_text, results)
+        rep.save(out_dir / "report.html")
+    return results
+
+
+# ============================================================================ latents
+def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
+    """Run the ``latents`` task on simulated (or trial-structured) spiking populations."""
+    from ..analyses import dynamics as dyn
+    from ..data.simulate import LatentPopulation
+
+    opts: LatentsOptions = cfg.task_options()
+    _set_threads(opts.torch_threads)
+    pop, name = load_data(cfg.data, seed=cfg.seed)
+    if not isinstance(pop, LatentPopulation):
+        raise DataFormatError(
+            f"The latents task needs trials with known structure (simulator 'latent_population'); "
+            f"{name} gave {type(pop).__name__}."
+        )
+    c = pop.counts.astype(float)
+    true = pop.rates * pop.bin_size
+    n_trials, n_bins, n_neurons = c.shape
+    rng = np.random.default_rng(cfg.seed)
+    order = rng.permutation(n_trials)
+    n_test = max(1, round(opts.test_fraction * n_trials))
+    te, tr = np.sort(order[:n_test]), np.sort(order[n_test:])
+    neurons = rng.permutation(n_neurons)
+    n_held = n_neurons - round(opts.heldout_fraction * n_neurons)
+    held_in, held_out = np.sort(neurons[:n_held]), np.sort(neurons[n_held:])
+    c = c[:, :, np.concatenate([held_in, held_out])]
+    true = true[:, :, np.concatenate([held_in, held_out])]
+    T = n_bins - opts.forward_bins
+    if T < 2:
+        raise ConfigError(f"'forward_bins' ({opts.forward_bins}) leaves < 2 observed bins.")
+    has_ho = n_neurons - n_held > 0
+    has_fp = opts.forward_bins > 0
+
+    def scores(rates: np.ndarray, factors: np.ndarray | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "co_bps": dyn.co_bps(rates[te][:, :T, n_held:], c[te][:, :T, n_held:])
+            if has_ho
+            else None,
+            "fp_bps": dyn.fp_bps(rates[te][:, T:], c[te][:, T:]) if has_fp else None,
+            "vel_r2": dyn.velocity_r2(rates[:, :T], pop.behavior[:, :T], seed=cfg.seed),
+            "psth_r2": dyn.psth_r2(rates[:, :T], true[:, :T], pop.conditions),
+        }
+        if factors is not None:
+            out["latent_r2"] = dyn.latent_r2(factors[:, :T], pop.latents[:, :T], train=tr)
+        return out
+
+    truth = scores(true, pop.latents)
+    # Model
+    params = {"seed": cfg.seed, **opts.model_params}
+    if opts.model == "autoencoder":
+        params["variational"] = False
+    t0 = time.perf_counter()
+    model = dyn.LFADS(**params).fit(c[tr][:, :T, :n_held], c[tr])
+    fit_time = time.perf_counter() - t0
+    out = model.predict(c[:, :T, :n_held])
+    model_scores = {
+        **scores(out["rates"], out["factors"]),
+        "fit_time_s": fit_time,
+        "time_per_epoch_s": model.history_["time_per_epoch_s"],
+        "n_epochs": model.history_["n_epochs"],
+        "latency_per_bin_s": out["latency_per_bin_s"],
+        "n_nan_skipped": model.history_["n_nan_skipped"],
+    }
+    # Baselines (on observed bins; held-out neurons via Poisson GLM on the training trials)
+    base: dict[str, Any] = {}
+    for b in opts.baselines:
+        if b == "smoothing":
+            feats = np.log(dyn.smooth_rates(c[:, :T, :n_held], opts.smoothing_sigma) + 1e-3)
+            lat = None
+        else:
+            est = dyn.LATENT_BASELINES[b](min(opts.n_baseline_components, n_held))
+            est.fit(c[tr][:, :T, :n_held])
+            feats = lat = est.transform(c[:, :T, :n_held])
+        entry: dict[str, Any] = {}
+        if has_ho:
+            ho = dyn.heldout_readout(feats[tr], c[tr][:, :T, n_held:], feats[te])
+            entry["co_bps"] = dyn.co_bps(ho, c[te][:, :T, n_held:])
+        if lat is not None:
+            entry["latent_r2"] = dyn.latent_r2(lat, pop.latents[:, :T], train=tr)
+        entry["vel_r2"] = dyn.velocity_r2(
+            np.exp(feats) if lat is None else np.exp(np.clip(lat, -10, 10)),
+            pop.behavior[:, :T],
+            seed=cfg.seed,
+        )
+        base[b] = entry
+    # Forecasting
+    fc_rows: dict[str, list[dict[str, float]]] = {}
+    if opts.forecast is not None:
+        H = [h for h in opts.forecast.horizons if h < n_bins]
+        for fname in opts.forecast.models:
+            kw = {"seed": cfg.seed, **opts.forecast.rnn} if fname == "rnn" else {}
+            f = dyn.FORECASTERS[fname](horizons=H, **kw).fit(c[tr])
+            fc_rows[fname] = dyn.forecast_scores(
+                f.predict(c[te]), c[te], H, true_rates=true[te], t_min=5
+            )
+    ratio = (
+        model_scores["co_bps"] / truth["co_bps"]
+        if has_ho and truth["co_bps"] and truth["co_bps"] > 0
+        else None
+    )
+    results: dict[str, Any] = {
+        "task": cfg.task,
+        "name": cfg.name,
+        "dataset": name,
+        "model": opts.model,
+        "n_trials": n_trials,
+        "n_train_trials": len(tr),
+        "n_test_trials": len(te),
+        "n_heldin": n_held,
+        "n_heldout": n_neurons - n_held,
+        "n_bins": n_bins,
+        "forward_bins": opts.forward_bins,
+        "bin_size": pop.bin_size,
+        **{k: model_scores[k] for k in ("co_bps", "fp_bps", "vel_r2", "psth_r2", "latent_r2")},
+        "co_bps_true_rates": truth["co_bps"],
+        "co_bps_fraction_of_true": ratio,
+        "fp_bps_true_rates": truth["fp_bps"],
+        "model_scores": model_scores,
+        "true_rate_scores": truth,
+        "baselines": base,
+        "forecast": fc_rows,
+        "history": model.history_,
+        "seed": cfg.seed,
+    }
+    if out_dir is not None and cfg.report.enabled:
+        import pandas as pd
+
+        rep = _report(cfg.report.title, f"neurodl: {cfg.name}", f"{name} - latent dynamics")
+        rep.add_summary(
+            {
+                "co-bps": model_scores["co_bps"] if has_ho else "n/a",
+                "co-bps of true rates": truth["co_bps"] if has_ho else "n/a",
+                "latent R^2": model_scores["latent_r2"],
+                "velocity R^2": model_scores["vel_r2"],
+            }
+        )
+        rows = [{"model": opts.model, **{k: model_scores.get(k) for k in truth}}]
+        rows.append({"model": "true rates", **truth})
+        rows += [{"model": k, **v} for k, v in base.items()]
+        rep.add_table(pd.DataFrame(rows), title="NLB metrics (test trials)", section="Results")
+        rep.add_figure(
+            plot_latent_trajectories(out["factors"][te], pop.conditions[te], "inferred factors"),
+            title="Latent trajectories (3-D PCA projection)",
+            section="Results",
+        )
+        i = int(te[0])
+        rep.add_figure(
+            plot_raster_rates(c[i], out["rates"][i], pop.bin_size, f"trial {i} (test)"),
+            title="Raster with inferred rates",
+            section="Results",
+        )
+        b_pred = _ridge_behavior(out["rates"][:, :T], pop.behavior[:, :T], tr, te)
+        rep.add_figure(
+            plot_behavior(
+                pop.behavior[te][:, :T].reshape(-1, 2),
+                b_pred.reshape(-1, 2),
+                "ridge from inferred rates (test trials)",
+            ),
+            title="Predicted vs true behaviour",
+            section="Results",
+        )
+        if fc_rows:
+            rep.add_figure(
+                plot_forecast_scores(fc_rows), title="Scores by forecast horizon", section="Results"
+            )
+        rep.add_key_values(
+            {"history": {k: v for k, v in model.history_.items() if "loss" not in k}},
+            title="Training",
+            section="Provenance",
+        )
+        _add_config(rep, config_text, results)
+        rep.save(out_dir / "report.html")
+    return results
+
+
+def _ridge_behavior(
+    rates: np.ndarray, behavior: np.ndarray, tr: np.ndarray, te: np.ndarray
+) -> np.ndarray:
+    from sklearn.linear_model import RidgeCV
+
+    f = np.log(rates + 1e-3)
+    m = RidgeCV(alphas=np.logspace(-3, 3, 7)).fit(
+        f[tr].reshape(-1, f.shape[-1]), behavior[tr].reshape(-1, behavior.shape[-1])
+    )
+    return m.predict(f[te].reshape(-1, f.shape[-1])).reshape(behavior[te].shape)
