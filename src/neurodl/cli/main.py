@@ -16,7 +16,7 @@ from .. import __version__
 from ..exceptions import NeurodlError
 
 #: Subcommand modules, in the order shown by ``neurodl --help``.
-SUBCOMMANDS = ("demo", "run", "info", "datasets")
+SUBCOMMANDS = ("demo", "run", "info", "datasets", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:
