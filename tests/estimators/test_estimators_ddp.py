@@ -25,6 +25,7 @@ PARAMS = {
     "random_state": 3,
     "validation_fraction": 0.2,  # 80 samples -> 64 train (4 global batches) + 16 validation
     "patience": 10,
+    "num_threads": 1,
 }
 
 

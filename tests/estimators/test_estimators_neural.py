@@ -72,7 +72,14 @@ def _assert_same_weights(a, b):
         assert torch.equal(a[k], b[k]), k
 
 
-FAST = {"max_epochs": 6, "batch_size": 16, "lr": 0.02, "device": "cpu", "random_state": 0}
+FAST = {
+    "max_epochs": 6,
+    "batch_size": 16,
+    "lr": 0.02,
+    "device": "cpu",
+    "random_state": 0,
+    "num_threads": 1,  # tiny networks: threads only add overhead (and contention under xdist)
+}
 
 
 # ----------------------------------------------------------------------- basic behaviour
@@ -115,6 +122,7 @@ def test_regressor_matches_least_squares_direction():
         random_state=0,
         validation_fraction=0.0,
         weight_decay=0.0,
+        num_threads=1,
     ).fit(X, y)
     assert reg.score(X, y) > 0.98
     # oracle: the network's effective coefficients equal ordinary least squares (numpy lstsq)
@@ -122,7 +130,8 @@ def test_regressor_matches_least_squares_direction():
     ols = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0][:4]
     np.testing.assert_allclose(w, ols, atol=0.1)
     y2 = np.c_[y, -y]
-    reg2 = NeuralRegressor("linear", max_epochs=3, device="cpu", random_state=0).fit(X, y2)
+    reg2 = NeuralRegressor("linear", max_epochs=3, device="cpu", random_state=0, num_threads=1)
+    reg2.fit(X, y2)
     assert reg2.predict(X).shape == (120, 2)
 
 
@@ -137,6 +146,15 @@ def test_same_seed_same_weights_and_caller_rng_untouched():
     c = NeuralClassifier("mlp", {"dropout": 0.3}, **{**FAST, "random_state": 1}).fit(X, y)
     assert not torch.equal(_weights(a)["hidden.weight"], _weights(c)["hidden.weight"])
     assert not torch.are_deterministic_algorithms_enabled()  # restored after fit
+
+
+def test_num_threads_is_restored():
+    X, y = _planted()
+    before = torch.get_num_threads()
+    clf = NeuralClassifier("linear", **{**FAST, "num_threads": before + 1}).fit(X, y)
+    assert torch.get_num_threads() == before
+    clf.predict(X)
+    assert torch.get_num_threads() == before
 
 
 def test_inner_validation_split_respects_groups():
@@ -314,7 +332,13 @@ def test_cross_validate_runs_neural_classifier_above_chance():
         seed=0,
     )
     clf = NeuralClassifier(
-        "mlp", {"n_hidden": 16}, max_epochs=15, batch_size=16, lr=0.01, device="cpu"
+        "mlp",
+        {"n_hidden": 16},
+        max_epochs=15,
+        batch_size=16,
+        lr=0.01,
+        device="cpu",
+        num_threads=1,
     )
     # log band power (2-D features, the estimators' 2-D mode) -> standardise -> network
     pipe = make_pipeline(
@@ -345,6 +369,7 @@ def test_cross_validate_runs_neural_classifier_above_chance():
         ({"model": "nope"}, ConfigError, "Unknown model 'nope'"),
         ({"model_params": {"bogus": 1}}, ConfigError, "Invalid hyperparameters"),
         ({"callbacks": [1]}, ConfigError, "'callbacks'"),
+        ({"num_threads": 0}, ConfigError, "'num_threads'. Allowed: None or an int >= 1; got 0"),
     ],
 )
 def test_bad_parameters(kwargs, error, match):

@@ -14,6 +14,7 @@ _FAST = {
     "batch_size": 32,
     "device": "cpu",
     "validation_fraction": 0.0,
+    "num_threads": 1,
 }
 
 

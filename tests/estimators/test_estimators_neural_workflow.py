@@ -33,7 +33,13 @@ def _cfg(**overrides):
         ],
         "model": {
             "name": "mlp",
-            "params": {"n_hidden": 8, "max_epochs": 8, "batch_size": 16, "lr": 0.02},
+            "params": {
+                "n_hidden": 8,
+                "max_epochs": 8,
+                "batch_size": 16,
+                "lr": 0.02,
+                "num_threads": 1,
+            },
         },
         "evaluation": {
             "protocol": "within-session",

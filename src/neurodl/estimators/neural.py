@@ -16,8 +16,9 @@ Input
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -73,6 +74,7 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "mixed_precision": (lambda v: v in ("auto", True, False), "'auto', True or False"),
     "channels_last": (lambda v: isinstance(v, bool), "True or False"),
     "resume": (lambda v: isinstance(v, bool), "True or False"),
+    "num_threads": (lambda v: v is None or _is_int(v, 1), "None or an int >= 1"),
     "on_divergence": (lambda v: v in ("raise", "rollback"), "'raise' or 'rollback'"),
     "cropped": (lambda v: isinstance(v, bool), "True or False"),
     "crop_len": (lambda v: v is None or _is_int(v, 1), "None or an int >= 1"),
@@ -90,8 +92,23 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 #: Parameters that do not change the result of a fit (left out of the checkpoint fingerprint).
 _NOT_IN_FINGERPRINT = frozenset(
-    {"verbose", "callbacks", "checkpoint_dir", "resume", "device", "deterministic"}
+    {"verbose", "callbacks", "checkpoint_dir", "resume", "device", "deterministic", "num_threads"}
 )
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Set torch's intra-op thread count for the block (``None``: unchanged); restored after."""
+    import torch
+
+    old = torch.get_num_threads()
+    if n is not None and n != old:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
 
 
 class _NeuralBase(BaseEstimator):
@@ -269,6 +286,7 @@ class _NeuralBase(BaseEstimator):
         from .torch_engine import _determinism
 
         with (
+            _torch_threads(self.num_threads),
             use_log_level("info" if self.verbose else None),
             torch.random.fork_rng(devices=[torch.cuda.current_device()] if on_gpu else []),
             _determinism(cfg.deterministic, device),
@@ -323,7 +341,7 @@ class _NeuralBase(BaseEstimator):
             raise DataFormatError(
                 f"X has {X3.shape[2]} time samples, fewer than crop_len={self.crop_len_}."
             )
-        with use_log_level("info" if self.verbose else None):
+        with _torch_threads(self.num_threads), use_log_level("info" if self.verbose else None):
             return predict_outputs(
                 self.model_,
                 X3,
@@ -398,6 +416,9 @@ _COMMON_DOC = """
         Sampling rate passed to the model (models with kernels in seconds use it).
     callbacks : list of callables or None
         Called as ``callback(record)`` after each epoch with that epoch's history record.
+    num_threads : int or None, default=None
+        Torch intra-op threads during ``fit`` and ``predict`` (restored afterwards); ``None``
+        keeps :func:`torch.get_num_threads`. Tiny networks often run fastest on 1 thread.
     random_state : int, RandomState or None
         Seed of the model initialisation, batch order, crops, dropout and validation split.
     verbose : int, default=0
@@ -482,6 +503,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         crop_stride: int | None = None,
         sfreq: float | None = None,
         callbacks: list[Callable[[dict[str, Any]], Any]] | None = None,
+        num_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -509,6 +531,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         self.crop_stride = crop_stride
         self.sfreq = sfreq
         self.callbacks = callbacks
+        self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -607,6 +630,7 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         crop_stride: int | None = None,
         sfreq: float | None = None,
         callbacks: list[Callable[[dict[str, Any]], Any]] | None = None,
+        num_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -633,6 +657,7 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         self.crop_stride = crop_stride
         self.sfreq = sfreq
         self.callbacks = callbacks
+        self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
 
