@@ -47,10 +47,13 @@ register_dataset(
         modality="eeg",
         sfreq=160.0,
         sfreq_note="160 Hz; R01/R02 baselines (60 s), R03-R14 125 s each.",
-        classes={
-            "T0": "rest",
-            "T1": "left fist (runs 3, 4, 7, 8, 11, 12) or both fists (runs 5, 6, 9, 10, 13, 14)",
-            "T2": "right fist (runs 3, 4, 7, 8, 11, 12) or both feet (runs 5, 6, 9, 10, 13, 14)",
+        classes={  # as read_eegmmidb names them (annotation codes in parentheses)
+            "left_fist": "T1 of runs 3/7/11 (real) and 4/8/12 (imagined, task 'imagery_lr')",
+            "right_fist": "T2 of runs 3/7/11 (real) and 4/8/12 (imagined, task 'imagery_lr')",
+            "both_fists": "T1 of runs 5/9/13 (real) and 6/10/14 (imagined, 'imagery_fists_feet')",
+            "both_feet": "T2 of runs 5/9/13 (real) and 6/10/14 (imagined, 'imagery_fists_feet')",
+            "eyes_open": "run 1 baseline (task 'rest')",
+            "eyes_closed": "run 2 baseline (task 'rest')",
         },
         citation="Schalk G, McFarland DJ, Hinterberger T, Birbaumer N, Wolpaw JR. BCI2000: a "
         "general-purpose brain-computer interface (BCI) system. IEEE TBME 51:1034 (2004); "

@@ -283,7 +283,9 @@ def read_bonn(
         (bare ``A/`` ... ``E/`` work too), each with 100 text files of 4097 integers
         (``.txt`` or ``.TXT``).
     sets : sequence of str, default=("A", "B", "C", "D", "E")
-        Sets to read, in the order that defines the labels (``y = sets.index(letter)``).
+        Sets to read, in the order that defines the labels (``y = sets.index(letter)``). An
+        entry of several letters merges those sets into one class: ``["E", "ABCD"]`` gives
+        seizure (0) vs everything else (1).
     window : int or None
         Window length in samples; ``None`` keeps whole segments (4097 samples, 23.6 s).
     stride : int or None
@@ -310,18 +312,19 @@ def read_bonn(
         A segment file is not 4097 numbers.
     """
     sets = [sets] if isinstance(sets, str) else list(sets)
-    bad = [s for s in sets if s not in BONN_SETS]
-    if not sets or bad or len(set(sets)) != len(sets):
+    letters = [c for s in sets for c in (s if isinstance(s, str) else [s])]
+    bad = [s for s in letters if s not in BONN_SETS]
+    if not sets or bad or len(set(letters)) != len(letters):
         raise ValueError(
-            f"Invalid value for 'sets'. Allowed: distinct letters among {list(BONN_SETS)}; "
-            f"got {sets!r}."
+            f"Invalid value for 'sets'. Allowed: distinct letters among {list(BONN_SETS)}, "
+            f"alone or merged into one class (e.g. ['E', 'ABCD']); got {sets!r}."
         )
     window = _check_samples("window", window, _BONN_N_TIMES)
     stride = _check_samples("stride", stride, window)
     root = Path(root)
     starts = np.arange(0, _BONN_N_TIMES - window + 1, stride)
     X_parts, labels, rows = [], [], []
-    for label, letter in enumerate(sets):
+    for label, letter in ((i, c) for i, group in enumerate(sets) for c in group):
         folder = _bonn_folder(root, letter)
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
         if not files:
@@ -350,7 +353,7 @@ def read_bonn(
         "window": window,
         "stride": stride,
         "units": "ADC counts",
-        "sets": {s: BONN_SETS[s][1] for s in sets},
+        "sets": {s: "; ".join(BONN_SETS[c][1] for c in s) for s in sets},
     }
     return EpochsDataset(
         X,
