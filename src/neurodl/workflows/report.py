@@ -186,8 +186,9 @@ def write_decoding_report(
             _plot_learning_curves(results["learning_curves"]),
             title="Learning curves",
             section="Training",
-            caption="Loss per epoch of each fold's fit: training (solid) and inner validation "
-            "split (dashed, used for early stopping); thin lines per fold, thick the mean.",
+            caption="Loss per epoch of each fold's fit: training (solid) and, when one is held "
+            "out, the inner validation split (dashed, used for early stopping); thin lines per "
+            "fold, thick the mean.",
         )
     if perm is not None:
         rep.add_section("Permutation test")
