@@ -1,0 +1,238 @@
+"""Decoders, baselines, forecasters and the LFADS-style VAE on tiny planted problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodl.analyses.dynamics import (
+    LFADS,
+    FactorAnalysisLatents,
+    GPFASmoother,
+    KalmanFilterDecoder,
+    LinearARForecaster,
+    PCALatents,
+    PersistenceForecaster,
+    RNNDecoder,
+    RNNForecaster,
+    SequentialAutoencoder,
+    WienerFilter,
+    forecast_scores,
+    lagged_features,
+    latent_r2,
+    make_decoder,
+    r2_per_dim,
+)
+from neurodl.analyses.dynamics._training import train_module
+from neurodl.data.simulate import simulate_latent_population
+from neurodl.exceptions import ConfigError, DataFormatError
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread (and do not oversubscribe xdist workers)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _linear_system(rng, n=400, n_neurons=12, noise=1.0):
+    """Smooth 2-D behaviour (AR(1)) observed linearly by noisy neurons."""
+    y = np.zeros((n, 2))
+    for t in range(1, n):
+        y[t] = 0.95 * y[t - 1] + rng.normal(0, 0.3, 2)
+    H = rng.normal(size=(n_neurons, 2))
+    X = y @ H.T + rng.normal(0, noise, (n, n_neurons))
+    return X, y
+
+
+def test_wiener_matches_sklearn_ridge_on_lagged_features(rng):
+    from sklearn.linear_model import Ridge
+
+    X, y = _linear_system(rng)
+    wf = WienerFilter(n_lags=3, alpha=2.0).fit(X, y)
+    Xs = (X - X.mean(0)) / (X.std(0) + 1e-9)
+    oracle = Ridge(alpha=2.0).fit(lagged_features(Xs, 3), y)
+    np.testing.assert_allclose(wf.predict(X), oracle.predict(lagged_features(Xs, 3)), atol=1e-8)
+
+
+def test_kalman_recovers_smooth_behaviour_better_than_current_bin(rng):
+    X, y = _linear_system(rng, n=600)
+    tr, te = slice(0, 400), slice(400, 600)
+    kf = KalmanFilterDecoder().fit(X[tr], y[tr])
+    ridge = make_decoder("ridge", alpha=1.0).fit(X[tr], y[tr])
+    r2_kf = np.mean(r2_per_dim(y[te], kf.predict(X[te])))
+    r2_ridge = np.mean(r2_per_dim(y[te], ridge.predict(X[te])))
+    assert r2_kf > r2_ridge
+    assert r2_kf > 0.8
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_rnn_decoder_learns_planted_mapping(rng, cell):
+    X, y = _linear_system(np.random.default_rng(0), n=500, n_neurons=8, noise=0.5)
+    dec = RNNDecoder(cell=cell, n_lags=4, hidden_size=16, epochs=25, lr=1e-2, dropout=0.0, seed=0)
+    dec.fit(X[:400], y[:400])
+    assert np.mean(r2_per_dim(y[400:], dec.predict(X[400:]))) > 0.5
+    assert dec.history_[0]["time_per_epoch_s"] > 0
+    assert dec.latency_per_bin_ > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "error", "match"),
+    [
+        ("nope", {}, ConfigError, "decoder"),
+        ("wiener", {"bogus": 1}, ConfigError, "Invalid parameters"),
+    ],
+)
+def test_make_decoder_bad_input(name, params, error, match):
+    with pytest.raises(error, match=match):
+        make_decoder(name, **params)
+
+
+def test_decoder_bad_data():
+    with pytest.raises(DataFormatError, match="bins in 'X'"):
+        WienerFilter().fit(np.ones((10, 2)), np.ones(9))
+    with pytest.raises(DataFormatError, match="NaN"):
+        KalmanFilterDecoder().fit(np.full((10, 2), np.nan), np.ones(10))
+
+
+def test_latent_baselines(rng):
+    from sklearn.decomposition import PCA
+
+    pop = simulate_latent_population(n_neurons=30, n_trials=30, n_bins=30, mean_rate=40, seed=3)
+    c = pop.counts
+    pca = PCALatents(3).fit_transform(c)
+    oracle = PCA(3).fit(np.sqrt(c.reshape(-1, 30))).transform(np.sqrt(c.reshape(-1, 30)))
+    np.testing.assert_allclose(pca.reshape(-1, 3), oracle, atol=1e-8)
+    fa = FactorAnalysisLatents(3).fit_transform(c)
+    gp = GPFASmoother(3).fit_transform(c)
+    rough = lambda z: np.mean(np.diff(z, axis=1) ** 2) / np.var(z)  # noqa: E731
+    assert rough(gp) < rough(fa)
+    assert latent_r2(gp, pop.latents) > latent_r2(fa, pop.latents)
+    with pytest.raises(ConfigError, match="n_components"):
+        PCALatents(0)
+    with pytest.raises(ConfigError, match="exceeds"):
+        PCALatents(50).fit(c)
+
+
+def test_forecasters_shapes_and_ordering(rng):
+    # AR(1) population: the linear AR forecaster must beat persistence at horizon 1.
+    n_trials, T, N = 20, 60, 6
+    z = np.zeros((n_trials, T, N))
+    for t in range(1, T):
+        z[:, t] = 0.9 * z[:, t - 1] + rng.normal(0, 0.5, (n_trials, N))
+    rates = np.exp(0.5 * z) * 2.0
+    counts = rng.poisson(rates).astype(float)
+    H = [1, 3]
+    pers = PersistenceForecaster(H, window=3).fit(counts[:15])
+    ar = LinearARForecaster(H, n_lags=3, alpha=1.0).fit(counts[:15])
+    p_pers, p_ar = pers.predict(counts[15:]), ar.predict(counts[15:])
+    assert p_ar.shape == (5, T, 2, N)
+    assert np.isnan(p_ar[:, -1, 0]).all() and np.isnan(p_ar[:, -3:, 1]).all()
+    s_pers = forecast_scores(p_pers, counts[15:], H, true_rates=rates[15:], t_min=3)
+    s_ar = forecast_scores(p_ar, counts[15:], H, true_rates=rates[15:], t_min=3)
+    assert [r["horizon"] for r in s_ar] == H
+    assert s_ar[0]["bits_per_spike"] > s_pers[0]["bits_per_spike"]
+    assert s_ar[0]["bits_per_spike"] > s_ar[1]["bits_per_spike"]
+    rnn = RNNForecaster(H, hidden_size=8, epochs=5, seed=0).fit(counts[:15])
+    p_rnn = rnn.predict(counts[15:])
+    assert p_rnn.shape == p_ar.shape
+    assert np.isfinite(p_rnn[:, : T - 3]).all()
+    with pytest.raises(ConfigError, match="horizons"):
+        PersistenceForecaster([0]).fit(counts)
+    with pytest.raises(DataFormatError, match="pred"):
+        forecast_scores(p_ar[:, :, :1], counts[15:], H)
+
+
+def _tiny_population():
+    pop = simulate_latent_population(n_neurons=12, n_trials=24, n_bins=16, mean_rate=40, seed=0)
+    return pop, pop.counts.astype(float)
+
+
+def test_lfads_trains_loss_decreases_no_nan():
+    pop, c = _tiny_population()
+    m = LFADS(
+        epochs=15,
+        batch_size=8,
+        enc_size=16,
+        gen_size=16,
+        g0_size=8,
+        n_factors=3,
+        kl_warmup=5,
+        patience=None,
+        seed=0,
+    )
+    m.fit(c[:, :12, :10], c)
+    hist = m.history_
+    assert hist["n_nan_skipped"] == 0
+    assert np.all(np.isfinite(hist["train_loss"]))
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    out = m.predict(c[:, :12, :10])
+    assert out["rates"].shape == (24, 16, 12)
+    assert out["factors"].shape == (24, 16, 3)
+    assert np.isfinite(out["rates"]).all() and (out["rates"] > 0).all()
+
+
+@pytest.mark.parametrize("observation", ["gaussian", "gamma", "zig"])
+def test_lfads_calcium_observation_models(observation):
+    from neurodl.data.simulate import spikes_to_calcium
+
+    pop, c = _tiny_population()
+    ca = spikes_to_calcium(c, 100.0, noise=0.01, axis=1)
+    m = LFADS(
+        observation=observation,
+        epochs=4,
+        batch_size=8,
+        enc_size=8,
+        gen_size=8,
+        g0_size=4,
+        n_factors=2,
+        n_inferred_inputs=1,
+        zig_loc=0.05,
+        seed=0,
+    )
+    m.fit(ca)
+    out = m.predict(ca)
+    assert out["rates"].shape == ca.shape
+    assert np.isfinite(out["rates"]).all()
+    assert np.all(np.isfinite(m.history_["train_loss"]))
+
+
+def test_autoencoder_is_deterministic_variant():
+    _, c = _tiny_population()
+    ae = SequentialAutoencoder(
+        epochs=3, batch_size=8, enc_size=8, gen_size=8, g0_size=4, n_factors=2, seed=0
+    ).fit(c)
+    assert ae.variational is False
+    np.testing.assert_array_equal(ae.predict(c)["rates"], ae.predict(c)["rates"])
+
+
+def test_nan_guard_skips_bad_batches():
+    net = torch.nn.Linear(2, 1)
+    x = np.ones((8, 2), np.float32)
+
+    def loss_fn(model, batch, epoch):
+        out = model(batch[0]).mean()
+        return out * float("nan") if epoch == 0 else out**2
+
+    hist = train_module(net, loss_fn, (x,), epochs=3, batch_size=4, val_fraction=0.0)
+    assert hist.n_nan_skipped == 2
+    assert all(np.isfinite(p.detach().numpy()).all() for p in net.parameters())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "args", "error", "match"),
+    [
+        ({"observation": "bernoulli"}, (np.ones((4, 5, 3)),), ConfigError, "observation"),
+        ({"coordinated_dropout": 1.0}, (np.ones((4, 5, 3)),), ConfigError, "coordinated_dropout"),
+        ({}, (np.ones((4, 5)),), DataFormatError, "n_trials"),
+        ({}, (np.ones((4, 5, 3)), np.ones((4, 4, 3))), DataFormatError, "Y_out"),
+        ({}, (np.ones((4, 5, 3)), np.ones((4, 5, 2))), DataFormatError, "held-in"),
+    ],
+)
+def test_lfads_bad_input(kwargs, args, error, match):
+    with pytest.raises(error, match=match):
+        LFADS(epochs=1, **kwargs).fit(*args)
