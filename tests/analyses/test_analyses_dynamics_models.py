@@ -153,7 +153,7 @@ def _tiny_population():
 
 
 def test_lfads_trains_loss_decreases_no_nan():
-    pop, c = _tiny_population()
+    _, c = _tiny_population()
     m = LFADS(
         epochs=15,
         batch_size=8,
@@ -180,7 +180,7 @@ def test_lfads_trains_loss_decreases_no_nan():
 def test_lfads_calcium_observation_models(observation):
     from neurodl.data.simulate import spikes_to_calcium
 
-    pop, c = _tiny_population()
+    _, c = _tiny_population()
     ca = spikes_to_calcium(c, 100.0, noise=0.01, axis=1)
     m = LFADS(
         observation=observation,
