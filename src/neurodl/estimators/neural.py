@@ -468,7 +468,9 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1], 20)
     >>> X = rng.normal(size=(40, 2, 8)) + y[:, None, None]
-    >>> clf = NeuralClassifier("linear", max_epochs=20, lr=0.05, random_state=0).fit(X, y)
+    >>> clf = NeuralClassifier(
+    ...     "linear", max_epochs=20, batch_size=8, lr=0.05, validation_fraction=0.0, random_state=0
+    ... ).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
 """
@@ -596,7 +598,9 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 3))
     >>> y = X @ np.array([1.0, -2.0, 0.5])
-    >>> reg = NeuralRegressor("linear", max_epochs=30, lr=0.05, random_state=0).fit(X, y)
+    >>> reg = NeuralRegressor(
+    ...     "linear", max_epochs=30, batch_size=8, lr=0.05, validation_fraction=0.0, random_state=0
+    ... ).fit(X, y)
     >>> reg.score(X, y) > 0.9
     True
 """
