@@ -330,3 +330,20 @@ def test_bad_hyperparameters(name, params, error, match):
 def test_unknown_sensor_type():
     with pytest.raises(ConfigError, match=r"'ch_types'.*'xyz'"):
         scale_for_ch_types(["eeg", "xyz"])
+
+
+@pytest.mark.parametrize(
+    ("n_chans", "n_times", "kernel"), [(3, 100, 16), (2, 7, 8), (4, 50, 1), (1, 64, 64)]
+)
+def test_eegnet_batchnorm_moments_equal_brute_force(n_chans, n_times, kernel):
+    # Closed-form window moments of the padded input (FFT in float32 on centred series) equal a
+    # float64 brute force, even with per-channel offsets 20x the noise level.
+    torch.manual_seed(0)
+    block = FusedTemporalDepthwiseConv(n_chans, 2, 2, kernel)
+    x = torch.randn(3, n_chans, n_times) + 20 * torch.randn(3, n_chans, 1)
+    first, second, count = block._input_moments(x)
+    windows = F.pad(x.double().reshape(-1, n_times), same_padding(kernel)).unfold(1, n_times, 1)
+    assert count == 3 * n_chans * n_times
+    torch.testing.assert_close(first, windows.sum((0, 2)) / count, rtol=1e-9, atol=1e-9)
+    brute = torch.einsum("nkt,nlt->kl", windows, windows) / count
+    torch.testing.assert_close(second, brute, rtol=1e-7, atol=1e-7)

@@ -414,19 +414,38 @@ class FusedTemporalDepthwiseConv(nn.Module):
         in float64, plus the number of averaged values. ``M[k, k+d]`` is the lag-d
         autocorrelation summed over all series (one FFT per series) minus the few products that
         fall outside the window of offset k (they involve only the first/last kernel samples).
+        Cost: one float32 FFT per series, versus a kernel-times larger temporal convolution.
         """
         K = self.kernel
         n_times = x.shape[-1]
         left, right = same_padding(K)
-        xs = x.detach().reshape(-1, n_times).to(torch.float64)  # (N, T)
-        n_series = xs.shape[0]
+        xs32 = x.detach().reshape(-1, n_times).float()  # (N, T)
+        n_series = xs32.shape[0]
         count = n_series * n_times
+        # Lagged sums sum_n sum_s x[s] x[s+d] (d < K): FFT in float32 on each series minus its
+        # mean c (so no large offset loses precision), then the mean terms added back in float64:
+        # x = r + c gives r*r + c * (partial sums of r) + c**2 * (number of overlapping terms).
+        c32 = (xs32.sum(1, dtype=torch.float64) / n_times).float()
+        r = xs32 - c32[:, None]
         n_fft = 1 << (n_times + K - 1).bit_length()
-        power = torch.fft.rfft(xs, n=n_fft).abs().square().sum(0)
-        lagged = torch.fft.irfft(power, n=n_fft)[:K]  # sum_n sum_s x[s] x[s+d], d < K
+        power = torch.view_as_real(torch.fft.rfft(r, n=n_fft)).square().sum((0, 2))
+        lagged = torch.fft.irfft(power, n=n_fft)[:K].double()
+        c = c32.double()
+        total = r.sum(1, dtype=torch.float64)  # (N,)
+        zero_col = total.new_zeros(n_series, 1)
+        head = torch.cat([zero_col, F.pad(r, (0, K))[:, : K - 1].double().cumsum(1)], 1)
+        padded = F.pad(r, (K, 0))
+        last = padded[:, padded.shape[1] - (K - 1) :].flip(1).double().cumsum(1)
+        tail = torch.cat([zero_col, last], 1)  # tail[:, d] = sum of the last d samples
+        lag = torch.arange(K, device=x.device)
+        lagged = (
+            lagged
+            + c @ (2 * total[:, None] - tail - head)
+            + c.square().sum() * (n_times - lag).clamp_min(0).double()
+        )
         # Products xpad[s] * xpad[s+d] with s in the first / last K-1 padded positions.
-        edge_l = F.pad(xs[:, : 2 * K], (left, 2 * K))[:, : 2 * K - 1]
-        tail = xs[:, max(n_times - K, 0) :]  # x[T-K:], zero-filled on the left if T < K
+        edge_l = F.pad(xs32[:, : 2 * K].double(), (left, 2 * K))[:, : 2 * K - 1]
+        tail = xs32[:, max(n_times - K, 0) :].double()  # x[T-K:], zero-filled left if T < K
         tail = F.pad(tail, (K - tail.shape[1], 2 * K))  # tail[i] = x[T-K+i]
         edge_r = tail[:, K - left : 3 * K - 1 - left]  # edge_r[j] = xpad[T + j]
         p_l = torch.einsum("ns,nsd->sd", edge_l[:, : K - 1], edge_l.unfold(1, K, 1)[:, : K - 1])
@@ -435,10 +454,9 @@ class FusedTemporalDepthwiseConv(nn.Module):
         before = torch.cat([zero, p_l.cumsum(0)])  # (K, K): sum over s < k
         after = torch.cat([p_r.flip(0).cumsum(0).flip(0), zero])  # (K, K): sum over s' >= k
         window = lagged[None, :] - before - after  # (k, d)
-        lag = torch.arange(K, device=x.device)
         kk = torch.minimum(lag[:, None], lag[None, :])
         second = window[kk, (lag[:, None] - lag[None, :]).abs()] / count
-        colsum = F.pad(xs.sum(0), (left, right))
+        colsum = F.pad(xs32.sum(0, dtype=torch.float64), (left, right))
         csum = torch.cat([colsum.new_zeros(1), colsum.cumsum(0)])
         first = (csum[lag + n_times] - csum[lag]) / count
         return first, second, count
