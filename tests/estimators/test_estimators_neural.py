@@ -330,6 +330,27 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, schedule):
         ).fit(X, y)
 
 
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    from neurodl.estimators.torch_engine import atomic_torch_save, load_checkpoint
+
+    path = tmp_path / "c.pt"
+    atomic_torch_save({"a": torch.ones(2)}, path)
+
+    def fail_midway(obj, fh):
+        fh.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", fail_midway)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_torch_save({"a": torch.zeros(2)}, path)
+    monkeypatch.undo()
+    assert torch.equal(torch.load(path, weights_only=True)["a"], torch.ones(2))  # old one intact
+    assert list(tmp_path.iterdir()) == [path]  # temporary file removed
+    # a corrupt or foreign checkpoint is never resumed
+    path.write_bytes(b"not a checkpoint")
+    assert load_checkpoint(path, "any") is None
+
+
 # ----------------------------------------------------------------------- evaluation layer
 def test_cross_validate_runs_neural_classifier_above_chance():
     from sklearn.pipeline import make_pipeline

@@ -1,4 +1,9 @@
-"""scikit-learn's estimator checks on NeuralClassifier / NeuralRegressor (2-D mode, tiny MLP)."""
+"""scikit-learn's estimator checks on NeuralClassifier / NeuralRegressor (2-D mode, tiny MLP).
+
+The checks feed 2-D ``(n_samples, n_features)`` arrays; the estimators' documented 2-D mode
+treats them as one-channel signals ``(n_samples, 1, n_features)``, so every check applies and
+passes: no expected failures are needed. 3-D input is covered by test_estimators_neural.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neurodl.estimators.neural import NeuralClassifier, NeuralRegressor
 
-#: Checks that cannot pass, with the reason written down.
+#: Checks that cannot pass, with the reason written down (none in the 2-D mode).
 EXPECTED_FAILURES: dict[str, str] = {}
 
 _FAST = {
