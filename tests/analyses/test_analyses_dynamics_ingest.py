@@ -182,5 +182,7 @@ def test_ingest_bad_input(func, kwargs, error, match):
 
 
 def test_contiguous_block_cv_too_few_samples():
-    with pytest.raises(DataFormatError, match="needs more samples"):
-        list(ContiguousBlockCV(5, gap=3).split(np.zeros(10)))
+    with pytest.raises(DataFormatError, match="needs at least 10"):
+        list(ContiguousBlockCV(5, gap=3).split(np.zeros(6)))
+    with pytest.raises(DataFormatError, match="no training bins"):
+        list(ContiguousBlockCV(2, gap=3).split(np.zeros(5)))

@@ -55,10 +55,10 @@ class ContiguousBlockCV:
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train, test)`` index arrays; test blocks are contiguous and in order."""
         n = len(X)
-        if n < self.n_splits * (1 + 2 * self.gap) + 1:
+        if n < 2 * self.n_splits:
             raise DataFormatError(
-                f"ContiguousBlockCV(n_splits={self.n_splits}, gap={self.gap}) needs more samples; "
-                f"got {n}."
+                f"ContiguousBlockCV(n_splits={self.n_splits}, gap={self.gap}) needs at least "
+                f"{2 * self.n_splits} samples; got {n}."
             )
         bounds = np.linspace(0, n, self.n_splits + 1).astype(int)
         idx = np.arange(n)
@@ -66,6 +66,11 @@ class ContiguousBlockCV:
             lo, hi = bounds[k], bounds[k + 1]
             test = idx[lo:hi]
             train = idx[(idx < lo - self.gap) | (idx >= hi + self.gap)]
+            if train.size == 0:
+                raise DataFormatError(
+                    f"ContiguousBlockCV(n_splits={self.n_splits}, gap={self.gap}) needs more "
+                    f"samples: fold {k} has no training bins left out of {n}."
+                )
             yield train, test
 
 

@@ -67,8 +67,8 @@ class WienerFilter(RegressorMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.poisson(2.0, (300, 5)).astype(float)
     >>> y = X[:, :2] + 0.5 * np.roll(X[:, 2:4], 1, axis=0)
-    >>> round(WienerFilter(n_lags=2, alpha=1e-3).fit(X, y).score(X, y), 2)
-    0.99
+    >>> WienerFilter(n_lags=2, alpha=1e-3).fit(X, y).score(X, y) > 0.95
+    True
     """
 
     def __init__(self, n_lags: int = 10, alpha: float = 1.0) -> None:
