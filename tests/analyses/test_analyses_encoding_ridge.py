@@ -95,6 +95,8 @@ def test_banded_ridge_penalises_useless_band():
         ({"scoring": "auc"}, ConfigError, "scoring"),
         ({"solver": "qr"}, ConfigError, "solver"),
         ({"chunk_size": 0}, ConfigError, "chunk_size"),
+        ({"dtype": "int8"}, ConfigError, "dtype"),
+        ({"dtype": "float16"}, ConfigError, "dtype"),
     ],
 )
 def test_bad_inputs(kwargs, error, match):

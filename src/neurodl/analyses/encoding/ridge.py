@@ -2,21 +2,29 @@
 
 How it is computed
 ------------------
-For every fold the training design is decomposed **once**: the SVD ``X_tr = U S V^T`` when
-``n_samples >= n_features`` (primal form), or the eigendecomposition ``X_tr X_tr^T = U L U^T`` of
-the kernel when features outnumber samples (dual form). In both forms the ridge prediction of the
-validation samples for penalty ``alpha`` is ``B diag(1 / (l + alpha)) C`` with ``l`` the
-eigenvalues of the training Gram matrix, ``B`` the validation design in the eigenbasis
-(``X_val V``, or ``K_val,tr U``) and ``C`` the projected training targets (``S U^T Y`` or
-``U^T Y``). The validation sum of squares of every target for every penalty then follows from
-``||y_val||^2 - 2 <B^T y_val, w C> + ||B w C||^2``: one ``(n_val x r) @ (r x n_targets)``
-product per penalty and nothing else that grows with the number of targets. Targets are processed
-in chunks so that memory stays bounded (``chunk_size`` targets at a time).
+For every fold the training Gram matrix is decomposed **once** (float64): ``X_tr^T X_tr`` (primal
+form, ``p x p``, obtained as the full ``X^T X`` minus the validation block, with the training
+means removed analytically rather than by copying) or the kernel ``X_tr X_tr^T`` when features
+outnumber samples (dual form). In both forms the validation prediction for penalty ``alpha`` is
+``B diag(d) C`` with ``d = 1 / (lam + alpha)``, ``lam`` the eigenvalues, ``B`` the validation
+design in the eigenbasis (``n_val x r``) and ``C`` the projected training targets (``r x t``,
+``V^T X_tr^T Y_tr`` obtained from the full ``X^T Y`` computed once, or ``U^T Y_tr``).
+
+Per-target validation scores only need ``y.pred``, ``1.pred`` and ``||pred||^2``. The first two
+are ``(B^T y) . (d c)`` and ``(B^T 1) . (d c)``. The last, ``c^T D G D c`` with ``G = B^T B``, is
+split by partial fractions (``d_k d_l = (d_k - d_l) / (lam_l - lam_k)``) into
+``sum_k d_k^2 G_kk c_k^2 + 2 sum_k d_k c_k h_k`` with ``h = Gamma c``,
+``Gamma_kl = G_kl / (lam_l - lam_k)``: one ``r x r x t`` product per fold, whatever the number of
+penalties, instead of one ``n_val x r x t`` product per penalty. That product and the sums are
+float64; eigenvalues closer than ``1e-7`` relative are merged (their block of ``G`` is applied
+exactly), which bounds the cancellation. The products that grow with the number of targets
+(``X^T Y``, ``V^T X^T Y``, ``B^T Y_val``, the refit) use ``dtype`` (float32 by default). Targets
+are processed in chunks of ``chunk_size``.
 
 The penalty of each target is the one with the best mean validation score over folds (``r2``
 averaged over folds as scikit-learn's ``GridSearchCV`` does, or ``pearson`` / ``neg_mse``). The
 final model is refitted on all samples with each target's own penalty from one more
-decomposition.
+decomposition: the penalty only rescales the columns of ``C``, so all targets share it.
 
 Banded ridge (several feature spaces with one penalty each, Nunez-Elizalde et al. 2019) is ridge on
 ``[X_1 / sqrt(g_1), ..., X_k / sqrt(g_k)]``: :class:`BandedRidgeCV` searches a grid of relative
@@ -239,38 +247,42 @@ def _fold_scores(
     ``sum_k d_k^2 c_k (G_block c)_k + 2 sum_k d_k c_k h_k`` with ``h = Gamma c``: one
     ``r x r x t`` product per fold (in float64) instead of one ``n_val x r x t`` per penalty.
     """
-    n_tr, n_val = len(f.train), len(f.test)
+    n_tr, n_val, r = len(f.train), len(f.test), f.lam.size
     inv = 1.0 / (f.lam[None, :] + alphas[:, None])  # (n_alphas, r)
-    inv2 = inv * inv
+    inv_b = inv * f.bsum[None, :]  # psum = inv_b @ C
+    inv_q = np.hstack([inv * inv, 2.0 * inv])  # pp = inv_q @ [J * C; H * C]
     n_t = Yw.shape[1]
+    buf = np.empty((3 * r, min(chunk_size, n_t)))  # [E * C; J * C; H * C], reused
     for start in range(0, n_t, chunk_size):
         sl = slice(start, min(start + chunk_size, n_t))
+        w = sl.stop - sl.start
         yv = Yw[f.test, sl]
-        E = f.B.T @ yv  # (r, t): B^T y_val, working dtype
+        E = f.B.T @ yv  # (r, w): B^T y_val, working dtype
         if f.form == "primal":
-            C = f.basis.T @ XtY[:, sl]  # V^T X^T Y
+            C = f.basis.T @ XtY[:, sl]  # V^T X^T Y - B^T y_val - s ysum^T (see _setup_fold)
             C -= E
             C = C.astype(np.float64, copy=False)
-            C -= f.s[:, None] * ysum[None, sl]
+            if fit_intercept:
+                C -= np.outer(f.s, ysum[sl])
         else:
             C = (f.basis.T @ Yw[f.train, sl]).astype(np.float64, copy=False)
+        ec, jc, hc = buf[:r, :w], buf[r : 2 * r, :w], buf[2 * r :, :w]
+        np.multiply(E, C, out=ec)
+        np.multiply(C, f.gdiag[:, None], out=jc)
+        for bsl, g in f.blocks:
+            np.matmul(g, C[bsl], out=jc[bsl])
+        jc *= C
+        np.matmul(f.gamma, C, out=hc)
+        hc *= C
+        psum = inv_b @ C
+        pp = inv_q @ buf[r:, :w]
         ysum_v = yv.sum(0, dtype=np.float64)
-        ym = (ysum[sl] - ysum_v) / n_tr if fit_intercept else np.zeros(ysum_v.size)
+        ym = (ysum[sl] - ysum_v) / n_tr if fit_intercept else np.zeros(w)
+        yp = inv @ ec  # validation targets taken about the training mean: subtract ym * psum
+        yp -= psum * ym[None, :]
         yv64 = yv.astype(np.float64, copy=False)
         yy = np.einsum("ij,ij->j", yv64, yv64) - 2 * ym * ysum_v + n_val * ym**2
         ys = ysum_v - n_val * ym
-        E = E.astype(np.float64, copy=False) - f.bsum[:, None] * ym[None, :]
-        E *= C
-        yp = inv @ E
-        psum = inv @ (f.bsum[:, None] * C)
-        J = f.gdiag[:, None] * C
-        for bsl, g in f.blocks:
-            J[bsl] = g @ C[bsl]
-        J *= C
-        H = f.gamma @ C
-        H *= C
-        pp = inv2 @ J
-        pp += 2.0 * (inv @ H)
         out[:, sl] += _score(scoring, yy, ys, pp, yp, psum, n_val)
 
 
