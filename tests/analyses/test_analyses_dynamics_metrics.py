@@ -118,3 +118,38 @@ def test_metrics_bad_input(func, args, kwargs, error, match):
 
 def test_bits_per_spike_nan_without_spikes():
     assert np.isnan(bits_per_spike(np.ones((3, 2)), np.zeros((3, 2))))
+
+
+def _mc_maze_trial(path):
+    from neurodl.analyses.dynamics import align_behavior
+    from neurodl.io.arrays import read_array
+
+    rec = read_array(path, sfreq=1000.0)
+    names = rec.ch_names
+    units = [i for i, n in enumerate(names) if n.startswith("unit_")]
+    vel = [names.index("hand_vel_x"), names.index("hand_vel_y")]
+    T = rec.data.shape[1] // 20 * 20
+    counts = rec.data[units, :T].T.reshape(-1, 20, len(units)).sum(axis=1)
+    edges = np.arange(0, T + 1, 20) / 1000.0
+    behaviour = align_behavior(np.arange(T) / 1000.0, rec.data[vel, :T].T, edges)
+    return counts, behaviour, rec.data[units].sum()
+
+
+@pytest.mark.realdata
+def test_mc_maze_trials_data_path(shared_data):
+    """Two real MC_Maze trials: 1 ms CSV -> 20 ms bins -> smoothing -> co-bps on held-out units."""
+    folder = shared_data("spikes/nlb_mc_maze_trials_hisde")
+    a, va, total_a = _mc_maze_trial(folder / "trial_748_data.csv")
+    b, _vb, _ = _mc_maze_trial(folder / "trial_1356_data.csv")
+    assert a.shape[1] == b.shape[1] == 182
+    assert a.sum() <= total_a and a.sum() > 0.95 * total_a  # only the tail < 20 ms is dropped
+    assert va.shape == (a.shape[0], 2) and np.isfinite(va).all()
+    held_in = np.arange(182) % 5 != 0
+    fa = np.log(smooth_rates(a[None][:, :, held_in], 2.0) + 1e-3)
+    fb = np.log(smooth_rates(b[None][:, :, held_in], 2.0) + 1e-3)
+    pred = heldout_readout(fa, a[None][:, :, ~held_in], fb, alpha=1.0)
+    assert np.isfinite(pred).all()
+    score = co_bps(pred, b[None][:, :, ~held_in])
+    assert np.isfinite(score)
+    # The held-in neurons' own smoothed counts beat their mean rate.
+    assert bits_per_spike(smooth_rates(b[None], 1.0), b[None]) > 0

@@ -13,6 +13,7 @@ processes; the AR(1) state-space prior is its Markov counterpart).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -217,12 +218,21 @@ def heldout_readout(
             f"'features_train' {ftr.shape} and 'heldout_train' {htr.shape} differ in trials/bins."
         )
     a = ftr.reshape(-1, ftr.shape[-1])
-    mu, sd = a.mean(0), a.std(0) + 1e-9
+    mu, sd = a.mean(0), a.std(0)
+    sd = np.where(sd > 1e-8, sd, 1.0)  # constant features (silent neurons) stay constant
     a = (a - mu) / sd
-    b = (fte.reshape(-1, fte.shape[-1]) - mu) / sd
+    b = np.clip((fte.reshape(-1, fte.shape[-1]) - mu) / sd, -10.0, 10.0)
     y = htr.reshape(-1, htr.shape[-1])
     out = np.empty((len(b), y.shape[1]))
     for j in range(y.shape[1]):
-        glm = PoissonRegressor(alpha=alpha, max_iter=500).fit(a, y[:, j])
-        out[:, j] = glm.predict(b)
+        mean = y[:, j].mean()
+        if mean == 0:  # never fired in training: a small constant rate, no GLM
+            out[:, j] = 1.0 / (10.0 * len(y))
+            continue
+        with warnings.catch_warnings(), np.errstate(over="ignore", divide="ignore"):
+            warnings.simplefilter("ignore")  # lbfgs convergence/overflow notices on sparse data
+            glm = PoissonRegressor(alpha=alpha, max_iter=500).fit(a, y[:, j])
+            pred = glm.predict(b)
+        # Guard against runaway extrapolation: keep rates within a plausible range.
+        out[:, j] = np.clip(np.nan_to_num(pred, nan=mean), 1e-6, 10.0 * y[:, j].max() + 1.0)
     return out.reshape(fte.shape[0], fte.shape[1], -1)

@@ -42,8 +42,8 @@ def _as_pair(rates: Any, counts: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     if r.size == 0:
         raise DataFormatError("'rates' is empty.")
-    if np.isnan(r).any():
-        raise DataFormatError(f"'rates' contains {int(np.isnan(r).sum())} NaN values.")
+    if not np.isfinite(r).all():
+        raise DataFormatError(f"'rates' contains {int((~np.isfinite(r)).sum())} NaN/inf values.")
     if (r < 0).any():
         raise DataFormatError(f"'rates' must be >= 0; minimum is {r.min()!r}.")
     if (c < 0).any() or not np.isfinite(c).all():
