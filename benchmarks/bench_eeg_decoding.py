@@ -1,0 +1,227 @@
+"""EEG decoding accuracy on real data: classical baselines beside the networks (issue 4, section 5).
+
+Every row runs through the same code path as ``neurodl run`` (:func:`neurodl.workflows.run_config`)
+on the example configs' data and protocol:
+
+* Bonn (sets A vs E, E vs ABCD, 5 classes), 1024-sample windows within segments, 5 folds grouped
+  by segment;
+* EEGMMIDB S001 imagined left vs right fist and imagined fists vs feet (7-30 Hz, 0.5-2.5 s),
+  5-fold stratified within the one session, repeated over ``--seeds`` CV seeds.
+
+Reported per row: balanced accuracy (mean over folds; EEGMMIDB: mean +/- SD over CV seeds), the
+95% bootstrap CI and the permutation p-value of the first seed, and the wall time.
+
+Usage::
+
+    NEURODL_DATA=../shared/data python benchmarks/bench_eeg_decoding.py --out results.json
+    python benchmarks/bench_eeg_decoding.py --only bonn_5class --models logbandpower_lr --quick
+
+Write the table into ``benchmarks/results/eeg_decoding.md`` by hand (numbers from the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurodl.workflows.config import parse_config
+from neurodl.workflows.run import run_config
+
+BONN_TASKS = {
+    "bonn_a_vs_e": ["A", "E"],
+    "bonn_e_vs_abcd": ["E", "ABCD"],
+    "bonn_5class": ["A", "B", "C", "D", "E"],
+}
+EEGMMIDB_TASKS = {
+    "eegmmidb_imagery_lr": "imagery_lr",
+    "eegmmidb_imagery_fists_feet": "imagery_fists_feet",
+}
+
+#: name -> (registry model, params, applies to "bonn"/"eegmmidb"/both).
+#: CSP, MDM and tangent space on spatial covariances need >= 2 channels: on single-channel Bonn
+#: the Riemannian models use time-delay covariances instead (lags 0-16 samples).
+DELAYS = [1, 2, 3, 4, 6, 8, 12, 16]
+#: 15 narrower bands, 0.5-85 Hz (the default log-bandpower uses 7).
+FINE_BANDS = [[0.5, 2], [2, 4], [4, 6], [6, 8], [8, 10], [10, 13], [13, 16], [16, 20]]
+FINE_BANDS += [[20, 25], [25, 30], [30, 40], [40, 50], [50, 60], [60, 70], [70, 85]]
+NETWORK_FIT = {"max_epochs": 30, "batch_size": 64, "lr": 1e-3, "early_stopping": False}
+MODELS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
+    "logbandpower_lr": ("logbandpower_lr", {}, ("bonn",)),
+    "logbandpower_lr_fine": ("logbandpower_lr", {"bands": FINE_BANDS}, ("bonn",)),
+    "logbandpower_lr_mu_beta": ("logbandpower_lr", {"bands": [[8, 13], [13, 30]]}, ("eegmmidb",)),
+    "tangent_space_lr": ("tangent_space_lr", {}, ("eegmmidb",)),
+    "tangent_space_lr_delays": ("tangent_space_lr", {"delays": DELAYS}, ("bonn",)),
+    "mdm": ("mdm", {}, ("eegmmidb",)),
+    "mdm_delays": ("mdm", {"delays": DELAYS}, ("bonn",)),
+    "csp_lda": ("csp_lda", {}, ("eegmmidb",)),
+    "fbcsp": ("fbcsp", {"bands": [[8, 12], [12, 16], [16, 20], [20, 24], [24, 30]]}, ("eegmmidb",)),
+    "shallow": ("shallow", dict(NETWORK_FIT), ("bonn", "eegmmidb")),
+    "eegnet": ("eegnet", dict(NETWORK_FIT), ("bonn", "eegmmidb")),
+    "deep4": ("deep4", dict(NETWORK_FIT), ("bonn", "eegmmidb")),
+}
+NETWORKS = {"shallow", "eegnet", "deep4"}
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model, Python and torch versions."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    return {
+        "nproc": int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "load_1min_at_start": round(load, 1),
+    }
+
+
+def make_config(task: str, model: str, params: dict[str, Any], seed: int, n_perm: int) -> dict:
+    """The run config of one (task, model, CV seed)."""
+    if task in BONN_TASKS:
+        data = {
+            "source": "dataset",
+            "dataset": "bonn",
+            "params": {"sets": BONN_TASKS[task], "window": 1024},
+        }
+        protocol = "grouped-kfold"
+        protocol_params = {"n_splits": 5, "group_by": "segment", "seed": seed}
+    else:
+        data = {
+            "source": "dataset",
+            "dataset": "eegmmidb-s001",
+            "params": {
+                "task": EEGMMIDB_TASKS[task],
+                "tmin": 0.5,
+                "tmax": 2.5,
+                "l_freq": 7.0,
+                "h_freq": 30.0,
+            },
+        }
+        protocol = "within-session"
+        protocol_params = {"n_splits": 5, "seed": seed}
+    return {
+        "name": f"{task}-{model}",
+        "seed": seed,
+        "data": data,
+        "model": {"name": model, "params": params},
+        "evaluation": {
+            "protocol": protocol,
+            "protocol_params": protocol_params,
+            "metric": "balanced_accuracy",
+            "n_permutations": n_perm,
+            "n_boot": 1000,
+        },
+        "report": {"enabled": False},
+    }
+
+
+def run_row(task: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one benchmark row (all CV seeds for EEGMMIDB, seed 0 for Bonn)."""
+    name, params, _ = MODELS[label]
+    is_net = label in NETWORKS
+    params = dict(params)
+    if is_net and args.max_epochs is not None:
+        params["max_epochs"] = args.max_epochs
+    n_seeds = args.seeds if task in EEGMMIDB_TASKS else 1
+    n_perm = args.n_permutations_net if is_net else args.n_permutations
+    scores, first = [], None
+    t0 = time.perf_counter()
+    for seed in range(n_seeds):
+        cfg = parse_config(make_config(task, name, params, seed, n_perm if seed == 0 else 0))
+        res = run_config(cfg).results
+        scores.append(res["score_mean"])
+        first = first or res
+        print(f"  {task} {label} seed {seed}: {res['score_mean']:.3f}", flush=True)
+    assert first is not None
+    return {
+        "task": task,
+        "row": label,
+        "model": name,
+        "params": params,
+        "n_cv_seeds": n_seeds,
+        "score_mean": float(np.mean(scores)),
+        "score_sd_over_seeds": float(np.std(scores)) if n_seeds > 1 else None,
+        "scores_per_seed": scores,
+        "seed0_score": first["score_mean"],
+        "seed0_ci": first["score_ci"],
+        "seed0_p_value": first["p_value"],
+        "n_permutations": first["n_permutations"],
+        "chance_level": first["chance_level"],
+        "n_samples": first["n_samples"],
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, help="tasks to run (default: all)")
+    parser.add_argument("--models", nargs="*", default=None, help="rows to run (default: all)")
+    parser.add_argument("--no-networks", action="store_true", help="skip the network rows")
+    parser.add_argument("--seeds", type=int, default=10, help="CV seeds for EEGMMIDB")
+    parser.add_argument("--n-permutations", type=int, default=100)
+    parser.add_argument("--n-permutations-net", type=int, default=0)
+    parser.add_argument("--max-epochs", type=int, default=None, help="override network epochs")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 10 permutations")
+    parser.add_argument("--out", type=Path, default=Path("eeg_decoding_results.json"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.n_permutations = 2, 10
+    try:
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("NEURODL_BENCH_THREADS", "2")))
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    tasks = args.only or [*BONN_TASKS, *EEGMMIDB_TASKS]
+    rows = args.models or list(MODELS)
+    if args.no_networks:
+        rows = [r for r in rows if r not in NETWORKS]
+    out: dict[str, Any] = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": "python benchmarks/bench_eeg_decoding.py " + " ".join(argv or []),
+        "rows": [],
+    }
+    if args.out.exists():  # keep rows of earlier partial runs
+        previous = json.loads(args.out.read_text())
+        out["rows"] = previous.get("rows", [])
+    for task in tasks:
+        kind = "bonn" if task in BONN_TASKS else "eegmmidb"
+        for label in rows:
+            if kind not in MODELS[label][2]:
+                continue
+            print(f"{task} / {label}", flush=True)
+            row = run_row(task, label, args)
+            row["date"] = out["date"]
+            out["rows"] = [r for r in out["rows"] if (r["task"], r["row"]) != (task, label)] + [row]
+            args.out.write_text(json.dumps(out, indent=2))
+            sd = row["score_sd_over_seeds"]
+            print(
+                f"== {task:28s} {label:24s} {row['score_mean']:.3f}"
+                + (f" +/- {sd:.3f}" if sd is not None else "")
+                + f"  CI {row['seed0_ci'][0]:.3f}-{row['seed0_ci'][1]:.3f}"
+                + f"  p {row['seed0_p_value']}  {row['seconds']} s",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main(__import__("sys").argv[1:])
