@@ -2,7 +2,9 @@
 
 Setting (issue 4, section 5): 288 trials x 22 channels x 1125 samples (250 Hz), 4 classes,
 batch 64 (shuffled, last partial batch kept), AdamW (lr 1e-3), cross-entropy, 2 CPU threads;
-median wall time of one training epoch over ``--epochs`` epochs after one warm-up epoch.
+median wall time (and CPU time of the process) of one training epoch over ``--epochs`` epochs
+after one warm-up epoch; the two libraries' epochs alternate and the speed-up is the median of
+the per-pair ratios, because absolute times on shared machines swing several-fold with load.
 
 Runs in either environment:
 
@@ -67,30 +69,31 @@ def _braindecode(cls_name: str):
         return cls(**kwargs), __import__("braindecode").__version__
 
 
-def _epoch_times(model, X, y, n_epochs: int, seed: int) -> list[float]:
+def _trainer(model, X, y, seed: int):
+    """Return a function that trains ``model`` for one epoch and returns (wall s, CPU s)."""
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
-    times = []
-    for _ in range(n_epochs + 1):  # first epoch = warm-up
+
+    def epoch() -> tuple[float, float]:
         perm = torch.randperm(len(X), generator=gen)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for start in range(0, len(X), BATCH):
             idx = perm[start : start + BATCH]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(X[idx]), y[idx])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t0)
-    return times[1:]
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    return epoch
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per model")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per model")
     parser.add_argument(
         "--neurodl-src", type=Path, default=Path(__file__).resolve().parents[1] / "src"
     )
@@ -116,37 +119,54 @@ def main(argv: list[str] | None = None) -> int:
         )
         torch.manual_seed(0)
         theirs, bd_version = _braindecode(bd_name)
-        t_ours, t_theirs = [], []
-        for r in range(args.rounds):  # interleave so both see the same machine load
-            t_ours += _epoch_times(ours, X, y, args.epochs, seed=r)
-            if theirs is not None:
-                t_theirs += _epoch_times(theirs, X, y, args.epochs, seed=r)
+        # Epochs alternate (ours, theirs, ours, ...) so both see the same machine load; the
+        # first epoch of each is a warm-up. Ratios are taken per pair, then the median.
+        run_ours = _trainer(ours, X, y, seed=0)
+        run_theirs = _trainer(theirs, X, y, seed=0) if theirs is not None else None
+        wall_o, cpu_o, wall_t, cpu_t = [], [], [], []
+        for i in range(args.epochs + 1):
+            w, c = run_ours()
+            if i:
+                wall_o.append(w)
+                cpu_o.append(c)
+            if run_theirs is not None:
+                w, c = run_theirs()
+                if i:
+                    wall_t.append(w)
+                    cpu_t.append(c)
         row = {
             "model": label,
             "params_ours": count_parameters(ours),
-            "median_ours": statistics.median(t_ours),
+            "median_ours": statistics.median(wall_o),
+            "cpu_ours": statistics.median(cpu_o),
         }
         if theirs is not None:
             row.update(
                 params_bd=count_parameters(theirs),
-                median_bd=statistics.median(t_theirs),
+                median_bd=statistics.median(wall_t),
+                cpu_bd=statistics.median(cpu_t),
+                ratio=statistics.median(t / o for t, o in zip(wall_t, wall_o, strict=True)),
+                cpu_ratio=statistics.median(t / o for t, o in zip(cpu_t, cpu_o, strict=True)),
                 bd=f"braindecode {bd_version} {bd_name}",
             )
         rows.append(row)
 
-    header = "| model | params neurodl | median epoch neurodl (s) |"
-    sep = "|---|---:|---:|"
+    header = "| model | params neurodl | neurodl epoch wall (s) | neurodl epoch CPU (s) |"
+    sep = "|---|---:|---:|---:|"
     if any("median_bd" in r for r in rows):
-        header += " params braindecode | median epoch braindecode (s) | speed-up |"
-        sep += "---:|---:|---:|"
+        header += (
+            " params braindecode | braindecode epoch wall (s) | braindecode epoch CPU (s) |"
+            " speed-up wall | speed-up CPU |"
+        )
+        sep += "---:|---:|---:|---:|---:|"
     print(header)
     print(sep)
     for r in rows:
-        line = f"| {r['model']} | {r['params_ours']:,} | {r['median_ours']:.3f} |"
+        line = f"| {r['model']} | {r['params_ours']:,} | {r['median_ours']:.3f} | {r['cpu_ours']:.3f} |"
         if "median_bd" in r:
             line += (
-                f" {r['params_bd']:,} | {r['median_bd']:.3f} | "
-                f"{r['median_bd'] / r['median_ours']:.2f}x |"
+                f" {r['params_bd']:,} | {r['median_bd']:.3f} | {r['cpu_bd']:.3f} |"
+                f" {r['ratio']:.2f}x | {r['cpu_ratio']:.2f}x |"
             )
         print(line)
     return 0
