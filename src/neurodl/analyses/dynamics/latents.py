@@ -135,7 +135,9 @@ class LFADS(BaseEstimator):
     weight_decay : float, default=1e-5
     patience : int, default=50
     val_fraction : float, default=0.1
-        Trials held out for early stopping.
+        Trials held out for early stopping. The validation loss is the negative log-likelihood of
+        what the encoder does not see (held-out neurons and forward bins) when there is any, so
+        the stopping criterion tracks co-bps/fp-bps; otherwise the full reconstruction.
     zig_loc : float, default=0.0
         Threshold below which a value counts as zero for the ZIG model.
     seed : int, default=0
@@ -247,6 +249,7 @@ class LFADS(BaseEstimator):
         nll = OBSERVATION_NLL[self.observation]
         n_in, p_cd, loc = self.n_in_, self.coordinated_dropout, self.zig_loc
         warm = max(int(self.kl_warmup), 1)
+        has_unseen = self.n_out_ > self.n_in_ or self.n_times_ > self.n_obs_
 
         def loss_fn(model: Any, batch: Any, epoch: int) -> Any:
             xb, yb = batch
@@ -258,6 +261,10 @@ class LFADS(BaseEstimator):
                 weight[:, : xb.shape[1], :n_in] /= p_cd  # unbiased scale of the held-in term
             else:
                 xin = xb
+                if has_unseen:
+                    # Validation scores what the encoder never sees (held-out neurons, forward
+                    # bins): the early-stopping criterion matches co-bps/fp-bps.
+                    weight[:, : xb.shape[1], :n_in] = 0.0
             out = model(xin, yb.shape[1], sample=model.training)
             rec = (nll(out["params"], yb, loc) * weight).sum(dim=(1, 2)).mean()
             if not (model.variational and model.training):
