@@ -174,6 +174,11 @@ def test_lfads_trains_loss_decreases_no_nan():
     assert out["rates"].shape == (24, 16, 12)
     assert out["factors"].shape == (24, 16, 3)
     assert np.isfinite(out["rates"]).all() and (out["rates"] > 0).all()
+    sampled = m.predict(c[:, :12, :10], n_samples=3)["rates"]
+    np.testing.assert_array_equal(sampled, m.predict(c[:, :12, :10], n_samples=3)["rates"])
+    assert np.isfinite(sampled).all() and not np.array_equal(sampled, out["rates"])
+    with pytest.raises(ConfigError, match="n_samples"):
+        m.predict(c[:, :12, :10], n_samples=-1)
 
 
 @pytest.mark.parametrize("observation", ["gaussian", "gamma", "zig"])

@@ -290,14 +290,19 @@ class LFADS(BaseEstimator):
         self.history_ = hist.to_dict()
         return self
 
-    def predict(self, X_in: Any, n_times: int | None = None) -> dict[str, np.ndarray]:
-        """Infer rates and factors (posterior means, no sampling).
+    def predict(
+        self, X_in: Any, n_times: int | None = None, *, n_samples: int = 0
+    ) -> dict[str, np.ndarray]:
+        """Infer rates and factors.
 
         Parameters
         ----------
         X_in : ndarray of shape (n_trials, n_obs, n_in)
         n_times : int or None
             Bins to generate (default: as in training, including the forward window).
+        n_samples : int, default=0
+            0: rates from the posterior means (deterministic); k > 0: rates and factors averaged
+            over k posterior samples (as LFADS does).
 
         Returns
         -------
@@ -317,13 +322,31 @@ class LFADS(BaseEstimator):
         n_times = self.n_times_ if n_times is None else n_times
         self.model_.eval()
         t0 = time.perf_counter()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 0:
+            raise ConfigError(
+                f"Invalid value for 'n_samples'. Allowed: an integer >= 0; got {n_samples!r}."
+            )
+        xt = torch.as_tensor(x, dtype=torch.float32)
+        mean = OBSERVATION_MEAN[self.observation]
         with torch.no_grad():
-            out = self.model_(torch.as_tensor(x, dtype=torch.float32), n_times, sample=False)
-            rates = OBSERVATION_MEAN[self.observation](out["params"], self.zig_loc).numpy()
+            if n_samples == 0:
+                out = self.model_(xt, n_times, sample=False)
+                rates = mean(out["params"], self.zig_loc).numpy()
+                factors = out["factors"].numpy()
+            else:
+                gen = torch.Generator().manual_seed(self.seed)
+                state = torch.get_rng_state()
+                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+                try:
+                    outs = [self.model_(xt, n_times, sample=True) for _ in range(n_samples)]
+                finally:
+                    torch.set_rng_state(state)
+                rates = np.mean([mean(o["params"], self.zig_loc).numpy() for o in outs], axis=0)
+                factors = np.mean([o["factors"].numpy() for o in outs], axis=0)
         latency = (time.perf_counter() - t0) / (x.shape[0] * n_times)
         return {
             "rates": rates.astype(float),
-            "factors": out["factors"].numpy().astype(float),
+            "factors": factors.astype(float),
             "latency_per_bin_s": latency,
         }
 
