@@ -169,7 +169,7 @@ def test_pluggable_estimators():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: make_window_estimator("no_such_model"), ConfigError, "estimator"),
+        (lambda: make_window_estimator("no_such_model"), ConfigError, "no_such_model"),
         (
             lambda: make_window_estimator("logistic_regression", params={"alpha": 1}),
             ConfigError,
