@@ -201,3 +201,22 @@ def test_amplitude_rejection_is_reported(tmp_path):
     assert rej["n_total"] == 80 and 0 < rej["n_dropped"] < 80
     assert res["n_samples"] == 80 - rej["n_dropped"]
     assert len(rej["dropped"]) == rej["n_dropped"]
+
+
+def test_no_permutations_no_bootstrap_still_reports(tmp_path):
+    cfg = _config(
+        tmp_path,
+        evaluation={
+            "protocol": "within-session",
+            "n_permutations": 0,
+            "n_boot": 0,
+            "protocol_params": {"n_splits": 3},
+        },
+    )
+    out = tmp_path / "plain"
+    assert main(["-q", "run", str(cfg), "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["p_value"] is None
+    assert res["score_ci"][0] < res["score_mean"] < res["score_ci"][1]
+    assert res["ci_method"].startswith("t-interval over fold scores")
+    assert "no CI" not in (out / "report.html").read_text()

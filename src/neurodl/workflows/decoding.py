@@ -113,7 +113,13 @@ def score_ci(cv: Any, ev: Any) -> tuple[tuple[float, float], str]:
     from ..evaluation import bootstrap_ci
 
     if not ev.n_boot:
-        return (float("nan"), float("nan")), "none"
+        from ..evaluation import fold_ci
+
+        finite = np.asarray(cv.scores, float)[np.isfinite(cv.scores)]
+        if len(finite) < 2:
+            return (float("nan"), float("nan")), "none (fewer than 2 finite fold scores)"
+        iv = fold_ci(finite, ci=ev.ci)
+        return (iv.low, iv.high), "t-interval over fold scores (approximate: folds share data)"
     blocks = np.array([v for v in cv.block_scores.values() if np.isfinite(v)])
     if len(blocks) >= 4:
         iv = bootstrap_ci(blocks, None, n_boot=ev.n_boot, ci=ev.ci, seed=0)

@@ -15,8 +15,10 @@ def _interpretation(results: dict[str, Any]) -> str:
     p = results.get("p_value")
     score, chance = results["score_mean"], results["chance_level"]
     lo, hi = results["score_ci"]
+    level = round(100 * results.get("ci_level", 0.95))
+    ci_text = f"{level}% CI [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "no CI"
     lines = [
-        f"Mean {results['metric']} {score:.3f} (95% CI [{lo:.3f}, {hi:.3f}]) against a chance "
+        f"Mean {results['metric']} {score:.3f} ({ci_text}) against a chance "
         f"level of {chance:.3f} for these labels, under the {results['protocol']} protocol "
         f"({results['n_splits']} splits; every split checked for leakage before fitting)."
     ]
@@ -93,7 +95,7 @@ def write_decoding_report(
     summary: dict[str, Any] = {
         results["metric"]: {
             "value": results["score_mean"],
-            "ci": tuple(results["score_ci"]),
+            **({"ci": tuple(results["score_ci"])} if None not in results["score_ci"] else {}),
             "detail": f"mean over {results['n_splits']} splits",
         },
         "chance level": results["chance_level"],
@@ -141,7 +143,7 @@ def write_decoding_report(
             results["fold_scores"],
             metric=results["metric"],
             chance_level=results["chance_level"],
-            ci=tuple(results["score_ci"]),
+            ci=None if None in results["score_ci"] else tuple(results["score_ci"]),
             fold_labels=blocks,
         ),
         title="Per-split scores",
