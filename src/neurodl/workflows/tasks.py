@@ -84,15 +84,39 @@ def _register_builtin() -> None:
 
     from .fmri import EncodingOptions, SearchlightOptions, TimeResolvedOptions
 
-    register_task("searchlight", SearchlightOptions, "fmri:run_searchlight", "fMRI searchlight decoding map")
-    register_task("encoding", EncodingOptions, "fmri:run_encoding", "fMRI FIR encoding with noise ceilings")
-    register_task("time_resolved", TimeResolvedOptions, "fmri:run_time_resolved", "sliding-window decoding + TRF")
+    register_task(
+        "searchlight", SearchlightOptions, "fmri:run_searchlight", "fMRI searchlight decoding map"
+    )
+    register_task(
+        "encoding", EncodingOptions, "fmri:run_encoding", "fMRI FIR encoding with noise ceilings"
+    )
+    register_task(
+        "time_resolved",
+        TimeResolvedOptions,
+        "fmri:run_time_resolved",
+        "sliding-window decoding + TRF",
+    )
 
     from .dynamics import BehaviorDecodingOptions, LatentsOptions, SpikeTrialDecodingOptions
 
-    register_task("behavior_decoding", BehaviorDecodingOptions, "dynamics:run_behavior_decoding", "binned activity -> behaviour: Wiener, Kalman, GRU/LSTM")
-    register_task("spike_trial_decoding", SpikeTrialDecodingOptions, "dynamics:run_spike_trial_decoding", "units aligned to trials -> trial label, permutation p")
-    register_task("latents", LatentsOptions, "dynamics:run_latents", "LFADS-style latent dynamics: co-bps, fp-bps, vel R^2, forecasting")
+    register_task(
+        "behavior_decoding",
+        BehaviorDecodingOptions,
+        "dynamics:run_behavior_decoding",
+        "binned activity -> behaviour: Wiener, Kalman, GRU/LSTM",
+    )
+    register_task(
+        "spike_trial_decoding",
+        SpikeTrialDecodingOptions,
+        "dynamics:run_spike_trial_decoding",
+        "units aligned to trials -> trial label, permutation p",
+    )
+    register_task(
+        "latents",
+        LatentsOptions,
+        "dynamics:run_latents",
+        "LFADS-style latent dynamics: co-bps, fp-bps, vel R^2, forecasting",
+    )
 
 
 _register_builtin()
