@@ -53,7 +53,13 @@ DELAYS = [1, 2, 3, 4, 6, 8, 12, 16]
 #: 15 narrower bands, 0.5-85 Hz (the default log-bandpower uses 7).
 FINE_BANDS = [[0.5, 2], [2, 4], [4, 6], [6, 8], [8, 10], [10, 13], [13, 16], [16, 20]]
 FINE_BANDS += [[20, 25], [25, 30], [30, 40], [40, 50], [50, 60], [60, 70], [70, 85]]
-NETWORK_FIT = {"max_epochs": 30, "batch_size": 64, "lr": 1e-3, "early_stopping": False}
+NETWORK_FIT = {
+    "max_epochs": 30,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "early_stopping": False,
+    "validation_fraction": None,
+}
 MODELS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "logbandpower_lr": ("logbandpower_lr", {}, ("bonn",)),
     "logbandpower_lr_fine": ("logbandpower_lr", {"bands": FINE_BANDS}, ("bonn",)),
@@ -86,7 +92,9 @@ def machine() -> dict[str, Any]:
     except OSError:
         load = float("nan")
     return {
-        "nproc": int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()),
+        # `nproc` alone honours OMP_NUM_THREADS; --all gives the machine's CPUs
+        "nproc": int(subprocess.run(["nproc", "--all"], capture_output=True, text=True).stdout),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "cpu": cpu,
         "python": platform.python_version(),
         "load_1min_at_start": round(load, 1),
@@ -170,6 +178,51 @@ def run_row(task: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+#: Reference balanced accuracies from issue 4 / ANCHORS.md (same files and protocols).
+REFERENCE: dict[tuple[str, str], str] = {
+    ("bonn_a_vs_e", "logbandpower_lr"): "0.997",
+    ("bonn_e_vs_abcd", "logbandpower_lr"): "0.95-0.97 (README: 0.972)",
+    ("bonn_5class", "logbandpower_lr"): "0.75-0.77 (README: 0.770)",
+    ("bonn_e_vs_abcd", "shallow"): "braindecode ShallowFBCSPNet 0.94",
+    ("bonn_5class", "shallow"): "braindecode ShallowFBCSPNet 0.80 (20 epochs)",
+    ("bonn_e_vs_abcd", "eegnet"): "braindecode EEGNet 0.89",
+    ("bonn_5class", "eegnet"): "braindecode EEGNet 0.77 (40 epochs)",
+    ("bonn_e_vs_abcd", "deep4"): "braindecode Deep4Net, dropout off, 0.961",
+    ("bonn_5class", "deep4"): "braindecode Deep4Net 0.34 (default dropout) / 0.878 (off)",
+    ("eegmmidb_imagery_lr", "tangent_space_lr"): "0.664 +/- 0.063 (10 seeds; 0.73 one seed)",
+    ("eegmmidb_imagery_lr", "csp_lda"): "0.660 (10 seeds; 0.71 one seed)",
+    ("eegmmidb_imagery_lr", "shallow"): "braindecode ShallowFBCSPNet 0.56 (one seed)",
+    ("eegmmidb_imagery_lr", "eegnet"): "braindecode EEGNet 0.51 (one seed)",
+}
+
+
+def render_table(paths: list[Path]) -> str:
+    """Markdown rows (task, row, ours, CI, p, reference, seconds) from result JSON files."""
+    rows = [r for p in paths for r in json.loads(Path(p).read_text())["rows"]]
+    order = [*BONN_TASKS, *EEGMMIDB_TASKS]
+    rows.sort(key=lambda r: (order.index(r["task"]), list(MODELS).index(r["row"])))
+    lines = [
+        "| task | model (row) | balanced acc. (ours) | 95% CI (seed 0) | p (perms) | reference "
+        "| seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sd = r["score_sd_over_seeds"]
+        ours = f"{r['score_mean']:.3f}" + (
+            f" +/- {sd:.3f} ({r['n_cv_seeds']} seeds; seed 0: {r['seed0_score']:.3f})"
+            if sd is not None
+            else ""
+        )
+        p = "not run" if r["seed0_p_value"] is None else f"{r['seed0_p_value']:.3f}"
+        p += f" ({r['n_permutations']})" if r["n_permutations"] else ""
+        ci = "{:.3f}-{:.3f}".format(*r["seed0_ci"])
+        ref = REFERENCE.get((r["task"], r["row"]), "")
+        lines.append(
+            f"| {r['task']} | {r['row']} | {ours} | {ci} | {p} | {ref} | {r['seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", default=None, help="tasks to run (default: all)")
@@ -181,7 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-epochs", type=int, default=None, help="override network epochs")
     parser.add_argument("--quick", action="store_true", help="2 seeds, 10 permutations")
     parser.add_argument("--out", type=Path, default=Path("eeg_decoding_results.json"))
+    parser.add_argument("--table", nargs="*", type=Path, help="print a markdown table; no runs")
     args = parser.parse_args(argv)
+    if args.table:
+        print(render_table(args.table))
+        return
     if args.quick:
         args.seeds, args.n_permutations = 2, 10
     try:
