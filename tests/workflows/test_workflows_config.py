@@ -74,3 +74,16 @@ def test_unknown_task_and_options_are_rejected():
 def test_to_samples_takes_one_sampler():
     with pytest.raises(ConfigError, match="exactly one sampler"):
         parse_config({"data": {**BASE["data"], "to_samples": {"windows": {}, "epochs": {}}}})
+
+
+def test_rate_after_a_resample_step_reaches_later_steps():
+    from neurodl.workflows.decoding import rate_after, split_preprocessing
+
+    steps = [
+        {"bandpass": {"l_freq": 1.0, "h_freq": 30.0}},
+        {"resample": {"new_sfreq": 64.0}},
+        {"standardize": {}},
+    ]
+    lead, rest = split_preprocessing(steps, 128.0)
+    assert rate_after(lead, 128.0) == 64.0
+    assert rest is not None and rate_after(None, 128.0) == 128.0

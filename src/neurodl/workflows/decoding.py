@@ -46,8 +46,20 @@ def split_preprocessing(
 
     n_lead = n_leading_per_sample(steps)
     lead = build_pipeline(steps[:n_lead], sfreq=sfreq) if n_lead else None
-    rest = build_pipeline(steps[n_lead:], sfreq=sfreq) if steps[n_lead:] else None
+    rest_sfreq = rate_after(lead, sfreq)
+    rest = build_pipeline(steps[n_lead:], sfreq=rest_sfreq) if steps[n_lead:] else None
     return lead, rest
+
+
+def rate_after(pipeline: Any, sfreq: float | None) -> float | None:
+    """Sampling rate of the data after ``pipeline`` (changed by its ``resample`` steps)."""
+    if pipeline is None:
+        return sfreq
+    for _, step in pipeline.steps:
+        new = getattr(step, "new_sfreq", None)
+        if new is not None:
+            sfreq = float(new)
+    return sfreq
 
 
 class LearningCurves:
@@ -149,12 +161,13 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
     ds_eval = ds
     if lead is not None:
         Xt = lead.fit_transform(np.asarray(ds.X), ds.y)
+        three_d = Xt.ndim == 3
         ds_eval = EpochsDataset(
             Xt,
             ds.y,
             ds.metadata,
-            None if Xt.ndim == 2 else ds.sfreq,
-            None,
+            rate_after(lead, ds.sfreq) if three_d else None,
+            ds.ch_names if three_d and Xt.shape[1] == ds.X.shape[1] else None,
             ds.classes,
             dict(ds.info),
         )
