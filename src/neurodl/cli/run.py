@@ -37,12 +37,22 @@ def summarize(results: dict, out: Path | None) -> str:
         f"{results['metric']} = {results['score_mean']:.3f} "
         + (f"[{ci[0]:.3f}, {ci[1]:.3f}] " if ci[0] is not None else "")
         + f"(chance {results['chance_level']:.3f}"
-        + (f", permutation p = {p:.4f}" if p is not None else "")
+        + (f", permutation p = {p:.4f}{_p_owner(results)}" if p is not None else "")
         + f", {results['n_splits']} splits)",
     ]
+    base = results.get("baseline")
+    if isinstance(base, dict) and base.get("score_mean") is not None:
+        lines.append(
+            f"baseline {base.get('model')}: {results['metric']} = {base['score_mean']:.3f}"
+        )
     if out is not None:
         lines.append(f"report: {out / 'report.html'}")
     return "\n".join(lines)
+
+
+def _p_owner(results: dict) -> str:
+    owner = results.get("p_value_model")
+    return f" (on {owner})" if owner and owner != results.get("model") else ""
 
 
 def _run(args: argparse.Namespace) -> int:
