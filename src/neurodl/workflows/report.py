@@ -103,7 +103,8 @@ def write_decoding_report(
     if results.get("p_value") is not None:
         summary["permutation p"] = {
             "value": results["p_value"],
-            "detail": f"{results['n_permutations']} permutations",
+            "detail": f"{results['n_permutations']} permutations, on "
+            f"{results.get('p_value_model') or results.get('model')}",
         }
     summary["samples"] = {
         "value": str(results["n_samples"]),
