@@ -81,11 +81,12 @@ def main() -> None:
         "pp_min_duration",
         "pp_merge_gap",
     ]
-    print(
-        ev.per_subject[cols].to_markdown(index=False, floatfmt=".3g")
-        if hasattr(ev.per_subject, "to_markdown")
-        else ev.per_subject[cols].to_string()
-    )
+    table = ev.per_subject[cols]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in table.itertuples(index=False):
+        cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
+        print("| " + " | ".join(cells) + " |")
     goal = s["sensitivity"] >= 0.95 and s["fa_per_24h"] <= 1.0
     print("goal (sens >= 0.95 at <= 1 FA/24h):", "MET" if goal else "MISSED")
     if args.out:
