@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -54,9 +56,35 @@ def test_wiener_matches_sklearn_ridge_on_lagged_features(rng):
 
     X, y = _linear_system(rng)
     wf = WienerFilter(n_lags=3, alpha=2.0).fit(X, y)
-    Xs = (X - X.mean(0)) / (X.std(0) + 1e-9)
-    oracle = Ridge(alpha=2.0).fit(lagged_features(Xs, 3), y)
-    np.testing.assert_allclose(wf.predict(X), oracle.predict(lagged_features(Xs, 3)), atol=1e-8)
+    oracle = Ridge(alpha=2.0).fit(lagged_features(X, 3), y)  # raw lagged counts + intercept
+    np.testing.assert_allclose(wf.predict(X), oracle.predict(lagged_features(X, 3)), atol=1e-8)
+    assert wf.alpha_ == 2.0
+
+
+def test_wiener_selects_alpha_by_inner_contiguous_block_cv(rng):
+    """alpha=None: the penalty is the argmax of a hand-written contiguous-block CV loop."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    X, y = _linear_system(rng, n=300, noise=4.0)
+    n_lags, alphas = 4, np.logspace(-2, 4, 7)
+    F = lagged_features(X, n_lags)
+    bounds = np.linspace(0, len(F), 6).astype(int)
+    scores = []
+    for a in alphas:
+        fold = []
+        for lo, hi in itertools.pairwise(bounds):
+            idx = np.arange(len(F))
+            tr = idx[(idx < lo - n_lags) | (idx >= hi + n_lags)]
+            m = Ridge(alpha=a).fit(F[tr], y[tr])
+            fold.append(r2_score(y[lo:hi], m.predict(F[lo:hi])))
+        scores.append(np.mean(fold))
+    best = alphas[int(np.argmax(scores))]
+    wf = WienerFilter(n_lags=n_lags, alphas=alphas).fit(X, y)
+    assert wf.alpha_ == best
+    np.testing.assert_allclose(
+        wf.predict(X), Ridge(alpha=best).fit(F, y).predict(F), rtol=1e-6, atol=1e-8
+    )
 
 
 def test_kalman_recovers_smooth_behaviour_better_than_current_bin(rng):
@@ -90,6 +118,21 @@ def test_rnn_decoder_learns_planted_mapping(rng, cell):
 def test_make_decoder_bad_input(name, params, error, match):
     with pytest.raises(error, match=match):
         make_decoder(name, **params)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"alpha": -1.0}, "'alpha'"),
+        ({"alpha": "big"}, "'alpha'"),
+        ({"alphas": []}, "'alphas'"),
+        ({"alphas": [1.0, -2.0]}, "'alphas'"),
+    ],
+)
+def test_wiener_bad_penalty(params, match):
+    X = np.random.default_rng(0).poisson(2.0, (60, 3)).astype(float)
+    with pytest.raises(ConfigError, match=match):
+        WienerFilter(n_lags=2, **params).fit(X, X[:, :2])
 
 
 def test_decoder_bad_data():

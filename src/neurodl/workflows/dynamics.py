@@ -57,8 +57,8 @@ class BehaviorDecodingOptions(TaskOptions):
     test: TestSplitSpec | None = None
     decoders: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {
-            "ridge": {"alpha": 1000.0},
-            "wiener": {"n_lags": 10, "alpha": 1000.0},
+            "ridge": {},
+            "wiener": {"n_lags": 10},
             "kalman": {},
         }
     )

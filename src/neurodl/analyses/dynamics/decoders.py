@@ -4,8 +4,8 @@ All decoders are scikit-learn style regressors on *continuous* binned data: ``fi
 ``X`` of shape (n_bins, n_neurons) and ``y`` of shape (n_bins, n_dims) in time order; each builds
 its own history (``n_lags`` bins including the current one, zero-padded at the start of a block).
 
-- :class:`WienerFilter`: ridge regression on the lagged activity (Neural_Decoding's
-  WienerFilterDecoder, with an L2 penalty).
+- :class:`WienerFilter`: linear regression with intercept on the lagged counts (Neural_Decoding's
+  WienerFilterDecoder) with an L2 penalty chosen by inner contiguous-block CV on the training bins.
 - :class:`KalmanFilterDecoder`: linear-Gaussian state-space model with the behaviour as state
   (Wu et al. 2003): ``y_t = A y_{t-1} + w``, ``x_t = H y_t + q``, fitted by least squares and
   run as a forward Kalman filter.
@@ -53,14 +53,31 @@ class _Standardize:
 
 
 class WienerFilter(RegressorMixin, BaseEstimator):
-    """Ridge regression of behaviour on ``n_lags`` bins of standardised activity.
+    """Wiener filter: linear regression of behaviour on ``n_lags`` bins of activity.
+
+    The features are the raw lagged counts ``[X_t, X_{t-1}, ..., X_{t-n_lags+1}]`` (zero-padded
+    at the start) and the model has an intercept, as in Neural_Decoding's WienerFilterDecoder,
+    with an L2 penalty. By default (``alpha=None``) the penalty is chosen from ``alphas`` by an
+    inner contiguous-block CV (:class:`~neurodl.analyses.dynamics.ContiguousBlockCV` with
+    ``n_splits`` blocks and a gap of ``n_lags`` bins) on the training bins only, scored by the
+    mean R^2 over the behaviour dimensions (scikit-learn's ``RidgeCV``).
 
     Parameters
     ----------
     n_lags : int, default=10
         Bins of history including the current bin (1 = current bin only).
-    alpha : float, default=1.0
-        Ridge penalty (on standardised lagged features).
+    alpha : float or None, default=None
+        Fixed ridge penalty; None selects it by inner contiguous-block CV.
+    alphas : sequence of float or None, default=None
+        Candidate penalties for the inner CV; None = ``np.logspace(-2, 6, 17)``.
+    n_splits : int, default=5
+        Number of contiguous blocks of the inner CV.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The penalty used (fixed or selected).
+    model_ : sklearn.linear_model.Ridge or RidgeCV
 
     Examples
     --------
@@ -71,25 +88,53 @@ class WienerFilter(RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_lags: int = 10, alpha: float = 1.0) -> None:
+    def __init__(
+        self,
+        n_lags: int = 10,
+        alpha: float | None = None,
+        alphas: Any = None,
+        n_splits: int = 5,
+    ) -> None:
         self.n_lags = n_lags
         self.alpha = alpha
+        self.alphas = alphas
+        self.n_splits = n_splits
 
     def fit(self, X: Any, y: Any) -> WienerFilter:
-        from sklearn.linear_model import Ridge
+        from sklearn.linear_model import Ridge, RidgeCV
+
+        from .cv import ContiguousBlockCV
 
         x, yy = _check_xy(X, y)
-        self.scaler_ = _Standardize().fit(x)
-        self.model_ = Ridge(alpha=self.alpha).fit(
-            lagged_features(self.scaler_.transform(x), self.n_lags), yy
-        )
+        feats = lagged_features(x, self.n_lags)
+        if self.alpha is not None:
+            ok = isinstance(self.alpha, int | float | np.number) and not isinstance(
+                self.alpha, bool
+            )
+            if not ok or not self.alpha >= 0:
+                raise ConfigError(
+                    f"Invalid value for 'alpha'. Allowed: a number >= 0 or None; got {self.alpha!r}."
+                )
+            self.model_ = Ridge(alpha=float(self.alpha)).fit(feats, yy)
+            self.alpha_ = float(self.alpha)
+        else:
+            alphas = np.logspace(-2, 6, 17) if self.alphas is None else np.asarray(self.alphas)
+            numeric = alphas.dtype.kind in "iuf"
+            if not numeric or alphas.ndim != 1 or alphas.size == 0 or not (alphas > 0).all():
+                raise ConfigError(
+                    "Invalid value for 'alphas'. Allowed: a non-empty list of numbers > 0; "
+                    f"got {self.alphas!r}."
+                )
+            cv = ContiguousBlockCV(self.n_splits, gap=int(self.n_lags))
+            self.model_ = RidgeCV(alphas=alphas, cv=cv).fit(feats, yy)
+            self.alpha_ = float(self.model_.alpha_)
         self.n_outputs_ = yy.shape[1]
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
         x, _ = _check_xy(X)
-        return self.model_.predict(lagged_features(self.scaler_.transform(x), self.n_lags))
+        return self.model_.predict(lagged_features(x, self.n_lags))
 
 
 class KalmanFilterDecoder(RegressorMixin, BaseEstimator):
