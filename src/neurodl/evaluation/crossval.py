@@ -103,6 +103,9 @@ class _Setup:
     classes: np.ndarray | None
     score_kind: str | None  # "predict_proba", "decision_function" or None
     keep_scores: bool  # compute class scores in each fold
+    # Group labels (the protocol's disjoint columns) handed to estimators whose ``fit`` takes
+    # ``groups``, so an inner validation split (e.g. early stopping) respects them too.
+    fit_groups: np.ndarray | None = None
 
 
 def _resolve_protocol(protocol: str | Protocol, seed: int) -> Protocol:
@@ -157,7 +160,8 @@ def _setup(
     for train, test, _ in splits:
         check_no_leakage(dataset, train, test, group_by=proto.groups)
     keep_scores = score_kind is not None and classes is not None and (m.needs_proba or want_scores)
-    return _Setup(proto, m, splits, classes, score_kind, keep_scores)
+    fit_groups = dataset.groups(list(proto.groups)) if proto.groups else None
+    return _Setup(proto, m, splits, classes, score_kind, keep_scores, fit_groups)
 
 
 def _seeded_clone(estimator: Any, seed: int) -> Any:
@@ -204,6 +208,16 @@ def _fold_score(
         return float("nan")
 
 
+def _fit_takes_groups(est: Any) -> bool:
+    """True when ``est.fit`` has an explicit ``groups`` parameter (not a Pipeline's **params)."""
+    import inspect
+
+    try:
+        return "groups" in inspect.signature(est.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _run_fold(
     estimator: Any,
     X: np.ndarray,
@@ -215,7 +229,10 @@ def _run_fold(
 ) -> dict[str, Any]:
     est = _seeded_clone(estimator, seed)
     t0 = time.perf_counter()
-    est.fit(np.asarray(X[train]), y[train])
+    if setup.fit_groups is not None and _fit_takes_groups(est):
+        est.fit(np.asarray(X[train]), y[train], groups=setup.fit_groups[train])
+    else:
+        est.fit(np.asarray(X[train]), y[train])
     t1 = time.perf_counter()
     X_test = np.asarray(X[test])
     y_pred = np.asarray(est.predict(X_test))
