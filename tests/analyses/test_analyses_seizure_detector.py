@@ -92,6 +92,32 @@ def test_tuning_picks_setting_within_fa_budget():
     assert best2.min_duration == 15
 
 
+def test_tuning_ties_go_to_the_centre_of_the_plateau():
+    # A clean 100 s seizure at p = 0.9, background 0.05: every threshold < 0.9 and every minimum
+    # duration < 100 s finds it without false alarms, so these settings tie. The choice is the
+    # middle of the tied block (median of each parameter), not its most conservative corner.
+    onsets = np.arange(0, 86400, 10.0)
+    p = np.full(len(onsets), 0.05)
+    p[(onsets >= 5000) & (onsets < 5100)] = 0.9
+    trace = {
+        "subject": "s",
+        "onsets": onsets,
+        "proba": p,
+        "reference": [[5000, 5100]],
+        "duration": 86400.0,
+        "window": 10.0,
+        "stride": 10.0,
+    }
+    thresholds, durations = [0.2, 0.4, 0.6, 0.8, 0.85, 0.95], [0.0, 50.0, 90.0, 200.0]
+    grid = {"smooth": [1], "threshold": thresholds, "min_duration": durations, "merge_gap": [0]}
+    best, table = tune_postprocessing([trace], grid=grid, fa_budget=1.0)
+    tied = table[(table["sensitivity"] == 1.0) & (table["fa_per_24h"] == 0.0)]
+    assert sorted(tied["threshold"].unique()) == [0.2, 0.4, 0.6, 0.8, 0.85]
+    assert sorted(tied["min_duration"].unique()) == [0.0, 50.0, 90.0]
+    assert best.threshold == np.median(tied["threshold"].unique())  # 0.6
+    assert best.min_duration == np.median(tied["min_duration"].unique())  # 50
+
+
 # ------------------------------------------------------------------ features
 def test_bandpower_feature_matches_welch_oracle():
     rng = np.random.default_rng(1)

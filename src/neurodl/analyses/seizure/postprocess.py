@@ -167,21 +167,39 @@ def _objective_key(objective: str, fa_budget: float) -> Any:
     def key(m: Mapping[str, float]) -> tuple[float, ...]:
         sens, f1, fa = (np.nan_to_num(m[k], nan=0.0) for k in ("sensitivity", "f1", "fa_per_24h"))
         within = float(m["fa_per_24h"] <= fa_budget)
-        # Among equally good settings prefer the most conservative one (higher threshold,
-        # longer minimum duration, more smoothing): a margin against false alarms on unseen
-        # subjects.
-        margin = (m["threshold"], m["min_duration"], m["smooth"])
         if objective == "sensitivity":
-            return (within, sens, -fa, f1, *margin)
-        return (within, f1, sens, -fa, *margin)
+            return (within, sens, -fa, f1)
+        return (within, f1, sens, -fa)
 
     return key
+
+
+def _plateau_medoid(results: pd.DataFrame, tied: np.ndarray) -> int:
+    """Index of the tied setting closest to the centre of the tied plateau.
+
+    Settings that tie on the objective form a plateau in the grid. Its extreme corner (e.g. the
+    highest threshold with the longest minimum duration and the most smoothing) is fragile on
+    unseen subjects in one direction (short seizures are lost), its opposite corner in the
+    other (false alarms); the centre keeps a margin both ways. Each parameter is mapped to its
+    rank in the grid scaled to [0, 1]; the tied setting with the smallest L1 distance to the
+    per-parameter median of the plateau wins (first in grid order on ties).
+    """
+    names = list(DEFAULT_GRID)
+    coords = []
+    for name in names:
+        values = np.sort(results[name].unique())
+        scale = max(len(values) - 1, 1)
+        coords.append(np.searchsorted(values, results[name].to_numpy()) / scale)
+    R = np.column_stack(coords)[tied]
+    dist = np.abs(R - np.median(R, axis=0)).sum(axis=1)
+    return int(tied[int(np.argmin(dist))])
 
 
 #: Tuning objectives: maximise this metric among settings within the false-alarm budget.
 OBJECTIVES = {
     "sensitivity": "event sensitivity within the false-alarm budget (ties: fewer false alarms)",
     "f1": "event F1 within the false-alarm budget (ties: higher sensitivity)",
+    # Settings still tied after these criteria: the centre of the tied plateau (_plateau_medoid).
 }
 
 
@@ -206,6 +224,8 @@ def tune_postprocessing(
     objective : {"sensitivity", "f1"}, default="sensitivity"
         Metric (averaged over subjects) to maximise among settings whose mean false alarms
         per 24 h are <= ``fa_budget``; if none is within budget, the fewest false alarms win.
+        Settings still tied are resolved towards the centre of the tied region of the grid
+        (median rank of each parameter), not its most or least conservative corner.
     fa_budget : float, default=1.0
     scoring : ScoringParams, optional
 
@@ -245,7 +265,9 @@ def tune_postprocessing(
         rows.append({**pp.as_dict(), **average_over_subjects(table)})
     results = pd.DataFrame(rows)
     key = _objective_key(objective, fa_budget)
-    best_i = max(range(len(rows)), key=lambda i: key(rows[i]))
+    keys = [key(row) for row in rows]
+    top = max(keys)
+    best_i = _plateau_medoid(results, np.flatnonzero([k == top for k in keys]))
     best = results.iloc[best_i]
     chosen = PostProcessing(
         int(best["smooth"]),
