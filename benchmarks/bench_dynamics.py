@@ -72,16 +72,17 @@ def chewie(rows: list, quick: bool, skip_rnn: bool = False) -> None:
         )
 
 
-def simulated(rows: list, quick: bool, threads: int) -> dict:
+def simulated(rows: list, quick: bool, threads: int, n_train: int = 160) -> dict:
     from neurodl.analyses import dynamics as dyn
     from neurodl.data.simulate import simulate_latent_population
 
-    pop = simulate_latent_population(n_neurons=50, n_trials=200, n_bins=50, seed=0)
+    n_test = 40
+    pop = simulate_latent_population(n_neurons=50, n_trials=n_train + n_test, n_bins=50, seed=0)
     c = pop.counts.astype(float)
     true = pop.rates * pop.bin_size
     n_held, fwd = 40, 10
     T = c.shape[1] - fwd
-    tr, te = np.arange(160), np.arange(160, 200)
+    tr, te = np.arange(n_train), np.arange(n_train, n_train + n_test)
     true_co = dyn.co_bps(true[te][:, :T, n_held:], c[te][:, :T, n_held:])
     wall0, cpu0 = time.perf_counter(), _cpu_s()
     m = dyn.LFADS(epochs=60 if quick else 300, patience=60, seed=0).fit(
@@ -101,6 +102,7 @@ def simulated(rows: list, quick: bool, threads: int) -> dict:
         "train_wall_s": wall,
         "train_cpu_s": cpu,
         "threads": threads,
+        "n_train_trials": n_train,
         "epochs": m.history_["n_epochs"],
         "time_per_epoch_s": m.history_["time_per_epoch_s"],
         "latency_per_bin_s": out["latency_per_bin_s"],
@@ -131,6 +133,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-sim", action="store_true")
+    ap.add_argument("--sim-train-trials", type=int, default=160, help="+ 40 test trials")
     ap.add_argument("--skip-rnn", action="store_true", help="chewie: linear decoders only")
     args = ap.parse_args()
     import torch
@@ -138,7 +141,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows: list = []
     chewie(rows, args.quick, args.skip_rnn)
-    sim = None if args.skip_sim else simulated(rows, args.quick, args.threads)
+    sim = (
+        None if args.skip_sim else simulated(rows, args.quick, args.threads, args.sim_train_trials)
+    )
     print(
         "| benchmark | model | score | reference | fit time (s) | time/epoch (s) | latency/bin (s) |"
     )
