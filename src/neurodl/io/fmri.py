@@ -507,5 +507,7 @@ def volumes_to_dataset(
         "source": vs.source,
         "block_average": bool(block_average),
         "n_voxels": int(X.shape[1]),
+        # the grid the voxel columns come from (C order), for models on the volume grid
+        "mask": vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool),
     }
     return EpochsDataset(np.asarray(X), y, meta, None, None, classes, info)

@@ -99,12 +99,15 @@ def build_estimator(
     *,
     model: Any = None,
     callbacks: list[Any] | None = None,
+    data_info: dict[str, Any] | None = None,
 ) -> Any:
     """The configured model, preceded by the per-fold preprocessing steps (if any).
 
     ``sfreq`` (the data's sampling rate) goes to models that take one (e.g. ``fbcsp``, the
     networks). ``model`` (a :class:`~neurodl.workflows.config.ModelConfig`) overrides
     ``cfg.model``; ``callbacks`` are given to neural estimators (epoch callbacks).
+    ``data_info`` (the samples' ``info``) fills the hyperparameters a network class lists in
+    its ``data_params`` attribute (e.g. ``voxel_cnn``'s ``mask``) unless the config sets them.
     """
     from sklearn.pipeline import Pipeline
 
@@ -114,6 +117,12 @@ def build_estimator(
     params = dict(spec.params)
     if callbacks and is_neural(spec.name):
         params["callbacks"] = list(callbacks)
+    if data_info and is_neural(spec.name):
+        from ..models import get_model_class
+
+        for key in getattr(get_model_class(spec.name), "data_params", ()):
+            if key not in params and key in data_info:
+                params[key] = data_info[key]
     est = make_estimator(spec.name, seed=cfg.seed, sfreq=sfreq, **params)
     if fold_steps is None:
         return est
@@ -184,7 +193,11 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         )
     curves = LearningCurves() if neural else None
     estimator = build_estimator(
-        cfg, fold_steps, ds_eval.sfreq, callbacks=[curves] if curves is not None else None
+        cfg,
+        fold_steps,
+        ds_eval.sfreq,
+        callbacks=[curves] if curves is not None else None,
+        data_info=ds_eval.info,
     )
     ev = cfg.evaluation
     protocol = get_protocol(ev.protocol, **ev.protocol_params)
@@ -195,7 +208,9 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
     interval, ci_method = score_ci(cv, ev)
     baseline = base_est = None
     if opts.baseline is not None:
-        base_est = build_estimator(cfg, fold_steps, ds_eval.sfreq, model=opts.baseline)
+        base_est = build_estimator(
+            cfg, fold_steps, ds_eval.sfreq, model=opts.baseline, data_info=ds_eval.info
+        )
         with progress_bar("baseline cross-validation") as cb:
             cv_base = cross_validate(
                 base_est, ds_eval, protocol, ev.metric, n_jobs=ev.n_jobs, seed=cfg.seed, progress=cb
@@ -211,7 +226,9 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
     perm = None
     if ev.n_permutations:
         perm_est = (
-            base_est if perm_on == "baseline" else build_estimator(cfg, fold_steps, ds_eval.sfreq)
+            base_est
+            if perm_on == "baseline"
+            else build_estimator(cfg, fold_steps, ds_eval.sfreq, data_info=ds_eval.info)
         )
         with progress_bar("permutation test") as cb:
             perm = permutation_test(

@@ -407,7 +407,8 @@ def fmri_samples(
         ds = _glm_samples(vs, raw, lab, runs, kind, labels, exclude, drift_order, standardize)
     ds.info.update(
         {"cleaning": "per-run", "detrend": detrend, "standardize": bool(standardize), "kind": kind,
-         "delay_s": float(delay)}
+         "delay_s": float(delay),
+         "mask": vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool)}
     )  # fmt: skip
     return ds
 
