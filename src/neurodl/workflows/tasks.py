@@ -62,6 +62,13 @@ def _register_builtin() -> None:
 
         baseline: ModelConfig | None = None
         permutation_model: Literal["auto", "model", "baseline"] = "auto"
+        saliency: bool | Literal["auto"] = "auto"
+        """Channel/time attributions of the model refitted on all samples (``auto``: networks
+        only; classical models get permutation channel importance when ``true``)."""
+        pairwise: Literal["auto", "cv", "predictions", "off"] = "auto"
+        """Per-pair scores for more than 2 classes: a binary CV per pair (``cv``), or derived
+        from the multi-class CV predictions (``predictions``); ``auto``: ``cv`` for classical
+        models with at most 45 pairs, else ``predictions``."""
 
     register_task(
         "decoding",
