@@ -16,11 +16,15 @@ import numpy as np
 from ..exceptions import DataFormatError
 
 __all__ = [
+    "channel_positions",
+    "plot_attribution_profile",
     "plot_brain_slices",
+    "plot_channel_importance",
     "plot_confusion_matrix",
     "plot_data_summary",
     "plot_fold_scores",
     "plot_null_distribution",
+    "plot_pairwise_matrix",
     "plot_timecourse",
 ]
 
@@ -715,4 +719,233 @@ def plot_brain_slices(
         ax.set_title(f"{letter} = {picks[k]}", fontsize=9)
     fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label=colorbar_label)
     fig.suptitle(title)
+    return fig
+
+
+#: Old MNE montage names -> their current names (MNE 1.13 deprecates ``standard_*``).
+_MONTAGE_ALIASES = {"standard_1005": "colin27_1005", "standard_1020": "colin27_1020"}
+
+
+def channel_positions(
+    ch_names: Sequence[str], montage: str = "colin27_1005", *, min_channels: int = 3
+) -> Any:
+    """An :class:`mne.Info` of the channels found in a standard montage, or None.
+
+    Names are matched case-insensitively (EEGMMIDB's ``Fc5`` is ``FC5``). Returns None when
+    fewer than ``min_channels`` channels have a position.
+
+    Returns
+    -------
+    info : mne.Info or None
+        EEG channels with positions, in the order of ``ch_names`` (missing ones dropped).
+    picks : ndarray of int or None
+        Indices into ``ch_names`` of the channels in ``info``.
+    """
+    import warnings
+
+    import mne
+
+    names = [str(c) for c in ch_names]
+    if len(set(names)) != len(names):
+        return None, None
+    if montage not in mne.channels.get_builtin_montages():
+        montage = _MONTAGE_ALIASES.get(montage, montage)
+    std = mne.channels.make_standard_montage(montage)
+    known = {n.lower() for n in std.ch_names}
+    picks = np.array([i for i, n in enumerate(names) if n.lower() in known], dtype=int)
+    if len(picks) < min_channels:
+        return None, None
+    with warnings.catch_warnings(), mne.utils.use_log_level("error"):
+        warnings.simplefilter("ignore")
+        info = mne.create_info([names[i] for i in picks], 100.0, "eeg")
+        info.set_montage(std, match_case=False, on_missing="ignore")
+    return info, picks
+
+
+def plot_channel_importance(
+    values: np.ndarray | Sequence[float],
+    ch_names: Sequence[str],
+    *,
+    label: str = "importance",
+    title: str | None = None,
+    montage: str | None = "colin27_1005",
+    max_bars: int = 30,
+) -> Any:
+    """Channel importance as a scalp topomap (channels with montage positions) or a bar chart.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_channels,)
+        One value per channel (e.g. mean absolute attribution, or a score drop).
+    ch_names : sequence of str of length n_channels
+    label : str
+        Colour-bar / axis label.
+    title : str, optional
+    montage : str or None, default="colin27_1005"
+        MNE standard montage (the 10-05 positions MNE called ``standard_1005``) used to place the channels; None (or fewer than 3 channels found in
+        it) draws a bar chart of the ``max_bars`` largest values instead.
+    max_bars : int, default=30
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        ``fig.neurodl_kind`` is ``"topomap"`` or ``"bars"``.
+    """
+    vals = _as_float_array(values, name="values", ndim=1)
+    names = [str(c) for c in ch_names]
+    if len(names) != len(vals):
+        raise ValueError(
+            f"'ch_names' must name each of the {len(vals)} values; got {len(names)} names."
+        )
+    info, picks = channel_positions(names, montage) if montage else (None, None)
+    if info is not None:
+        import warnings
+
+        import mne
+
+        fig = _new_figure(4.6, 3.8)
+        ax = fig.add_subplot()
+        with warnings.catch_warnings(), mne.utils.use_log_level("error"):
+            warnings.simplefilter("ignore")
+            im, _ = mne.viz.plot_topomap(
+                vals[picks],
+                info,
+                axes=ax,
+                show=False,
+                cmap="Reds",
+                vlim=(0.0, float(vals[picks].max()) or 1.0),
+                names=[names[i] for i in picks] if len(picks) <= 32 else None,
+                sensors=True,
+                contours=0,
+            )
+        fig.colorbar(im, ax=ax, shrink=0.8, label=label)
+        missing = len(names) - len(picks)
+        ax.set_title(
+            (title or "Channel importance") + (f" ({missing} unplaced)" if missing else "")
+        )
+        fig.neurodl_kind = "topomap"
+        return fig
+    order = np.argsort(vals)[::-1][: max(int(max_bars), 1)]
+    fig = _new_figure(max(4.0, min(10.0, 1.5 + 0.3 * len(order))), 3.2)
+    ax = fig.add_subplot()
+    ax.bar(np.arange(len(order)), vals[order], color=_ACCENT)
+    ax.set_xticks(
+        np.arange(len(order)),
+        [names[i] for i in order],
+        rotation=45 if len(order) > 6 else 0,
+        ha="right" if len(order) > 6 else "center",
+    )
+    ax.set_ylabel(label)
+    _style_axes(ax)
+    shown = "" if len(order) == len(vals) else f" (top {len(order)} of {len(vals)})"
+    ax.set_title((title or "Channel importance") + shown)
+    fig.neurodl_kind = "bars"
+    return fig
+
+
+def plot_attribution_profile(
+    x: np.ndarray | Sequence[float],
+    values: np.ndarray | Sequence[float],
+    *,
+    xlabel: str = "time (s)",
+    ylabel: str = "mean |attribution|",
+    title: str | None = None,
+    x2: np.ndarray | Sequence[float] | None = None,
+    values2: np.ndarray | Sequence[float] | None = None,
+    xlabel2: str = "frequency (Hz)",
+) -> Any:
+    """Attribution over one axis (time), optionally beside a second profile (frequency).
+
+    Parameters
+    ----------
+    x, values : array-like of shape (n,)
+        Positions and values of the first profile.
+    x2, values2 : array-like of shape (m,), optional
+        A second profile drawn in a second panel.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    xs = _as_float_array(x, name="x", ndim=1)
+    vs = _as_float_array(values, name="values", ndim=1)
+    if xs.shape != vs.shape:
+        raise ValueError(f"'x' and 'values' must have the same shape; got {xs.shape}, {vs.shape}.")
+    panels = [(xs, vs, xlabel)]
+    if x2 is not None and values2 is not None:
+        xs2 = _as_float_array(x2, name="x2", ndim=1)
+        vs2 = _as_float_array(values2, name="values2", ndim=1)
+        if xs2.shape != vs2.shape:
+            raise ValueError(
+                f"'x2' and 'values2' must have the same shape; got {xs2.shape}, {vs2.shape}."
+            )
+        panels.append((xs2, vs2, xlabel2))
+    fig = _new_figure(4.2 * len(panels), 3.0)
+    for i, (px, pv, lab) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax.plot(px, pv, color=PALETTE[i], lw=1.6)
+        ax.fill_between(px, 0, pv, color=PALETTE[i], alpha=0.2)
+        ax.set_xlabel(lab)
+        ax.set_ylabel(ylabel)
+        _style_axes(ax)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_pairwise_matrix(
+    matrix: np.ndarray | Sequence[Sequence[float]],
+    classes: Sequence[str],
+    *,
+    metric: str = "balanced accuracy",
+    chance: float = 0.5,
+) -> Any:
+    """Symmetric heat map of a score for every pair of classes (diagonal blank).
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n_classes, n_classes)
+        ``matrix[i, j]``: the score of class i vs class j (NaN on the diagonal / when missing).
+    classes : sequence of str of length n_classes
+    metric : str
+    chance : float, default=0.5
+        Bottom of the colour scale.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    mat = _as_float_array(matrix, name="matrix", ndim=2, allow_nan=True)
+    if mat.shape[0] != mat.shape[1]:
+        raise DataFormatError(f"'matrix' must be square; got shape {mat.shape}.")
+    names = [str(c) for c in classes]
+    if len(names) != mat.shape[0]:
+        raise ValueError(
+            f"'classes' must name each of the {mat.shape[0]} rows of 'matrix'; got {len(names)}."
+        )
+    n = len(names)
+    size = max(3.6, min(10.0, 1.6 + 0.55 * n))
+    fig = _new_figure(size + 0.8, size)
+    ax = fig.add_subplot()
+    shown = np.ma.masked_invalid(mat)
+    im = ax.imshow(shown, cmap="viridis", vmin=chance, vmax=1.0, interpolation="nearest")
+    fig.colorbar(im, ax=ax, shrink=0.8, label=metric)
+    if n <= 25:
+        for i in range(n):
+            for j in range(n):
+                if np.isfinite(mat[i, j]):
+                    ax.text(
+                        j,
+                        i,
+                        f"{mat[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8 if n > 10 else 10,
+                        color="black" if mat[i, j] > chance + 0.6 * (1 - chance) else "white",
+                    )
+    ax.set_xticks(
+        np.arange(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
+    )
+    ax.set_yticks(np.arange(n), names)
+    ax.set_title(f"Pairwise {metric}")
     return fig

@@ -7,12 +7,32 @@ from typing import Any
 
 import numpy as np
 
+from .._logging import logger
 from ..exceptions import ConfigError
 from ._progress import progress_bar
 from .config import RunConfig
 from .run import load_samples
 
-__all__ = ["PER_SAMPLE_STEPS", "LearningCurves", "build_estimator", "run_decoding"]
+__all__ = [
+    "PER_SAMPLE_STEPS",
+    "LearningCurves",
+    "build_estimator",
+    "pairwise_scores",
+    "run_decoding",
+    "saliency",
+]
+
+#: Samples (at most) explained by the saliency of a refitted network, drawn with the run's seed.
+SALIENCY_MAX_SAMPLES = 256
+
+#: ``options.pairwise`` methods: how each pair of classes is scored (see :func:`pairwise_scores`).
+PAIRWISE_METHODS = {
+    "cv": "a separate binary cross-validation per pair (same model, protocol and seed) on the "
+    "samples of the two classes",
+    "predictions": "derived from the multi-class cross-validated predictions: each test sample "
+    "of the two classes is assigned to whichever of the two has the higher predicted "
+    "probability (or, without probabilities, only samples predicted as one of the two count)",
+}
 
 #: Steps that transform each sample on its own, using no statistics across samples: applying
 #: them before the split cannot leak, and doing so once saves work in every fold and permutation.
@@ -153,6 +173,166 @@ def score_ci(cv: Any, ev: Any) -> tuple[tuple[float, float], str]:
     return (iv.low, iv.high), "percentile bootstrap over pooled test predictions"
 
 
+def saliency(
+    cfg: RunConfig, fold_steps: Any, ds: Any, *, neural: bool, n_top: int = 5
+) -> dict[str, Any]:
+    """Channel (and time) attributions of the model refitted on all samples.
+
+    The configured estimator (with its per-fold preprocessing) is refitted once on every sample
+    (the model one would deploy; the CV folds' models are not kept). A network is explained by
+    integrated gradients (16 steps, zero baseline) of the true class's logit on up to
+    :data:`SALIENCY_MAX_SAMPLES` samples, in the network's input space (after preprocessing
+    that keeps the shape); other models, and networks behind shape-changing preprocessing, by
+    permutation channel importance (3 repeats). Both are in-sample: they describe what the
+    fitted model uses, not what generalises.
+    """
+    from ..analyses.interpret import attribute, permutation_importance
+
+    X = np.asarray(ds.X)
+    y = np.asarray(ds.y)
+    est = build_estimator(cfg, fold_steps, ds.sfreq)
+    est.fit(X, y)
+    rng = np.random.default_rng(cfg.seed)
+    idx = np.arange(len(X))
+    if len(idx) > SALIENCY_MAX_SAMPLES:
+        idx = np.sort(rng.choice(idx, SALIENCY_MAX_SAMPLES, replace=False))
+    three_d = X.ndim == 3
+    names = list(ds.ch_names) if ds.ch_names is not None else None
+    out: dict[str, Any] = {"fit": "refitted on all samples", "n_samples": len(idx)}
+    if neural:
+        try:
+            a = attribute(
+                est,
+                X[idx],
+                method="integrated_gradients",
+                target="true",
+                y=y[idx],
+                n_steps=16,
+                sfreq=ds.sfreq if three_d else None,
+                ch_names=names if three_d else None,
+            )
+        except ConfigError as err:
+            logger.info("saliency: %s; using permutation channel importance", err)
+        else:
+            if three_d:
+                channel, labels = a.channel, a.ch_names
+            else:  # 2-D features enter the network as one channel: features lie on the time axis
+                channel, labels = a.time, names or [str(i) for i in range(len(a.time))]
+            total = float(channel.sum()) or 1.0
+            out.update(
+                method="integrated_gradients",
+                description="mean |integrated gradients| of the true class's logit "
+                "(zero baseline, 16 steps), in-sample",
+                unit="mean |attribution|",
+                channels=labels,
+                channel=channel,
+                top_channels=[
+                    {"channel": labels[i], "share": float(channel[i] / total)}
+                    for i in np.argsort(channel)[::-1][:n_top]
+                ],
+            )
+            if three_d:
+                out.update(
+                    times=a.times,
+                    time=a.time,
+                    time_unit="s" if ds.sfreq else "sample",
+                    freqs=a.freqs,
+                    frequency=a.frequency,
+                    freq_unit="Hz" if ds.sfreq else "cycles/sample",
+                )
+            return out
+    imp = permutation_importance(
+        est, X[idx], y[idx], n_repeats=3, ch_names=names, metric="balanced_accuracy", seed=cfg.seed
+    )
+    out.update(
+        method="permutation",
+        description="drop of in-sample balanced accuracy when one channel is permuted across "
+        "samples (3 repeats)",
+        unit="balanced accuracy drop",
+        channels=imp.labels,
+        channel=imp.mean,
+        top_channels=[{"channel": c, "drop": v} for c, v in imp.top(n_top)],
+    )
+    return out
+
+
+def pairwise_scores(
+    cv: Any,
+    ds: Any,
+    method: str,
+    *,
+    estimator: Any = None,
+    protocol: Any = None,
+    seed: int = 0,
+    n_jobs: int | None = 1,
+) -> dict[str, Any]:
+    """Balanced accuracy for every pair of classes (see :data:`PAIRWISE_METHODS`).
+
+    Returns a dict with ``method``, ``description``, ``metric``, ``chance_level`` (0.5),
+    ``classes``, ``matrix`` (n_classes x n_classes, NaN on the diagonal) and ``pairs`` (one
+    record per pair: the two classes, the score and the samples scored).
+    """
+    from itertools import combinations
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    if method not in PAIRWISE_METHODS:
+        raise ConfigError(
+            f"Invalid value for 'options.pairwise'. Allowed: {', '.join(PAIRWISE_METHODS)}; "
+            f"got {method!r}."
+        )
+    labels = list(cv.classes)
+    names = [
+        ds.classes[c] if ds.classes is not None and isinstance(c, int | np.integer) else str(c)
+        for c in labels
+    ]
+    k = len(labels)
+    matrix = np.full((k, k), np.nan)
+    pairs = []
+    for i, j in combinations(range(k), 2):
+        a, b = labels[i], labels[j]
+        if method == "cv":
+            from ..evaluation import cross_validate
+
+            sub = ds.subset(np.isin(np.asarray(ds.y), [a, b]))
+            try:
+                res = cross_validate(
+                    estimator, sub, protocol, "balanced_accuracy", n_jobs=n_jobs, seed=seed
+                )
+                value, n = float(res.score), int(sub.n_samples)
+            except ValueError as err:  # e.g. a split without both classes
+                logger.warning("pairwise CV %s vs %s failed: %s", names[i], names[j], err)
+                value, n = float("nan"), int(sub.n_samples)
+        else:
+            yt = np.asarray(cv.y_true)
+            keep = np.isin(yt, [a, b])
+            if cv.y_score is not None and np.ndim(cv.y_score) == 2:
+                sc = np.asarray(cv.y_score)[keep]
+                pred = np.where(sc[:, i] >= sc[:, j], a, b)
+                truth = yt[keep]
+            else:
+                yp = np.asarray(cv.y_pred)[keep]
+                both = np.isin(yp, [a, b])
+                pred, truth = yp[both], yt[keep][both]
+            n = len(truth)
+            value = (
+                float(balanced_accuracy_score(truth, pred))
+                if n and len(np.unique(truth)) == 2
+                else float("nan")
+            )
+        matrix[i, j] = matrix[j, i] = value
+        pairs.append({"a": names[i], "b": names[j], "score": value, "n_samples": n})
+    return {
+        "method": method,
+        "description": PAIRWISE_METHODS[method],
+        "metric": "balanced_accuracy",
+        "chance_level": 0.5,
+        "classes": names,
+        "matrix": matrix,
+        "pairs": pairs,
+    }
+
+
 def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
     """Run the decoding task; write ``report.html`` into ``out_dir`` (if given)."""
     from ..data import EpochsDataset
@@ -242,6 +422,28 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
                 n_jobs=ev.n_jobs,
                 progress=cb,
             )
+    sal = None
+    if opts.saliency is True or (opts.saliency == "auto" and neural):
+        logger.info("saliency: refitting %s on all samples", cfg.model.name)
+        sal = saliency(cfg, fold_steps, ds_eval, neural=neural)
+    pairwise = None
+    n_classes = len(cv.classes) if cv.classes is not None else 0
+    if opts.pairwise != "off" and n_classes > 2 and cv.y_true is not None:
+        pw_method = opts.pairwise
+        if pw_method == "auto":
+            pw_method = (
+                "cv" if not neural and n_classes * (n_classes - 1) // 2 <= 45 else "predictions"
+            )
+        logger.info("pairwise scores: %s", pw_method)
+        pairwise = pairwise_scores(
+            cv,
+            ds_eval,
+            pw_method,
+            estimator=build_estimator(cfg, fold_steps, ds_eval.sfreq),
+            protocol=protocol,
+            seed=cfg.seed,
+            n_jobs=ev.n_jobs,
+        )
     prov = provenance(
         protocol=ev.protocol, seed=cfg.seed, data_hash=data_hash, config=cfg.model_dump()
     )
@@ -280,6 +482,8 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         "model_kind": "neural" if neural else "classical",
         "learning_curves": curves.to_results() if curves is not None else None,
         "baseline": baseline,
+        "saliency": sal,
+        "pairwise": pairwise,
     }
     if out_dir is not None and cfg.report.enabled:
         from .report import write_decoding_report

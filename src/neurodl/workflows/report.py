@@ -68,6 +68,90 @@ def _plot_learning_curves(curves: list[dict[str, list[float]]]) -> Any:
     return fig
 
 
+def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
+    """Per-pair scores: a table and a heat map, labelled with how they were obtained."""
+    from ..report.figures import plot_pairwise_matrix
+
+    how = (
+        "Binary cross-validation per pair"
+        if pw["method"] == "cv"
+        else "Derived from the multi-class CV predictions"
+    )
+    caption = (
+        f"{how}: {pw['description']}. Metric: balanced accuracy (chance {pw['chance_level']:.2f})."
+    )
+    matrix = np.array(
+        [[np.nan if v is None else v for v in row] for row in pw["matrix"]], dtype=float
+    )
+    rep.add_figure(
+        plot_pairwise_matrix(matrix, pw["classes"], chance=pw["chance_level"]),
+        title="Pairwise decoding",
+        section="Cross-validated scores",
+        caption=caption,
+    )
+    pairs = sorted(pw["pairs"], key=lambda r: -np.inf if r["score"] is None else -r["score"])
+    rep.add_table(
+        pd.DataFrame(
+            {
+                "class A": [r["a"] for r in pairs],
+                "class B": [r["b"] for r in pairs],
+                "balanced accuracy": [r["score"] for r in pairs],
+                "samples": [r["n_samples"] for r in pairs],
+            }
+        ),
+        title=f"Per-pair decoding ({'binary CV per pair' if pw['method'] == 'cv' else 'from multi-class predictions'})",
+        section="Cross-validated scores",
+        max_rows=200,
+    )
+
+
+def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
+    """Channel importance (topomap or bars) and, for networks, attribution over time/frequency."""
+    from ..report.figures import plot_attribution_profile, plot_channel_importance
+
+    rep.add_section(
+        "Saliency",
+        text=(
+            f"What the {model!r} model {sal['fit']} uses: {sal['description']}, on "
+            f"{sal['n_samples']} samples. In-sample attributions describe the fitted model; they "
+            "are not a test of what generalises."
+        ),
+    )
+    rep.add_figure(
+        plot_channel_importance(
+            np.asarray(sal["channel"], float), sal["channels"], label=sal["unit"]
+        ),
+        title="Channel importance",
+        section="Saliency",
+        caption="Scalp map when the channel names have standard 10-05 positions, otherwise the "
+        "largest values as bars.",
+    )
+    if sal.get("time") is not None:
+        rep.add_figure(
+            plot_attribution_profile(
+                sal["times"],
+                sal["time"],
+                xlabel=f"time ({sal.get('time_unit', 's')})",
+                xlabel2=f"frequency ({sal.get('freq_unit', 'Hz')})",
+                x2=sal.get("freqs"),
+                values2=sal.get("frequency"),
+                title="Attribution over time and frequency",
+            ),
+            title="Attribution over time and frequency",
+            section="Saliency",
+            caption="Left: mean |attribution| per time sample (over samples and channels). Right: "
+            "each channel's attribution split over frequencies (Parseval), mean absolute share.",
+        )
+    top = sal.get("top_channels") or []
+    if top:
+        key = "share" if "share" in top[0] else "drop"
+        rep.add_table(
+            pd.DataFrame({"channel": [t["channel"] for t in top], key: [t[key] for t in top]}),
+            title="Top channels",
+            section="Saliency",
+        )
+
+
 def write_decoding_report(
     path: str | Path,
     *,
@@ -169,6 +253,8 @@ def write_decoding_report(
             section="Cross-validated scores",
             caption="Pooled over test splits; rows true class, normalised per row.",
         )
+    if results.get("pairwise"):
+        _add_pairwise(rep, results["pairwise"])
     if results.get("baseline"):
         base = results["baseline"]
         rep.add_table(
@@ -193,6 +279,8 @@ def write_decoding_report(
             "out, the inner validation split (dashed, used for early stopping); thin lines per "
             "fold, thick the mean.",
         )
+    if results.get("saliency"):
+        _add_saliency(rep, results["saliency"], results["model"])
     if perm is not None:
         rep.add_section("Permutation test")
         rep.add_figure(

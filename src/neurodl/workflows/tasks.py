@@ -53,6 +53,8 @@ def get_runner(name: str) -> Callable[[Any, Path | None, str | None], dict[str, 
 def _register_builtin() -> None:
     from typing import Literal
 
+    from pydantic import StrictBool
+
     from .config import ModelConfig, TaskOptions
 
     class DecodingOptions(TaskOptions):
@@ -62,7 +64,7 @@ def _register_builtin() -> None:
 
         baseline: ModelConfig | None = None
         permutation_model: Literal["auto", "model", "baseline"] = "auto"
-        saliency: bool | Literal["auto"] = "auto"
+        saliency: StrictBool | Literal["auto"] = "auto"
         """Channel/time attributions of the model refitted on all samples (``auto``: networks
         only; classical models get permutation channel importance when ``true``)."""
         pairwise: Literal["auto", "cv", "predictions", "off"] = "auto"

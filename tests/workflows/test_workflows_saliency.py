@@ -1,0 +1,176 @@
+"""Decoding report pieces: saliency of the refitted model and per-pair decoding scores."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score
+
+from neurodl.evaluation import cross_validate, get_protocol
+from neurodl.exceptions import ConfigError
+from neurodl.workflows.config import parse_config
+from neurodl.workflows.decoding import build_estimator, pairwise_scores
+from neurodl.workflows.run import load_samples, run_config
+
+SHALLOW = {
+    "name": "shallow",
+    "params": {
+        "model_params": {
+            "filter_time_length": 9,
+            "pool_time_length": 16,
+            "pool_time_stride": 8,
+            "n_filters_time": 8,
+            "n_filters_spat": 8,
+        },
+        "max_epochs": 3,
+        "batch_size": 16,
+        "device": "cpu",
+        "num_threads": 1,
+    },
+}
+
+
+def _raw(model=None, n_classes=2, options=None, n_channels=8, **sim):
+    return {
+        "task": "decoding",
+        "name": "tiny",
+        "data": {
+            "source": "simulate",
+            "simulator": "motor_imagery",
+            "params": {
+                "n_subjects": 1,
+                "n_sessions": 1,
+                "n_trials": 30 if n_classes == 2 else 36,
+                "n_channels": n_channels,
+                "sfreq": 64.0,
+                "trial_duration": 1.0,
+                "effect_size": 0.8,
+                "n_classes": n_classes,
+                **sim,
+            },
+        },
+        "model": model or {"name": "lda"},
+        "evaluation": {
+            "protocol": "within-session",
+            "protocol_params": {"n_splits": 3},
+            "n_permutations": 0,
+            "n_boot": 0,
+        },
+        "options": options or {},
+    }
+
+
+def test_network_run_has_topomap_and_time_profile(tmp_path):
+    run_config(parse_config(_raw(SHALLOW)), tmp_path / "out")
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    sal = res["saliency"]
+    assert sal["method"] == "integrated_gradients" and sal["fit"] == "refitted on all samples"
+    assert len(sal["channel"]) == len(sal["channels"]) == 8
+    assert len(sal["time"]) == len(sal["times"]) == 64 and sal["time_unit"] == "s"
+    assert sal["freqs"][-1] == pytest.approx(32.0)
+    shares = [t["share"] for t in sal["top_channels"]]
+    assert len(shares) == 5 and shares == sorted(shares, reverse=True)
+    assert sal["top_channels"][0]["channel"] == sal["channels"][int(np.argmax(sal["channel"]))]
+    assert res["pairwise"] is None  # two classes: no pairwise table
+    html = (tmp_path / "out" / "report.html").read_text()
+    for text in ("Saliency", "Channel importance", "Attribution over time and frequency"):
+        assert text in html
+    assert "Top channels" in html and "Pairwise decoding" not in html
+
+
+def test_classical_run_skips_saliency_unless_asked(tmp_path):
+    run_config(parse_config(_raw()), tmp_path / "a")
+    res = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert res["saliency"] is None
+    assert "Saliency" not in (tmp_path / "a" / "report.html").read_text()
+    run_config(parse_config(_raw(options={"saliency": True})), tmp_path / "b")
+    sal = json.loads((tmp_path / "b" / "results.json").read_text())["saliency"]
+    assert sal["method"] == "permutation" and len(sal["channel"]) == 8
+    assert "drop" in sal["top_channels"][0]
+    assert "Channel importance" in (tmp_path / "b" / "report.html").read_text()
+
+
+def test_network_saliency_can_be_switched_off(tmp_path):
+    res = run_config(parse_config(_raw(SHALLOW, options={"saliency": False})), None).results
+    assert res["saliency"] is None
+
+
+def test_three_classes_pairwise_cv_table(tmp_path):
+    run_config(parse_config(_raw(n_classes=3)), tmp_path / "out")
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    pw = res["pairwise"]
+    assert pw["method"] == "cv" and len(pw["pairs"]) == 3 and pw["chance_level"] == 0.5
+    assert pw["classes"] == res["classes"]
+    m = np.array([[np.nan if v is None else v for v in row] for row in pw["matrix"]])
+    assert np.isnan(np.diag(m)).all() and np.allclose(m, m.T, equal_nan=True)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Pairwise decoding" in html and "binary CV per pair" in html
+    assert "Confusion matrix" in html
+
+
+def test_pairwise_cv_matches_an_independent_binary_cv():
+    cfg = parse_config(_raw(n_classes=3))
+    ds, _ = load_samples(cfg.data, seed=cfg.seed)
+    est = build_estimator(cfg, None, ds.sfreq)
+    protocol = get_protocol("within-session", n_splits=3)
+    cv = cross_validate(est, ds, protocol, "balanced_accuracy", seed=0)
+    pw = pairwise_scores(cv, ds, "cv", estimator=est, protocol=protocol, seed=0)
+    # oracle: the same binary CV run by hand on classes 0 and 2
+    sub = ds.subset(np.isin(ds.y, [0, 2]))
+    ref = cross_validate(est, sub, protocol, "balanced_accuracy", seed=0).score
+    assert pw["matrix"][0, 2] == pytest.approx(ref)
+    rec = next(r for r in pw["pairs"] if (r["a"], r["b"]) == (ds.classes[0], ds.classes[2]))
+    assert rec["n_samples"] == int(np.isin(ds.y, [0, 2]).sum())
+
+
+def test_pairwise_from_predictions_matches_a_hand_computation():
+    cfg = parse_config(_raw(n_classes=3))
+    ds, _ = load_samples(cfg.data, seed=cfg.seed)
+    est = build_estimator(cfg, None, ds.sfreq)
+    cv = cross_validate(est, ds, get_protocol("within-session", n_splits=3), seed=0)
+    pw = pairwise_scores(cv, ds, "predictions")
+    assert pw["method"] == "predictions"
+    keep = np.isin(cv.y_true, [1, 2])
+    pred = np.where(cv.y_score[keep, 1] >= cv.y_score[keep, 2], 1, 2)
+    expected = balanced_accuracy_score(cv.y_true[keep], pred)
+    assert pw["matrix"][1, 2] == pytest.approx(expected)
+    # without probabilities only the samples predicted as one of the two classes count
+    cv.y_score = None
+    pw2 = pairwise_scores(cv, ds, "predictions")
+    both = keep & np.isin(cv.y_pred, [1, 2])
+    assert pw2["pairs"][2]["n_samples"] == int(both.sum())
+    assert pw2["matrix"][1, 2] == pytest.approx(
+        balanced_accuracy_score(cv.y_true[both], cv.y_pred[both])
+    )
+    with pytest.raises(ConfigError, match=r"options\.pairwise"):
+        pairwise_scores(cv, ds, "bootstrap")
+
+
+def test_network_multiclass_uses_predictions(tmp_path):
+    raw = _raw(SHALLOW, n_classes=3, options={"saliency": False})
+    res = run_config(parse_config(raw), tmp_path / "out").results
+    assert res["pairwise"]["method"] == "predictions"
+    assert "from multi-class predictions" in (tmp_path / "out" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [({"saliency": "yes"}, "options.saliency"), ({"pairwise": "all"}, "options.pairwise")],
+)
+def test_bad_options(options, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(_raw(options=options))
+
+
+def test_bonn_like_single_channel_falls_back_to_bars():
+    from neurodl.report.figures import channel_positions, plot_channel_importance
+
+    assert channel_positions(["ch"])[0] is None
+    assert plot_channel_importance([0.3], ["ch"]).neurodl_kind == "bars"
+    names = ["Fc5", "C3", "Cz", "C4", "Pz"]  # EEGMMIDB spelling, matched case-insensitively
+    info, picks = channel_positions(names)
+    assert picks.tolist() == [0, 1, 2, 3, 4] and info.ch_names == names
+    assert plot_channel_importance(np.arange(5.0), names).neurodl_kind == "topomap"
+    assert plot_channel_importance(np.arange(5.0), names, montage=None).neurodl_kind == "bars"
