@@ -216,6 +216,22 @@ def test_permutation_importance_any_estimator(data):
     assert tw.mean[0] < tw.mean[1] and tw.mean[3] < tw.mean[2]
 
 
+def test_permutation_importance_grouped_features():
+    # 2-D features, channel-major (2 channels x 3 bands); only features of channel "b" matter
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], 50)
+    X = rng.normal(size=(100, 6))
+    X[:, 4] += 3.0 * y
+    est = LinearDiscriminantAnalysis().fit(X, y)
+    imp = permutation_importance(est, X, y, groups={"a": [0, 1, 2], "b": [3, 4, 5]})
+    assert imp.labels == ["a", "b"] and imp.mean[1] > 0.3
+    assert abs(imp.mean[0]) < 0.1
+    with pytest.raises(ConfigError, match="'groups'"):
+        permutation_importance(est, X, y, groups={"a": [0, 9]})
+    with pytest.raises(ConfigError, match="over='channels'"):
+        permutation_importance(est, X[:, None], y, over="time", groups={"a": [0]})
+
+
 def test_permutation_importance_of_a_network(shallow, data):
     X, y = data
     imp = permutation_importance(shallow, X, y, mode="mean")

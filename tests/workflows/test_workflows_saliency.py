@@ -80,6 +80,37 @@ def test_network_run_has_topomap_and_time_profile(tmp_path):
     assert "Top channels" in html and "Pairwise decoding" not in html
 
 
+BANDPOWER = [
+    {"bandpass": {"l_freq": 6.0, "h_freq": 30.0}},
+    {"log_bandpower": {"bands": [[8.0, 13.0], [13.0, 20.0], [20.0, 30.0]]}},
+]
+MLP = {
+    "name": "mlp",
+    "params": {"n_hidden": 8, "max_epochs": 3, "validation_fraction": 0.0, "num_threads": 1},
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "method"), [(MLP, "integrated_gradients"), (None, "permutation")]
+)
+def test_band_power_features_fold_back_onto_electrodes(tmp_path, model, method):
+    raw = _raw(model, options={"saliency": True})
+    raw["preprocessing"] = BANDPOWER
+    run_config(parse_config(raw), tmp_path / "out")
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    sal = res["saliency"]
+    ds, _ = load_samples(parse_config(raw).data)
+    assert sal["method"] == method and sal["channels"] == ds.ch_names  # 8 electrodes, not 24
+    assert len(sal["channel"]) == 8
+    if method == "integrated_gradients":
+        assert sal["bands"] == ["8-13 Hz", "13-20 Hz", "20-30 Hz"]
+        # per-channel and per-band sums of the same 24 feature values
+        assert sum(sal["channel"]) == pytest.approx(sum(sal["band"]))
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Channel importance" in html
+    assert ("Band importance" in html) == (method == "integrated_gradients")
+
+
 def test_classical_run_skips_saliency_unless_asked(tmp_path):
     run_config(parse_config(_raw()), tmp_path / "a")
     res = json.loads((tmp_path / "a" / "results.json").read_text())

@@ -17,6 +17,7 @@ __all__ = [
     "PER_SAMPLE_STEPS",
     "LearningCurves",
     "build_estimator",
+    "feature_layout",
     "pairwise_scores",
     "run_decoding",
     "saliency",
@@ -173,10 +174,36 @@ def score_ci(cv: Any, ev: Any) -> tuple[tuple[float, float], str]:
     return (iv.low, iv.high), "percentile bootstrap over pooled test predictions"
 
 
+def feature_layout(lead: Any, ds: Any, ds_eval: Any) -> tuple[list[str], list[str]] | None:
+    """``(channel names, band labels)`` when the samples are channel-major band powers.
+
+    That is when the per-sample preprocessing ends with ``log_bandpower`` on 3-D samples with
+    channel names; the features are then ``n_channels x n_bands`` (channel-major) and
+    attributions fold back onto the electrodes.
+    """
+    if lead is None or ds.ch_names is None or np.ndim(ds.X) != 3 or np.ndim(ds_eval.X) != 2:
+        return None
+    last = lead.steps[-1][1]
+    masks = getattr(last, "band_masks_", None)
+    if masks is None:
+        return None
+    bands = np.asarray(last.bands, dtype=float).reshape(-1, 2)
+    n_ch = len(ds.ch_names)
+    if ds_eval.X.shape[1] != n_ch * len(bands):
+        return None
+    return list(ds.ch_names), [f"{lo:g}-{hi:g} Hz" for lo, hi in bands]
+
+
 def saliency(
-    cfg: RunConfig, fold_steps: Any, ds: Any, *, neural: bool, n_top: int = 5
+    cfg: RunConfig,
+    fold_steps: Any,
+    ds: Any,
+    *,
+    neural: bool,
+    layout: tuple[list[str], list[str]] | None = None,
+    n_top: int = 5,
 ) -> dict[str, Any]:
-    """Channel (and time) attributions of the model refitted on all samples.
+    """Channel (and time or band) attributions of the model refitted on all samples.
 
     The configured estimator (with its per-fold preprocessing) is refitted once on every sample
     (the model one would deploy; the CV folds' models are not kept). A network is explained by
@@ -184,7 +211,8 @@ def saliency(
     :data:`SALIENCY_MAX_SAMPLES` samples, in the network's input space (after preprocessing
     that keeps the shape); other models, and networks behind shape-changing preprocessing, by
     permutation channel importance (3 repeats). Both are in-sample: they describe what the
-    fitted model uses, not what generalises.
+    fitted model uses, not what generalises. With ``layout`` (see :func:`feature_layout`),
+    band-power features are summed per channel and per band.
     """
     from ..analyses.interpret import attribute, permutation_importance
 
@@ -198,7 +226,9 @@ def saliency(
         idx = np.sort(rng.choice(idx, SALIENCY_MAX_SAMPLES, replace=False))
     three_d = X.ndim == 3
     names = list(ds.ch_names) if ds.ch_names is not None else None
+    n_units = X.shape[1]
     out: dict[str, Any] = {"fit": "refitted on all samples", "n_samples": len(idx)}
+    feature_values = None
     if neural:
         try:
             a = attribute(
@@ -214,24 +244,15 @@ def saliency(
         except ConfigError as err:
             logger.info("saliency: %s; using permutation channel importance", err)
         else:
-            if three_d:
-                channel, labels = a.channel, a.ch_names
-            else:  # 2-D features enter the network as one channel: features lie on the time axis
-                channel, labels = a.time, names or [str(i) for i in range(len(a.time))]
-            total = float(channel.sum()) or 1.0
             out.update(
                 method="integrated_gradients",
                 description="mean |integrated gradients| of the true class's logit "
                 "(zero baseline, 16 steps), in-sample",
                 unit="mean |attribution|",
-                channels=labels,
-                channel=channel,
-                top_channels=[
-                    {"channel": labels[i], "share": float(channel[i] / total)}
-                    for i in np.argsort(channel)[::-1][:n_top]
-                ],
+                key="share",
             )
             if three_d:
+                feature_values = a.channel
                 out.update(
                     times=a.times,
                     time=a.time,
@@ -240,19 +261,53 @@ def saliency(
                     frequency=a.frequency,
                     freq_unit="Hz" if ds.sfreq else "cycles/sample",
                 )
-            return out
-    imp = permutation_importance(
-        est, X[idx], y[idx], n_repeats=3, ch_names=names, metric="balanced_accuracy", seed=cfg.seed
-    )
-    out.update(
-        method="permutation",
-        description="drop of in-sample balanced accuracy when one channel is permuted across "
-        "samples (3 repeats)",
-        unit="balanced accuracy drop",
-        channels=imp.labels,
-        channel=imp.mean,
-        top_channels=[{"channel": c, "drop": v} for c, v in imp.top(n_top)],
-    )
+            else:  # 2-D features enter the network as one channel: features lie on the time axis
+                feature_values = a.time
+    if feature_values is None:
+        groups = None
+        if layout is not None:
+            n_bands = len(layout[1])
+            groups = {c: range(i * n_bands, (i + 1) * n_bands) for i, c in enumerate(layout[0])}
+        imp = permutation_importance(
+            est,
+            X[idx],
+            y[idx],
+            n_repeats=3,
+            ch_names=names,
+            groups=groups,
+            metric="balanced_accuracy",
+            seed=cfg.seed,
+        )
+        out.update(
+            method="permutation",
+            description="drop of in-sample balanced accuracy when one channel"
+            + ("'s band-power features are" if layout is not None else " is")
+            + " permuted across samples (3 repeats)",
+            unit="balanced accuracy drop",
+            key="drop",
+            channels=imp.labels,
+            channel=imp.mean,
+        )
+    else:
+        labels = names or [str(i) for i in range(n_units)]
+        channel = np.asarray(feature_values, float)
+        if layout is not None:
+            per = channel.reshape(len(layout[0]), len(layout[1]))
+            labels, channel = layout[0], per.sum(axis=1)
+            out.update(bands=layout[1], band=per.sum(axis=0))
+            out["description"] += "; summed over each channel's band-power features"
+        out.update(channels=labels, channel=channel)
+    channel = np.asarray(out["channel"], float)
+    total = float(np.abs(channel).sum()) or 1.0
+    order = np.argsort(channel)[::-1][:n_top]
+    key = out.pop("key")
+    out["top_channels"] = [
+        {
+            "channel": out["channels"][i],
+            key: float(channel[i] / total) if key == "share" else float(channel[i]),
+        }
+        for i in order
+    ]
     return out
 
 
@@ -425,7 +480,9 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
     sal = None
     if opts.saliency is True or (opts.saliency == "auto" and neural):
         logger.info("saliency: refitting %s on all samples", cfg.model.name)
-        sal = saliency(cfg, fold_steps, ds_eval, neural=neural)
+        sal = saliency(
+            cfg, fold_steps, ds_eval, neural=neural, layout=feature_layout(lead, ds, ds_eval)
+        )
     pairwise = None
     n_classes = len(cv.classes) if cv.classes is not None else 0
     if opts.pairwise != "off" and n_classes > 2 and cv.y_true is not None:

@@ -142,6 +142,19 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
             caption="Left: mean |attribution| per time sample (over samples and channels). Right: "
             "each channel's attribution split over frequencies (Parseval), mean absolute share.",
         )
+    if sal.get("band") is not None:
+        rep.add_figure(
+            plot_channel_importance(
+                np.asarray(sal["band"], float),
+                sal["bands"],
+                label=sal["unit"],
+                montage=None,
+                title="Band importance",
+            ),
+            title="Band importance",
+            section="Saliency",
+            caption="Attribution summed over the channels' features of each frequency band.",
+        )
     top = sal.get("top_channels") or []
     if top:
         key = "share" if "share" in top[0] else "drop"

@@ -617,6 +617,7 @@ def permutation_importance(
     n_repeats: int = 5,
     ch_names: list[str] | None = None,
     sfreq: float | None = None,
+    groups: Mapping[str, Any] | None = None,
     seed: int = 0,
 ) -> Importance:
     """Score drop of a fitted estimator when one channel (or time window) is occluded.
@@ -643,6 +644,9 @@ def permutation_importance(
     ch_names : list of str, optional
     sfreq : float, optional
         Window labels in seconds instead of samples.
+    groups : dict of str to sequence of int, optional
+        ``over="channels"`` only: occlude these channel (2-D: feature) indices together, one
+        unit per key (e.g. all band-power features of one electrode).
     seed : int, default=0
 
     Returns
@@ -663,7 +667,20 @@ def permutation_importance(
             raise ConfigError(f"Invalid value for {name!r}. Allowed: an int >= 1; got {value!r}.")
     scorer = _scorer(metric)
     units: list[tuple[str, Any]]
-    if over == "channels":
+    if groups is not None:
+        if over != "channels":
+            raise ConfigError("'groups' needs over='channels'; got over='time'.")
+        n = X.shape[1]
+        units = []
+        for name, members in groups.items():
+            idx = np.asarray(members, dtype=int)
+            if idx.ndim != 1 or idx.size == 0 or idx.min() < 0 or idx.max() >= n:
+                raise ConfigError(
+                    f"Invalid value for 'groups'. Allowed: non-empty index lists within "
+                    f"[0, {n - 1}]; got {name!r}: {np.asarray(members).tolist()!r:.80}."
+                )
+            units.append((str(name), (slice(None), idx)))
+    elif over == "channels":
         n = X.shape[1]
         names = [str(c) for c in ch_names] if ch_names is not None else [str(i) for i in range(n)]
         if len(names) != n:
