@@ -51,10 +51,17 @@ class EncodingOptions(TaskOptions):
 
 
 class TimeResolvedOptions(TaskOptions):
-    """Sliding-window decoding and a TRF of the cue response."""
+    """Sliding-window decoding and a TRF of the cue response.
+
+    ``features``: ``"amplitude"`` (mean and slope per channel in each window, for evoked
+    responses) or ``"bandpower"`` (log-variance per band in ``bands`` and channel, for rhythms
+    such as motor-imagery ERD); see :func:`neurodl.analyses.encoding.time_resolved.window_features`.
+    """
 
     window: float = Field(0.2, gt=0.0)
     step: float = Field(0.1, gt=0.0)
+    features: Literal["amplitude", "bandpower"] = "amplitude"
+    bands: list[tuple[float, float]] = Field(default_factory=lambda: [(8.0, 13.0), (13.0, 30.0)])
     n_folds: int = Field(5, ge=2)
     trf_tmin: float = -0.1
     trf_tmax: float = 0.6
@@ -262,6 +269,7 @@ def run_time_resolved(
     res = time_resolved_decoding(
         X, ds.y, ds.sfreq, window=opts.window, step=opts.step, tmin=tmin, folds=opts.n_folds,
         n_boot=cfg.evaluation.n_boot, ci=cfg.evaluation.ci, seed=cfg.seed, n_jobs=opts.n_jobs,
+        features=opts.features, bands=opts.bands,
     )  # fmt: skip
     # TRF: cue impulse (one feature per class) -> every channel, epochs as separate runs.
     n, n_ch, n_t = X.shape
@@ -279,6 +287,8 @@ def run_time_resolved(
         "classes": ds.classes,
         "n_epochs": int(n),
         "metric": "balanced_accuracy",
+        "features": opts.features,
+        "bands": opts.bands if opts.features == "bandpower" else None,
         "chance_level": res.chance,
         "times": res.times,
         "scores": res.scores,
@@ -305,7 +315,9 @@ def run_time_resolved(
                 res.times, res.scores, ci=res.ci, chance=res.chance, ylabel="balanced accuracy"
             ),
             title="Time-resolved decoding",
-            caption="Band: percentile bootstrap over trials; dashed: chance.",
+            caption=f"Features: {opts.features}"
+            + (f" in bands {opts.bands} Hz" if opts.features == "bandpower" else "")
+            + ". Band: percentile bootstrap over trials; dashed: chance.",
         )
         rep.add_figure(
             plot_timecourse(trf.times, results["trf_gfp_uV"], labels=ds.classes, xlabel="lag (s)",

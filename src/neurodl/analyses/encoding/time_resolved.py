@@ -9,7 +9,16 @@ import numpy as np
 
 from ...exceptions import ConfigError, DataFormatError
 
-__all__ = ["TimeResolvedResult", "time_resolved_decoding"]
+__all__ = [
+    "DEFAULT_BANDS",
+    "WINDOW_FEATURES",
+    "TimeResolvedResult",
+    "time_resolved_decoding",
+    "window_features",
+]
+
+#: Default frequency bands (Hz) of the ``"bandpower"`` features: mu/alpha and beta.
+DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((8.0, 13.0), (13.0, 30.0))
 
 
 @dataclass
@@ -46,6 +55,112 @@ def _balanced(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
     return np.nanmean(np.stack(acc), axis=0)
 
 
+def _amplitude_prepare(X: np.ndarray, sfreq: float, bands: Any) -> np.ndarray:
+    return X[:, None]
+
+
+def _bandpower_prepare(X: np.ndarray, sfreq: float, bands: Any) -> np.ndarray:
+    from ...preprocessing import BandpassFilter
+
+    out = []
+    for lo, hi in bands:
+        # Each epoch filtered on its own (stateless, nothing fitted): no information crosses
+        # from test to training epochs.
+        out.append(BandpassFilter(lo, hi, sfreq=sfreq).fit_transform(X))
+    return np.stack(out, axis=1)
+
+
+def _amplitude_window(seg: np.ndarray, ramp: np.ndarray) -> np.ndarray:
+    # seg: (n_epochs, 1, n_channels, w) -> mean and slope per channel
+    seg = seg[:, 0]
+    return np.concatenate([seg.mean(2), (seg * ramp).mean(2)], axis=1)
+
+
+def _bandpower_window(seg: np.ndarray, ramp: np.ndarray) -> np.ndarray:
+    # seg: (n_epochs, n_bands, n_channels, w) -> log-variance per band and channel
+    var = seg.var(axis=3)
+    tiny = np.finfo(float).tiny
+    return np.log(np.maximum(var, tiny)).reshape(seg.shape[0], -1)
+
+
+#: ``features`` option -> (prepare the whole epochs once, features of one window).
+WINDOW_FEATURES: dict[str, tuple[Any, Any]] = {
+    "amplitude": (_amplitude_prepare, _amplitude_window),
+    "bandpower": (_bandpower_prepare, _bandpower_window),
+}
+
+
+def _check_bands(bands: Any, sfreq: float) -> tuple[tuple[float, float], ...]:
+    try:
+        out = tuple((float(lo), float(hi)) for lo, hi in bands)
+    except (TypeError, ValueError):
+        out = ()
+    if not out or any(not (0 < lo < hi < sfreq / 2) for lo, hi in out):
+        raise ConfigError(
+            f"Invalid value for 'bands': a list of (low, high) Hz with 0 < low < high < "
+            f"sfreq / 2 = {sfreq / 2:g}; got {bands!r}."
+        )
+    return out
+
+
+def window_features(
+    X: Any,
+    sfreq: float,
+    *,
+    window: float = 0.2,
+    step: float = 0.1,
+    features: str = "amplitude",
+    bands: Any = DEFAULT_BANDS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of each sliding window of the epochs (nothing is fitted to the data).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_epochs, n_channels, n_times)
+    sfreq : float
+    window, step : float
+        Window length and step in seconds.
+    features : {"amplitude", "bandpower"}, default="amplitude"
+        ``"amplitude"``: the window's mean and linear slope per channel (evoked responses).
+        ``"bandpower"``: log-variance of the band-passed signal per band and channel within
+        the window (rhythm power, e.g. motor-imagery ERD); each whole epoch is band-passed
+        once (zero-phase FIR, per epoch, stateless) before it is cut into windows.
+    bands : sequence of (low, high), default=((8, 13), (13, 30))
+        Pass bands in Hz for ``"bandpower"``.
+
+    Returns
+    -------
+    F : ndarray of shape (n_windows, n_epochs, n_features)
+        ``n_features`` is ``2 * n_channels`` (amplitude) or ``n_bands * n_channels``.
+    starts : ndarray of shape (n_windows,)
+        First sample of each window.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 3:
+        raise DataFormatError(f"'X' must be (n_epochs, n_channels, n_times); got {X.shape}.")
+    if not (0 < window) or not (0 < step):
+        raise ConfigError(
+            f"'window' and 'step' must be positive seconds; got {window!r}, {step!r}."
+        )
+    if not isinstance(features, str) or features not in WINDOW_FEATURES:
+        raise ConfigError(
+            f"Invalid value for 'features'. Allowed: {', '.join(map(repr, WINDOW_FEATURES))}; "
+            f"got {features!r}."
+        )
+    w = max(2, round(window * sfreq))
+    s = max(1, round(step * sfreq))
+    if w > X.shape[2]:
+        raise ConfigError(f"Invalid value for 'window': {window} s is longer than the epochs.")
+    prepare, per_window = WINDOW_FEATURES[features]
+    if features == "bandpower":
+        bands = _check_bands(bands, sfreq)
+    Xp = prepare(X, sfreq, bands)
+    starts = np.arange(0, X.shape[2] - w + 1, s)
+    ramp = np.linspace(-1, 1, w)
+    F = np.stack([per_window(Xp[..., st : st + w], ramp) for st in starts])
+    return F, starts
+
+
 def time_resolved_decoding(
     X: Any,
     y: Any,
@@ -60,8 +175,10 @@ def time_resolved_decoding(
     ci: float = 0.95,
     seed: int = 0,
     n_jobs: int = 1,
+    features: str = "amplitude",
+    bands: Any = DEFAULT_BANDS,
 ) -> TimeResolvedResult:
-    """Decode ``y`` from each sliding window of the epochs (features: channels x window samples).
+    """Decode ``y`` from each sliding window of the epochs (features: see :func:`window_features`).
 
     Parameters
     ----------
@@ -73,12 +190,17 @@ def time_resolved_decoding(
     tmin : float, default=0.0
         Time of the first sample, for the returned window centres.
     estimator : sklearn classifier, optional
-        Default: standardise + shrinkage LDA on the window's mean per channel and its slope.
+        Default: standardise + shrinkage LDA, both fitted on the training folds only.
     folds : int or list of (train, test), default=5
         An int gives stratified, shuffled K-fold with ``seed``.
     n_boot, ci, seed
         Percentile bootstrap over trials of the pooled out-of-fold predictions.
     n_jobs : int, default=1
+    features : {"amplitude", "bandpower"}, default="amplitude"
+        Per-window features (:data:`WINDOW_FEATURES`): mean and slope per channel, or
+        log-variance of band-passed signal per band and channel (rhythm power).
+    bands : sequence of (low, high), default=((8, 13), (13, 30))
+        Bands in Hz for ``"bandpower"``.
 
     Returns
     -------
@@ -97,15 +219,10 @@ def time_resolved_decoding(
         raise DataFormatError(
             f"'X' must be (n_epochs, n_channels, n_times) with one y per epoch; got {X.shape}, {y.shape}."
         )
-    if not (0 < window) or not (0 < step):
-        raise ConfigError(
-            f"'window' and 'step' must be positive seconds; got {window!r}, {step!r}."
-        )
+    F_all, starts = window_features(
+        X, sfreq, window=window, step=step, features=features, bands=bands
+    )
     w = max(2, round(window * sfreq))
-    s = max(1, round(step * sfreq))
-    if w > X.shape[2]:
-        raise ConfigError(f"Invalid value for 'window': {window} s is longer than the epochs.")
-    starts = np.arange(0, X.shape[2] - w + 1, s)
     if estimator is None:
         estimator = make_pipeline(
             StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
@@ -115,20 +232,14 @@ def time_resolved_decoding(
             StratifiedKFold(int(folds), shuffle=True, random_state=seed).split(X[:, 0, 0], y)
         )
     folds = [(np.asarray(a), np.asarray(b)) for a, b in folds]
-    ramp = np.linspace(-1, 1, w)
 
-    def features(st: int) -> np.ndarray:
-        seg = X[:, :, st : st + w]
-        return np.concatenate([seg.mean(2), (seg * ramp).mean(2)], axis=1)
-
-    def one(st: int) -> np.ndarray:
-        F = features(st)
+    def one(F: np.ndarray) -> np.ndarray:
         pred = np.empty_like(y)
         for tr, te in folds:
             pred[te] = clone(estimator).fit(F[tr], y[tr]).predict(F[te])
         return pred
 
-    preds = np.column_stack(Parallel(n_jobs=n_jobs)(delayed(one)(st) for st in starts))
+    preds = np.column_stack(Parallel(n_jobs=n_jobs)(delayed(one)(F) for F in F_all))
     n_classes = int(y.max()) + 1
     scores = _balanced(y, preds, n_classes)
     rng = np.random.default_rng(seed)
