@@ -25,7 +25,6 @@ from neurodl.analyses.dynamics import (
     make_decoder,
     r2_per_dim,
 )
-from neurodl.analyses.dynamics._training import train_module
 from neurodl.data.simulate import simulate_latent_population
 from neurodl.exceptions import ConfigError, DataFormatError
 
@@ -259,16 +258,45 @@ def test_autoencoder_is_deterministic_variant():
 
 
 def test_nan_guard_skips_bad_batches():
+    """The engine's "skip" guard (used by every dynamics model) skips non-finite batches."""
+    from neurodl.estimators.torch_engine import TrainConfig, train
+
+    torch.manual_seed(0)
     net = torch.nn.Linear(2, 1)
     x = np.ones((8, 2), np.float32)
 
-    def loss_fn(model, batch, epoch):
-        out = model(batch[0]).mean()
-        return out * float("nan") if epoch == 0 else out**2
+    def objective(model, xb, yb, ctx):
+        out = model(xb)[:, 0]
+        return out * float("nan") if ctx.epoch == 1 and ctx.step % 2 == 0 else out**2
 
-    hist = train_module(net, loss_fn, (x,), epochs=3, batch_size=4, val_fraction=0.0)
-    assert hist.n_nan_skipped == 2
+    cfg = TrainConfig(
+        task="regression", max_epochs=3, batch_size=4, on_divergence="skip", schedule="plateau"
+    )
+    res = train(net, x, np.zeros(8, np.float32), None, None, cfg, objective=objective)
+    assert [r["n_skipped"] for r in res.history] == [0, 1, 0]
+    assert all(np.isfinite(r["train_loss"]) for r in res.history)
     assert all(np.isfinite(p.detach().numpy()).all() for p in net.parameters())
+
+
+def test_dynamics_models_train_with_the_shared_engine(monkeypatch):
+    """RNNDecoder, RNNForecaster and LFADS all go through torch_engine.train."""
+    import neurodl.estimators.torch_engine as engine
+
+    calls = []
+    real = engine.train
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("objective"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train", spy)
+    X, y = _linear_system(np.random.default_rng(0), n=120, n_neurons=4)
+    RNNDecoder(n_lags=3, hidden_size=4, epochs=2).fit(X, y)
+    _, c = _tiny_population()
+    RNNForecaster([1], hidden_size=4, epochs=2).fit(c)
+    LFADS(epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2).fit(c)
+    assert len(calls) == 3
+    assert calls[0] is None and callable(calls[1]) and callable(calls[2])
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,13 @@ Functional core behind :class:`~neurodl.estimators.NeuralClassifier` and
 
 What the loop does, exactly
 ---------------------------
-- **Optimiser and schedule**: AdamW (``lr``, ``weight_decay``); the learning rate follows
+- **Optimiser and schedule**: AdamW (``lr``, ``weight_decay`` decoupled), or Adam with
+  ``weight_decay`` as an L2 penalty added to the gradient (``optimizer="adam"``; see
+  :data:`OPTIMIZERS`); the learning rate follows
   :data:`SCHEDULES` per optimisation step (``"cosine"``: cosine annealing from ``lr`` to 0 over
-  all steps; ``"onecycle"``: one-cycle with peak ``lr``; ``None``: constant).
+  all steps; ``"onecycle"``: one-cycle with peak ``lr``; ``None``: constant;
+  ``"plateau"``: halved after ``plateau_patience`` epochs without a lower validation loss, or
+  training loss without validation, stepped once per epoch).
 - **Batches**: each epoch draws the permutation ``torch.randperm(n, generator=seed + epoch)``,
   exactly as :class:`torch.utils.data.DistributedSampler` does, and cuts it into consecutive
   batches of ``batch_size`` (the last one may be smaller; a last batch of a single sample is
@@ -16,6 +20,17 @@ What the loop does, exactly
   a resumed run sees the same batches, and DDP ranks together see the same global batches.
 - **Loss**: cross-entropy (optionally class-weighted; normalised by the batch's total weight) or
   mean squared error. Gradients are clipped to ``grad_clip`` (global L2 norm) when set.
+- **Custom objectives** (``objective=`` of :func:`train`): a callable
+  ``objective(model, xb, yb, ctx) -> losses`` or ``-> (weighted_losses, weights)`` replaces the
+  built-in loss; ``losses`` has one entry per sample (shape ``(batch,)``) and the batch loss is
+  ``sum(weighted_losses) / sum(weights)`` (weights all-reduced over DDP ranks), exactly how the
+  built-in losses are reduced. ``ctx`` is a :class:`LossContext` (``epoch``, global optimisation
+  ``step``, ``training``, ``steps_per_epoch``, ``max_epochs``): schedules inside the loss (a KL
+  warm-up by epoch or step) and training-only corruption (coordinated dropout) live in the
+  objective. The validation loss is the same objective with ``ctx.training=False``, called in
+  eval mode without gradients on batches of ``predict_batch_size`` (no validation metric is
+  recorded). ``xb``/``yb`` may have any shape after the sample axis (``y`` float32). The
+  built-in MSE written as an objective reproduces the built-in path's weights exactly.
 - **Cropped training** (``crop_len`` set): each training sample is replaced by one crop of
   ``crop_len`` samples starting at a uniformly drawn offset (generator ``seed + epoch``,
   independent per sample and epoch). At prediction, crops start at ``0, crop_stride,
@@ -28,7 +43,10 @@ What the loop does, exactly
 - **Divergence guard**: a non-finite training loss or gradient norm in an epoch either raises
   :class:`DivergenceError` (``on_divergence="raise"``) or rolls the model, optimiser and
   scheduler back to the end of the last good epoch and stops (``on_divergence="rollback"``,
-  recorded as ``stopped_reason="diverged"``).
+  recorded as ``stopped_reason="diverged"``). ``on_divergence="skip"`` (a NaN guard for
+  stochastic objectives) skips each batch whose loss or gradient norm is not finite (no
+  optimiser or scheduler step; counted in the epoch record's ``n_skipped``) and rolls back and
+  stops only when every batch of an epoch was skipped.
 - **Checkpoints**: with ``checkpoint_path`` set, the whole state (model, optimiser, scheduler,
   grad scaler, RNG states, epoch, history, best weights, patience counter) is written after
   every epoch to a temporary file in the same folder and moved over the checkpoint with
@@ -62,9 +80,12 @@ from .._logging import logger
 from ..exceptions import ConfigError, NeurodlError
 
 __all__ = [
+    "OPTIMIZERS",
     "SCHEDULES",
     "DistContext",
     "DivergenceError",
+    "LossContext",
+    "Objective",
     "TrainConfig",
     "TrainResult",
     "atomic_torch_save",
@@ -100,14 +121,41 @@ def _constant(optimizer: Any, lr: float, total_steps: int) -> Any:
     return LambdaLR(optimizer, lambda step: 1.0)
 
 
-#: Learning-rate schedules (stepped once per optimisation step): name -> factory.
-SCHEDULES: dict[str | None, Callable[[Any, float, int], Any]] = {
+def _plateau(optimizer: Any, lr: float, total_steps: int, patience: int = 5) -> Any:
+    from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+    return ReduceLROnPlateau(optimizer, factor=0.5, patience=patience)
+
+
+#: Learning-rate schedules: name -> factory ``(optimizer, lr, total_steps)``. Stepped once per
+#: optimisation step, except those in :data:`EPOCH_SCHEDULES` (once per epoch, on the monitored
+#: loss).
+SCHEDULES: dict[str | None, Callable[..., Any]] = {
     "cosine": _cosine,
     "onecycle": _onecycle,
+    "plateau": _plateau,
     None: _constant,
 }
+#: Schedules stepped once per epoch with the validation loss (training loss without validation).
+EPOCH_SCHEDULES = frozenset({"plateau"})
 
-ON_DIVERGENCE = ("raise", "rollback")
+ON_DIVERGENCE = ("raise", "rollback", "skip")
+
+
+def _adamw(params: Any, lr: float, weight_decay: float) -> Any:
+    import torch
+
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _adam(params: Any, lr: float, weight_decay: float) -> Any:
+    import torch
+
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+#: Optimisers: name -> factory ``(parameters, lr, weight_decay)``.
+OPTIMIZERS: dict[str, Callable[[Any, float, float], Any]] = {"adamw": _adamw, "adam": _adam}
 
 
 # ------------------------------------------------------------------------------ settings
@@ -134,8 +182,15 @@ class TrainConfig:
     crop_stride: int | None = None
     seed: int = 0
     predict_batch_size: int = 256
+    plateau_patience: int = 5
+    optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(
+                f"Invalid value for 'optimizer'. Allowed: {', '.join(map(repr, OPTIMIZERS))}; "
+                f"got {self.optimizer!r}."
+            )
         if self.schedule not in SCHEDULES:
             raise ConfigError(
                 f"Invalid value for 'schedule'. Allowed: {', '.join(map(repr, SCHEDULES))}; "
@@ -146,6 +201,35 @@ class TrainConfig:
                 f"Invalid value for 'on_divergence'. Allowed: {', '.join(map(repr, ON_DIVERGENCE))}; "
                 f"got {self.on_divergence!r}."
             )
+
+
+@dataclass(frozen=True)
+class LossContext:
+    """Where a custom objective is called from (see "Custom objectives" in the module docstring).
+
+    Attributes
+    ----------
+    epoch : int
+        The current epoch (0-based).
+    step : int
+        Global optimisation step of the batch (``epoch * steps_per_epoch + batch index``);
+        for validation, the number of steps done so far.
+    training : bool
+        True for training batches (model in train mode, gradients on), False for validation.
+    steps_per_epoch : int
+    max_epochs : int
+    """
+
+    epoch: int
+    step: int
+    training: bool
+    steps_per_epoch: int
+    max_epochs: int
+
+
+#: ``objective(model, xb, yb, ctx) -> losses`` or ``-> (weighted_losses, weights)``, each of
+#: shape (batch,): the batch loss is ``sum(weighted_losses) / sum(weights)``.
+Objective = Callable[[Any, Any, Any, LossContext], Any]
 
 
 @dataclass
@@ -319,6 +403,25 @@ def _forward(model: Any, xb: Any, cfg: TrainConfig) -> Any:
     return out.float()
 
 
+def _objective_losses(
+    objective: Objective, model: Any, xb: Any, yb: Any, ctx: LossContext, cfg: TrainConfig
+) -> tuple[Any, Any]:
+    """Per-sample (weighted) losses and weights of a custom objective, as float32 vectors."""
+    import torch
+
+    with _autocast(cfg):
+        res = objective(model, xb, yb, ctx)
+    losses, w = res if isinstance(res, tuple) else (res, None)
+    losses = losses.float().reshape(-1)
+    if len(losses) != len(xb):
+        raise ConfigError(
+            f"The objective must return one loss per sample (shape ({len(xb)},)); "
+            f"got shape {tuple(res[0].shape if isinstance(res, tuple) else res.shape)}."
+        )
+    w = torch.ones_like(losses) if w is None else w.float().reshape(-1)
+    return losses, w
+
+
 def _per_sample_loss(out: Any, yb: Any, cfg: TrainConfig, weight: Any) -> tuple[Any, Any]:
     """Per-sample losses and their weights."""
     import torch
@@ -425,6 +528,38 @@ def _valid_stats(
     return float(ss_res.sum() / (n * k)), float(r2.mean())
 
 
+def _objective_valid_loss(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    cfg: TrainConfig,
+    dist: DistContext,
+    objective: Objective,
+    ctx: LossContext,
+) -> float:
+    """Validation loss of a custom objective (eval mode, no grad) on this rank's shard, reduced."""
+    import torch
+
+    shard = np.array_split(np.arange(len(X)), dist.world_size)[dist.rank]
+    sums = torch.zeros(2, dtype=torch.float64)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(shard), cfg.predict_batch_size):
+                idx = shard[i : i + cfg.predict_batch_size]
+                xb = torch.tensor(np.asarray(X[idx]), dtype=torch.float32).to(cfg.device)
+                yb = torch.tensor(np.asarray(y[idx]), dtype=torch.float32).to(cfg.device)
+                losses, w = _objective_losses(objective, model, xb, yb, ctx, cfg)
+                sums += torch.tensor(
+                    [losses.double().sum().item(), w.double().sum().item()], dtype=torch.float64
+                )
+    finally:
+        model.train(was_training)
+    sums = dist.all_reduce_sum(sums)
+    return float(sums[0] / max(float(sums[1]), 1e-12))
+
+
 # ------------------------------------------------------------------------------ checkpoints
 def _rng_state() -> dict[str, Any]:
     import torch
@@ -479,16 +614,19 @@ def train(
     resume: bool = True,
     callbacks: Sequence[Callable[[dict[str, Any]], Any]] = (),
     dist: DistContext | None = None,
+    objective: Objective | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``(X_train, y_train)`` (see the module docstring).
 
     Parameters
     ----------
     model : torch.nn.Module
-        Maps ``(batch, n_chans, n_times or crop_len)`` float tensors to ``(batch, n_outputs)``.
-        Already on ``cfg.device``.
+        Maps ``(batch, n_chans, n_times or crop_len)`` float tensors to ``(batch, n_outputs)``
+        (any signature with ``objective``). Already on ``cfg.device``.
     X_train : ndarray of shape (n_train, n_chans, n_times)
+        (``(n_train, ...)`` with ``objective``).
     y_train : ndarray of shape (n_train,) of int class indices, or (n_train, n_outputs) floats
+        (``(n_train, ...)`` floats with ``objective``).
     X_valid, y_valid : arrays like the training ones, or None (no validation, no early stopping)
     cfg : TrainConfig
     checkpoint_path : path or None
@@ -503,6 +641,9 @@ def train(
         epoch is kept, so a later call resumes after it).
     dist : DistContext or None
         Data-parallel context (``model`` must then be wrapped in DDP by the caller).
+    objective : callable or None
+        Custom loss ``objective(model, xb, yb, ctx)`` (see "Custom objectives" in the module
+        docstring); ``None``: the built-in loss of ``cfg.task``. Not combinable with cropping.
 
     Returns
     -------
@@ -512,18 +653,29 @@ def train(
 
     dist = dist or DistContext()
     device = cfg.device
+    if objective is not None and cfg.crop_len is not None:
+        raise ConfigError(
+            "Invalid value for 'crop_len' with a custom objective. Allowed: None; "
+            f"got {cfg.crop_len!r}."
+        )
     weight = (
         torch.as_tensor(cfg.class_weight, dtype=torch.float32, device=device)
         if cfg.class_weight is not None
         else None
     )
     Xt = torch.tensor(np.asarray(X_train), dtype=torch.float32)  # a copy: inputs may be read-only
-    yt = torch.tensor(y_train, dtype=torch.long if cfg.task == "classification" else torch.float32)
+    y_dtype = torch.long if cfg.task == "classification" and objective is None else torch.float32
+    yt = torch.tensor(np.asarray(y_train), dtype=y_dtype)
     n = len(Xt)
     n_times = Xt.shape[-1]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), cfg.lr, cfg.weight_decay)
     steps_per_epoch = len(_train_order(n, cfg, 0, dist))
-    scheduler = SCHEDULES[cfg.schedule](optimizer, cfg.lr, steps_per_epoch * cfg.max_epochs)
+    per_epoch_schedule = cfg.schedule in EPOCH_SCHEDULES
+    if cfg.schedule == "plateau":
+        scheduler = _plateau(optimizer, cfg.lr, 0, patience=cfg.plateau_patience)
+    else:
+        scheduler = SCHEDULES[cfg.schedule](optimizer, cfg.lr, steps_per_epoch * cfg.max_epochs)
+    skip_bad = cfg.on_divergence == "skip"
     scaler = torch.amp.GradScaler("cuda") if _needs_scaler(cfg) else None
     has_valid = X_valid is not None and len(X_valid) > 0
     net = model.module if hasattr(model, "module") else model  # unwrap DDP for state dicts
@@ -585,42 +737,67 @@ def train(
         model.train()
         starts = crop_starts(n, n_times, cfg.crop_len, cfg.seed, epoch) if cfg.crop_len else None
         sums = torch.zeros(4, dtype=torch.float64)  # loss*w, w, correct, count
-        finite = True
-        for idx in _train_order(n, cfg, epoch, dist):
+        finite, n_skipped, n_ok = True, 0, 0
+        for i_batch, idx in enumerate(_train_order(n, cfg, epoch, dist)):
             xb = Xt[idx]
             if starts is not None:
                 L = cfg.crop_len
                 xb = torch.stack([xb[i, :, s : s + L] for i, s in enumerate(starts[idx].tolist())])
             xb, yb = xb.to(device, non_blocking=True), yt[idx].to(device, non_blocking=True)
-            out = _forward(model, xb, cfg)
-            losses, w = _per_sample_loss(out, yb, cfg, weight)
+            if objective is None:
+                out = _forward(model, xb, cfg)
+                losses, w = _per_sample_loss(out, yb, cfg, weight)
+            else:
+                ctx = LossContext(
+                    epoch=epoch,
+                    step=epoch * steps_per_epoch + i_batch,
+                    training=True,
+                    steps_per_epoch=steps_per_epoch,
+                    max_epochs=cfg.max_epochs,
+                )
+                losses, w = _objective_losses(objective, model, xb, yb, ctx, cfg)
             norm = dist.all_reduce_sum(w.sum().detach().double().cpu().reshape(1))
             loss = losses.sum() * (dist.world_size / float(norm[0]))
             optimizer.zero_grad(set_to_none=True)
+            if skip_bad:
+                bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], dtype=torch.float64)
+                if float(dist.all_reduce_sum(bad)[0]) > 0:  # every rank skips the same batch
+                    n_skipped += 1
+                    continue
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)
             else:
                 loss.backward()
-            if cfg.grad_clip:
-                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            if cfg.grad_clip or skip_bad:
+                gnorm = torch.nn.utils.clip_grad_norm_(
+                    model.parameters(), cfg.grad_clip if cfg.grad_clip else math.inf
+                )
                 # With a grad scaler, inf gradients are expected now and then: it skips the step.
+                if skip_bad and scaler is None and not bool(torch.isfinite(gnorm)):
+                    optimizer.zero_grad(set_to_none=True)
+                    n_skipped += 1
+                    continue
                 finite = finite and (scaler is not None or bool(torch.isfinite(gnorm)))
             if scaler is not None:
                 scaler.step(optimizer)
                 scaler.update()
             else:
                 optimizer.step()
-            scheduler.step()
+            if not per_epoch_schedule:
+                scheduler.step()
+            n_ok += 1
             with torch.no_grad():
                 correct = (
-                    (out.argmax(1) == yb).sum().item() if cfg.task == "classification" else 0.0
+                    (out.argmax(1) == yb).sum().item()
+                    if cfg.task == "classification" and objective is None
+                    else 0.0
                 )
                 sums += torch.tensor(
                     [losses.sum().item(), w.sum().item(), correct, len(yb)], dtype=torch.float64
                 )
         sums = dist.all_reduce_sum(sums)
-        train_loss = float(sums[0] / max(float(sums[1]), 1e-12))
+        train_loss = float(sums[0] / max(float(sums[1]), 1e-12)) if n_ok else math.nan
         if not (finite and math.isfinite(train_loss)):
             if cfg.on_divergence == "raise":
                 raise DivergenceError(
@@ -644,12 +821,28 @@ def train(
             "train_loss": train_loss,
             "lr": float(optimizer.param_groups[0]["lr"]),
         }
-        if cfg.task == "classification":
+        if skip_bad:
+            record["n_skipped"] = n_skipped
+        if cfg.task == "classification" and objective is None:
             record["train_accuracy"] = float(sums[2] / max(float(sums[3]), 1.0))
-        if has_valid:
+        if has_valid and objective is not None:
+            ctx = LossContext(
+                epoch=epoch,
+                step=(epoch + 1) * steps_per_epoch,
+                training=False,
+                steps_per_epoch=steps_per_epoch,
+                max_epochs=cfg.max_epochs,
+            )
+            v_loss = _objective_valid_loss(net, X_valid, y_valid, cfg, dist, objective, ctx)
+            record["valid_loss"] = v_loss
+        elif has_valid:
             v_loss, v_metric = _valid_stats(net, X_valid, y_valid, cfg, dist)
             record["valid_loss"] = v_loss
             record["valid_" + ("accuracy" if cfg.task == "classification" else "r2")] = v_metric
+        if per_epoch_schedule:
+            monitor = record["valid_loss"] if has_valid else train_loss
+            scheduler.step(monitor if math.isfinite(monitor) else math.inf)
+        if has_valid:
             if v_loss < best_loss:
                 best_loss, bad_epochs, result.best_epoch = v_loss, 0, epoch
                 if cfg.early_stopping:

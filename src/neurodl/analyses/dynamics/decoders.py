@@ -10,7 +10,8 @@ its own history (``n_lags`` bins including the current one, zero-padded at the s
   (Wu et al. 2003): ``y_t = A y_{t-1} + w``, ``x_t = H y_t + q``, fitted by least squares and
   run as a forward Kalman filter.
 - :class:`RNNDecoder`: GRU or LSTM over history windows
-  (:class:`neurodl.models.dynamics.RecurrentDecoder`), trained with Adam and early stopping.
+  (:class:`neurodl.models.dynamics.RecurrentDecoder`), trained by the shared engine
+  (:func:`neurodl.estimators.torch_engine.train`, MSE, early stopping on a contiguous block).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ...exceptions import ConfigError, DataFormatError
 from .binning import history_windows, lagged_features
@@ -28,19 +29,50 @@ from .binning import history_windows, lagged_features
 __all__ = ["DECODERS", "KalmanFilterDecoder", "RNNDecoder", "WienerFilter", "make_decoder"]
 
 
-def _check_xy(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
-    x = np.asarray(X, dtype=float)
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise DataFormatError(f"'X' must be (n_bins, n_neurons) with >= 2 bins; got {x.shape}.")
-    if not np.isfinite(x).all():
-        raise DataFormatError("'X' contains NaN or infinite values.")
-    if y is None:
-        return x, None
-    yy = np.asarray(y, dtype=float)
-    yy = yy[:, None] if yy.ndim == 1 else yy
-    if yy.shape[0] != x.shape[0]:
-        raise DataFormatError(f"{x.shape[0]} bins in 'X' but {yy.shape[0]} in 'y'.")
-    return x, yy
+def _check_xy(
+    est: BaseEstimator, X: Any, y: Any = None, *, reset: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate ``X`` (n_bins, n_neurons) and, when fitting, ``y`` (n_bins,) or (n_bins, n_dims).
+
+    scikit-learn's :func:`~sklearn.utils.validation.validate_data` (dense finite float arrays,
+    ``n_features_in_``); fitting needs >= 2 bins and returns ``y`` as 2-D (``_y_1d_`` remembers
+    a 1-D ``y`` so that ``predict`` returns 1-D predictions).
+    """
+    try:
+        if not reset:
+            return validate_data(est, X, reset=False, dtype=np.float64), None
+        n_x, n_y = _n_rows(X), _n_rows(y)
+        if n_x is not None and n_y is not None and n_x != n_y:
+            raise DataFormatError(f"{n_x} bins in 'X' but {n_y} in 'y'.")
+        x, yy = validate_data(
+            est, X, y, dtype=np.float64, multi_output=True, y_numeric=True, ensure_min_samples=2
+        )
+    except DataFormatError:
+        raise
+    except ValueError as err:  # sklearn's message, as the package's error type
+        raise DataFormatError(str(err)) from None
+    yy = np.asarray(yy, dtype=np.float64)
+    est._y_1d_ = yy.ndim == 1
+    return x, yy.reshape(len(yy), -1)
+
+
+def _n_rows(a: Any) -> int | None:
+    shape = getattr(a, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else None
+    return len(a) if hasattr(a, "__len__") and not isinstance(a, str) else None
+
+
+def _as_y(est: BaseEstimator, out: np.ndarray) -> np.ndarray:
+    out = np.asarray(out).reshape(len(out), -1)
+    return out[:, 0] if getattr(est, "_y_1d_", False) else out
+
+
+class _DecoderTags:
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class _Standardize:
@@ -52,7 +84,7 @@ class _Standardize:
         return (x - self.mean_) / self.scale_
 
 
-class WienerFilter(RegressorMixin, BaseEstimator):
+class WienerFilter(_DecoderTags, RegressorMixin, BaseEstimator):
     """Wiener filter: linear regression of behaviour on ``n_lags`` bins of activity.
 
     The features are the raw lagged counts ``[X_t, X_{t-1}, ..., X_{t-n_lags+1}]`` (zero-padded
@@ -105,7 +137,7 @@ class WienerFilter(RegressorMixin, BaseEstimator):
 
         from .cv import ContiguousBlockCV
 
-        x, yy = _check_xy(X, y)
+        x, yy = _check_xy(self, X, y, reset=True)
         feats = lagged_features(x, self.n_lags)
         if self.alpha is not None:
             ok = isinstance(self.alpha, int | float | np.number) and not isinstance(
@@ -133,11 +165,11 @@ class WienerFilter(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        x, _ = _check_xy(X)
-        return self.model_.predict(lagged_features(x, self.n_lags))
+        x, _ = _check_xy(self, X, reset=False)
+        return _as_y(self, self.model_.predict(lagged_features(x, self.n_lags)))
 
 
-class KalmanFilterDecoder(RegressorMixin, BaseEstimator):
+class KalmanFilterDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
     """Kalman filter with the behaviour as the hidden state (Wu et al. 2003).
 
     Parameters
@@ -161,7 +193,7 @@ class KalmanFilterDecoder(RegressorMixin, BaseEstimator):
         return lag.reshape(len(x), self.n_lags, -1).mean(axis=1)
 
     def fit(self, X: Any, y: Any) -> KalmanFilterDecoder:
-        x, yy = _check_xy(X, y)
+        x, yy = _check_xy(self, X, y, reset=True)
         if not self.C > 0:
             raise ConfigError(f"Invalid value for 'C'. Allowed: > 0; got {self.C!r}.")
         self.scaler_ = _Standardize().fit(x)
@@ -182,7 +214,7 @@ class KalmanFilterDecoder(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "A_")
-        x, _ = _check_xy(X)
+        x, _ = _check_xy(self, X, reset=False)
         z = self._obs(x) - self.z_mean_
         A, W, H, Q = self.A_, self.W_, self.H_, self.Q_
         d = A.shape[0]
@@ -199,10 +231,10 @@ class KalmanFilterDecoder(RegressorMixin, BaseEstimator):
             P = np.linalg.inv(np.linalg.inv(P_pred) + HtQiH)
             s = s_pred + P @ HtQi @ (z[t] - H @ s_pred)
             out[t] = s
-        return out + self.y_mean_
+        return _as_y(self, out + self.y_mean_)
 
 
-class RNNDecoder(RegressorMixin, BaseEstimator):
+class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
     """GRU or LSTM decoder over history windows (continuous behaviour).
 
     Parameters
@@ -227,6 +259,8 @@ class RNNDecoder(RegressorMixin, BaseEstimator):
     ----------
     history_ : list of dict
         Training history (losses, ``time_per_epoch_s``) of each network.
+    latency_per_bin_ : float
+        Inference time per bin (seconds), measured on the training bins at the end of ``fit``.
     """
 
     def __init__(
@@ -258,28 +292,35 @@ class RNNDecoder(RegressorMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X: Any, y: Any) -> RNNDecoder:
-        import torch
-
         from ...models.dynamics import RecurrentDecoder
-        from ._training import train_module
+        from ._engine import fit_network
 
-        x, yy = _check_xy(X, y)
+        x, yy = _check_xy(self, X, y, reset=True)
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(
+                f"Invalid value for 'val_fraction'. Allowed: [0, 1); got {self.val_fraction!r}."
+            )
+        if (
+            isinstance(self.n_ensemble, bool)
+            or not isinstance(self.n_ensemble, int)
+            or (self.n_ensemble < 1)
+        ):
+            raise ConfigError(
+                f"Invalid value for 'n_ensemble'. Allowed: an integer >= 1; got {self.n_ensemble!r}."
+            )
         self.scaler_ = _Standardize().fit(x)
         self.y_mean_, self.y_scale_ = yy.mean(0), yy.std(0) + 1e-9
         w = history_windows(self.scaler_.transform(x), self.n_lags).astype(np.float32)
         t = ((yy - self.y_mean_) / self.y_scale_).astype(np.float32)
         n_val = round(self.val_fraction * len(w))
         cut = len(w) - n_val
-        train = (w[:cut], t[:cut])
-        val = (w[cut + self.n_lags :], t[cut + self.n_lags :]) if n_val > self.n_lags + 5 else None
+        # Validation: the last contiguous block, after a gap of n_lags bins (no shared history).
+        has_val = n_val > self.n_lags + 5
+        val_x = w[cut + self.n_lags :] if has_val else None
+        val_y = t[cut + self.n_lags :] if has_val else None
 
-        def loss_fn(model: Any, batch: Any, epoch: int) -> Any:
-            return torch.nn.functional.mse_loss(model(batch[0]), batch[1])
-
-        self.models_, self.history_ = [], []
-        for k in range(self.n_ensemble):
-            torch.manual_seed(self.seed + k)
-            model = RecurrentDecoder(
+        def build() -> Any:
+            return RecurrentDecoder(
                 x.shape[1],
                 self.n_lags,
                 yy.shape[1],
@@ -287,36 +328,41 @@ class RNNDecoder(RegressorMixin, BaseEstimator):
                 hidden_size=self.hidden_size,
                 dropout=self.dropout,
             )
-            hist = train_module(
-                model,
-                loss_fn,
-                train,
+
+        self.models_, self.history_ = [], []
+        for k in range(self.n_ensemble):
+            model, hist = fit_network(
+                build,
+                w[:cut],
+                t[:cut],
+                val_x,
+                val_y,
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
                 weight_decay=self.weight_decay,
-                val_fraction=0.0,
-                val_arrays=val,
                 patience=self.patience,
                 seed=self.seed + k,
             )
             self.models_.append(model)
-            self.history_.append(hist.to_dict())
+            self.history_.append(hist)
+        t0 = time.perf_counter()
+        self._predict_windows(w)
+        self.latency_per_bin_ = (time.perf_counter() - t0) / len(w)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
+    def _predict_windows(self, w: np.ndarray) -> np.ndarray:
         import torch
 
-        check_is_fitted(self, "models_")
-        x, _ = _check_xy(X)
-        w = torch.as_tensor(
-            history_windows(self.scaler_.transform(x), self.n_lags), dtype=torch.float32
-        )
-        t0 = time.perf_counter()
+        wt = torch.as_tensor(w, dtype=torch.float32)
         with torch.no_grad():
-            out = np.mean([m(w).numpy() for m in self.models_], axis=0)
-        self.latency_per_bin_ = (time.perf_counter() - t0) / len(x)
-        return out * self.y_scale_ + self.y_mean_
+            return np.mean([m(wt).numpy() for m in self.models_], axis=0)
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "models_")
+        x, _ = _check_xy(self, X, reset=False)
+        w = history_windows(self.scaler_.transform(x), self.n_lags)
+        return _as_y(self, self._predict_windows(w) * self.y_scale_ + self.y_mean_)
 
 
 #: decoder name -> class (constructor keyword parameters from the config).

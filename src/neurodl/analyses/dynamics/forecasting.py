@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from ...exceptions import ConfigError, DataFormatError
 from .binning import lagged_features
@@ -54,7 +56,7 @@ def _mask_beyond(pred: np.ndarray, horizons: tuple[int, ...]) -> np.ndarray:
     return pred
 
 
-class PersistenceForecaster:
+class PersistenceForecaster(BaseEstimator):
     """Predict that bin ``t + h`` equals the (causally smoothed) mean of the last ``window`` bins.
 
     Parameters
@@ -73,6 +75,7 @@ class PersistenceForecaster:
         return self
 
     def predict(self, counts: Any) -> np.ndarray:
+        check_is_fitted(self, "mean_")
         c = _check_counts(counts)
         csum = np.cumsum(c, axis=1)
         lag = np.zeros_like(csum)
@@ -84,7 +87,7 @@ class PersistenceForecaster:
         return _mask_beyond(pred, self.horizons_)
 
 
-class LinearARForecaster:
+class LinearARForecaster(BaseEstimator):
     """Direct multi-horizon linear autoregression: ridge from ``n_lags`` past bins to bin t + h.
 
     Parameters
@@ -120,6 +123,7 @@ class LinearARForecaster:
         return self
 
     def predict(self, counts: Any) -> np.ndarray:
+        check_is_fitted(self, "models_")
         c = _check_counts(counts)
         f = self._features(c).reshape(-1, c.shape[-1] * self.n_lags)
         preds = [
@@ -128,8 +132,11 @@ class LinearARForecaster:
         return _mask_beyond(np.stack(preds, axis=2), self.horizons_)
 
 
-class RNNForecaster:
+class RNNForecaster(BaseEstimator):
     """GRU forecaster of the next bins with a Poisson or Gaussian likelihood.
+
+    Trained by the shared engine (:func:`neurodl.estimators.torch_engine.train`) with the
+    likelihood as a custom objective; early stopping on 10% of the trials (drawn with ``seed``).
 
     Parameters
     ----------
@@ -170,7 +177,7 @@ class RNNForecaster:
         import torch
 
         from ...models.dynamics import RecurrentForecaster
-        from ._training import train_module
+        from ._engine import fit_network, random_split
 
         self.horizons_ = _check_horizons(self.horizons)
         c = _check_counts(counts)
@@ -178,35 +185,39 @@ class RNNForecaster:
         if H >= c.shape[1]:
             raise ConfigError(f"Horizon {H} is not shorter than the {c.shape[1]} bins per trial.")
         self.scale_ = c.mean(axis=(0, 1)) + _EPS
-        torch.manual_seed(self.seed)
-        self.model_ = RecurrentForecaster(
-            c.shape[2], H, hidden_size=self.hidden_size, observation=self.observation
-        )
         T = c.shape[1]
         # targets[:, t, k] = counts[:, t + k + 1]; mask where beyond the trial.
-        targets = np.zeros((c.shape[0], T, H, c.shape[2]))
+        targets = np.zeros((c.shape[0], T, H, c.shape[2]), dtype=np.float32)
         mask = np.zeros((1, T, H, 1))
         for k in range(H):
             targets[:, : T - k - 1, k] = c[:, k + 1 :]
             mask[0, : T - k - 1, k] = 1.0
         mask_t = torch.as_tensor(mask, dtype=torch.float32)
-        log_scale = torch.as_tensor(np.log(self.scale_), dtype=torch.float32)
+        scale = torch.as_tensor(self.scale_, dtype=torch.float32)
+        log_scale = torch.log(scale)
+        norm = float(mask_t.sum()) * c.shape[2]
         obs = self.observation
 
-        def loss_fn(model: Any, batch: Any, epoch: int) -> Any:
-            xb, yb = batch
-            out = model(xb / torch.as_tensor(self.scale_, dtype=torch.float32))
+        def objective(model: Any, xb: Any, yb: Any, ctx: Any) -> Any:
+            """Per-trial Poisson NLL (or squared error) averaged over valid bins and neurons."""
+            out = model(xb / scale)
             if obs == "poisson":
                 lr = (out + log_scale).clamp(-20.0, 10.0)
                 nll = lr.exp() - yb * lr
             else:
-                nll = (out * torch.as_tensor(self.scale_, dtype=torch.float32) - yb) ** 2
-            return (nll * mask_t).sum() / (mask_t.sum() * xb.shape[0] * xb.shape[2])
+                nll = (out * scale - yb) ** 2
+            return (nll * mask_t).sum(dim=(1, 2, 3)) / norm
 
-        hist = train_module(
-            self.model_,
-            loss_fn,
-            (c, targets),
+        tr, va = random_split(len(c), 0.1, self.seed)
+        self.model_, self.history_ = fit_network(
+            lambda: RecurrentForecaster(
+                c.shape[2], H, hidden_size=self.hidden_size, observation=self.observation
+            ),
+            c[tr],
+            targets[tr],
+            c[va],
+            targets[va],
+            objective=objective,
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
@@ -214,12 +225,12 @@ class RNNForecaster:
             patience=self.patience,
             seed=self.seed,
         )
-        self.history_ = hist.to_dict()
         return self
 
     def predict(self, counts: Any) -> np.ndarray:
         import torch
 
+        check_is_fitted(self, "model_")
         c = _check_counts(counts)
         scale = torch.as_tensor(self.scale_, dtype=torch.float32)
         with torch.no_grad():

@@ -8,8 +8,9 @@
 - coordinated dropout: a random subset of input entries is zeroed (the rest scaled up) and the
   reconstruction of the held-in neurons is scored only on the dropped entries, so the network
   cannot learn an identity map;
-- a NaN guard: log-parameters are clamped, and batches with a non-finite loss are skipped
-  (:func:`~neurodl.analyses.dynamics._training.train_module`).
+- a NaN guard: log-parameters are clamped, and batches with a non-finite loss or gradient are
+  skipped (the ``"skip"`` divergence guard of :func:`neurodl.estimators.torch_engine.train`,
+  which trains the model with :meth:`LFADS._objective` as its custom objective).
 
 ``fit(X_in, Y_out)`` takes held-in counts ``X_in`` (n_trials, n_obs, n_in) and targets ``Y_out``
 (n_trials, n_obs + n_forward, n_out) whose first ``n_in`` columns are the held-in neurons; the
@@ -225,70 +226,80 @@ class LFADS(BaseEstimator):
 
     def fit(self, X_in: Any, Y_out: Any = None) -> LFADS:
         """Train on held-in inputs ``X_in`` and targets ``Y_out`` (default: ``X_in``)."""
-        import torch
-
         from ...models.dynamics import SequentialVAE
-        from ._training import train_module
+        from ._engine import fit_network, random_split
 
         x, y = self._check(X_in, Y_out)
         self.n_in_, self.n_out_ = x.shape[2], y.shape[2]
         self.n_obs_, self.n_times_ = x.shape[1], y.shape[1]
-        torch.manual_seed(self.seed)
-        self.model_ = SequentialVAE(
-            self.n_in_,
-            self.n_out_,
-            n_factors=self.n_factors,
-            enc_size=self.enc_size,
-            gen_size=self.gen_size,
-            g0_size=self.g0_size,
-            n_inferred_inputs=self.n_inferred_inputs,
-            observation=self.observation,
-            variational=self.variational,
-            dropout=self.dropout,
+        tr, va = random_split(len(x), self.val_fraction, self.seed)
+        self.model_, self.history_ = fit_network(
+            lambda: SequentialVAE(
+                self.n_in_,
+                self.n_out_,
+                n_factors=self.n_factors,
+                enc_size=self.enc_size,
+                gen_size=self.gen_size,
+                g0_size=self.g0_size,
+                n_inferred_inputs=self.n_inferred_inputs,
+                observation=self.observation,
+                variational=self.variational,
+                dropout=self.dropout,
+            ),
+            x[tr],
+            y[tr],
+            x[va],
+            y[va],
+            objective=self._objective(),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            seed=self.seed,
         )
+        return self
+
+    def _objective(self) -> Callable[..., Any]:
+        """The training objective for :func:`neurodl.estimators.torch_engine.train`.
+
+        Per trial: the reconstruction NLL summed over bins and neurons (training: coordinated
+        dropout, scored on the dropped held-in entries and everything unseen; validation: only
+        what the encoder never sees when there is any) plus, in training, the KL terms weighted
+        by ``kl_weight * min(1, (epoch + 1) / kl_warmup)``.
+        """
+        import torch
+
         nll = OBSERVATION_NLL[self.observation]
         n_in, p_cd, loc = self.n_in_, self.coordinated_dropout, self.zig_loc
         warm = max(int(self.kl_warmup), 1)
         has_unseen = self.n_out_ > self.n_in_ or self.n_times_ > self.n_obs_
+        kl_weight, u_prior_var = self.kl_weight, self.u_prior_var
 
-        def loss_fn(model: Any, batch: Any, epoch: int) -> Any:
-            xb, yb = batch
+        def objective(model: Any, xb: Any, yb: Any, ctx: Any) -> Any:
             weight = torch.ones_like(yb)
-            if model.training and p_cd > 0:
+            if ctx.training and p_cd > 0:
                 keep = (torch.rand_like(xb) > p_cd).float()
                 xin = xb * keep / (1 - p_cd)
                 weight[:, : xb.shape[1], :n_in] = 1.0 - keep
                 weight[:, : xb.shape[1], :n_in] /= p_cd  # unbiased scale of the held-in term
             else:
                 xin = xb
-                if has_unseen:
+                if not ctx.training and has_unseen:
                     # Validation scores what the encoder never sees (held-out neurons, forward
                     # bins): the early-stopping criterion matches co-bps/fp-bps.
                     weight[:, : xb.shape[1], :n_in] = 0.0
-            out = model(xin, yb.shape[1], sample=model.training)
-            rec = (nll(out["params"], yb, loc) * weight).sum(dim=(1, 2)).mean()
-            if not (model.variational and model.training):
+            out = model(xin, yb.shape[1], sample=ctx.training)
+            rec = (nll(out["params"], yb, loc) * weight).sum(dim=(1, 2))
+            if not (model.variational and ctx.training):
                 return rec
-            beta = self.kl_weight * min(1.0, (epoch + 1) / warm)
+            beta = kl_weight * min(1.0, (ctx.epoch + 1) / warm)
             kl = _kl_normal(out["g0_mean"], out["g0_logvar"], 1.0)
             if "u_mean" in out:
-                kl = kl + _kl_normal(out["u_mean"], out["u_logvar"], self.u_prior_var)
-            return rec + beta * kl.mean()
+                kl = kl + _kl_normal(out["u_mean"], out["u_logvar"], u_prior_var)
+            return rec + beta * kl
 
-        hist = train_module(
-            self.model_,
-            loss_fn,
-            (x, y),
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            val_fraction=self.val_fraction,
-            patience=self.patience,
-            seed=self.seed,
-        )
-        self.history_ = hist.to_dict()
-        return self
+        return objective
 
     def predict(
         self, X_in: Any, n_times: int | None = None, *, n_samples: int = 0
