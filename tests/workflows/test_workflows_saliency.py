@@ -69,6 +69,9 @@ def test_network_run_has_topomap_and_time_profile(tmp_path):
     assert sal["method"] == "integrated_gradients" and sal["fit"] == "refitted on all samples"
     assert len(sal["channel"]) == len(sal["channels"]) == 8
     assert len(sal["time"]) == len(sal["times"]) == 64 and sal["time_unit"] == "s"
+    ds, _ = load_samples(parse_config(_raw(SHALLOW)).data)
+    assert sal["times"][0] == pytest.approx(ds.info.get("tmin", 0.0))
+    assert sal["times"][1] - sal["times"][0] == pytest.approx(1 / 64)
     assert sal["freqs"][-1] == pytest.approx(32.0)
     shares = [t["share"] for t in sal["top_channels"]]
     assert len(shares) == 5 and shares == sorted(shares, reverse=True)

@@ -770,6 +770,7 @@ def plot_channel_importance(
     title: str | None = None,
     montage: str | None = "colin27_1005",
     max_bars: int = 30,
+    sort: bool = True,
 ) -> Any:
     """Channel importance as a scalp topomap (channels with montage positions) or a bar chart.
 
@@ -785,6 +786,8 @@ def plot_channel_importance(
         MNE standard montage (the 10-05 positions MNE called ``standard_1005``) used to place the channels; None (or fewer than 3 channels found in
         it) draws a bar chart of the ``max_bars`` largest values instead.
     max_bars : int, default=30
+    sort : bool, default=True
+        Bars in decreasing order (else in the given order, first ``max_bars``).
 
     Returns
     -------
@@ -825,7 +828,7 @@ def plot_channel_importance(
         )
         fig.neurodl_kind = "topomap"
         return fig
-    order = np.argsort(vals)[::-1][: max(int(max_bars), 1)]
+    order = (np.argsort(vals)[::-1] if sort else np.arange(len(vals)))[: max(int(max_bars), 1)]
     fig = _new_figure(max(4.0, min(10.0, 1.5 + 0.3 * len(order))), 3.2)
     ax = fig.add_subplot()
     ax.bar(np.arange(len(order)), vals[order], color=_ACCENT)

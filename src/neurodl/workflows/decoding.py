@@ -174,6 +174,14 @@ def score_ci(cv: Any, ev: Any) -> tuple[tuple[float, float], str]:
     return (iv.low, iv.high), "percentile bootstrap over pooled test predictions"
 
 
+def _as_float(value: Any, default: float) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out if np.isfinite(out) else default
+
+
 def feature_layout(lead: Any, ds: Any, ds_eval: Any) -> tuple[list[str], list[str]] | None:
     """``(channel names, band labels)`` when the samples are channel-major band powers.
 
@@ -239,6 +247,7 @@ def saliency(
                 y=y[idx],
                 n_steps=16,
                 sfreq=ds.sfreq if three_d else None,
+                tmin=_as_float(ds.info.get("tmin"), 0.0),
                 ch_names=names if three_d else None,
             )
         except ConfigError as err:

@@ -149,6 +149,7 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
                 sal["bands"],
                 label=sal["unit"],
                 montage=None,
+                sort=False,
                 title="Band importance",
             ),
             title="Band importance",
