@@ -208,3 +208,21 @@ def test_bonn_like_single_channel_falls_back_to_bars():
     assert picks.tolist() == [0, 1, 2, 3, 4] and info.ch_names == names
     assert plot_channel_importance(np.arange(5.0), names).neurodl_kind == "topomap"
     assert plot_channel_importance(np.arange(5.0), names, montage=None).neurodl_kind == "bars"
+
+
+@pytest.mark.parametrize("model", ["mlp", "ridge"])
+def test_saliency_of_a_regression(model):
+    from neurodl.data import EpochsDataset
+    from neurodl.workflows.decoding import saliency
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4, 16))
+    y = 2.0 * X[:, 1].mean(axis=1)  # only channel "b" carries the target
+    ds = EpochsDataset(X, y, sfreq=16.0, ch_names=list("abcd"))
+    params = {"task": "regression", "max_epochs": 30, "lr": 0.02, "validation_fraction": 0.0}
+    raw = _raw({"name": model, "params": params if model == "mlp" else {}})
+    raw["evaluation"]["metric"] = "r2"
+    sal = saliency(parse_config(raw), None, ds, neural=model == "mlp")
+    assert sal["method"] == ("integrated_gradients" if model == "mlp" else "permutation")
+    assert sal["top_channels"][0]["channel"] == "b"
+    assert "r2" in sal["unit"] or "first output" in sal["description"]

@@ -223,7 +223,12 @@ def saliency(
     band-power features are summed per channel and per band.
     """
     from ..analyses.interpret import attribute, permutation_importance
+    from ..evaluation import METRICS
 
+    metric = cfg.evaluation.metric
+    classification = METRICS[metric].task == "classification" if metric in METRICS else True
+    if metric == "roc_auc" or metric not in METRICS:
+        metric = "balanced_accuracy" if classification else "r2"
     X = np.asarray(ds.X)
     y = np.asarray(ds.y)
     est = build_estimator(cfg, fold_steps, ds.sfreq)
@@ -243,8 +248,8 @@ def saliency(
                 est,
                 X[idx],
                 method="integrated_gradients",
-                target="true",
-                y=y[idx],
+                target="true" if classification else 0,
+                y=y[idx] if classification else None,
                 n_steps=16,
                 sfreq=ds.sfreq if three_d else None,
                 tmin=_as_float(ds.info.get("tmin"), 0.0),
@@ -255,8 +260,9 @@ def saliency(
         else:
             out.update(
                 method="integrated_gradients",
-                description="mean |integrated gradients| of the true class's logit "
-                "(zero baseline, 16 steps), in-sample",
+                description="mean |integrated gradients| of "
+                + ("the true class's logit" if classification else "the first output")
+                + " (zero baseline, 16 steps), in-sample",
                 unit="mean |attribution|",
                 key="share",
             )
@@ -284,15 +290,15 @@ def saliency(
             n_repeats=3,
             ch_names=names,
             groups=groups,
-            metric="balanced_accuracy",
+            metric=metric,
             seed=cfg.seed,
         )
         out.update(
             method="permutation",
-            description="drop of in-sample balanced accuracy when one channel"
+            description=f"drop of in-sample {metric} when one channel"
             + ("'s band-power features are" if layout is not None else " is")
             + " permuted across samples (3 repeats)",
-            unit="balanced accuracy drop",
+            unit=f"{metric} drop",
             key="drop",
             channels=imp.labels,
             channel=imp.mean,
