@@ -10,6 +10,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from neurodl.evaluation import cross_validate, get_protocol
 from neurodl.exceptions import ConfigError
+from neurodl.report import check_report_offline
 from neurodl.workflows.config import parse_config
 from neurodl.workflows.decoding import build_estimator, pairwise_scores
 from neurodl.workflows.run import load_samples, run_config
@@ -78,6 +79,7 @@ def test_network_run_has_topomap_and_time_profile(tmp_path):
     assert sal["top_channels"][0]["channel"] == sal["channels"][int(np.argmax(sal["channel"]))]
     assert res["pairwise"] is None  # two classes: no pairwise table
     html = (tmp_path / "out" / "report.html").read_text()
+    assert check_report_offline(html, allow_links=False) == []
     for text in ("Saliency", "Channel importance", "Attribution over time and frequency"):
         assert text in html
     assert "Top channels" in html and "Pairwise decoding" not in html
@@ -226,3 +228,26 @@ def test_saliency_of_a_regression(model):
     assert sal["method"] == ("integrated_gradients" if model == "mlp" else "permutation")
     assert sal["top_channels"][0]["channel"] == "b"
     assert "r2" in sal["unit"] or "first output" in sal["description"]
+
+
+@pytest.mark.realdata
+def test_haxby_pairwise_table(shared_data, tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    raw = yaml.safe_load((examples / "haxby_8way.yaml").read_text())
+    raw["data"]["data_root"] = str(shared_data("fmri").parent)
+    raw["evaluation"].update(n_permutations=0, n_boot=0)
+    # four of the eight categories keep the test fast: 6 pairwise CVs instead of 28
+    raw["data"]["to_samples"]["fmri_samples"]["labels"] = ["cat", "face", "house", "shoe"]
+    res = run_config(parse_config(raw), tmp_path / "out").results
+    pw = res["pairwise"]
+    assert pw["method"] == "cv" and len(pw["pairs"]) == 6
+    assert pw["classes"] == ["cat", "face", "house", "shoe"]
+    score = {frozenset((r["a"], r["b"])): r["score"] for r in pw["pairs"]}
+    assert score[frozenset(("face", "house"))] >= 0.98  # issue 5's face vs house floor
+    assert min(score.values()) > 0.5  # every pair above chance
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Per-pair decoding (binary CV per pair)" in html
