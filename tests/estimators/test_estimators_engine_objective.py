@@ -203,3 +203,44 @@ def test_bad_objective_settings(cfg_kw, objective, match):
     X, y = _data(n=16)
     with pytest.raises(ConfigError, match=match):
         train(_net(), X, y, None, None, _cfg(**cfg_kw), objective=objective)
+
+
+def _ddp_worker(rank, world_size, init_file, out_path):
+    import torch.distributed as dist
+
+    from neurodl.estimators.torch_engine import DistContext
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        X, y = _data()
+        net = _net()
+        model = torch.nn.parallel.DistributedDataParallel(net)
+        res = train(
+            model, X[:32], y[:32], X[32:], y[32:], _cfg(max_epochs=3, batch_size=16),
+            objective=_mse_objective, dist=DistContext(rank=rank, world_size=world_size),
+        )  # fmt: skip
+        if rank == 0:
+            torch.save({"state": net.state_dict(), "history": res.history}, out_path)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_custom_objective_under_ddp_matches_single_process(tmp_path):
+    """Two gloo processes with a custom objective end with the single-process weights."""
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "ddp.pt"
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
+    ddp = torch.load(out, weights_only=True)
+    X, y = _data()
+    net = _net()
+    res = train(
+        net, X[:32], y[:32], X[32:], y[32:], _cfg(max_epochs=3, batch_size=16),
+        objective=_mse_objective,
+    )  # fmt: skip
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(ddp["state"][k], v, atol=1e-5, rtol=0)
+    for a, b in zip(ddp["history"], res.history, strict=True):
+        np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
+        np.testing.assert_allclose(a["valid_loss"], b["valid_loss"], rtol=1e-5)
