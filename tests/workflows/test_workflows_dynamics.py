@@ -155,8 +155,17 @@ def test_centerout_example(shared_data, tmp_path, monkeypatch):
 @pytest.mark.realdata
 def test_mtl_example(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURODL_DATA", str(shared_data("spikes").parent))
-    data = _example("mtl_nwb_recognition", **{"evaluation.n_permutations": 5})
+    data = _example(
+        "mtl_nwb_recognition", **{"evaluation.n_permutations": 5, "evaluation.n_boot": 100}
+    )
     r = _run(data, tmp_path / "out")
-    assert r["n_trials"] == 180 and r["n_units"] == 35
-    assert sum(r["class_counts"]) == 180
+    # Recognition trials only; the 4 unanswered ones (old_new 0) are dropped from the response.
+    assert r["n_trials"] == 176 and r["n_units"] == 35 and r["classes"] == ["new", "old"]
+    assert r["class_counts"] == [82, 94] and r["window_s"] == [0.2, 1.7]
     assert 1 / 6 <= r["p_value"] <= 1.0
+    assert r["score_ci"][0] <= r["score_mean"] <= r["score_ci"][1]
+    assert r["latency_per_trial_s"] > 0
+    extra = r["extra_targets"]
+    assert extra["ground_truth"]["class_counts"] == [90, 90]
+    assert extra["correct"]["class_counts"] == [17, 163]
+    assert extra["high_confidence"]["class_counts"] == [105, 71]

@@ -5,6 +5,8 @@
   contiguous-block CV; R^2, correlation, training time per epoch and inference latency per bin.
 - ``spike_trial_decoding``: spike counts of units in a window aligned to selected trials ->
   a trial label (e.g. the recognition response), cross-validated with a permutation p-value.
+- ``forecasting``: population activity k bins ahead (persistence, linear AR, GRU) on held-out
+  trials or the last contiguous segments of a recording: bits/spike and R^2 by horizon, timing.
 - ``latents``: LFADS-style sequential VAE on trials with held-out neurons and a forward window:
   co-bps, fp-bps, velocity R^2, PSTH R^2, latent recovery, baselines, forecasting by horizon.
 """
@@ -25,9 +27,12 @@ from .run import load_data
 
 __all__ = [
     "BehaviorDecodingOptions",
+    "ForecastingOptions",
+    "InnerSearch",
     "LatentsOptions",
     "SpikeTrialDecodingOptions",
     "run_behavior_decoding",
+    "run_forecasting",
     "run_latents",
     "run_spike_trial_decoding",
 ]
@@ -76,7 +81,17 @@ class TrialLabel(_Strict):
     column: str
     threshold: float | None = None
     """Labels ``value >= threshold`` as 1 (``above``) and the rest 0 (``below``)."""
+    keep: list[Any] | None = None
+    """Only trials whose label value is one of these (e.g. drop 'no response' codes)."""
     names: list[str] | None = None
+
+
+class InnerSearch(_Strict):
+    """Nested selection of one model parameter by an inner stratified CV on each training fold."""
+
+    param: str = "C"
+    values: list[float] = Field(min_length=2)
+    n_splits: int = Field(5, ge=2, le=20)
 
 
 class SpikeTrialDecodingOptions(TaskOptions):
@@ -84,12 +99,19 @@ class SpikeTrialDecodingOptions(TaskOptions):
 
     trials: TrialFilter | None = None
     label: TrialLabel
+    extra_labels: dict[str, TrialLabel] = Field(default_factory=dict)
+    """Further targets decoded from the same window with the same model (own CV and p-value)."""
     align: str = "start_time"
+    align_shift: str | None = None
+    """A column (seconds) added to ``align`` (e.g. ``RT`` counted from stimulus offset)."""
     t_before: float = Field(0.0, ge=0.0)
     t_after: float | None = Field(None, gt=0.0)
+    t_start: float | None = None
+    """Window start relative to the alignment time (s); overrides ``t_before`` (e.g. 0.2)."""
     bin_size: float | None = Field(None, gt=0.0)
     """None: one count per unit over the whole window; else counts per bin (flattened)."""
     sqrt: bool = True
+    inner_search: InnerSearch | None = None
 
 
 class ForecastSpec(_Strict):
@@ -414,67 +436,88 @@ def run_behavior_decoding(
 
 
 # ============================================================================ spike trials
-def _trial_labels(table: Any, label: TrialLabel) -> tuple[np.ndarray, list[str]]:
-    if label.column not in table.columns:
-        raise ConfigError(
-            f"Invalid value for 'options.label.column'. Allowed: {list(table.columns)}; "
-            f"got {label.column!r}."
-        )
+def _trial_labels(table: Any, label: TrialLabel, where: str) -> tuple[np.ndarray, list[str]]:
     values = table[label.column]
     if label.threshold is not None:
         y = (values.to_numpy(dtype=float) >= label.threshold).astype(int)
         names = label.names or [f"{label.column} < {label.threshold:g}", f">= {label.threshold:g}"]
         return y, names
     classes, y = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    if label.names is not None and len(label.names) != len(classes):
+        raise ConfigError(
+            f"Invalid value for '{where}.names'. Allowed: {len(classes)} names, one per value "
+            f"of {label.column!r} ({', '.join(classes)}, in this order); got {label.names!r}."
+        )
     return y.astype(int), label.names or [str(c) for c in classes]
 
 
-def run_spike_trial_decoding(
-    cfg: RunConfig, out_dir: Path | None, config_text: str | None
-) -> dict[str, Any]:
-    """Run the ``spike_trial_decoding`` task (units aligned to trials -> trial label)."""
+def _label_rows(table: Any, base: np.ndarray, label: TrialLabel, where: str) -> np.ndarray:
+    """Rows of ``table`` (within ``base``) that carry a usable value of ``label``."""
+    if label.column not in table.columns:
+        raise ConfigError(
+            f"Invalid value for '{where}.column'. Allowed: {list(table.columns)}; "
+            f"got {label.column!r}."
+        )
+    rows = base & table[label.column].notna().to_numpy()
+    if label.keep is not None:
+        rows &= table[label.column].isin(label.keep).to_numpy()
+    if rows.sum() < 10:
+        raise DataFormatError(
+            f"Only {int(rows.sum())} trials match the filter and '{where}'; need >= 10."
+        )
+    return rows
+
+
+def _trial_estimator(cfg: RunConfig, opts: SpikeTrialDecodingOptions) -> Any:
+    """The configured model, wrapped in an inner-CV grid search when ``inner_search`` is set."""
+    from sklearn.metrics import get_scorer_names
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from ..estimators.classical import make_classical
+
+    est = make_classical(cfg.model.name, seed=cfg.seed, **cfg.model.params)
+    search = opts.inner_search
+    if search is None:
+        return est
+    steps = getattr(est, "steps", None)
+    key = f"{steps[-1][0]}__{search.param}" if steps else search.param
+    if key not in est.get_params():
+        allowed = sorted(
+            k.split("__", 1)[-1] for k in est.get_params() if steps and k.startswith(steps[-1][0])
+        )
+        raise ConfigError(
+            f"Invalid value for 'options.inner_search.param'. Allowed: a parameter of the final "
+            f"step of model {cfg.model.name!r} ({', '.join(a for a in allowed if a)}); "
+            f"got {search.param!r}."
+        )
+    metric = cfg.evaluation.metric
+    return GridSearchCV(
+        est,
+        {key: list(search.values)},
+        cv=StratifiedKFold(search.n_splits, shuffle=True, random_state=cfg.seed),
+        scoring=metric if metric in get_scorer_names() else None,
+    )
+
+
+def _decode_target(
+    cfg: RunConfig,
+    opts: SpikeTrialDecodingOptions,
+    obj: Any,
+    X_all: np.ndarray,
+    rows: np.ndarray,
+    label: TrialLabel,
+    where: str,
+) -> tuple[dict[str, Any], Any]:
+    """CV score, CI, permutation p and timing of one trial label; (results, permutation)."""
     import pandas as pd
 
-    from ..analyses.dynamics import bin_trials
-    from ..data import EpochsDataset, SpikeTrains
-    from ..estimators.classical import make_classical
+    from ..data import EpochsDataset
     from ..evaluation import chance_level, cross_validate, get_protocol, permutation_test
+    from .decoding import score_ci
 
-    opts: SpikeTrialDecodingOptions = cfg.task_options()
-    obj, name = load_data(cfg.data, seed=cfg.seed)
-    if not isinstance(obj, SpikeTrains) or obj.trials is None:
-        raise DataFormatError(
-            f"spike_trial_decoding needs spike trains with a trial table; {name} gave "
-            f"{type(obj).__name__}."
-        )
-    table = obj.trials
-    keep = np.ones(len(table), bool)
-    if opts.trials is not None:
-        if opts.trials.column not in table.columns:
-            raise ConfigError(
-                f"Invalid value for 'options.trials.column'. Allowed: {list(table.columns)}; "
-                f"got {opts.trials.column!r}."
-            )
-        keep &= table[opts.trials.column].isin(opts.trials.values).to_numpy()
-    keep &= table[opts.label.column].notna().to_numpy() if opts.label.column in table else keep
-    if keep.sum() < 10:
-        raise DataFormatError(f"Only {int(keep.sum())} trials match the filter; need >= 10.")
-    sel = table[keep]
-    y, names = _trial_labels(sel, opts.label)
-    t_after = opts.t_after
-    if t_after is None:
-        t_after = float(np.min(sel["stop_time"].to_numpy(float) - sel[opts.align].to_numpy(float)))
-    bin_size = opts.bin_size or (opts.t_before + t_after)
-    counts = bin_trials(
-        obj,
-        bin_size,
-        align=opts.align,
-        t_before=opts.t_before,
-        t_after=t_after,
-        trials=np.flatnonzero(keep),
-    )
-    X = counts.reshape(len(sel), -1).astype(float)
-    X = np.sqrt(X) if opts.sqrt else X
+    sel = obj.trials[rows]
+    y, names = _trial_labels(sel, label, where)
+    X = X_all[rows]
     md = pd.DataFrame(
         {
             "subject": str(obj.subject or "0"),
@@ -486,8 +529,8 @@ def run_spike_trial_decoding(
             "onset": sel[opts.align].to_numpy(float),
         }
     )
-    ds = EpochsDataset(X, y, md, None, None, names, {"source": name})
-    estimator = make_classical(cfg.model.name, seed=cfg.seed, **cfg.model.params)
+    ds = EpochsDataset(X, y, md, None, None, names, {"source": where})
+    estimator = _trial_estimator(cfg, opts)
     ev = cfg.evaluation
     protocol = get_protocol(ev.protocol, **ev.protocol_params)
     cv = cross_validate(estimator, ds, protocol, ev.metric, seed=cfg.seed)
@@ -502,48 +545,369 @@ def run_spike_trial_decoding(
             seed=cfg.seed,
             within=None,
         )
-    results: dict[str, Any] = {
-        "task": cfg.task,
-        "name": cfg.name,
-        "dataset": name,
+    ci, ci_method = score_ci(cv, ev)
+    selected = None
+    if opts.inner_search is not None:  # the value the inner CV picks on all trials (information)
+        fitted = _trial_estimator(cfg, opts).fit(X, y)
+        selected = float(next(iter(fitted.best_params_.values())))
+    n_tested = int(np.sum(cv.n_test))
+    out = {
+        "label": label.column,
         "n_trials": len(sel),
-        "n_units": obj.n_units,
-        "window_s": [-opts.t_before, t_after],
         "classes": names,
         "class_counts": np.bincount(y, minlength=len(names)).tolist(),
-        "metric": ev.metric,
-        "protocol": ev.protocol,
         "score_mean": float(cv.score),
+        "score_ci": [float(ci[0]), float(ci[1])],
+        "ci_method": ci_method,
         "fold_scores": [float(s) for s in cv.scores],
         "chance_level": float(chance_level(y, ev.metric)),
         "p_value": None if perm is None else float(perm.p_value),
         "n_permutations": ev.n_permutations,
+        "inner_selected": selected,
         "fit_time_s": float(np.mean(cv.fit_times)),
+        "time_per_epoch_s": None,  # closed-form / convex solver: no epochs
+        "latency_per_trial_s": float(np.sum(cv.score_times)) / max(n_tested, 1),
+    }
+    logger.info(
+        "spike_trial_decoding %s: %s %.3f (p=%s)",
+        where,
+        ev.metric,
+        out["score_mean"],
+        out["p_value"],
+    )
+    return out, perm
+
+
+_TRIAL_KEYS = (
+    "n_trials",
+    "n_units",
+    "aligned_to",
+    "window_s",
+    "classes",
+    "class_counts",
+    "inner_selected",
+    "ci_method",
+)
+
+
+def run_spike_trial_decoding(
+    cfg: RunConfig, out_dir: Path | None, config_text: str | None
+) -> dict[str, Any]:
+    """Run the ``spike_trial_decoding`` task (units aligned to trials -> trial label).
+
+    The window is ``[a + start, a + t_after]`` around each trial's alignment time
+    ``a = align (+ align_shift)``, with ``start = t_start`` or ``-t_before``; one spike count per
+    unit (or per unit and bin), square-rooted when ``sqrt``. The main label and every entry of
+    ``extra_labels`` are cross-validated with the same model (with a nested penalty search when
+    ``inner_search`` is set), a CI and a label-permutation p-value.
+    """
+    import dataclasses
+
+    from ..analyses.dynamics import bin_trials
+    from ..data import SpikeTrains
+
+    opts: SpikeTrialDecodingOptions = cfg.task_options()
+    obj, name = load_data(cfg.data, seed=cfg.seed)
+    if not isinstance(obj, SpikeTrains) or obj.trials is None:
+        raise DataFormatError(
+            f"spike_trial_decoding needs spike trains with a trial table; {name} gave "
+            f"{type(obj).__name__}."
+        )
+    table = obj.trials.reset_index(drop=True)
+    keep = np.ones(len(table), bool)
+    if opts.trials is not None:
+        if opts.trials.column not in table.columns:
+            raise ConfigError(
+                f"Invalid value for 'options.trials.column'. Allowed: {list(table.columns)}; "
+                f"got {opts.trials.column!r}."
+            )
+        keep &= table[opts.trials.column].isin(opts.trials.values).to_numpy()
+    targets = {
+        "label": opts.label,
+        **{f"extra_labels.{k}": v for k, v in opts.extra_labels.items()},
+    }
+    rows = {w: _label_rows(table, keep, lab, f"options.{w}") for w, lab in targets.items()}
+    used = np.logical_or.reduce(list(rows.values()))
+    for col in [opts.align, opts.align_shift]:
+        if col is not None and col not in table.columns:
+            raise ConfigError(
+                f"Invalid value for 'options.align'/'options.align_shift'. Allowed: a trial-table "
+                f"column ({list(table.columns)}); got {col!r}."
+            )
+    anchor = table[opts.align].to_numpy(float).copy()
+    if opts.align_shift is not None:
+        anchor += table[opts.align_shift].to_numpy(float)
+    if not np.isfinite(anchor[used]).all():
+        raise DataFormatError("Missing alignment times in the selected trials.")
+    start = opts.t_start if opts.t_start is not None else -opts.t_before
+    t_after = opts.t_after
+    if t_after is None:
+        t_after = float(np.min(table["stop_time"].to_numpy(float)[used] - anchor[used]))
+    if not t_after > start:
+        raise ConfigError(
+            f"The window must end after it starts; got start {start!r} and t_after {t_after!r}."
+        )
+    width = t_after - start
+    bin_size = opts.bin_size or width
+    shifted = dataclasses.replace(obj, trials=table.assign(_window_start=anchor + start))
+    counts = np.zeros((len(table), int(np.floor(width / bin_size + 1e-9)), obj.n_units))
+    counts[used] = bin_trials(
+        shifted, bin_size, align="_window_start", t_after=width, trials=np.flatnonzero(used)
+    )
+    X_all = counts.reshape(len(table), -1).astype(float)
+    X_all = np.sqrt(X_all) if opts.sqrt else X_all
+    ev = cfg.evaluation
+    main, perm = _decode_target(cfg, opts, shifted, X_all, rows["label"], opts.label, "label")
+    extra: dict[str, Any] = {}
+    for key, lab in opts.extra_labels.items():
+        w = f"extra_labels.{key}"
+        extra[key] = _decode_target(cfg, opts, shifted, X_all, rows[w], lab, w)[0]
+    results: dict[str, Any] = {
+        "task": cfg.task,
+        "name": cfg.name,
+        "dataset": name,
+        "model": cfg.model.name,
+        "n_units": obj.n_units,
+        "window_s": [float(start), float(t_after)],
+        "aligned_to": opts.align + (f" + {opts.align_shift}" if opts.align_shift else ""),
+        "metric": ev.metric,
+        "protocol": ev.protocol,
+        "n_splits": len(main["fold_scores"]),
+        **main,
+        "extra_targets": extra,
         "seed": cfg.seed,
     }
     if out_dir is not None and cfg.report.enabled:
+        import pandas as pd
+
         from ..report import plot_null_distribution
 
         rep = _report(cfg.report.title, f"neurodl: {cfg.name}", f"{name} - trial decoding")
         rep.add_summary(
             {
                 ev.metric: results["score_mean"],
+                "95% CI": results["score_ci"],
                 "chance": results["chance_level"],
                 "p-value": results["p_value"] if results["p_value"] is not None else "n/a",
             }
         )
         rep.add_key_values(
-            {k: results[k] for k in ("n_trials", "n_units", "window_s", "classes", "class_counts")},
+            {k: results[k] for k in _TRIAL_KEYS},
             title="Data",
             section="Results",
         )
+        table_rows = [
+            {
+                "target": t,
+                "label column": r["label"],
+                "trials": r["n_trials"],
+                ev.metric: r["score_mean"],
+                "CI low": r["score_ci"][0],
+                "CI high": r["score_ci"][1],
+                "chance": r["chance_level"],
+                "p-value": r["p_value"],
+                "fit time (s)": r["fit_time_s"],
+                "latency/trial (s)": r["latency_per_trial_s"],
+            }
+            for t, r in {"label (main)": main, **extra}.items()
+        ]
+        rep.add_table(pd.DataFrame(table_rows), title="Targets", section="Results")
         if perm is not None:
             try:
-                rep.add_figure(
-                    plot_null_distribution(perm), title="Permutation null", section="Results"
+                fig = plot_null_distribution(
+                    perm.null_distribution, perm.score, p_value=perm.p_value, metric=ev.metric
                 )
+                rep.add_figure(fig, title="Permutation null", section="Results")
             except Exception as err:  # the figure is optional; never fail a run on it
                 logger.warning("Null-distribution figure skipped: %s", err)
+        _add_config(rep, config_text, results)
+        rep.save(out_dir / "report.html")
+    return results
+
+
+# ============================================================================ forecasting
+class ForecastingOptions(TaskOptions):
+    """Options of the ``forecasting`` task."""
+
+    horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10], min_length=1)
+    forecasters: dict[Literal["persistence", "linear_ar", "rnn"], dict[str, Any]] = Field(
+        default_factory=lambda: {"persistence": {}, "linear_ar": {}, "rnn": {"epochs": 50}},
+        min_length=1,
+    )
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    """Trials (simulations: drawn at random) or contiguous segments (binned recordings: the last
+    ones) held out for testing."""
+    segment_bins: int = Field(50, ge=4)
+    """Binned recordings are cut into contiguous segments of this many bins (the 'trials')."""
+    t_min: int = Field(5, ge=0)
+    """Forecasts made before this bin of a trial are not scored (warm-up)."""
+    torch_threads: int | None = Field(None, ge=1)
+
+
+def _forecast_data(
+    cfg: RunConfig, opts: ForecastingOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str, str]:
+    """(train counts, test counts, test true rates or None) as trials; dataset and split names."""
+    from ..data import EpochsDataset
+    from ..data.simulate import LatentPopulation
+
+    obj, name = load_data(cfg.data, seed=cfg.seed)
+    if isinstance(obj, LatentPopulation):
+        c = obj.counts.astype(float)
+        n_test = max(1, round(opts.test_fraction * len(c)))
+        order = np.random.default_rng(cfg.seed).permutation(len(c))
+        te, tr = np.sort(order[:n_test]), np.sort(order[n_test:])
+        true = obj.rates * obj.bin_size
+        return c[tr], c[te], true[te], name, f"{len(tr)} train / {len(te)} test trials (random)"
+    if not isinstance(obj, EpochsDataset) or np.asarray(obj.X).ndim != 2:
+        raise DataFormatError(
+            f"forecasting needs trials (simulator 'latent_population') or binned counts as "
+            f"(n_bins, n_units) samples; {name} gave {type(obj).__name__}."
+        )
+    X = np.asarray(obj.X, dtype=float)
+    n_seg = len(X) // opts.segment_bins
+    n_test = max(1, round(opts.test_fraction * n_seg))
+    if n_seg - n_test < 1:
+        raise ConfigError(
+            f"Invalid value for 'options.segment_bins'. Allowed: at most {len(X) // 2} for "
+            f"{len(X)} bins (>= 1 training and 1 test segment); got {opts.segment_bins}."
+        )
+    c = X[: n_seg * opts.segment_bins].reshape(n_seg, opts.segment_bins, -1)
+    split = (
+        f"{n_seg - n_test} train / {n_test} test contiguous segments of {opts.segment_bins} bins "
+        "(test = the last ones)"
+    )
+    return c[: n_seg - n_test], c[n_seg - n_test :], None, name, split
+
+
+def _epoch_time(history: Any) -> float | None:
+    v = history.get("time_per_epoch_s") if isinstance(history, dict) else None
+    return None if v is None else float(np.mean(v))
+
+
+_TIMING_KEYS = ("fit_time_s", "time_per_epoch_s", "latency_per_bin_s")
+
+
+def _fit_forecasters(
+    forecasters: dict[str, dict[str, Any]],
+    horizons: list[int],
+    c_tr: np.ndarray,
+    c_te: np.ndarray,
+    true_te: np.ndarray | None,
+    t_min: int,
+    seed: int,
+) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """Fit and score each forecaster by horizon, with fit time, time/epoch and latency per bin."""
+    from ..analyses.dynamics import FORECASTERS, forecast_scores
+
+    out: dict[str, dict[str, Any]] = {}
+    preds: dict[str, np.ndarray] = {}
+    for name, params in forecasters.items():
+        kw = {"seed": seed, **params} if name == "rnn" else dict(params)
+        t0 = time.perf_counter()
+        f = FORECASTERS[name](horizons=horizons, **kw).fit(c_tr)
+        fit_time = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        pred = f.predict(c_te)
+        latency = (time.perf_counter() - t1) / max(c_te.shape[0] * c_te.shape[1], 1)
+        rows = forecast_scores(pred, c_te, horizons, true_rates=true_te, t_min=t_min)
+        out[name] = {
+            "by_horizon": rows,
+            "params": kw,
+            "fit_time_s": fit_time,
+            "time_per_epoch_s": _epoch_time(getattr(f, "history_", None)),
+            "latency_per_bin_s": latency,
+        }
+        preds[name] = pred
+        logger.info(
+            "forecasting %s: bits/spike %s", name, [round(r["bits_per_spike"], 3) for r in rows]
+        )
+    return out, preds
+
+
+def run_forecasting(
+    cfg: RunConfig, out_dir: Path | None, config_text: str | None
+) -> dict[str, Any]:
+    """Run the ``forecasting`` task: population activity k bins ahead, scored by horizon.
+
+    Persistence and a linear autoregression are the baselines beside the GRU forecaster
+    (:mod:`neurodl.analyses.dynamics.forecasting`); each is scored on held-out trials (or the
+    last contiguous segments of a binned recording) with bits/spike and R^2 per horizon (against
+    the counts, and the true rates for simulations), with its fit time, time per epoch and
+    inference latency per bin.
+    """
+    opts: ForecastingOptions = cfg.task_options()
+    _set_threads(opts.torch_threads)
+    c_tr, c_te, true_te, name, split = _forecast_data(cfg, opts)
+    H = sorted(set(opts.horizons))
+    if min(H) < 1 or max(H) >= c_tr.shape[1] - opts.t_min:
+        raise ConfigError(
+            f"Invalid value for 'options.horizons'. Allowed: integers in 1..{c_tr.shape[1] - opts.t_min - 1} "
+            f"({c_tr.shape[1]} bins per trial, t_min {opts.t_min}); got {opts.horizons}."
+        )
+    per, preds = _fit_forecasters(opts.forecasters, H, c_tr, c_te, true_te, opts.t_min, cfg.seed)
+    rows = {k: v["by_horizon"] for k, v in per.items()}
+    best = max(per, key=lambda k: rows[k][0]["bits_per_spike"])
+    results: dict[str, Any] = {
+        "task": cfg.task,
+        "name": cfg.name,
+        "dataset": name,
+        "evaluation": split,
+        "n_train_trials": int(c_tr.shape[0]),
+        "n_test_trials": int(c_te.shape[0]),
+        "n_bins": int(c_tr.shape[1]),
+        "n_units": int(c_tr.shape[2]),
+        "horizons": H,
+        "forecasters": per,
+        "best_at_first_horizon": best,
+        "summary": f"bits/spike at horizon {H[0]}: "
+        + ", ".join(f"{k} {v[0]['bits_per_spike']:.3f}" for k, v in rows.items()),
+        "seed": cfg.seed,
+    }
+    if out_dir is not None and cfg.report.enabled:
+        import pandas as pd
+
+        rep = _report(cfg.report.title, f"neurodl: {cfg.name}", f"{name} - forecasting")
+        rep.add_summary(
+            {
+                f"bits/spike h={H[0]} ({best})": rows[best][0]["bits_per_spike"],
+                "evaluation": split,
+            }
+        )
+        table = pd.DataFrame(
+            [
+                {
+                    "forecaster": k,
+                    **r,
+                    "fit time (s)": per[k]["fit_time_s"],
+                    "time/epoch (s)": per[k]["time_per_epoch_s"],
+                    "latency/bin (s)": per[k]["latency_per_bin_s"],
+                }
+                for k, rr in rows.items()
+                for r in rr
+            ]
+        )
+        rep.add_table(table, title="Scores by horizon (test)", section="Results")
+        rep.add_figure(
+            plot_forecast_scores(rows), title="Scores by forecast horizon", section="Results"
+        )
+        # Predicted vs true: the best forecaster's first-horizon prediction for the 3 most
+        # active units of the first test trial (true rates when simulated, else counts).
+        h0 = H[0]
+        units = np.argsort(c_te.mean(axis=(0, 1)))[::-1][:3]
+        ref = (true_te if true_te is not None else c_te)[0, opts.t_min + h0 :, units].T
+        pred = preds[best][0, opts.t_min : c_te.shape[1] - h0, 0, units].T
+        rep.add_figure(
+            plot_behavior(
+                ref,
+                pred,
+                f"{best}, horizon {h0}: predicted vs "
+                + ("true rates" if true_te is not None else "observed counts")
+                + " (3 most active units, test trial 0)",
+            ),
+            title="Predicted vs true activity",
+            section="Results",
+        )
         _add_config(rep, config_text, results)
         rep.save(out_dir / "report.html")
     return results
@@ -614,6 +978,7 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
     # Baselines (on observed bins; held-out neurons via Poisson GLM on the training trials)
     base: dict[str, Any] = {}
     for b in opts.baselines:
+        t0 = time.perf_counter()
         if b == "smoothing":
             feats = np.log(dyn.smooth_rates(c[:, :T, :n_held], opts.smoothing_sigma) + 1e-3)
             lat = None
@@ -621,7 +986,12 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
             est = dyn.LATENT_BASELINES[b](min(opts.n_baseline_components, n_held))
             est.fit(c[tr][:, :T, :n_held])
             feats = lat = est.transform(c[:, :T, :n_held])
-        entry: dict[str, Any] = {}
+        # No training epochs; smoothing/transform time over all trials, per bin and trial.
+        entry: dict[str, Any] = {
+            "fit_time_s": time.perf_counter() - t0,
+            "time_per_epoch_s": None,
+            "latency_per_bin_s": (time.perf_counter() - t0) / (n_trials * T),
+        }
         if has_ho:
             ho = dyn.heldout_readout(feats[tr], c[tr][:, :T, n_held:], feats[te])
             entry["co_bps"] = dyn.co_bps(ho, c[te][:, :T, n_held:])
@@ -635,14 +1005,13 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
         base[b] = entry
     # Forecasting
     fc_rows: dict[str, list[dict[str, float]]] = {}
+    fc_timing: dict[str, dict[str, Any]] = {}
     if opts.forecast is not None:
-        H = [h for h in opts.forecast.horizons if h < n_bins]
-        for fname in opts.forecast.models:
-            kw = {"seed": cfg.seed, **opts.forecast.rnn} if fname == "rnn" else {}
-            f = dyn.FORECASTERS[fname](horizons=H, **kw).fit(c[tr])
-            fc_rows[fname] = dyn.forecast_scores(
-                f.predict(c[te]), c[te], H, true_rates=true[te], t_min=5
-            )
+        H = [h for h in opts.forecast.horizons if h < n_bins - 5]
+        spec = {m: (opts.forecast.rnn if m == "rnn" else {}) for m in opts.forecast.models}
+        per_fc, _ = _fit_forecasters(spec, H, c[tr], c[te], true[te], 5, cfg.seed)
+        fc_rows = {k: v["by_horizon"] for k, v in per_fc.items()}
+        fc_timing = {k: {t: v[t] for t in _TIMING_KEYS} for k, v in per_fc.items()}
     ratio = (
         model_scores["co_bps"] / truth["co_bps"]
         if has_ho and truth["co_bps"] and truth["co_bps"] > 0
@@ -669,6 +1038,7 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
         "true_rate_scores": truth,
         "baselines": base,
         "forecast": fc_rows,
+        "forecast_timing": fc_timing,
         "history": model.history_,
         "seed": cfg.seed,
     }
@@ -684,7 +1054,9 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
                 "velocity R^2": model_scores["vel_r2"],
             }
         )
-        rows = [{"model": opts.model, **{k: model_scores.get(k) for k in truth}}]
+        timing = {k: model_scores.get(k) for k in _TIMING_KEYS}
+        timing["time_per_epoch_s"] = _epoch_time(model_scores)
+        rows = [{"model": opts.model, **{k: model_scores.get(k) for k in truth}, **timing}]
         rows.append({"model": "true rates", **truth})
         rows += [{"model": k, **v} for k, v in base.items()]
         rep.add_table(pd.DataFrame(rows), title="NLB metrics (test trials)", section="Results")
@@ -710,6 +1082,17 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
             section="Results",
         )
         if fc_rows:
+            rep.add_table(
+                pd.DataFrame(
+                    [
+                        {"forecaster": k, **r, **fc_timing[k]}
+                        for k, rr in fc_rows.items()
+                        for r in rr
+                    ]
+                ),
+                title="Forecasting by horizon (test trials)",
+                section="Results",
+            )
             rep.add_figure(
                 plot_forecast_scores(fc_rows), title="Scores by forecast horizon", section="Results"
             )

@@ -106,7 +106,12 @@ def _register_builtin() -> None:
         "sliding-window decoding + TRF",
     )
 
-    from .dynamics import BehaviorDecodingOptions, LatentsOptions, SpikeTrialDecodingOptions
+    from .dynamics import (
+        BehaviorDecodingOptions,
+        ForecastingOptions,
+        LatentsOptions,
+        SpikeTrialDecodingOptions,
+    )
 
     register_task(
         "behavior_decoding",
@@ -119,6 +124,12 @@ def _register_builtin() -> None:
         SpikeTrialDecodingOptions,
         "dynamics:run_spike_trial_decoding",
         "units aligned to trials -> trial label, permutation p",
+    )
+    register_task(
+        "forecasting",
+        ForecastingOptions,
+        "dynamics:run_forecasting",
+        "population activity k bins ahead: persistence, AR, GRU; bits/spike by horizon",
     )
     register_task(
         "latents",
