@@ -83,6 +83,7 @@ def test_network_run_has_topomap_and_time_profile(tmp_path):
     for text in ("Saliency", "Channel importance", "Attribution over time and frequency"):
         assert text in html
     assert "Top channels" in html and "Pairwise decoding" not in html
+    assert f"Most important channels: {sal['top_channels'][0]['channel']} (" in html
 
 
 BANDPOWER = [
@@ -143,6 +144,8 @@ def test_three_classes_pairwise_cv_table(tmp_path):
     assert np.isnan(np.diag(m)).all() and np.allclose(m, m.T, equal_nan=True)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Pairwise decoding" in html and "binary CV per pair" in html
+    worst = min(pw["pairs"], key=lambda r: r["score"])
+    assert f"Hardest pair: {worst['a']} vs {worst['b']} ({worst['score']:.2f})" in html
     assert "Confusion matrix" in html
 
 
@@ -251,3 +254,4 @@ def test_haxby_pairwise_table(shared_data, tmp_path):
     assert min(score.values()) > 0.5  # every pair above chance
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Per-pair decoding (binary CV per pair)" in html
+    assert "easiest: face vs house (1.00)" in html or "Hardest pair" in html

@@ -77,8 +77,18 @@ def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
         if pw["method"] == "cv"
         else "Derived from the multi-class CV predictions"
     )
+    scored = [r for r in pw["pairs"] if r["score"] is not None]
+    extremes = ""
+    if scored:
+        lo = min(scored, key=lambda r: r["score"])
+        hi = max(scored, key=lambda r: r["score"])
+        extremes = (
+            f" Hardest pair: {lo['a']} vs {lo['b']} ({lo['score']:.2f}); easiest: "
+            f"{hi['a']} vs {hi['b']} ({hi['score']:.2f})."
+        )
     caption = (
-        f"{how}: {pw['description']}. Metric: balanced accuracy (chance {pw['chance_level']:.2f})."
+        f"{how}: {pw['description']}. Metric: balanced accuracy (chance "
+        f"{pw['chance_level']:.2f}).{extremes}"
     )
     matrix = np.array(
         [[np.nan if v is None else v for v in row] for row in pw["matrix"]], dtype=float
@@ -109,12 +119,22 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
     """Channel importance (topomap or bars) and, for networks, attribution over time/frequency."""
     from ..report.figures import plot_attribution_profile, plot_channel_importance
 
+    top = sal.get("top_channels") or []
+    key = "share" if top and "share" in top[0] else "drop"
+    lead = ", ".join(
+        f"{t['channel']} ({100 * t[key]:.0f}%)"
+        if key == "share"
+        else f"{t['channel']} ({t[key]:.3f})"
+        for t in top[:3]
+    )
     rep.add_section(
         "Saliency",
         text=(
             f"What the {model!r} model {sal['fit']} uses: {sal['description']}, on "
-            f"{sal['n_samples']} samples. In-sample attributions describe the fitted model; they "
-            "are not a test of what generalises."
+            f"{sal['n_samples']} samples. "
+            + (f"Most important channels: {lead}. " if lead else "")
+            + "In-sample attributions describe the fitted model; they are not a test of what "
+            "generalises."
         ),
     )
     rep.add_figure(
@@ -156,9 +176,7 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
             section="Saliency",
             caption="Attribution summed over the channels' features of each frequency band.",
         )
-    top = sal.get("top_channels") or []
     if top:
-        key = "share" if "share" in top[0] else "drop"
         rep.add_table(
             pd.DataFrame({"channel": [t["channel"] for t in top], key: [t[key] for t in top]}),
             title="Top channels",
