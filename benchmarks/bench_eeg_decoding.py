@@ -73,8 +73,16 @@ MODELS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "shallow": ("shallow", dict(NETWORK_FIT), ("bonn", "eegmmidb")),
     "eegnet": ("eegnet", dict(NETWORK_FIT), ("bonn", "eegmmidb")),
     "deep4": ("deep4", dict(NETWORK_FIT), ("bonn", "eegmmidb")),
+    # log-spectrogram front end (Hann 256 samples, hop 64) + residual 1-D CNN, 3 jointly trained
+    # members, class-balanced loss, 40 epochs, as in
+    # examples/bonn_5class_net.yaml and examples/bonn_e_vs_abcd_net.yaml
+    "stftnet": (
+        "stftnet",
+        {**NETWORK_FIT, "max_epochs": 40, "n_fft": 256, "n_members": 3, "class_weight": "balanced"},
+        ("bonn",),
+    ),
 }
-NETWORKS = {"shallow", "eegnet", "deep4"}
+NETWORKS = {"shallow", "eegnet", "deep4", "stftnet"}
 
 
 def machine() -> dict[str, Any]:
@@ -189,6 +197,8 @@ REFERENCE: dict[tuple[str, str], str] = {
     ("bonn_5class", "eegnet"): "braindecode EEGNet 0.77 (40 epochs)",
     ("bonn_e_vs_abcd", "deep4"): "braindecode Deep4Net, dropout off, 0.961",
     ("bonn_5class", "deep4"): "braindecode Deep4Net 0.34 (default dropout) / 0.878 (off)",
+    ("bonn_e_vs_abcd", "stftnet"): "goal >= 0.99; best baseline 0.970; best peer Deep4 0.961",
+    ("bonn_5class", "stftnet"): "goal >= 0.90; best baseline 0.831; best peer Deep4 0.878",
     ("eegmmidb_imagery_lr", "tangent_space_lr"): "0.664 +/- 0.063 (10 seeds; 0.73 one seed)",
     ("eegmmidb_imagery_lr", "csp_lda"): "0.660 (10 seeds; 0.71 one seed)",
     ("eegmmidb_imagery_lr", "shallow"): "braindecode ShallowFBCSPNet 0.56 (one seed)",
