@@ -398,6 +398,10 @@ def run_behavior_decoding(
         "decoders": per,
         "best_decoder": best,
         "best_r2": per[best]["r2_mean"],
+        "summary": "mean R^2: "
+        + ", ".join(
+            f"{k} {v['r2_mean']:.3f} ({v['latency_per_bin_s']:.1e} s/bin)" for k, v in per.items()
+        ),
         "seed": cfg.seed,
     }
     if out_dir is not None and cfg.report.enabled:
@@ -780,6 +784,10 @@ def _forecast_data(
     return c[: n_seg - n_test], c[n_seg - n_test :], None, name, split
 
 
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
 def _epoch_time(history: Any) -> float | None:
     v = history.get("time_per_epoch_s") if isinstance(history, dict) else None
     return None if v is None else float(np.mean(v))
@@ -1039,6 +1047,12 @@ def run_latents(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
         "baselines": base,
         "forecast": fc_rows,
         "forecast_timing": fc_timing,
+        "summary": (
+            f"{opts.model}: co-bps {_fmt(model_scores['co_bps'])} (true rates "
+            f"{_fmt(truth['co_bps'])}), fp-bps {_fmt(model_scores['fp_bps'])}, velocity R^2 "
+            f"{_fmt(model_scores['vel_r2'])}, latent R^2 {_fmt(model_scores['latent_r2'])}; "
+            f"{_fmt(_epoch_time(model_scores))} s/epoch"
+        ),
         "history": model.history_,
         "seed": cfg.seed,
     }
