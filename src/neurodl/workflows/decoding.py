@@ -231,7 +231,7 @@ def saliency(
         metric = "balanced_accuracy" if classification else "r2"
     X = np.asarray(ds.X)
     y = np.asarray(ds.y)
-    est = build_estimator(cfg, fold_steps, ds.sfreq)
+    est = build_estimator(cfg, fold_steps, ds.sfreq, data_info=ds.info)
     est.fit(X, y)
     rng = np.random.default_rng(cfg.seed)
     idx = np.arange(len(X))
@@ -511,7 +511,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
             cv,
             ds_eval,
             pw_method,
-            estimator=build_estimator(cfg, fold_steps, ds_eval.sfreq),
+            estimator=build_estimator(cfg, fold_steps, ds_eval.sfreq, data_info=ds_eval.info),
             protocol=protocol,
             seed=cfg.seed,
             n_jobs=ev.n_jobs,
