@@ -481,3 +481,19 @@ def test_make_estimator_bad_input(name, params, match):
 
     with pytest.raises(ConfigError, match=match):
         make_estimator(name, seed=0, **params)
+
+
+def test_fingerprint_tells_large_array_params_apart():
+    # numpy abbreviates reprs over 1000 elements: two masks that differ only in the middle
+    # must still give different checkpoint fingerprints (no wrong resume)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 2, 16)).astype(np.float32)
+    y = np.array([0, 1] * 4)
+    a = np.zeros(5000, bool)
+    b = a.copy()
+    b[2500] = True
+    assert repr(a) == repr(b)
+    fa = NeuralClassifier("mlp", model_params={"mask": a})._fingerprint(X, y, None, 0)
+    fb = NeuralClassifier("mlp", model_params={"mask": b})._fingerprint(X, y, None, 0)
+    fa2 = NeuralClassifier("mlp", model_params={"mask": a.copy()})._fingerprint(X, y, None, 0)
+    assert fa != fb and fa == fa2

@@ -96,6 +96,22 @@ _NOT_IN_FINGERPRINT = frozenset(
 )
 
 
+def _stable(value: Any) -> Any:
+    """A repr-safe copy of ``value``: arrays become (shape, dtype, sha256 of their bytes).
+
+    numpy abbreviates the repr of arrays over 1000 elements, so two different masks of the
+    same shape would otherwise give the same checkpoint fingerprint.
+    """
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        return ("ndarray", arr.shape, arr.dtype.str, hashlib.sha256(arr.tobytes()).hexdigest())
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_stable(v) for v in value)
+    return value
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Set torch's intra-op thread count for the block (``None``: unchanged); restored after."""
@@ -205,7 +221,7 @@ class _NeuralBase(BaseEstimator):
             for k, v in sorted(self.get_params(deep=False).items())
             if k not in _NOT_IN_FINGERPRINT
         }
-        h.update(repr((params, seed, type(self).__name__)).encode())
+        h.update(repr((_stable(params), seed, type(self).__name__)).encode())
         return h.hexdigest()
 
     def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
