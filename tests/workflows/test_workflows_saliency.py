@@ -255,3 +255,35 @@ def test_haxby_pairwise_table(shared_data, tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Per-pair decoding (binary CV per pair)" in html
     assert "easiest: face vs house (1.00)" in html or "Hardest pair" in html
+
+
+def test_fmri_voxel_saliency_map_lands_in_the_planted_roi(tmp_path):
+    from neurodl.data.simulate import simulate_fmri
+
+    params = {
+        "n_runs": 4,
+        "n_categories": 2,
+        "shape": [8, 8, 4],
+        "n_blocks_per_category": 3,
+        "effect_size": 2.0,
+    }
+    raw = {
+        "data": {
+            "source": "simulate",
+            "simulator": "fmri",
+            "params": params,
+            "to_samples": {"fmri_samples": {"kind": "volumes", "delay": 4.0}},
+        },
+        "model": {
+            "name": "mlp",
+            "params": {"n_hidden": 16, "max_epochs": 20, "lr": 3e-3, "num_threads": 1},
+        },
+        "evaluation": {"protocol": "leave-one-run-out", "n_permutations": 0, "n_boot": 0},
+    }
+    res = run_config(parse_config(raw), tmp_path / "out").results
+    sal = res["saliency"]
+    roi = simulate_fmri(seed=0, **params).info["ground_truth"]["roi"]
+    top = [tuple(int(v) for v in t["channel"].strip("()").split(", ")) for t in sal["top_channels"]]
+    assert sum(bool(roi[ijk]) for ijk in top) >= 4  # the ROI holds 35% of the mask's voxels
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Voxel importance" in html and "Channel importance" not in html

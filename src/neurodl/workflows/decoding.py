@@ -182,6 +182,14 @@ def _as_float(value: Any, default: float) -> float:
     return out if np.isfinite(out) else default
 
 
+def _voxel_labels(info: dict[str, Any], n_features: int) -> list[str] | None:
+    """``"(i, j, k)"`` voxel labels when ``info["mask"]`` selects exactly the features."""
+    mask = info.get("mask")
+    if mask is None or np.ndim(mask) != 3 or int(np.count_nonzero(mask)) != n_features:
+        return None
+    return [f"({i}, {j}, {k})" for i, j, k in np.argwhere(np.asarray(mask, bool))]
+
+
 def feature_layout(lead: Any, ds: Any, ds_eval: Any) -> tuple[list[str], list[str]] | None:
     """``(channel names, band labels)`` when the samples are channel-major band powers.
 
@@ -304,7 +312,7 @@ def saliency(
             channel=imp.mean,
         )
     else:
-        labels = names or [str(i) for i in range(n_units)]
+        labels = names or _voxel_labels(ds.info, n_units) or [str(i) for i in range(n_units)]
         channel = np.asarray(feature_values, float)
         if layout is not None:
             per = channel.reshape(len(layout[0]), len(layout[1]))

@@ -115,7 +115,7 @@ def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
     )
 
 
-def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
+def _add_saliency(rep: Any, sal: dict[str, Any], model: str, dataset: Any = None) -> None:
     """Channel importance (topomap or bars) and, for networks, attribution over time/frequency."""
     from ..report.figures import plot_attribution_profile, plot_channel_importance
 
@@ -137,15 +137,27 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str) -> None:
             "generalises."
         ),
     )
-    rep.add_figure(
-        plot_channel_importance(
-            np.asarray(sal["channel"], float), sal["channels"], label=sal["unit"]
-        ),
-        title="Channel importance",
-        section="Saliency",
-        caption="Scalp map when the channel names have standard 10-05 positions, otherwise the "
-        "largest values as bars.",
-    )
+    values = np.asarray(sal["channel"], float)
+    mask = None if dataset is None else dataset.info.get("mask")
+    if mask is not None and np.ndim(mask) == 3 and int(np.count_nonzero(mask)) == len(values):
+        from ..report import plot_brain_slices
+
+        vol = np.full(np.shape(mask), np.nan)
+        vol[np.asarray(mask, bool)] = values
+        rep.add_figure(
+            plot_brain_slices(vol, title="Voxel importance", colorbar_label=sal["unit"]),
+            title="Voxel importance",
+            section="Saliency",
+            caption="Importance of each voxel of the mask, in voxel space.",
+        )
+    else:
+        rep.add_figure(
+            plot_channel_importance(values, sal["channels"], label=sal["unit"]),
+            title="Channel importance",
+            section="Saliency",
+            caption="Scalp map when the channel names have standard 10-05 positions, otherwise "
+            "the largest values as bars.",
+        )
     if sal.get("time") is not None:
         rep.add_figure(
             plot_attribution_profile(
@@ -312,7 +324,7 @@ def write_decoding_report(
             "fold, thick the mean.",
         )
     if results.get("saliency"):
-        _add_saliency(rep, results["saliency"], results["model"])
+        _add_saliency(rep, results["saliency"], results["model"], dataset)
     if perm is not None:
         rep.add_section("Permutation test")
         rep.add_figure(
