@@ -287,3 +287,13 @@ def test_fmri_voxel_saliency_map_lands_in_the_planted_roi(tmp_path):
     assert sum(bool(roi[ijk]) for ijk in top) >= 4  # the ROI holds 35% of the mask's voxels
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Voxel importance" in html and "Channel importance" not in html
+
+
+def test_results_keep_only_the_top_of_a_large_saliency():
+    from neurodl.workflows.decoding import SALIENCY_MAX_STORED, _results_saliency
+
+    big = {"channel": np.ones(SALIENCY_MAX_STORED + 1), "channels": ["x"] * 257, "top_channels": []}
+    out = _results_saliency(big)
+    assert "channel" not in out and out["n_channels"] == SALIENCY_MAX_STORED + 1
+    small = {"channel": np.ones(3), "channels": list("abc"), "top_channels": []}
+    assert _results_saliency(small) is small and _results_saliency(None) is None

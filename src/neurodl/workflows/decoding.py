@@ -182,6 +182,19 @@ def _as_float(value: Any, default: float) -> float:
     return out if np.isfinite(out) else default
 
 
+#: Above this many channels/features, results.json keeps only the top ones of the saliency.
+SALIENCY_MAX_STORED = 256
+
+
+def _results_saliency(sal: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The saliency entry of results.json: per-channel arrays only for up to 256 channels."""
+    if sal is None or len(sal["channel"]) <= SALIENCY_MAX_STORED:
+        return sal
+    out = {k: v for k, v in sal.items() if k not in ("channel", "channels")}
+    out["n_channels"] = len(sal["channel"])
+    return out
+
+
 def _voxel_labels(info: dict[str, Any], n_features: int) -> list[str] | None:
     """``"(i, j, k)"`` voxel labels when ``info["mask"]`` selects exactly the features."""
     mask = info.get("mask")
@@ -562,7 +575,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         "model_kind": "neural" if neural else "classical",
         "learning_curves": curves.to_results() if curves is not None else None,
         "baseline": baseline,
-        "saliency": sal,
+        "saliency": _results_saliency(sal),
         "pairwise": pairwise,
     }
     if out_dir is not None and cfg.report.enabled:
@@ -571,7 +584,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
 
         write_decoding_report(
             out_dir / "report.html",
-            results=jsonable(results),
+            results=jsonable({**results, "saliency": sal}),
             dataset=ds,
             cv=cv,
             perm=perm,
