@@ -122,3 +122,17 @@ def test_forecast_example_parses():
     cfg = parse_config(yaml.safe_load((EXAMPLES / "forecast_simulated.yaml").read_text()))
     assert cfg.task == "forecasting"
     assert set(cfg.task_options().forecasters) == {"persistence", "linear_ar", "rnn"}
+
+
+@pytest.mark.realdata
+def test_forecast_chewie_example(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURODL_DATA", str(shared_data("spikes").parent))
+    data = yaml.safe_load((EXAMPLES / "forecast_chewie.yaml").read_text())
+    data["options"]["forecasters"]["rnn"] = {"epochs": 2, "hidden_size": 8}
+    r = _run(data, tmp_path / "out")
+    assert r["n_units"] == 71 and r["n_train_trials"] == 29 and r["n_test_trials"] == 7
+    persistence = r["forecasters"]["persistence"]["by_horizon"]
+    # Measured: 0.446 bits/spike one bin ahead, decaying with the horizon (no training involved).
+    assert persistence[0]["bits_per_spike"] == pytest.approx(0.446, abs=0.01)
+    assert persistence[-1]["bits_per_spike"] < persistence[0]["bits_per_spike"]
+    assert "r2_true_rates" not in persistence[0]
