@@ -7,11 +7,12 @@ Each runner loads ``cfg.data`` (without ``to_samples`` for the fMRI tasks: they 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..exceptions import DataFormatError
 from .config import RunConfig, TaskOptions
@@ -38,8 +39,24 @@ class SearchlightOptions(TaskOptions):
 
 
 class EncodingOptions(TaskOptions):
-    """FIR category encoding with per-voxel ridge and noise ceilings."""
+    """Category (or any feature) encoding with per-voxel ridge or a neural encoder.
 
+    ``features``: ``"fir"`` (the FIR-delayed category design, ``n_delays`` delays) or
+    ``"file"`` (a feature matrix read with :func:`neurodl.io.arrays.read_array` from
+    ``features_path``, one row per volume, e.g. network activations per stimulus already
+    convolved with an HRF; ``features_key`` picks the array in an ``.npz``/``.mat``).
+    A relative ``features_path`` is looked up in the working folder, then in ``data.data_root``
+    or the data root (``NEURODL_DATA``).
+
+    ``encoder``: ``"ridge"`` (per-voxel penalties chosen by CV on the train runs) or ``"mlp"``
+    (:class:`~neurodl.analyses.encoding.neural.NeuralEncoder`, all voxels jointly, early
+    stopping on held-out train runs; the ridge result on the same runs is reported beside it).
+    """
+
+    features: Literal["fir", "file"] = "fir"
+    features_path: str | None = None
+    features_key: str | None = None
+    encoder: Literal["ridge", "mlp"] = "ridge"
     n_delays: int = Field(6, ge=1, le=40)
     train_runs: list[int] | None = None
     test_runs: list[int] = Field(default_factory=lambda: [10, 11])
@@ -48,6 +65,24 @@ class EncodingOptions(TaskOptions):
     ceiling_method: Literal["split_half", "repeats"] = "split_half"
     segment_length: int = Field(12, ge=2)
     min_ceiling: float = Field(0.1, ge=0.0, lt=1.0)
+    n_hidden: int = Field(64, ge=1, le=100_000)
+    max_epochs: int = Field(200, ge=1, le=100_000)
+    weight_decay: float = Field(1e-2, ge=0.0)
+    lr: float = Field(1e-3, gt=0.0)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    patience: int = Field(20, ge=1)
+    num_threads: int | None = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _features_path(self) -> EncodingOptions:
+        if self.features == "file" and not self.features_path:
+            raise ValueError("options.features is 'file', so options.features_path is required")
+        if self.features != "file" and (self.features_path or self.features_key):
+            raise ValueError(
+                "options.features_path/features_key are only used with features: file; "
+                f"got features={self.features!r}"
+            )
+        return self
 
 
 class TimeResolvedOptions(TaskOptions):
@@ -148,51 +183,110 @@ def run_searchlight(
 
 
 def _pearson_cols(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(0)
-    b = b - b.mean(0)
-    den = np.sqrt((a * a).sum(0) * (b * b).sum(0))
-    return np.divide((a * b).sum(0), den, out=np.zeros(a.shape[1]), where=den > 0)
+    from ..analyses.encoding.neural import pearson_per_target
+
+    return pearson_per_target(a, b)
 
 
-def run_encoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
-    """FIR category encoding: train runs -> held-out r per voxel, noise ceiling, normalised r."""
-    from ..analyses.encoding.ceiling import block_repeats, ceiling_normalize, noise_ceiling
+def _fir_features(cfg: RunConfig, opts: Any, labels: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """FIR-delayed category design (delays restart at each run)."""
     from ..analyses.encoding.fir import fir_design
-    from ..analyses.encoding.ridge import RidgeCVPerTarget
-    from ..analyses.fmri.glm import clean_runs
 
-    opts = cfg.task_options()
-    vs, name = _volumes(cfg)
-    runs, labels = _runs_labels(vs)
-    Y = clean_runs(vs.masked(), runs).T
     X, _names = fir_design(labels, opts.n_delays, runs=runs)
-    run_num = np.array([int(r) if str(r).isdigit() else -1 for r in runs])
-    test = np.isin(run_num, opts.test_runs)
-    train = np.isin(run_num, opts.train_runs) if opts.train_runs is not None else ~test
-    if not test.any() or not train.any():
+    return X
+
+
+def _features_file(cfg: RunConfig, raw: str) -> Path:
+    """``options.features_path`` as given (absolute), else in the working folder or data root."""
+    from .._config import get_data_root
+    from ..exceptions import DatasetError
+
+    path = Path(raw).expanduser()
+    candidates = [path]
+    if not path.is_absolute():
+        candidates = [Path.cwd() / path]
+        root = cfg.data.data_root or get_data_root(required=False)
+        if root is not None:
+            candidates.append(Path(root) / path)
+    for cand in candidates:
+        if cand.is_file():
+            return cand
+    raise DatasetError(
+        f"options.features_path {raw!r}: no such file; looked for {[str(c) for c in candidates]}."
+    )
+
+
+def _file_features(cfg: RunConfig, opts: Any, labels: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """A feature matrix from ``options.features_path``: one row per volume."""
+    from ..io.arrays import read_array
+
+    path = _features_file(cfg, str(opts.features_path))
+    X = np.asarray(read_array(path, axis_order="epochs_features", key=opts.features_key).X)
+    if X.ndim != 2 or X.shape[0] != len(labels):
         raise DataFormatError(
-            f"options.train_runs/test_runs select no volume; runs present: {sorted(set(run_num))}."
+            f"options.features_path {str(path)!r}: the feature matrix has shape {X.shape} "
+            f"({X.shape[0]} rows) but the data has {len(labels)} volumes; it needs one row per "
+            "volume, shape (n_volumes, n_features)."
         )
+    if not np.isfinite(X).all():
+        raise DataFormatError(
+            f"options.features_path {str(path)!r}: {int((~np.isfinite(X)).sum())} non-finite "
+            "values (NaN or inf) in the feature matrix."
+        )
+    return X.astype(np.float64)
+
+
+#: ``options.features`` -> builder ``(cfg, opts, labels, runs) -> X (n_volumes, n_features)``.
+FEATURES: dict[str, Callable[..., np.ndarray]] = {"fir": _fir_features, "file": _file_features}
+
+
+def _fit_ridge(
+    opts: Any, X: np.ndarray, Y: np.ndarray, train: np.ndarray, test: np.ndarray,
+    runs: np.ndarray, seed: int,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    from ..analyses.encoding.ridge import RidgeCVPerTarget
+
     model = RidgeCVPerTarget(opts.alphas, cv=opts.cv_folds).fit(
         X[train], Y[train], groups=runs[train]
     )
     r = _pearson_cols(model.predict(X[test]), Y[test])
-    rep_data, conds = block_repeats(Y, labels, runs, opts.segment_length)
-    ceiling = noise_ceiling(rep_data, method=opts.ceiling_method, n_average=1, seed=cfg.seed)
-    norm = ceiling_normalize(r, ceiling, min_ceiling=opts.min_ceiling)
+    return r, {"best_alpha_median": float(np.median(model.best_alphas_))}
+
+
+def _fit_mlp(
+    opts: Any, X: np.ndarray, Y: np.ndarray, train: np.ndarray, test: np.ndarray,
+    runs: np.ndarray, seed: int,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    from ..analyses.encoding.neural import NeuralEncoder
+
+    enc = NeuralEncoder(
+        "mlp", n_hidden=opts.n_hidden, dropout=opts.dropout, max_epochs=opts.max_epochs,
+        lr=opts.lr, weight_decay=opts.weight_decay, patience=opts.patience,
+        num_threads=opts.num_threads, random_state=seed,
+    ).fit(X[train], Y[train], groups=runs[train])  # fmt: skip
+    r = enc.score(X[test], Y[test])
+    info = {
+        "n_hidden": opts.n_hidden,
+        "weight_decay": opts.weight_decay,
+        "n_epochs": enc.n_epochs_,
+        "best_epoch": enc.best_epoch_,
+        "stopped_reason": enc.stopped_reason_,
+    }
+    return r, info
+
+
+#: ``options.encoder`` -> fit on the train volumes, return (held-out r per voxel, details).
+ENCODERS: dict[str, Callable[..., tuple[np.ndarray, dict[str, Any]]]] = {
+    "ridge": _fit_ridge,
+    "mlp": _fit_mlp,
+}
+
+
+def _score_summary(r: np.ndarray, norm: np.ndarray) -> dict[str, Any]:
     finite = norm[np.isfinite(norm)]
-    results: dict[str, Any] = {
-        "dataset": name,
-        "n_voxels": int(Y.shape[1]),
-        "n_features": int(X.shape[1]),
-        "conditions": conds,
-        "train_runs": sorted(set(run_num[train].tolist())),
-        "test_runs": sorted(set(run_num[test].tolist())),
+    return {
         "heldout_r_median": float(np.median(r)),
         "heldout_r_max": float(r.max()),
-        "ceiling_median": float(np.median(ceiling)),
-        "ceiling_method": opts.ceiling_method,
-        "ceiling_convention": "max Pearson r for single-run data, sqrt(reliability); normalised = r / ceiling",
         "normalized_median": float(np.median(finite)) if finite.size else None,
         "normalized_n_voxels": int(finite.size),
         "normalized_quantiles": {
@@ -200,8 +294,64 @@ def run_encoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         }
         if finite.size
         else {},
-        "best_alpha_median": float(np.median(model.best_alphas_)),
     }
+
+
+def run_encoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
+    """Encoding: features -> held-out r per voxel, noise ceiling, normalised r.
+
+    With ``options.encoder: mlp`` the per-voxel ridge is fitted on the same train runs and
+    reported beside the network (``results["encoders"]``, ``*_ridge.nii.gz`` maps).
+    """
+    from ..analyses.encoding.ceiling import block_repeats, ceiling_normalize, noise_ceiling
+    from ..analyses.fmri.glm import clean_runs
+
+    opts = cfg.task_options()
+    vs, name = _volumes(cfg)
+    runs, labels = _runs_labels(vs)
+    Y = clean_runs(vs.masked(), runs).T
+    X = FEATURES[opts.features](cfg, opts, labels, runs)
+    run_num = np.array([int(r) if str(r).isdigit() else -1 for r in runs])
+    test = np.isin(run_num, opts.test_runs)
+    train = np.isin(run_num, opts.train_runs) if opts.train_runs is not None else ~test
+    if not test.any() or not train.any():
+        raise DataFormatError(
+            f"options.train_runs/test_runs select no volume; runs present: {sorted(set(run_num))}."
+        )
+    names = ["ridge"] if opts.encoder == "ridge" else ["ridge", opts.encoder]
+    fitted = {n: ENCODERS[n](opts, X, Y, train, test, runs, cfg.seed) for n in names}
+    rep_data, conds = block_repeats(Y, labels, runs, opts.segment_length)
+    ceiling = noise_ceiling(rep_data, method=opts.ceiling_method, n_average=1, seed=cfg.seed)
+    norms = {
+        n: ceiling_normalize(r, ceiling, min_ceiling=opts.min_ceiling)
+        for n, (r, _i) in fitted.items()
+    }
+    summaries = {n: {**_score_summary(r, norms[n]), **info} for n, (r, info) in fitted.items()}
+    r, norm = fitted[opts.encoder][0], norms[opts.encoder]
+    results: dict[str, Any] = {
+        "dataset": name,
+        "encoder": opts.encoder,
+        "features": opts.features,
+        "n_voxels": int(Y.shape[1]),
+        "n_features": int(X.shape[1]),
+        "conditions": conds,
+        "train_runs": sorted(set(run_num[train].tolist())),
+        "test_runs": sorted(set(run_num[test].tolist())),
+        **{k: v for k, v in summaries[opts.encoder].items() if k.startswith(("heldout", "norm"))},
+        "ceiling_median": float(np.median(ceiling)),
+        "ceiling_method": opts.ceiling_method,
+        "ceiling_convention": "max Pearson r for single-run data, sqrt(reliability); normalised = r / ceiling",
+        "best_alpha_median": summaries["ridge"]["best_alpha_median"],
+        "encoders": summaries,
+    }
+    if opts.features == "file":
+        results["features_path"] = str(_features_file(cfg, str(opts.features_path)))
+    if len(fitted) > 1:
+        r_ridge = fitted["ridge"][0]
+        results["comparison"] = {
+            "median_r_difference": float(np.median(r - r_ridge)),
+            "fraction_voxels_better_than_ridge": float(np.mean(r > r_ridge)),
+        }
     if out_dir is not None:
         import nibabel as nib
 
@@ -210,44 +360,78 @@ def run_encoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
             "noise_ceiling.nii.gz": ceiling,
             "normalized_r.nii.gz": norm,
         }
+        if opts.encoder != "ridge":
+            maps["encoding_r_ridge.nii.gz"] = fitted["ridge"][0]
+            maps["normalized_r_ridge.nii.gz"] = norms["ridge"]
         for fname, vals in maps.items():
             nib.save(vs.map_to_nifti(np.nan_to_num(vals, nan=0.0)), str(out_dir / fname))
         results["maps"] = list(maps)
         if cfg.report.enabled:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            from ..report import Report
-
-            rep = Report(
-                cfg.report.title or f"neurodl: {cfg.name}", subtitle=f"{name} - FIR encoding"
-            )
-            rep.add_summary(
-                {"held-out r (median)": float(np.median(r)), "held-out r (max)": float(r.max()),
-                 "normalised r (median)": results["normalized_median"] or float("nan")}
-            )  # fmt: skip
-            rep.add_figure(_slices(vs, r, "Held-out r", "Pearson r"), title="Encoding map")
-            rep.add_figure(
-                _slices(vs, ceiling, "Noise ceiling", "max r"), title="Noise ceiling map"
-            )
-            fig, ax = plt.subplots(figsize=(6, 3.2))
-            ax.hist(finite, bins=30, color="#4c72b0")
-            ax.axvline(1.0, color="k", ls="--", lw=1)
-            ax.set_xlabel("held-out r / noise ceiling")
-            ax.set_ylabel("voxels")
-            fig.tight_layout()
-            rep.add_figure(
-                fig,
-                title="Ceiling-normalised scores",
-                caption=f"Voxels with ceiling >= {opts.min_ceiling}; dashed: the ceiling.",
-            )
-            rep.add_key_values(results, title="Results")
-            if config_text:
-                rep.add_code(config_text, title="Config")
-            rep.save(out_dir / "report.html")
+            _encoding_report(cfg, opts, vs, name, fitted, norms, ceiling, results, out_dir,
+                             config_text)  # fmt: skip
     return results
+
+
+def _encoding_report(
+    cfg: RunConfig, opts: Any, vs: Any, name: str, fitted: dict[str, Any],
+    norms: dict[str, np.ndarray], ceiling: np.ndarray, results: dict[str, Any], out_dir: Path,
+    config_text: str | None,
+) -> None:  # fmt: skip
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..report import Report
+
+    feats = f"FIR ({opts.n_delays} delays)" if opts.features == "fir" else "features from file"
+    rep = Report(
+        cfg.report.title or f"neurodl: {cfg.name}",
+        subtitle=f"{name} - {feats} - {opts.encoder} encoder",
+    )
+    summary: dict[str, Any] = {}
+    for n, (r, _info) in fitted.items():
+        summary[f"{n}: held-out r (median)"] = float(np.median(r))
+        summary[f"{n}: held-out r (max)"] = float(r.max())
+        med = results["encoders"][n]["normalized_median"]
+        summary[f"{n}: normalised r (median)"] = float("nan") if med is None else med
+    rep.add_summary(summary)
+    for n, (r, _info) in fitted.items():
+        rep.add_figure(_slices(vs, r, f"Held-out r ({n})", "Pearson r"), title=f"Encoding map: {n}")
+    rep.add_figure(_slices(vs, ceiling, "Noise ceiling", "max r"), title="Noise ceiling map")
+    colors = {"ridge": "#4c72b0", "mlp": "#dd8452"}
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for n, norm in norms.items():
+        finite = norm[np.isfinite(norm)]
+        ax.hist(finite, bins=30, histtype="step", lw=1.5, color=colors.get(n), label=n)
+    ax.axvline(1.0, color="k", ls="--", lw=1)
+    ax.set_xlabel("held-out r / noise ceiling")
+    ax.set_ylabel("voxels")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    rep.add_figure(
+        fig,
+        title="Ceiling-normalised scores",
+        caption=f"Voxels with ceiling >= {opts.min_ceiling}; dashed: the ceiling.",
+    )
+    if len(fitted) > 1:
+        r_ridge, r_net = fitted["ridge"][0], fitted[opts.encoder][0]
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.scatter(r_ridge, r_net, s=6, alpha=0.6, color="#555555")
+        lim = [min(r_ridge.min(), r_net.min()), max(r_ridge.max(), r_net.max())]
+        ax.plot(lim, lim, "k--", lw=1)
+        ax.set_xlabel("held-out r, ridge")
+        ax.set_ylabel(f"held-out r, {opts.encoder}")
+        fig.tight_layout()
+        rep.add_figure(
+            fig,
+            title=f"Per-voxel r: {opts.encoder} vs ridge",
+            caption="Same train and test runs; dashed: equal r.",
+        )
+    rep.add_key_values(results, title="Results")
+    if config_text:
+        rep.add_code(config_text, title="Config")
+    rep.save(out_dir / "report.html")
 
 
 def run_time_resolved(
