@@ -139,3 +139,28 @@ def test_haxby_encoding_mlp_example(shared_data, tmp_path):
     assert res["encoders"]["ridge"]["heldout_r_median"] >= 0.13
     assert res["heldout_r_median"] >= 0.13 and res["heldout_r_max"] >= 0.72
     assert res["encoders"]["mlp"]["stopped_reason"] in ("early_stopping", "max_epochs")
+
+
+def test_features_path_relative_to_config_folder(tmp_path, monkeypatch):
+    # a config read from a file resolves a relative features_path next to itself first,
+    # whatever the working folder
+    cdir = tmp_path / "study"
+    cdir.mkdir()
+    np.save(cdir / "feats.npy", _fir())
+    (cdir / "enc.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "task": "encoding",
+                "data": SIM_FMRI,
+                "options": {**BASE, "features": "file", "features_path": "feats.npy"},
+            }
+        )
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("NEURODL_DATA", raising=False)
+    cfg = load_config(cdir / "enc.yaml")
+    assert cfg.config_dir == cdir.resolve()
+    res = run_config(cfg, None).results
+    assert res["features_path"] == str(cdir.resolve() / "feats.npy")

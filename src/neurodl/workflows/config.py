@@ -16,7 +16,15 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..exceptions import ConfigError
 
@@ -119,6 +127,13 @@ class RunConfig(_Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     options: dict[str, Any] = Field(default_factory=dict)
+    # folder of the config file when read by load_config (relative option paths resolve there)
+    _config_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_dir(self) -> Path | None:
+        """The folder of the config file this run was read from (``None`` if built in code)."""
+        return self._config_dir
 
     @field_validator("task")
     @classmethod
@@ -227,4 +242,6 @@ def load_config(path: str | Path) -> RunConfig:
         ) from None
     if data is None:
         raise ConfigError(f"Config file {str(path)!r} is empty.")
-    return parse_config(data, source=repr(str(path)))
+    cfg = parse_config(data, source=repr(str(path)))
+    cfg._config_dir = path.resolve().parent
+    return cfg

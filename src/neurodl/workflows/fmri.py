@@ -45,8 +45,8 @@ class EncodingOptions(TaskOptions):
     ``"file"`` (a feature matrix read with :func:`neurodl.io.arrays.read_array` from
     ``features_path``, one row per volume, e.g. network activations per stimulus already
     convolved with an HRF; ``features_key`` picks the array in an ``.npz``/``.mat``).
-    A relative ``features_path`` is looked up in the working folder, then in ``data.data_root``
-    or the data root (``NEURODL_DATA``).
+    A relative ``features_path`` is looked up in the config file's folder, the working folder,
+    then in ``data.data_root`` or the data root (``NEURODL_DATA``).
 
     ``encoder``: ``"ridge"`` (per-voxel penalties chosen by CV on the train runs) or ``"mlp"``
     (:class:`~neurodl.analyses.encoding.neural.NeuralEncoder`, all voxels jointly, early
@@ -197,7 +197,8 @@ def _fir_features(cfg: RunConfig, opts: Any, labels: np.ndarray, runs: np.ndarra
 
 
 def _features_file(cfg: RunConfig, raw: str) -> Path:
-    """``options.features_path`` as given (absolute), else in the working folder or data root."""
+    """``options.features_path`` as given (absolute), else in the config file's folder, the
+    working folder or the data root (in that order)."""
     from .._config import get_data_root
     from ..exceptions import DatasetError
 
@@ -205,6 +206,8 @@ def _features_file(cfg: RunConfig, raw: str) -> Path:
     candidates = [path]
     if not path.is_absolute():
         candidates = [Path.cwd() / path]
+        if cfg.config_dir is not None:
+            candidates.insert(0, cfg.config_dir / path)
         root = cfg.data.data_root or get_data_root(required=False)
         if root is not None:
             candidates.append(Path(root) / path)
