@@ -312,3 +312,36 @@ def test_dynamics_models_train_with_the_shared_engine(monkeypatch):
 def test_lfads_bad_input(kwargs, args, error, match):
     with pytest.raises(error, match=match):
         LFADS(epochs=1, **kwargs).fit(*args)
+
+
+def test_lfads_objective_kl_warmup_and_validation_terms():
+    """The engine objective: KL weight rises linearly by epoch; validation scores only unseen data."""
+    from neurodl.estimators.torch_engine import LossContext
+
+    _, c = _tiny_population()
+    m = LFADS(epochs=1, enc_size=8, gen_size=8, g0_size=4, n_factors=2, kl_warmup=4, seed=0)
+    m.fit(c[:, :12, :10], c)
+    obj = m._objective()
+    xb = torch.tensor(c[:6, :12, :10], dtype=torch.float32)
+    yb = torch.tensor(c[:6], dtype=torch.float32)
+
+    def loss(epoch, training):
+        m.model_.train(training)
+        torch.manual_seed(1)  # same dropout masks and posterior samples for every call
+        ctx = LossContext(epoch, 0, training, 1, 10)
+        with torch.no_grad():
+            return obj(m.model_, xb, yb, ctx).numpy()
+
+    l0, l1, l3, l9 = (loss(e, True) for e in (0, 1, 3, 9))
+    assert l0.shape == (6,)
+    # beta = 0.25, 0.5, 1.0, 1.0: losses are affine in beta with the per-trial KL as slope
+    np.testing.assert_allclose(l1 - l0, (l3 - l1) / 2, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(l3, l9, rtol=1e-6)
+    assert (l1 - l0 > 0).all()  # KL > 0
+    v = loss(0, False)
+    y_other = yb.clone()
+    y_other[:, :12, :10] += 5.0  # held-in, observed bins: not scored in validation
+    m.model_.eval()
+    with torch.no_grad():
+        v2 = obj(m.model_, xb, y_other, LossContext(0, 0, False, 1, 10)).numpy()
+    np.testing.assert_allclose(v, v2, rtol=1e-6)
