@@ -89,6 +89,7 @@ def test_demo_writes_results_and_report(demo_run):
         "Per-split scores",
         "Confusion matrix",
         "Null distribution",
+        "Saliency",
         "Library versions",
     ):
         assert section in html
@@ -100,7 +101,8 @@ def test_demo_writes_results_and_report(demo_run):
 def test_demo_report_figures_render_in_chromium(demo_run, tmp_path):
     images = chromium_image_probe(demo_run / "report.html", tmp_path)
     figures = [img for img in images if img["id"] != "negative-control"]
-    assert len(figures) == 5  # data, per-split scores, confusion, learning curves, null
+    # data, per-split scores, confusion, learning curves, null, saliency scalp map, band importance
+    assert len(figures) == 7
     assert all(img["complete"] and img["w"] > 100 and img["h"] > 100 for img in figures), figures
     assert [img["w"] for img in images if img["id"] == "negative-control"] == [0]
 
