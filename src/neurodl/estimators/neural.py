@@ -61,7 +61,7 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "batch_size": (lambda v: _is_int(v, 1), "an int >= 1"),
     "lr": (lambda v: _is_num(v, 0.0, lo_open=True), "a float > 0"),
     "weight_decay": (lambda v: _is_num(v, 0.0), "a float >= 0"),
-    "schedule": (lambda v: v in SCHEDULES, "'cosine', 'onecycle' or None"),
+    "schedule": (lambda v: v in SCHEDULES, "'cosine', 'onecycle', 'plateau' or None"),
     "early_stopping": (lambda v: isinstance(v, bool), "True or False"),
     "patience": (lambda v: _is_int(v, 1), "an int >= 1"),
     "validation_fraction": (
@@ -388,8 +388,9 @@ _COMMON_DOC = """
         AdamW learning rate (peak rate for ``"onecycle"``).
     weight_decay : float, default=1e-2
         AdamW decoupled weight decay.
-    schedule : {"cosine", "onecycle", None}, default="cosine"
-        Learning-rate schedule, stepped every batch.
+    schedule : {"cosine", "onecycle", "plateau", None}, default="cosine"
+        Learning-rate schedule, stepped every batch (``"plateau"``: halve the rate when the
+        monitored loss stops falling, stepped once per epoch).
     early_stopping : bool, default=True
         Stop after ``patience`` epochs without a lower validation loss and restore the best
         epoch's weights (needs a validation split).
