@@ -424,6 +424,15 @@ def pairwise_scores(
     }
 
 
+def _timing(cv: Any) -> dict[str, float]:
+    """Wall-clock cost beside the score: mean fit time per fold, predict time per sample."""
+    n_test = max(int(np.sum(cv.n_test)), 1)
+    return {
+        "fit_time_s_per_fold": float(np.mean(cv.fit_times)),
+        "predict_time_s_per_sample": float(np.sum(cv.score_times) / n_test),
+    }
+
+
 def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
     """Run the decoding task; write ``report.html`` into ``out_dir`` (if given)."""
     from ..data import EpochsDataset
@@ -493,6 +502,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
             "score_ci": [float(base_interval[0]), float(base_interval[1])],
             "fold_scores": [float(v) for v in cv_base.scores],
             "block_scores": dict(cv_base.block_scores),
+            **_timing(cv_base),
         }
     perm = None
     if ev.n_permutations:
@@ -559,6 +569,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         "n_permutations": ev.n_permutations,
         "n_splits": len(cv.scores),
         "fold_scores": [float(s) for s in cv.scores],
+        **_timing(cv),
         "fold_blocks": list(cv.blocks),
         "block_scores": dict(cv.block_scores),
         "pooled_score": cv.pooled_score,

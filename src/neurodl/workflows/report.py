@@ -308,6 +308,14 @@ def write_decoding_report(
                     results["metric"]: [results["score_mean"], base["score_mean"]],
                     "CI low": [results["score_ci"][0], base["score_ci"][0]],
                     "CI high": [results["score_ci"][1], base["score_ci"][1]],
+                    "fit s/fold": [
+                        results.get("fit_time_s_per_fold"),
+                        base.get("fit_time_s_per_fold"),
+                    ],
+                    "predict ms/sample": [
+                        1e3 * results.get("predict_time_s_per_sample", float("nan")),
+                        1e3 * base.get("predict_time_s_per_sample", float("nan")),
+                    ],
                 }
             ),
             title="Model vs baseline (same splits)",
