@@ -497,3 +497,21 @@ def test_fingerprint_tells_large_array_params_apart():
     fb = NeuralClassifier("mlp", model_params={"mask": b})._fingerprint(X, y, None, 0)
     fa2 = NeuralClassifier("mlp", model_params={"mask": a.copy()})._fingerprint(X, y, None, 0)
     assert fa != fb and fa == fa2
+
+
+def test_input_in_volts_is_flagged(caplog):
+    # EEG in volts (SD ~1e-5) makes networks predict one class: the fit says so, naming the SD
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 2, 32)).astype(np.float32)
+    y = np.array([0, 1] * 8)
+    params = dict(max_epochs=1, validation_fraction=0.0, random_state=0)
+    with caplog.at_level("WARNING", logger="neurodl"):
+        est = NeuralClassifier("mlp", **params).fit(X * 1e-5, y)
+    assert est.input_sd_ == pytest.approx(1e-5, rel=0.2)
+    assert f"median per-channel SD of {est.input_sd_:.3g}" in caplog.text
+    assert "standardize" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="neurodl"):
+        est = NeuralClassifier("mlp", **params).fit(X, y)
+    assert est.input_sd_ == pytest.approx(1.0, rel=0.2)
+    assert "per-channel SD" not in caplog.text
