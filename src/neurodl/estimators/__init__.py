@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import ConfigError
@@ -17,6 +18,7 @@ from .neural import NeuralClassifier, NeuralRegressor
 
 __all__ = [
     "CLASSICAL_MODELS",
+    "ENSEMBLES",
     "NeuralClassifier",
     "NeuralRegressor",
     "is_neural",
@@ -29,6 +31,46 @@ NEURAL_TASKS: dict[str, type] = {
     "classification": NeuralClassifier,
     "regression": NeuralRegressor,
 }
+
+
+def _soft_vote(
+    *, seed: int = 0, sfreq: float | None = None, members: Any = None, weights: Any = None
+) -> Any:
+    """Soft vote (mean class probability) of other registry models, each fitted on the same data.
+
+    ``members``: a list of ``{"name": ..., "params": {...}}`` (any classical or neural entry);
+    ``weights``: one weight per member (default equal). Built on
+    :class:`sklearn.ensemble.VotingClassifier` (``voting="soft"``).
+    """
+    from sklearn.ensemble import VotingClassifier
+
+    if not isinstance(members, list) or len(members) < 2:
+        raise ConfigError(
+            "Invalid value for 'members' of 'soft_vote'. Allowed: a list of at least 2 "
+            f"{{name, params}} entries; got {members!r}."
+        )
+    estimators = []
+    for i, m in enumerate(members):
+        if not isinstance(m, dict) or "name" not in m or set(m) - {"name", "params"}:
+            raise ConfigError(
+                f"Invalid value for 'members[{i}]' of 'soft_vote'. Allowed: a dict with 'name' "
+                f"and optional 'params'; got {m!r}."
+            )
+        if m["name"] in ENSEMBLES:
+            raise ConfigError(f"'soft_vote' members cannot be ensembles; got {m['name']!r}.")
+        est = make_estimator(m["name"], seed=seed, sfreq=sfreq, **dict(m.get("params") or {}))
+        estimators.append((f"m{i}_{m['name']}", est))
+    if weights is not None and (not isinstance(weights, list) or len(weights) != len(members)):
+        raise ConfigError(
+            f"Invalid value for 'weights' of 'soft_vote'. Allowed: one number per member "
+            f"({len(members)}); got {weights!r}."
+        )
+    return VotingClassifier(estimators, voting="soft", weights=weights)
+
+
+#: Ensembles of other registry entries, built by :func:`make_estimator` (``params`` name the
+#: members). Not "neural" for :func:`is_neural`: no epoch callbacks or network attributions.
+ENSEMBLES: dict[str, Callable[..., Any]] = {"soft_vote": _soft_vote}
 
 
 def is_neural(name: str) -> bool:
@@ -87,6 +129,8 @@ def make_estimator(
     >>> type(est).__name__, est.max_epochs, est.model_params, est.random_state
     ('NeuralClassifier', 5, {'n_hidden': 8}, 1)
     """
+    if name in ENSEMBLES:
+        return ENSEMBLES[name](seed=seed, sfreq=sfreq, **params)
     if name in CLASSICAL_MODELS:
         if sfreq is not None and "data_sfreq" in inspect.signature(make_classical).parameters:
             params["data_sfreq"] = sfreq  # for entries that take the data's rate

@@ -1,0 +1,94 @@
+"""Bonn: soft vote of the two fixed network recipes (StftNet and our Deep4), pre-registered.
+
+Neither recipe is changed: StftNet exactly as in ``examples/bonn_<task>_net.yaml`` and Deep4 as
+its row in ``bench_eeg_decoding.py`` (30 epochs, AdamW lr 1e-3, batch 64, no early stopping).
+On each fold of the examples' protocol (1024-sample windows within segments, 5 folds grouped by
+segment; every split checked by the leakage guard) both are fitted on the training windows and
+their class probabilities averaged with equal weights. Reports each network and the vote per
+fold (balanced accuracy) and the percentile bootstrap CI over the fold scores.
+
+    OMP_NUM_THREADS=1 NEURODL_DATA=/work/shared/data \
+        python benchmarks/bench_bonn_ensemble.py --task 5class --n-jobs 2 --out bonn_vote.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from joblib import Parallel, delayed
+from sklearn.metrics import balanced_accuracy_score
+
+from neurodl.evaluation import check_no_leakage, get_protocol
+from neurodl.evaluation.stats import bootstrap_ci
+from neurodl.workflows.config import ModelConfig, parse_config
+from neurodl.workflows.decoding import build_estimator
+from neurodl.workflows.run import load_samples
+
+ROOT = Path(__file__).resolve().parents[1]
+DEEP4 = {
+    "max_epochs": 30,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "early_stopping": False,
+    "validation_fraction": None,
+    "num_threads": 1,
+}
+
+
+def _fold(cfg, ds, train, test, k):
+    t0 = time.perf_counter()
+    out = {"fold": k}
+    probas = {}
+    for name, model in (
+        ("stftnet", cfg.model),
+        ("deep4", ModelConfig(name="deep4", params=DEEP4)),
+    ):
+        est = build_estimator(cfg, None, ds.sfreq, model=model, data_info=ds.info)
+        est.fit(ds.X[train], ds.y[train])
+        p = est.predict_proba(ds.X[test])
+        classes = list(est.classes_)
+        probas[name] = (p, classes)
+        out[name] = float(balanced_accuracy_score(ds.y[test], np.asarray(classes)[p.argmax(1)]))
+    (pa, ca), (pb, cb) = probas["stftnet"], probas["deep4"]
+    assert ca == cb
+    vote = 0.5 * (pa + pb)
+    out["vote"] = float(balanced_accuracy_score(ds.y[test], np.asarray(ca)[vote.argmax(1)]))
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", choices=["5class", "e_vs_abcd"], default="5class")
+    ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--folds", type=int, nargs="*", default=None)
+    ap.add_argument("--out", default="bonn_vote.json")
+    args = ap.parse_args()
+    raw = yaml.safe_load((ROOT / "examples" / f"bonn_{args.task}_net.yaml").read_text())
+    cfg = parse_config(raw)
+    ds, _ = load_samples(cfg.data, seed=cfg.seed)
+    protocol = get_protocol(cfg.evaluation.protocol, **cfg.evaluation.protocol_params)
+    splits = protocol.splits(ds)
+    for train, test, _block in splits:
+        check_no_leakage(ds, train, test)
+    todo = [(k, s) for k, s in enumerate(splits) if args.folds is None or k in args.folds]
+    rows = Parallel(n_jobs=args.n_jobs)(
+        delayed(_fold)(cfg, ds, tr, te, k) for k, (tr, te, _b) in todo
+    )
+    summary = {"task": args.task, "folds": rows}
+    for name in ("stftnet", "deep4", "vote"):
+        scores = np.array([r[name] for r in rows])
+        ci = bootstrap_ci(scores, n_boot=1000, seed=0) if len(scores) > 1 else None
+        lo, hi = (ci.low, ci.high) if ci is not None else (None, None)
+        summary[name] = {"mean": float(scores.mean()), "ci": [lo, hi]}
+        print(name, np.round(scores, 3), round(float(scores.mean()), 3), lo, hi)
+    Path(args.out).write_text(json.dumps(summary, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
