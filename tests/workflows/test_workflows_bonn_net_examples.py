@@ -78,3 +78,46 @@ def test_net_example_fast_copy_runs(name, shared_data, tmp_path):
     assert res["score_mean"] > res["chance_level"] + 0.1
     assert len(res["learning_curves"]) == 5
     assert all(len(c["epoch"]) == 3 for c in res["learning_curves"])
+
+
+def test_vote_example_uses_the_fixed_recipes():
+    # pre-registration guard: the vote's members are exactly the StftNet example's network and
+    # the Deep4 benchmark row, and the protocol/baseline are the network example's
+    vote = yaml.safe_load((EXAMPLES / "bonn_5class_vote.yaml").read_text())
+    net = yaml.safe_load((EXAMPLES / "bonn_5class_net.yaml").read_text())
+    assert vote["model"]["name"] == "soft_vote"
+    stft, deep4 = vote["model"]["params"]["members"]
+    assert stft == {"name": "stftnet", "params": net["model"]["params"]}
+    assert deep4 == {
+        "name": "deep4",
+        "params": {
+            "max_epochs": 30,
+            "batch_size": 64,
+            "lr": 0.001,
+            "early_stopping": False,
+            "validation_fraction": None,
+            "num_threads": 1,
+        },
+    }
+    assert vote["data"] == net["data"] and vote["evaluation"]["protocol_params"] == {
+        "n_splits": 5,
+        "group_by": "segment",
+    }
+    assert vote["options"]["baseline"] == net["options"]["baseline"]
+    assert vote["options"]["permutation_model"] == "baseline"
+
+
+@pytest.mark.realdata
+def test_vote_example_fast_copy_runs(shared_data, tmp_path):
+    raw = yaml.safe_load((EXAMPLES / "bonn_5class_vote.yaml").read_text())
+    raw["data"]["data_root"] = str(shared_data("eeg").parent)
+    stft, deep4 = raw["model"]["params"]["members"]
+    stft["params"].update(max_epochs=2, lr=3e-3, width=8, n_blocks=1, n_members=1)
+    deep4["params"].update(max_epochs=1)
+    raw["evaluation"].update(n_permutations=0, n_boot=50, n_jobs=1)
+    raw["options"]["baseline"] = None
+    raw["options"]["permutation_model"] = "auto"
+    res = run_config(parse_config(raw), tmp_path / "out").results
+    assert res["model"] == "soft_vote" and res["n_splits"] == 5
+    assert res["n_samples"] == 2000 and res["score_mean"] > res["chance_level"] + 0.1
+    assert res["pairwise"]["method"] == "predictions" and len(res["pairwise"]["pairs"]) == 10
