@@ -5,10 +5,15 @@ its row in ``bench_eeg_decoding.py`` (30 epochs, AdamW lr 1e-3, batch 64, no ear
 On each fold of the examples' protocol (1024-sample windows within segments, 5 folds grouped by
 segment; every split checked by the leakage guard) both are fitted on the training windows and
 their class probabilities averaged with equal weights. Reports each network and the vote per
-fold (balanced accuracy) and the percentile bootstrap CI over the fold scores.
+fold (balanced accuracy) and the percentile bootstrap CI over the fold scores. On the 5-class
+task it also reads ictal vs non-ictal off the five-set models (P(E) > 0.5: "subclass training"
+for the E vs ABCD question; the two tasks share the same 500 segments and the same folds).
+``--save-probas`` keeps every test window's class probabilities (with fold and segment) for an
+error analysis.
 
     OMP_NUM_THREADS=1 NEURODL_DATA=/work/shared/data \
-        python benchmarks/bench_bonn_ensemble.py --task 5class --n-jobs 2 --out bonn_vote.json
+        python benchmarks/bench_bonn_ensemble.py --task 5class --n-jobs 2 --out bonn_vote.json \
+        --save-probas bonn_vote_5class.npz
 """
 
 from __future__ import annotations
@@ -58,7 +63,20 @@ def _fold(cfg, ds, train, test, k):
     assert ca == cb
     vote = 0.5 * (pa + pb)
     out["vote"] = float(balanced_accuracy_score(ds.y[test], np.asarray(ca)[vote.argmax(1)]))
+    probas["vote"] = (vote, ca)
+    if len(ca) > 2:
+        # Ictal vs non-ictal read off the five-set model: P(E) against the sum of the
+        # four non-ictal sets (the same 500 segments and the same folds as the E vs ABCD task).
+        sets = ds.metadata["set"].to_numpy()
+        e_label = ds.y[sets == "E"][0]
+        is_e = sets[test] == "E"
+        for name, (p, classes) in probas.items():
+            pred_e = p[:, classes.index(e_label)] > 0.5
+            out[f"{name}_e_vs_rest"] = float(balanced_accuracy_score(is_e, pred_e))
     out["seconds"] = time.perf_counter() - t0
+    out["test"] = test
+    out["probas"] = {name: p for name, (p, _c) in probas.items()}
+    out["classes"] = ca
     return out
 
 
@@ -68,6 +86,9 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--folds", type=int, nargs="*", default=None)
     ap.add_argument("--out", default="bonn_vote.json")
+    ap.add_argument(
+        "--save-probas", default=None, help="npz file for the per-window test probabilities"
+    )
     args = ap.parse_args()
     raw = yaml.safe_load((ROOT / "examples" / f"bonn_{args.task}_net.yaml").read_text())
     cfg = parse_config(raw)
@@ -80,8 +101,22 @@ def main() -> None:
     rows = Parallel(n_jobs=args.n_jobs)(
         delayed(_fold)(cfg, ds, tr, te, k) for k, (tr, te, _b) in todo
     )
+    if args.save_probas:
+        test = np.concatenate([r["test"] for r in rows])
+        np.savez(
+            args.save_probas,
+            test=test,
+            fold=np.concatenate([np.full(len(r["test"]), r["fold"]) for r in rows]),
+            y=np.asarray(ds.y)[test].astype(str),
+            segment=ds.metadata["segment"].to_numpy()[test].astype(str),
+            classes=np.asarray(rows[0]["classes"]).astype(str),
+            **{m: np.concatenate([r["probas"][m] for r in rows]) for m in rows[0]["probas"]},
+        )
+    for r in rows:
+        del r["test"], r["probas"], r["classes"]
     summary = {"task": args.task, "folds": rows}
-    for name in ("stftnet", "deep4", "vote"):
+    names = [k for k in rows[0] if k not in ("fold", "seconds")]
+    for name in names:
         scores = np.array([r[name] for r in rows])
         ci = bootstrap_ci(scores, n_boot=1000, seed=0) if len(scores) > 1 else None
         lo, hi = (ci.low, ci.high) if ci is not None else (None, None)
