@@ -196,6 +196,33 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str, dataset: Any = None
         )
 
 
+def _add_errors(rep: Any, err: dict[str, Any]) -> None:
+    """Misclassified test samples: how many, where they concentrate, the worst ones listed."""
+    n, total = err["n_errors"], err["n_tested"]
+    if not n:
+        rep.add_section("Errors", text=f"No misclassified test samples ({total} tested).")
+        return
+    parts = [
+        f"{c}: {v['top_count']} of {n} errors in {v['top_value']!r} (error rate there "
+        f"{v['top_error_rate']:.2f} vs {n / total:.2f} overall; errors spread over "
+        f"{v['n_values']} value(s))"
+        for c, v in err["concentration"].items()
+    ]
+    text = f"{n} of {total} test samples misclassified ({n / total:.1%})." + (
+        " Concentration: " + "; ".join(parts) + "." if parts else ""
+    )
+    rep.add_section("Errors", text=text)
+    what = {
+        "predict_proba": "p_true / p_pred: predicted probability of the true / predicted class",
+        "decision_function": "p_true / p_pred: decision score of the true / predicted class",
+    }.get(err.get("score_kind") or "", "no class scores were kept")
+    rep.add_table(
+        pd.DataFrame(err["rows"]),
+        title=f"Misclassified test samples, most confidently wrong first ({what})",
+        section="Errors",
+    )
+
+
 def write_decoding_report(
     path: str | Path,
     *,
@@ -297,6 +324,8 @@ def write_decoding_report(
             section="Cross-validated scores",
             caption="Pooled over test splits; rows true class, normalised per row.",
         )
+    if results.get("errors"):
+        _add_errors(rep, results["errors"])
     if results.get("pairwise"):
         _add_pairwise(rep, results["pairwise"])
     if results.get("baseline"):
