@@ -1,4 +1,5 @@
-"""The decoding run's error table: which test samples are wrong, and where they concentrate."""
+"""The decoding run's error table (which test samples are wrong, where they concentrate) and
+the permutation null scores kept in results.json."""
 
 from __future__ import annotations
 
@@ -127,3 +128,17 @@ def test_run_writes_error_table_to_results_and_report(tmp_path):
     assert check_report_offline(html, allow_links=False) == []
     assert "Misclassified test samples, most confidently wrong first" in html
     assert f"{err['n_errors']} of {err['n_tested']} test samples misclassified" in html
+
+
+def test_results_keep_the_permutation_null_scores(tmp_path):
+    raw = _raw(0.3)
+    raw["evaluation"]["n_permutations"] = 9
+    run_config(parse_config(raw), tmp_path / "out")
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    null = np.asarray(res["null_scores"], dtype=float)
+    assert len(null) == 9 and np.isfinite(null).all()
+    # the recorded p-value is the one the null scores give: (1 + #null >= observed) / (1 + n)
+    expected = (1 + np.sum(null >= res["score_mean"] - 1e-12)) / 10
+    assert res["p_value"] == pytest.approx(expected)
+    run_config(parse_config(_raw(0.3)), tmp_path / "none")
+    assert json.loads((tmp_path / "none" / "results.json").read_text())["null_scores"] is None

@@ -668,6 +668,7 @@ def run_decoding(cfg: RunConfig, out_dir: Path | None, config_text: str | None) 
         if perm is None
         else (opts.baseline.name if perm_on == "baseline" else cfg.model.name),
         "n_permutations": ev.n_permutations,
+        "null_scores": None if perm is None else [float(v) for v in perm.null_distribution],
         "n_splits": len(cv.scores),
         "fold_scores": [float(s) for s in cv.scores],
         **_timing(cv),
