@@ -139,33 +139,26 @@ def test_learns_a_planted_spectral_difference():
     X = np.sin(2 * np.pi * freq[:, None] * t + phase[:, None]) + rng.normal(size=(n, 256))
     X = X[:, None, :].astype(np.float32)
     tr, te = np.arange(n) % 4 != 0, np.arange(n) % 4 == 0
-    clf = NeuralClassifier(
-        "stftnet",
-        {"width": 8, "n_blocks": 1},
-        max_epochs=15,
-        batch_size=16,
-        lr=3e-3,
-        early_stopping=False,
-        validation_fraction=None,
-        sfreq=sfreq,
-        num_threads=1,
-        random_state=0,
-    ).fit(X[tr], y[tr])
+
+    def recipe():
+        return NeuralClassifier(
+            "stftnet",
+            {"width": 8, "n_blocks": 1},
+            max_epochs=15,
+            batch_size=16,
+            lr=3e-3,
+            early_stopping=False,
+            validation_fraction=None,
+            sfreq=sfreq,
+            num_threads=1,
+            random_state=0,
+        )
+
+    clf = recipe().fit(X[tr], y[tr])
     assert clf.score(X[te], y[te]) >= 0.9
     # Shuffled labels carry no information: the same recipe stays near chance on held-out data.
     y_perm = rng.permutation(y)
-    null = NeuralClassifier(
-        "stftnet",
-        {"width": 8, "n_blocks": 1},
-        max_epochs=15,
-        batch_size=16,
-        lr=3e-3,
-        early_stopping=False,
-        validation_fraction=None,
-        sfreq=sfreq,
-        num_threads=1,
-        random_state=0,
-    ).fit(X[tr], y_perm[tr])
+    null = recipe().fit(X[tr], y_perm[tr])
     assert null.score(X[te], y_perm[te]) < 0.8
 
 
