@@ -347,6 +347,17 @@ def saliency(
     return out
 
 
+def class_name(ds: Any, label: Any) -> str:
+    """The dataset's name of class ``label`` (integer labels index ``ds.classes``)."""
+    if (
+        ds.classes is not None
+        and isinstance(label, int | np.integer)
+        and 0 <= label < len(ds.classes)
+    ):
+        return str(ds.classes[label])
+    return str(label)
+
+
 def pairwise_scores(
     cv: Any,
     ds: Any,
@@ -373,10 +384,7 @@ def pairwise_scores(
             f"got {method!r}."
         )
     labels = list(cv.classes)
-    names = [
-        ds.classes[c] if ds.classes is not None and isinstance(c, int | np.integer) else str(c)
-        for c in labels
-    ]
+    names = [class_name(ds, c) for c in labels]
     k = len(labels)
     matrix = np.full((k, k), np.nan)
     pairs = []
@@ -468,11 +476,6 @@ def misclassified_samples(
     wrong = np.flatnonzero(y_true != y_pred)
     labels = list(cv.classes)
 
-    def name(c: Any) -> str:
-        if ds.classes is not None and isinstance(c, int | np.integer) and 0 <= c < len(ds.classes):
-            return str(ds.classes[c])
-        return str(c)
-
     score = None if cv.y_score is None else np.asarray(cv.y_score, dtype=float)
     p_true = p_pred = np.full(len(y_true), np.nan)
     if score is not None and score.ndim == 2 and score.shape[1] == len(labels):
@@ -492,8 +495,8 @@ def misclassified_samples(
             {
                 "sample": int(idx[i]),
                 "fold": int(folds[i]),
-                "true": name(y_true[i]),
-                "predicted": name(y_pred[i]),
+                "true": class_name(ds, y_true[i]),
+                "predicted": class_name(ds, y_pred[i]),
                 "p_true": float(p_true[i]),
                 "p_pred": float(p_pred[i]),
                 **{c: meta[c].item() if hasattr(meta[c], "item") else meta[c] for c in cols},
