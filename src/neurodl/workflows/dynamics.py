@@ -22,6 +22,12 @@ from pydantic import Field
 
 from .._logging import logger
 from ..exceptions import ConfigError, DataFormatError
+from ..report.figures.dynamics import (
+    plot_behavior,
+    plot_forecast_scores,
+    plot_latent_trajectories,
+    plot_raster_rates,
+)
 from .config import RunConfig, TaskOptions, _Strict
 from .run import load_data
 
@@ -144,95 +150,6 @@ def _set_threads(n: int | None) -> None:
         import torch
 
         torch.set_num_threads(n)
-
-
-# ============================================================================ figures
-def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7.0, 3.2)) -> Any:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def plot_behavior(y_true: np.ndarray, y_pred: np.ndarray, title: str, max_bins: int = 400) -> Any:
-    """Predicted vs true behaviour over time, one panel per dimension."""
-    d = y_true.shape[1]
-    fig, axes = _figure(d, 1, (7.5, 1.8 * d + 0.6))
-    n = min(len(y_true), max_bins)
-    for j in range(d):
-        ax = axes[j, 0]
-        ax.plot(y_true[:n, j], color="0.2", lw=1.2, label="true")
-        ax.plot(y_pred[:n, j], color="tab:red", lw=1.0, label="predicted")
-        ax.set_ylabel(f"dim {j}")
-    axes[0, 0].set_title(title, fontsize=9)
-    axes[0, 0].legend(loc="upper right", fontsize=7, frameon=False)
-    axes[-1, 0].set_xlabel("bin")
-    return fig
-
-
-def plot_latent_trajectories(factors: np.ndarray, conditions: np.ndarray, title: str) -> Any:
-    """3-D PCA projection of the inferred factors, one line per trial, coloured by condition."""
-    from matplotlib.figure import Figure
-
-    flat = factors.reshape(-1, factors.shape[-1])
-    flat = flat - flat.mean(0)
-    _, _, vt = np.linalg.svd(flat, full_matrices=False)
-    k = min(3, vt.shape[0])
-    proj = (factors - factors.reshape(-1, factors.shape[-1]).mean(0)) @ vt[:k].T
-    if k < 3:
-        proj = np.concatenate([proj, np.zeros((*proj.shape[:2], 3 - k))], axis=-1)
-    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
-    ax = fig.add_subplot(projection="3d")
-    cmap = __import__("matplotlib").colormaps["hsv"]
-    levels = np.unique(conditions)
-    for i in range(min(len(proj), 64)):
-        c = cmap(np.searchsorted(levels, conditions[i]) / max(len(levels), 1))
-        ax.plot(proj[i, :, 0], proj[i, :, 1], proj[i, :, 2], color=c, lw=0.8, alpha=0.8)
-        ax.scatter(*proj[i, 0], color=c, s=6)
-    ax.set_xlabel("PC1")
-    ax.set_ylabel("PC2")
-    ax.set_zlabel("PC3")
-    ax.set_title(title, fontsize=9)
-    return fig
-
-
-def plot_raster_rates(counts: np.ndarray, rates: np.ndarray, bin_size: float, title: str) -> Any:
-    """One trial: spike raster (counts > 0) above the inferred rates of the same neurons."""
-    fig, axes = _figure(2, 1, (7.0, 5.0))
-    T, N = counts.shape
-    t, n = np.nonzero(counts)
-    axes[0, 0].scatter(t * bin_size, n, s=3, marker="|", color="k")
-    axes[0, 0].set_ylabel("neuron")
-    axes[0, 0].set_title(title, fontsize=9)
-    im = axes[1, 0].imshow(
-        rates.T / bin_size,
-        aspect="auto",
-        origin="lower",
-        extent=(0, T * bin_size, -0.5, N - 0.5),
-        cmap="viridis",
-    )
-    axes[1, 0].set_ylabel("neuron")
-    axes[1, 0].set_xlabel("time (s)")
-    fig.colorbar(im, ax=axes[1, 0], label="inferred rate (Hz)")
-    return fig
-
-
-def plot_forecast_scores(rows: dict[str, list[dict[str, float]]]) -> Any:
-    """Bits/spike and R^2 by forecast horizon, one line per forecaster."""
-    fig, axes = _figure(1, 2, (8.0, 3.0))
-    for name, rr in rows.items():
-        h = [r["horizon"] for r in rr]
-        axes[0, 0].plot(h, [r["bits_per_spike"] for r in rr], marker="o", label=name)
-        key = "r2_true_rates" if rr and "r2_true_rates" in rr[0] else "r2_counts"
-        axes[0, 1].plot(h, [r[key] for r in rr], marker="o", label=name)
-    axes[0, 0].set_ylabel("bits/spike")
-    axes[0, 1].set_ylabel("R^2 (true rates)" if key == "r2_true_rates" else "R^2 (counts)")
-    for ax in axes[0]:
-        ax.set_xlabel("horizon (bins)")
-        ax.axhline(0, color="0.7", lw=0.8)
-    axes[0, 0].legend(fontsize=7, frameon=False)
-    return fig
 
 
 def _report(title: str | None, default: str, subtitle: str) -> Any:

@@ -380,12 +380,8 @@ def _encoding_report(
     norms: dict[str, np.ndarray], ceiling: np.ndarray, results: dict[str, Any], out_dir: Path,
     config_text: str | None,
 ) -> None:  # fmt: skip
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from ..report import Report
+    from ..report.figures.fmri import plot_ceiling_normalized_scores, plot_encoder_comparison
 
     feats = f"FIR ({opts.n_delays} delays)" if opts.features == "fir" else "features from file"
     rep = Report(
@@ -402,32 +398,15 @@ def _encoding_report(
     for n, (r, _info) in fitted.items():
         rep.add_figure(_slices(vs, r, f"Held-out r ({n})", "Pearson r"), title=f"Encoding map: {n}")
     rep.add_figure(_slices(vs, ceiling, "Noise ceiling", "max r"), title="Noise ceiling map")
-    colors = {"ridge": "#4c72b0", "mlp": "#dd8452"}
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for n, norm in norms.items():
-        finite = norm[np.isfinite(norm)]
-        ax.hist(finite, bins=30, histtype="step", lw=1.5, color=colors.get(n), label=n)
-    ax.axvline(1.0, color="k", ls="--", lw=1)
-    ax.set_xlabel("held-out r / noise ceiling")
-    ax.set_ylabel("voxels")
-    ax.legend(frameon=False)
-    fig.tight_layout()
     rep.add_figure(
-        fig,
+        plot_ceiling_normalized_scores(norms),
         title="Ceiling-normalised scores",
         caption=f"Voxels with ceiling >= {opts.min_ceiling}; dashed: the ceiling.",
     )
     if len(fitted) > 1:
         r_ridge, r_net = fitted["ridge"][0], fitted[opts.encoder][0]
-        fig, ax = plt.subplots(figsize=(4, 4))
-        ax.scatter(r_ridge, r_net, s=6, alpha=0.6, color="#555555")
-        lim = [min(r_ridge.min(), r_net.min()), max(r_ridge.max(), r_net.max())]
-        ax.plot(lim, lim, "k--", lw=1)
-        ax.set_xlabel("held-out r, ridge")
-        ax.set_ylabel(f"held-out r, {opts.encoder}")
-        fig.tight_layout()
         rep.add_figure(
-            fig,
+            plot_encoder_comparison(r_ridge, r_net, encoder=opts.encoder),
             title=f"Per-voxel r: {opts.encoder} vs ridge",
             caption="Same train and test runs; dashed: equal r.",
         )

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..report.figures.statistics import plot_learning_curves
+
 __all__ = ["write_decoding_report"]
 
 
@@ -40,32 +42,6 @@ def _interpretation(results: dict[str, Any]) -> str:
             f"(CI [{base['score_ci'][0]:.3f}, {base['score_ci'][1]:.3f}])."
         )
     return " ".join(lines)
-
-
-def _plot_learning_curves(curves: list[dict[str, list[float]]]) -> Any:
-    """Training and validation loss per epoch, one thin line per fit and the mean."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.0, 3.2), layout="constrained")  # not registered with pyplot
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for key, style, color in (("train_loss", "-", "C0"), ("valid_loss", "--", "C1")):
-        runs = [np.asarray(c[key], float) for c in curves if key in c and len(c[key])]
-        if not runs:
-            continue
-        for r in runs:
-            ax.plot(np.arange(len(r)), r, style, color=color, alpha=0.25, lw=0.8)
-        n = max(len(r) for r in runs)
-        padded = np.full((len(runs), n), np.nan)
-        for i, r in enumerate(runs):
-            padded[i, : len(r)] = r
-        label = "training" if key == "train_loss" else "validation"
-        ax.plot(np.arange(n), np.nanmean(padded, axis=0), style, color=color, lw=2, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend(frameon=False)
-    return fig
 
 
 def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
@@ -353,7 +329,7 @@ def write_decoding_report(
     if results.get("learning_curves"):
         rep.add_section("Training")
         rep.add_figure(
-            _plot_learning_curves(results["learning_curves"]),
+            plot_learning_curves(results["learning_curves"]),
             title="Learning curves",
             section="Training",
             caption="Loss per epoch of each fold's fit: training (solid) and, when one is held "

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from .._logging import logger
 from ..exceptions import ConfigError, DataFormatError
+from ..report.figures.seizure import plot_event_timeline, plot_probability_trace
 from ._progress import progress_bar
 from .config import RunConfig, TaskOptions
 
@@ -113,85 +114,6 @@ def load_recordings(cfg: RunConfig, opts: SeizureOptions) -> tuple[list[Any], st
             rec.annotations = Annotations(a.onset, a.duration, labels)
         out.append(rec)
     return out, name
-
-
-# ------------------------------------------------------------------------------ figures
-def plot_event_timeline(
-    rows: list[dict[str, Any]], *, title: str = "Seizure events: reference vs detected"
-) -> Any:
-    """One row per recording: reference events (top) and detected events (bottom).
-
-    Parameters
-    ----------
-    rows : list of dict
-        Each with ``label`` (str), ``duration`` (s), ``reference`` and ``hypothesis``
-        (arrays of shape (n, 2), seconds).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    fig = Figure(figsize=(10, 0.55 * len(rows) + 1.4), layout="constrained")
-    ax = fig.add_subplot()
-    for i, row in enumerate(rows):
-        y = len(rows) - 1 - i
-        hours = row["duration"] / 3600.0
-        ax.plot([0, hours], [y, y], color="0.85", lw=1, zorder=0)
-        for on, off in np.asarray(row["reference"]).reshape(-1, 2):
-            ax.broken_barh([(on / 3600, max(off - on, 20) / 3600)], (y + 0.05, 0.3), color="k")
-        for on, off in np.asarray(row["hypothesis"]).reshape(-1, 2):
-            ax.broken_barh(
-                [(on / 3600, max(off - on, 20) / 3600)], (y - 0.35, 0.3), color="tab:red"
-            )
-    ax.set_yticks(range(len(rows)), [r["label"] for r in rows][::-1])
-    ax.set_xlabel("time (h)")
-    ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.set_title(title)
-    ax.legend(
-        handles=[Patch(color="k", label="reference"), Patch(color="tab:red", label="detected")],
-        loc="upper right",
-        fontsize=8,
-    )
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig
-
-
-def plot_probability_trace(trace: dict[str, Any], threshold: float, smooth: int) -> Any:
-    """The seizure probability of one recording with its reference and detected events."""
-    from matplotlib.figure import Figure
-
-    from ..analyses.seizure import smooth_probabilities
-
-    fig = Figure(figsize=(10, 3.0), layout="constrained")
-    ax = fig.add_subplot()
-    t = (trace["onsets"] + trace["window"] / 2) / 60.0
-    ax.plot(t, trace["proba"], color="0.6", lw=0.6, label="window probability")
-    ax.plot(
-        t, smooth_probabilities(trace["proba"], smooth), color="tab:blue", lw=1.0, label="smoothed"
-    )
-    ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:g}")
-    for k, (on, off) in enumerate(np.asarray(trace["reference"]).reshape(-1, 2)):
-        ax.axvspan(on / 60, off / 60, color="k", alpha=0.15, label="reference" if k == 0 else None)
-    for k, (on, off) in enumerate(np.asarray(trace["hypothesis"]).reshape(-1, 2)):
-        ax.plot(
-            [on / 60, off / 60],
-            [1.04, 1.04],
-            color="tab:red",
-            lw=4,
-            label="detected" if k == 0 else None,
-        )
-    ax.set_ylim(-0.02, 1.1)
-    ax.set_xlabel("time (min)")
-    ax.set_ylabel("P(seizure)")
-    ax.set_title(
-        f"Probability trace: {trace['recording_id']} (held-out subject {trace['subject']})"
-    )
-    ax.legend(loc="upper left", fontsize=7, ncol=5)
-    return fig
 
 
 def _write_report(
