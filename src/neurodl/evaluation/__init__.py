@@ -1,5 +1,6 @@
 """Leakage-safe evaluation: protocols, leakage guard, metrics, cross-validation, statistics."""
 
+from .compare import PairedComparison, compare_models, corrected_resampled_ttest
 from .crossval import CVResult, cross_validate
 from .leakage import check_no_leakage
 from .metrics import METRICS, Metric, chance_level, get_metric, score
@@ -37,12 +38,15 @@ __all__ = [
     "LeaveOneRunOut",
     "LeaveOneSubjectOut",
     "Metric",
+    "PairedComparison",
     "PermutationResult",
     "Protocol",
     "WithinSession",
     "bootstrap_ci",
     "chance_level",
     "check_no_leakage",
+    "compare_models",
+    "corrected_resampled_ttest",
     "cross_validate",
     "fold_ci",
     "get_metric",

@@ -86,10 +86,16 @@ class Protocol:
         Metadata columns whose values never appear on both sides of a split.
     aggregate_by_block : bool
         If True, fold scores are averaged within each block first, then across blocks.
+    permute_within : tuple of str
+        Metadata columns defining the exchangeability blocks of a permutation test under this
+        protocol: labels are permuted only among samples sharing these values, so the null
+        keeps each block's class balance (differences between sessions or subjects cannot fake
+        an effect). Default: within each subject.
     """
 
     name: str = ""
     aggregate_by_block: bool = False
+    permute_within: tuple[str, ...] = ("subject",)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -102,7 +108,12 @@ class Protocol:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe description (name, parameters and guaranteed-disjoint groups)."""
-        return {"name": self.name, "params": self.get_params(), "groups": list(self.groups)}
+        return {
+            "name": self.name,
+            "params": self.get_params(),
+            "groups": list(self.groups),
+            "permute_within": list(self.permute_within),
+        }
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -177,6 +188,7 @@ class WithinSession(Protocol):
     """
 
     name = "within-session"
+    permute_within = ("subject", "session")
     aggregate_by_block = True
 
     def __init__(self, n_splits: int = 5, *, shuffle: bool = True, seed: int = 0) -> None:
@@ -233,6 +245,7 @@ class CrossSession(Protocol):
     """
 
     name = "cross-session"
+    permute_within = ("subject", "session")
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -252,6 +265,7 @@ class LeaveOneRunOut(Protocol):
     """
 
     name = "leave-one-run-out"
+    permute_within = ("subject", "session")
 
     @property
     def groups(self) -> tuple[str, ...]:

@@ -170,7 +170,7 @@ def permutation_test(
     *,
     n_permutations: int = 200,
     seed: int = 0,
-    within: str | Sequence[str] | None = "subject",
+    within: str | Sequence[str] | None = "protocol",
     unit: str | None = "auto",
     n_jobs: int | None = 1,
     progress: Callable[[int, int], Any] | None = None,
@@ -199,8 +199,10 @@ def permutation_test(
     seed : int, default=0
         Seed of the permutations (results do not depend on ``n_jobs``), the protocol and the
         estimators.
-    within : str or sequence of str or None, default="subject"
-        Metadata column(s) defining exchangeability blocks; None permutes across the dataset.
+    within : str or sequence of str or None, default="protocol"
+        Metadata column(s) defining exchangeability blocks; ``"protocol"`` uses the protocol's
+        own :attr:`~neurodl.evaluation.Protocol.permute_within` (e.g. subject x session for
+        ``within-session``, subject otherwise); None permutes across the dataset.
     unit : str or None, default="auto"
         Metadata column whose groups are permuted as wholes. ``"auto"`` uses ``segment`` when the
         labels are constant within every segment and some segment has several samples; None
@@ -235,6 +237,8 @@ def permutation_test(
             f"Invalid value for 'n_permutations'. Allowed: an integer >= 1; got {n_permutations!r}."
         )
     setup = _setup(estimator, dataset, protocol, metric, seed, want_scores=False)
+    if within == "protocol":
+        within = list(setup.protocol.permute_within) or None
     X, y = dataset.X, np.asarray(dataset.y)
     blocks = (
         None

@@ -10,6 +10,7 @@ from .artifacts import RejectionReport, reject_by_amplitude
 from .epoching import epochs_from_annotations
 from .features import PSD_METHODS, LogBandPower, Vectorizer
 from .filters import BandpassFilter, NotchFilter, filter_recording, notch_filter_recording
+from .per_sample import PER_SAMPLE_STEPS, n_leading_per_sample, rate_after, split_preprocessing
 from .reference import set_reference
 from .registry import PREPROCESSING_STEPS, build_pipeline
 from .resample import Resample, resample_recording
@@ -17,6 +18,7 @@ from .scaling import ChannelStandardScaler, exponential_moving_standardize
 from .windowing import make_windows
 
 __all__ = [
+    "PER_SAMPLE_STEPS",
     "PREPROCESSING_STEPS",
     "PSD_METHODS",
     "BandpassFilter",
@@ -31,8 +33,11 @@ __all__ = [
     "exponential_moving_standardize",
     "filter_recording",
     "make_windows",
+    "n_leading_per_sample",
     "notch_filter_recording",
+    "rate_after",
     "reject_by_amplitude",
     "resample_recording",
     "set_reference",
+    "split_preprocessing",
 ]
