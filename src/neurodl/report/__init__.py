@@ -1,8 +1,9 @@
 """neurodl.report: one self-contained HTML file per run, with embedded figures.
 
 :class:`Report` collects summary cards, sections, figures, tables, key-value provenance and code
-blocks and renders them offline-readable (no network resources); :mod:`neurodl.report.figures`
-makes the standard figures from plain NumPy inputs.
+blocks and renders them offline-readable (no network resources);
+:func:`check_report_offline` (:mod:`neurodl.report.offline`) verifies that a page is; the
+:mod:`neurodl.report.figures` package makes the standard figures, one module per subject.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from .figures import (
     plot_null_distribution,
     plot_timecourse,
 )
-from .report import Report, check_report_offline
+from .offline import check_report_offline
+from .report import Report
 
 __all__ = [
     "Report",
