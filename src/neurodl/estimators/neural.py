@@ -35,6 +35,7 @@ from .torch_engine import (
     DistContext,
     TrainConfig,
     TrainResult,
+    determinism,
     predict_outputs,
     resolve_device,
     train,
@@ -321,13 +322,11 @@ class _NeuralBase(BaseEstimator):
             ckpt_path = Path(self.checkpoint_dir) / f"{type(self).__name__}-{fingerprint[:16]}.pt"
         self.checkpoint_path_ = ckpt_path
 
-        from .torch_engine import _determinism
-
         with (
             _torch_threads(self.num_threads),
             use_log_level("info" if self.verbose else None),
             torch.random.fork_rng(devices=[torch.cuda.current_device()] if on_gpu else []),
-            _determinism(cfg.deterministic, device),
+            determinism(cfg.deterministic, device),
         ):
             torch.manual_seed(seed)
             net = build_model(

@@ -99,7 +99,7 @@ def fit_network(
     """
     import torch
 
-    from ...estimators.torch_engine import TrainConfig, _determinism, train
+    from ...estimators.torch_engine import TrainConfig, determinism, train
 
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise ConfigError(f"Invalid value for 'epochs'. Allowed: an integer >= 1; got {epochs!r}.")
@@ -127,7 +127,7 @@ def fit_network(
         seed=int(seed),
         optimizer=optimizer,
     )
-    with torch.random.fork_rng(devices=[]), _determinism(True, "cpu"):
+    with torch.random.fork_rng(devices=[]), determinism(True, "cpu"):
         torch.manual_seed(int(seed))
         model = build()
         result = train(

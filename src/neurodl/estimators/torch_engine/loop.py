@@ -1,0 +1,372 @@
+"""The training loop: :func:`train` fits a torch module in place on arrays.
+
+One epoch (:func:`_train_epoch`) runs the optimisation steps over this rank's batches; after
+it the loop checks for divergence, validates (:func:`_validate`), steps a per-epoch schedule,
+tracks the best epoch for early stopping, writes the checkpoint and calls the callbacks. The
+package docstring (:mod:`neurodl.estimators.torch_engine`) states exactly what each step does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..._logging import logger
+from ...exceptions import ConfigError
+from .checkpoint import clone_state, load_checkpoint, restore_checkpoint, save_checkpoint
+from .cropping import crop_batch, crop_starts
+from .evaluate import objective_valid_loss, valid_stats
+from .losses import objective_losses, per_sample_loss
+from .parallel import DistContext, train_order
+from .precision import forward, needs_scaler
+from .settings import (
+    EPOCH_SCHEDULES,
+    OPTIMIZERS,
+    SCHEDULES,
+    DivergenceError,
+    LossContext,
+    Objective,
+    TrainConfig,
+    TrainResult,
+    _plateau,
+)
+
+__all__ = ["train"]
+
+
+@dataclass
+class _Run:
+    """The mutable state of one training run: what a checkpoint stores and a rollback restores.
+
+    ``model`` is what the loop calls (possibly wrapped in DDP); ``net`` the module whose state
+    dicts are saved.
+    """
+
+    model: Any
+    net: Any
+    optimizer: Any
+    scheduler: Any
+    scaler: Any
+    result: TrainResult = field(default_factory=TrainResult)
+    best_loss: float = math.inf
+    best_state: dict[str, Any] | None = None
+    bad_epochs: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Weights, optimiser and scheduler state: the divergence guard's rollback point."""
+        return {
+            "model": clone_state(self.net),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "scheduler": copy.deepcopy(self.scheduler.state_dict()),
+        }
+
+    def rollback(self, good: dict[str, Any]) -> None:
+        """Restore a :meth:`snapshot`."""
+        self.net.load_state_dict(good["model"])
+        self.optimizer.load_state_dict(good["optimizer"])
+        self.scheduler.load_state_dict(good["scheduler"])
+
+    def track(self, v_loss: float, epoch: int, keep_best: bool) -> None:
+        """Record the epoch's validation loss: a new best resets the patience counter."""
+        if v_loss < self.best_loss:
+            self.best_loss, self.bad_epochs, self.result.best_epoch = v_loss, 0, epoch
+            if keep_best:
+                self.best_state = clone_state(self.net)
+        else:
+            self.bad_epochs += 1
+
+
+def _train_epoch(
+    run: _Run,
+    Xt: Any,
+    yt: Any,
+    cfg: TrainConfig,
+    dist: DistContext,
+    objective: Objective | None,
+    weight: Any,
+    epoch: int,
+    steps_per_epoch: int,
+) -> tuple[Any, bool, int, int]:
+    """One epoch of optimisation steps on this rank's batches.
+
+    Returns
+    -------
+    sums : torch.Tensor of shape (4,)
+        This rank's sums of weighted loss, weight, correct predictions and samples (float64).
+    finite : bool
+        False when a gradient norm was not finite (divergence).
+    n_skipped, n_ok : int
+        Batches skipped by the ``"skip"`` guard, and optimisation steps taken.
+    """
+    import torch
+
+    model, optimizer, scheduler, scaler = run.model, run.optimizer, run.scheduler, run.scaler
+    device = cfg.device
+    skip_bad = cfg.on_divergence == "skip"
+    per_epoch_schedule = cfg.schedule in EPOCH_SCHEDULES
+    n, n_times = len(Xt), Xt.shape[-1]
+    model.train()
+    starts = crop_starts(n, n_times, cfg.crop_len, cfg.seed, epoch) if cfg.crop_len else None
+    sums = torch.zeros(4, dtype=torch.float64)  # loss*w, w, correct, count
+    finite, n_skipped, n_ok = True, 0, 0
+    for i_batch, idx in enumerate(train_order(n, cfg.batch_size, cfg.seed, epoch, dist)):
+        xb = Xt[idx]
+        if starts is not None:
+            xb = crop_batch(xb, starts[idx].tolist(), cfg.crop_len)
+        xb, yb = xb.to(device, non_blocking=True), yt[idx].to(device, non_blocking=True)
+        if objective is None:
+            out = forward(model, xb, cfg)
+            losses, w = per_sample_loss(out, yb, cfg, weight)
+        else:
+            ctx = LossContext(
+                epoch=epoch,
+                step=epoch * steps_per_epoch + i_batch,
+                training=True,
+                steps_per_epoch=steps_per_epoch,
+                max_epochs=cfg.max_epochs,
+            )
+            losses, w = objective_losses(objective, model, xb, yb, ctx, cfg)
+        norm = dist.all_reduce_sum(w.sum().detach().double().cpu().reshape(1))
+        loss = losses.sum() * (dist.world_size / float(norm[0]))
+        optimizer.zero_grad(set_to_none=True)
+        if skip_bad:
+            bad = torch.tensor([0.0 if torch.isfinite(loss) else 1.0], dtype=torch.float64)
+            if float(dist.all_reduce_sum(bad)[0]) > 0:  # every rank skips the same batch
+                n_skipped += 1
+                continue
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if cfg.grad_clip or skip_bad:
+            gnorm = torch.nn.utils.clip_grad_norm_(
+                model.parameters(), cfg.grad_clip if cfg.grad_clip else math.inf
+            )
+            # With a grad scaler, inf gradients are expected now and then: it skips the step.
+            if skip_bad and scaler is None and not bool(torch.isfinite(gnorm)):
+                optimizer.zero_grad(set_to_none=True)
+                n_skipped += 1
+                continue
+            finite = finite and (scaler is not None or bool(torch.isfinite(gnorm)))
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        if not per_epoch_schedule:
+            scheduler.step()
+        n_ok += 1
+        with torch.no_grad():
+            correct = (
+                (out.argmax(1) == yb).sum().item()
+                if cfg.task == "classification" and objective is None
+                else 0.0
+            )
+            sums += torch.tensor(
+                [losses.sum().item(), w.sum().item(), correct, len(yb)], dtype=torch.float64
+            )
+    return sums, finite, n_skipped, n_ok
+
+
+def _validate(
+    net: Any,
+    X_valid: np.ndarray,
+    y_valid: np.ndarray,
+    cfg: TrainConfig,
+    dist: DistContext,
+    objective: Objective | None,
+    epoch: int,
+    steps_per_epoch: int,
+    record: dict[str, Any],
+) -> float:
+    """Validation loss of the epoch (and metric, built-in losses), added to ``record``."""
+    if objective is not None:
+        ctx = LossContext(
+            epoch=epoch,
+            step=(epoch + 1) * steps_per_epoch,
+            training=False,
+            steps_per_epoch=steps_per_epoch,
+            max_epochs=cfg.max_epochs,
+        )
+        v_loss = objective_valid_loss(net, X_valid, y_valid, cfg, dist, objective, ctx)
+        record["valid_loss"] = v_loss
+        return v_loss
+    v_loss, v_metric = valid_stats(net, X_valid, y_valid, cfg, dist)
+    record["valid_loss"] = v_loss
+    record["valid_" + ("accuracy" if cfg.task == "classification" else "r2")] = v_metric
+    return v_loss
+
+
+def _divergence_error(epoch: int, train_loss: float) -> DivergenceError:
+    return DivergenceError(
+        f"Training diverged in epoch {epoch}: the loss or gradient norm is not finite "
+        f"(train loss {train_loss}). Lower 'lr', keep 'grad_clip' set, check the "
+        "input for NaN/inf, or pass on_divergence='rollback' to keep the last good "
+        "epoch."
+    )
+
+
+def train(
+    model: Any,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_valid: np.ndarray | None,
+    y_valid: np.ndarray | None,
+    cfg: TrainConfig,
+    *,
+    checkpoint_path: str | Path | None = None,
+    fingerprint: str | None = None,
+    resume: bool = True,
+    callbacks: Sequence[Callable[[dict[str, Any]], Any]] = (),
+    dist: DistContext | None = None,
+    objective: Objective | None = None,
+) -> TrainResult:
+    """Train ``model`` in place on ``(X_train, y_train)`` (see the package docstring).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(batch, n_chans, n_times or crop_len)`` float tensors to ``(batch, n_outputs)``
+        (any signature with ``objective``). Already on ``cfg.device``.
+    X_train : ndarray of shape (n_train, n_chans, n_times)
+        (``(n_train, ...)`` with ``objective``).
+    y_train : ndarray of shape (n_train,) of int class indices, or (n_train, n_outputs) floats
+        (``(n_train, ...)`` floats with ``objective``).
+    X_valid, y_valid : arrays like the training ones, or None (no validation, no early stopping)
+    cfg : TrainConfig
+    checkpoint_path : path or None
+        Where the per-epoch checkpoint is written (atomically); ``None``: no checkpoints.
+    fingerprint : str or None
+        Identifies the run; a checkpoint is resumed only when its fingerprint matches.
+    resume : bool, default=True
+        Continue from a matching checkpoint at ``checkpoint_path``.
+    callbacks : sequence of callables
+        Each is called as ``callback(record)`` after every epoch (after checkpointing), with the
+        epoch's history record. An exception raised there stops training (the checkpoint of that
+        epoch is kept, so a later call resumes after it).
+    dist : DistContext or None
+        Data-parallel context (``model`` must then be wrapped in DDP by the caller).
+    objective : callable or None
+        Custom loss ``objective(model, xb, yb, ctx)`` (see "Custom objectives" in the package
+        docstring); ``None``: the built-in loss of ``cfg.task``. Not combinable with cropping.
+
+    Returns
+    -------
+    result : TrainResult
+    """
+    import torch
+
+    dist = dist or DistContext()
+    device = cfg.device
+    if objective is not None and cfg.crop_len is not None:
+        raise ConfigError(
+            "Invalid value for 'crop_len' with a custom objective. Allowed: None; "
+            f"got {cfg.crop_len!r}."
+        )
+    weight = (
+        torch.as_tensor(cfg.class_weight, dtype=torch.float32, device=device)
+        if cfg.class_weight is not None
+        else None
+    )
+    Xt = torch.tensor(np.asarray(X_train), dtype=torch.float32)  # a copy: inputs may be read-only
+    y_dtype = torch.long if cfg.task == "classification" and objective is None else torch.float32
+    yt = torch.tensor(np.asarray(y_train), dtype=y_dtype)
+    optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), cfg.lr, cfg.weight_decay)
+    steps_per_epoch = len(train_order(len(Xt), cfg.batch_size, cfg.seed, 0, dist))
+    if cfg.schedule == "plateau":
+        scheduler = _plateau(optimizer, cfg.lr, 0, patience=cfg.plateau_patience)
+    else:
+        scheduler = SCHEDULES[cfg.schedule](optimizer, cfg.lr, steps_per_epoch * cfg.max_epochs)
+    scaler = torch.amp.GradScaler("cuda") if needs_scaler(cfg) else None
+    has_valid = X_valid is not None and len(X_valid) > 0
+    net = model.module if hasattr(model, "module") else model  # unwrap DDP for state dicts
+    run = _Run(model, net, optimizer, scheduler, scaler)
+    result = run.result
+    start_epoch = 0
+
+    ckpt = load_checkpoint(checkpoint_path, fingerprint) if (checkpoint_path and resume) else None
+    if ckpt is not None:
+        start_epoch = restore_checkpoint(run, ckpt)
+        if ckpt.get("stopped_reason"):
+            logger.info("checkpoint %s holds a finished run; nothing to train", checkpoint_path)
+            return result
+        logger.info("resuming from %s after epoch %d", checkpoint_path, ckpt["epoch"])
+
+    def save(epoch: int, stopped: str | None) -> None:
+        if checkpoint_path is None or dist.rank != 0:
+            return
+        save_checkpoint(checkpoint_path, run, fingerprint=fingerprint, epoch=epoch, stopped=stopped)
+
+    good = run.snapshot()
+    stopped: str | None = None
+    for epoch in range(start_epoch, cfg.max_epochs):
+        t0 = time.perf_counter()
+        sums, finite, n_skipped, n_ok = _train_epoch(
+            run, Xt, yt, cfg, dist, objective, weight, epoch, steps_per_epoch
+        )
+        sums = dist.all_reduce_sum(sums)
+        train_loss = float(sums[0] / max(float(sums[1]), 1e-12)) if n_ok else math.nan
+        if not (finite and math.isfinite(train_loss)):
+            if cfg.on_divergence == "raise":
+                raise _divergence_error(epoch, train_loss)
+            logger.warning(
+                "training diverged in epoch %d; rolled back to the end of epoch %d and stopped",
+                epoch,
+                epoch - 1,
+            )
+            run.rollback(good)
+            stopped = "diverged"
+            break
+        record: dict[str, Any] = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "lr": float(optimizer.param_groups[0]["lr"]),
+        }
+        if cfg.on_divergence == "skip":
+            record["n_skipped"] = n_skipped
+        if cfg.task == "classification" and objective is None:
+            record["train_accuracy"] = float(sums[2] / max(float(sums[3]), 1.0))
+        if has_valid:
+            v_loss = _validate(
+                net, X_valid, y_valid, cfg, dist, objective, epoch, steps_per_epoch, record
+            )
+        if cfg.schedule in EPOCH_SCHEDULES:
+            monitor = record["valid_loss"] if has_valid else train_loss
+            scheduler.step(monitor if math.isfinite(monitor) else math.inf)
+        if has_valid:
+            run.track(v_loss, epoch, cfg.early_stopping)
+        record["time_s"] = time.perf_counter() - t0
+        result.history.append(record)
+        logger.info(
+            "epoch %d: %s",
+            epoch,
+            ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"),
+        )
+        good = run.snapshot()
+        if has_valid and cfg.early_stopping and run.bad_epochs >= cfg.patience:
+            stopped = "early_stopping"
+        elif epoch == cfg.max_epochs - 1:
+            stopped = "max_epochs"
+        if stopped and run.best_state is not None and cfg.early_stopping:
+            net.load_state_dict(run.best_state)
+        save(epoch, stopped)
+        dist.barrier()
+        for cb in callbacks:
+            cb(record)
+        if stopped:
+            break
+    if stopped == "diverged":
+        if run.best_state is not None and cfg.early_stopping:
+            net.load_state_dict(run.best_state)
+        if result.history:
+            save(result.history[-1]["epoch"], stopped)
+    result.stopped_reason = stopped or "max_epochs"
+    return result

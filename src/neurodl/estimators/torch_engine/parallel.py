@@ -1,0 +1,83 @@
+"""Batch order and data-parallel (DDP) training: which samples each rank trains on, and when.
+
+Each epoch draws the permutation ``torch.randperm(n, generator=seed + epoch)``, exactly as
+:class:`torch.utils.data.DistributedSampler` does, and cuts it into consecutive batches of
+``batch_size`` (a last batch of a single sample is skipped so that batch norm never sees one
+sample). Under DDP (:class:`DistContext` with ``world_size > 1``) each rank takes its
+``DistributedSampler`` share and batches of ``batch_size // world_size``; losses and metrics
+are all-reduced with :meth:`DistContext.all_reduce_sum`. Launching processes is
+:mod:`neurodl.estimators.distributed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DistContext", "epoch_permutation", "shard_indices", "train_order"]
+
+
+@dataclass
+class DistContext:
+    """Process-group facts for data-parallel training (``world_size == 1``: single process)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    def all_reduce_sum(self, values: Any) -> Any:
+        """Sum a float64 tensor over ranks (identity for a single process)."""
+        if not self.active:
+            return values
+        import torch.distributed as dist
+
+        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+        return values
+
+    def barrier(self) -> None:
+        if self.active:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+
+def shard_indices(n: int, dist: DistContext) -> np.ndarray:
+    """This rank's contiguous share of ``n`` evaluation samples (all of them without DDP)."""
+    return np.array_split(np.arange(n), dist.world_size)[dist.rank]
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> Any:
+    """The training order of an epoch: what ``DistributedSampler(seed=seed)`` draws."""
+    import torch
+
+    g = torch.Generator()
+    g.manual_seed(seed + epoch)
+    return torch.randperm(n, generator=g)
+
+
+def _batches(order: Any, batch_size: int) -> list[Any]:
+    chunks = list(order.split(batch_size))
+    if len(chunks) > 1 and len(chunks[-1]) == 1:
+        chunks = chunks[:-1]
+    return chunks
+
+
+def train_order(n: int, batch_size: int, seed: int, epoch: int, dist: DistContext) -> list[Any]:
+    """This rank's batches (index tensors) of one epoch (see the module docstring)."""
+    if not dist.active:
+        return _batches(epoch_permutation(n, seed, epoch), batch_size)
+    from torch.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(
+        range(n), num_replicas=dist.world_size, rank=dist.rank, shuffle=True, seed=seed
+    )
+    sampler.set_epoch(epoch)
+    import torch
+
+    local = torch.tensor(list(iter(sampler)), dtype=torch.long)
+    return _batches(local, batch_size // dist.world_size)
