@@ -3,20 +3,21 @@
 :func:`attribute` (integrated gradients or gradient x input of a fitted network, summarised per
 channel, time sample and frequency), :func:`permutation_importance` and :func:`band_importance`
 (occlusion for any estimator).
+
+Modules: :mod:`~neurodl.analyses.interpret.gradients` (gradient x input, integrated gradients),
+:mod:`~neurodl.analyses.interpret.attribution` (their summary per channel, time and frequency),
+:mod:`~neurodl.analyses.interpret.occlusion` (permutation and band-stop importance).
 """
 
 from __future__ import annotations
 
-from .attribution import (
-    ATTRIBUTION_METHODS,
+from .attribution import ATTRIBUTION_METHODS, Attribution, attribute
+from .gradients import gradient_x_input, integrated_gradients
+from .occlusion import (
     DEFAULT_BANDS,
     OCCLUSION_MODES,
-    Attribution,
     Importance,
-    attribute,
     band_importance,
-    gradient_x_input,
-    integrated_gradients,
     permutation_importance,
 )
 
