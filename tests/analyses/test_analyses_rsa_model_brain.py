@@ -8,15 +8,14 @@ import torch
 
 from neurodl.analyses.rsa import RDMs, compare_rdms, compute_rdm
 from neurodl.analyses.rsa.activations import extract_activations
-from neurodl.analyses.rsa.model_brain import (
+from neurodl.analyses.rsa.model_brain import compare_network_with_brain, layer_rdms
+from neurodl.analyses.rsa.stimuli import SHAPES, make_shape_stimuli
+from neurodl.analyses.rsa.training import (
     as_image_batch,
-    compare_network_with_brain,
-    layer_rdms,
     train_network,
     train_shape_network,
     untrained_copy,
 )
-from neurodl.analyses.rsa.stimuli import SHAPES, make_shape_stimuli
 from neurodl.exceptions import ConfigError, DataFormatError
 from neurodl.models.vision import VISION_MODELS, SmallCNN, build_vision_model
 
