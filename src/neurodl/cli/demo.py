@@ -35,8 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     import yaml
 
-    from ..workflows.config import parse_config
-    from ..workflows.run import run_config
+    from ..workflows import parse_config, run_config
     from .run import summarize
 
     text = demo_config_text()
@@ -48,5 +47,5 @@ def _demo(args: argparse.Namespace) -> int:
         data.setdefault("evaluation", {})["n_permutations"] = args.n_permutations
     cfg = parse_config(data, source="(built-in demo config)")
     res = run_config(cfg, Path(args.out), overwrite=args.overwrite, config_text=text)
-    print(summarize(res.results, res.out_dir), file=sys.stdout)
+    print(summarize(res.result, res.out_dir), file=sys.stdout)
     return 0

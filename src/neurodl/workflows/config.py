@@ -1,11 +1,13 @@
-"""Run configuration: YAML/JSON -> strictly validated pydantic models.
+"""Run configuration schema: strictly validated pydantic models of a config's sections.
 
 Unknown keys are rejected with the dotted path to the key and the closest allowed key as a hint
-(mne-bids-pipeline style). Config files are data: nothing in them is executed.
+(mne-bids-pipeline style). Config files are data: nothing in them is executed. Reading and
+validating a whole config against the registered tasks is :func:`neurodl.workflows.parse_config`
+(:mod:`neurodl.workflows.validate`).
 
 Examples
 --------
->>> cfg = parse_config({"data": {"source": "simulate", "simulator": "motor_imagery"}})
+>>> cfg = RunConfig.model_validate({"data": {"source": "simulate", "simulator": "motor_imagery"}})
 >>> cfg.evaluation.protocol
 'within-session'
 """
@@ -26,16 +28,14 @@ from pydantic import (
     model_validator,
 )
 
-from ..exceptions import ConfigError
-
 __all__ = [
     "DataConfig",
     "EvaluationConfig",
     "ModelConfig",
     "ReportConfig",
     "RunConfig",
-    "load_config",
-    "parse_config",
+    "TaskOptions",
+    "format_errors",
 ]
 
 
@@ -114,8 +114,9 @@ class ReportConfig(_Strict):
 class RunConfig(_Strict):
     """A whole run: data -> preprocessing -> model -> evaluation -> report.
 
-    ``task`` selects the workflow (see :data:`neurodl.workflows.tasks.TASKS`); ``options`` holds
-    the task's own settings, validated strictly by the task's options model.
+    ``task`` selects the task (see :data:`neurodl.workflows.registry.TASKS`); ``options`` holds
+    the task's own settings, validated strictly by the task's options model when the config is
+    parsed (:func:`neurodl.workflows.parse_config`).
     """
 
     task: str = "decoding"
@@ -134,36 +135,6 @@ class RunConfig(_Strict):
     def config_dir(self) -> Path | None:
         """The folder of the config file this run was read from (``None`` if built in code)."""
         return self._config_dir
-
-    @field_validator("task")
-    @classmethod
-    def _known_task(cls, task: str) -> str:
-        from .tasks import TASKS
-
-        if task not in TASKS:
-            close = difflib.get_close_matches(task, list(TASKS), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown task.{hint} Known tasks: {', '.join(sorted(TASKS))}")
-        return task
-
-    @model_validator(mode="after")
-    def _task_options(self) -> RunConfig:
-        from .tasks import TASKS
-
-        model = TASKS[self.task].options
-        try:
-            model.model_validate(self.options)
-        except ValidationError as err:
-            raise ValueError(
-                _format_errors(err, "options", model=model, prefix="options")
-            ) from None
-        return self
-
-    def task_options(self) -> Any:
-        """The validated options object of this run's task."""
-        from .tasks import TASKS
-
-        return TASKS[self.task].options.model_validate(self.options)
 
     @field_validator("preprocessing")
     @classmethod
@@ -192,7 +163,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _format_errors(
+def format_errors(
     err: ValidationError, source: str, *, model: type[BaseModel] | None = None, prefix: str = ""
 ) -> str:
     lines = []
@@ -213,35 +184,3 @@ def _format_errors(
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
             lines.append(f"invalid value at {path!r}: {e['msg']}{shown}.")
     return f"Invalid config {source}: " + " ".join(lines)
-
-
-def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
-    """Validate a config mapping; raise :class:`ConfigError` naming each offending key."""
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"Invalid config {source}: expected a mapping at the top level; got {type(data).__name__}."
-        )
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_format_errors(err, source or "(mapping)")) from None
-
-
-def load_config(path: str | Path) -> RunConfig:
-    """Read a YAML (or JSON) config file and validate it strictly."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Config file {str(path)!r} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(
-            f"Config file {str(path)!r} is not valid YAML: {err}".replace("\n", " ")
-        ) from None
-    if data is None:
-        raise ConfigError(f"Config file {str(path)!r} is empty.")
-    cfg = parse_config(data, source=repr(str(path)))
-    cfg._config_dir = path.resolve().parent
-    return cfg

@@ -1,4 +1,8 @@
-"""The decoding report: what a run did and found, in one self-contained HTML file."""
+"""The decoding report: what a run did and found, in one self-contained HTML file.
+
+It reads only the typed :class:`~neurodl.workflows.tasks.decoding.DecodingTaskResult` (and the
+samples, for the data summary figure).
+"""
 
 from __future__ import annotations
 
@@ -8,45 +12,48 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..report.figures.statistics import plot_learning_curves
+from ...report.figures.statistics import plot_learning_curves
 
 __all__ = ["write_decoding_report"]
 
 
 def _interpretation(results: dict[str, Any]) -> str:
-    p = results.get("p_value")
     score, chance = results["score_mean"], results["chance_level"]
     lo, hi = results["score_ci"]
     level = round(100 * results.get("ci_level", 0.95))
     ci_text = f"{level}% CI [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "no CI"
+    main = results["model"]
     lines = [
-        f"Mean {results['metric']} {score:.3f} ({ci_text}) against a chance "
+        f"{main!r}: mean {results['metric']} {score:.3f} ({ci_text}) against a chance "
         f"level of {chance:.3f} for these labels, under the {results['protocol']} protocol "
         f"({results['n_splits']} splits; every split checked for leakage before fitting)."
     ]
-    if p is not None:
+    for key, m in results["models"].items():
+        p = m.get("p_value")
+        if m["role"] != "main":
+            mci = m.get("score_ci") or [None, None]
+            lines.append(
+                f"Baseline {key!r} on the same splits: {m['score_mean']:.3f}"
+                + (f" (CI [{mci[0]:.3f}, {mci[1]:.3f}])" if None not in mci else "")
+                + "."
+            )
+        if p is None:
+            lines.append(f"No permutation test was run for {key!r}.")
+            continue
         verdict = "above chance" if p < 0.05 else "not distinguishable from chance"
-        on = results.get("p_value_model") or results.get("model")
-        whose = (
-            f"the baseline {on!r}'s score" if on != results.get("model") else f"the score of {on!r}"
-        )
         lines.append(
-            f"Permutation test on {on!r} ({results['n_permutations']} permutations, labels "
-            f"permuted within the grouping structure): p = {p:.4g}, so {whose} is {verdict} at "
-            "alpha = 0.05."
+            f"Permutation test refitting {key!r} ({m['n_permutations']} permutations, labels "
+            f"permuted within {m.get('permuted_within') or 'the whole dataset'}): p = {p:.4g}, so "
+            f"{key!r}'s score is {verdict} at alpha = 0.05."
         )
-    base = results.get("baseline")
-    if base:
-        lines.append(
-            f"Baseline {base['model']!r} on the same splits: {base['score_mean']:.3f} "
-            f"(CI [{base['score_ci'][0]:.3f}, {base['score_ci'][1]:.3f}])."
-        )
+    if results.get("comparison"):
+        lines.append(results["comparison"]["verdict"])
     return " ".join(lines)
 
 
 def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
     """Per-pair scores: a table and a heat map, labelled with how they were obtained."""
-    from ..report.figures import plot_pairwise_matrix
+    from ...report.figures import plot_pairwise_matrix
 
     how = (
         "Binary cross-validation per pair"
@@ -93,7 +100,7 @@ def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
 
 def _add_saliency(rep: Any, sal: dict[str, Any], model: str, dataset: Any = None) -> None:
     """Channel importance (topomap or bars) and, for networks, attribution over time/frequency."""
-    from ..report.figures import plot_attribution_profile, plot_channel_importance
+    from ...report.figures import plot_attribution_profile, plot_channel_importance
 
     top = sal.get("top_channels") or []
     key = "share" if top and "share" in top[0] else "drop"
@@ -116,7 +123,7 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str, dataset: Any = None
     values = np.asarray(sal["channel"], float)
     mask = None if dataset is None else dataset.info.get("mask")
     if mask is not None and np.ndim(mask) == 3 and int(np.count_nonzero(mask)) == len(values):
-        from ..report import plot_brain_slices
+        from ...report import plot_brain_slices
 
         vol = np.full(np.shape(mask), np.nan)
         vol[np.asarray(mask, bool)] = values
@@ -202,16 +209,31 @@ def _add_errors(rep: Any, err: dict[str, Any]) -> None:
 def write_decoding_report(
     path: str | Path,
     *,
-    results: dict[str, Any],
+    result: Any,
     dataset: Any,
-    cv: Any,
-    perm: Any = None,
+    saliency: dict[str, Any] | None = None,
     config_text: str | None = None,
     title: str | None = None,
 ) -> Path:
-    """Write the HTML report of a decoding run to ``path`` and return it."""
-    from .. import __version__
-    from ..report import (
+    """Write the HTML report of a decoding run to ``path`` and return it.
+
+    Parameters
+    ----------
+    path : path
+        Where to write ``report.html``.
+    result : DecodingTaskResult
+        The run's typed result: every number in the report comes from it.
+    dataset : EpochsDataset
+        The samples (for the data summary figure).
+    saliency : dict, optional
+        The full saliency (``result.saliency`` keeps only the top channels beyond 256).
+    config_text : str, optional
+        The config as written, shown under Provenance.
+    title : str, optional
+        The report's title.
+    """
+    from ... import __version__
+    from ...report import (
         Report,
         plot_confusion_matrix,
         plot_data_summary,
@@ -219,6 +241,11 @@ def write_decoding_report(
         plot_null_distribution,
     )
 
+    results = result.to_dict()
+    if saliency is not None:
+        from ..results import jsonable
+
+        results["saliency"] = jsonable(saliency)
     rep = Report(
         title or f"neurodl: {results['name']}",
         subtitle=f"{results['dataset']} - {results['model']} - {results['protocol']}",
@@ -231,11 +258,20 @@ def write_decoding_report(
         },
         "chance level": results["chance_level"],
     }
-    if results.get("p_value") is not None:
-        summary["permutation p"] = {
-            "value": results["p_value"],
-            "detail": f"{results['n_permutations']} permutations, on "
-            f"{results.get('p_value_model') or results.get('model')}",
+    for key, m in results["models"].items():
+        if m.get("p_value") is not None:
+            summary[f"permutation p ({key})"] = {
+                "value": m["p_value"],
+                "detail": f"{m['n_permutations']} permutations refitting {key}",
+            }
+    if results.get("comparison"):
+        comp = results["comparison"]
+        summary[f"{comp['model_a']} - {comp['model_b']}"] = {
+            "value": comp["difference"],
+            **({"ci": tuple(comp["ci"])} if None not in comp["ci"] else {}),
+            "detail": f"paired test p = {comp['p_value']:.2g}"
+            if comp["p_value"] is not None
+            else "paired test undefined",
         }
     summary["samples"] = {
         "value": str(results["n_samples"]),
@@ -293,9 +329,10 @@ def write_decoding_report(
             title="Score per block",
             section="Cross-validated scores",
         )
-    if cv.confusion_matrix is not None and dataset.classes:
+    if results.get("confusion_matrix") is not None and dataset.classes:
+        cm = [[np.nan if v is None else v for v in row] for row in results["confusion_matrix"]]
         rep.add_figure(
-            plot_confusion_matrix(np.asarray(cv.confusion_matrix), list(dataset.classes)),
+            plot_confusion_matrix(np.asarray(cm, dtype=float), list(dataset.classes)),
             title="Confusion matrix",
             section="Cross-validated scores",
             caption="Pooled over test splits; rows true class, normalised per row.",
@@ -304,28 +341,34 @@ def write_decoding_report(
         _add_errors(rep, results["errors"])
     if results.get("pairwise"):
         _add_pairwise(rep, results["pairwise"])
-    if results.get("baseline"):
-        base = results["baseline"]
+    if len(results["models"]) > 1:
+        ms = results["models"]
+
+        def col(key: str, scale: float = 1.0) -> list[Any]:
+            return [None if m.get(key) is None else scale * m[key] for m in ms.values()]
+
         rep.add_table(
             pd.DataFrame(
                 {
-                    "model": [results["model"], base["model"]],
-                    results["metric"]: [results["score_mean"], base["score_mean"]],
-                    "CI low": [results["score_ci"][0], base["score_ci"][0]],
-                    "CI high": [results["score_ci"][1], base["score_ci"][1]],
-                    "fit s/fold": [
-                        results.get("fit_time_s_per_fold"),
-                        base.get("fit_time_s_per_fold"),
-                    ],
-                    "predict ms/sample": [
-                        1e3 * results.get("predict_time_s_per_sample", float("nan")),
-                        1e3 * base.get("predict_time_s_per_sample", float("nan")),
-                    ],
+                    "model": list(ms),
+                    "role": [m["role"] for m in ms.values()],
+                    results["metric"]: col("score_mean"),
+                    "CI low": [(m.get("score_ci") or [None, None])[0] for m in ms.values()],
+                    "CI high": [(m.get("score_ci") or [None, None])[1] for m in ms.values()],
+                    "permutation p": col("p_value"),
+                    "fit s/fold": col("fit_time_s_per_fold"),
+                    "predict ms/sample": col("predict_time_s_per_sample", 1e3),
                 }
             ),
-            title="Model vs baseline (same splits)",
+            title="Each model's own statistics (same splits)",
             section="Cross-validated scores",
         )
+        if results.get("comparison"):
+            comp = results["comparison"]
+            rep.add_section(
+                "Model comparison",
+                text=f"{comp['verdict']} Test: {comp['method']}; {comp['n_splits']} splits.",
+            )
     if results.get("learning_curves"):
         rep.add_section("Training")
         rep.add_figure(
@@ -338,16 +381,19 @@ def write_decoding_report(
         )
     if results.get("saliency"):
         _add_saliency(rep, results["saliency"], results["model"], dataset)
-    if perm is not None:
-        rep.add_section("Permutation test")
+    permuted = {k: m for k, m in results["models"].items() if m.get("null_scores")}
+    if permuted:
+        rep.add_section("Permutation tests")
+    for key, m in permuted.items():
+        null = np.array([np.nan if v is None else v for v in m["null_scores"]], dtype=float)
         rep.add_figure(
             plot_null_distribution(
-                perm.null_distribution, perm.score, p_value=perm.p_value, metric=results["metric"]
+                null, m["score_mean"], p_value=m["p_value"], metric=results["metric"]
             ),
-            title="Null distribution",
-            section="Permutation test",
-            caption=f"Scores of {results.get('p_value_model') or results['model']!r} with "
-            f"permuted labels (within {perm.within or 'all'}); line: the observed score.",
+            title=f"Null distribution ({key})",
+            section="Permutation tests",
+            caption=f"Scores of {key!r} refitted with permuted labels (within "
+            f"{m.get('permuted_within') or 'all'}); line: its observed score.",
         )
 
     # Provenance

@@ -1,0 +1,164 @@
+"""Typed results: what every task writes to ``results.json`` and what reports and the CLI read.
+
+Every task returns a subclass of :class:`TaskResult`. The common top-level keys (``task``,
+``dataset``, ``protocol``, ``metric``, ``score_mean``, ``score_ci``, ``chance_level``,
+``p_value``, ``n_splits``, ``seed``, ``versions``, ``data_hash``) mean the same in every task;
+the top-level score and p-value belong to the task's main model, and ``models`` holds each
+model's own statistics. ``results.json`` carries :data:`SCHEMA_VERSION`; the JSON schema of a
+task's results is generated from its class (:meth:`TaskResult.json_schema`).
+
+Non-finite numbers are stored as ``null`` (JSON has no NaN); numeric fields that can be
+undefined are typed ``float | None``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ComparisonStats",
+    "ModelStats",
+    "TaskResult",
+    "jsonable",
+]
+
+#: Version of the ``results.json`` layout (1: the untyped dicts before typed results).
+SCHEMA_VERSION = 2
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, paths and non-finite floats into JSON-safe values."""
+    if isinstance(obj, BaseModel):
+        return jsonable(obj.model_dump())
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    if isinstance(obj, np.floating | float):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+class _Typed(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelStats(_Typed):
+    """One model's own statistics (score, interval, folds and, when computed, its p-value)."""
+
+    name: str = Field(description="Registered model name (e.g. 'mlp', 'lda').")
+    role: str = Field("main", description="'main' or 'baseline'.")
+    kind: str | None = Field(None, description="'neural', 'classical' or 'ensemble'.")
+    score_mean: float | None
+    score_ci: list[float | None] | None = None
+    ci_method: str | None = None
+    fold_scores: list[float | None] = Field(default_factory=list)
+    block_scores: dict[str, float | None] = Field(default_factory=dict)
+    p_value: float | None = Field(
+        None, description="This model's own permutation p-value (refitting this model)."
+    )
+    n_permutations: int = 0
+    null_scores: list[float | None] | None = None
+    permuted_within: str | None = None
+    fit_time_s_per_fold: float | None = None
+    predict_time_s_per_sample: float | None = None
+
+
+class ComparisonStats(_Typed):
+    """A paired comparison of two models on the same splits (``model_a - model_b``)."""
+
+    model_a: str
+    model_b: str
+    metric: str
+    difference: float | None
+    ci: list[float | None]
+    ci_level: float
+    p_value: float | None
+    n_splits: int
+    greater_is_better: bool = True
+    method: str
+    verdict: str = Field(description="One sentence for the report and the CLI.")
+
+
+class TaskResult(_Typed):
+    """Base of every task's typed result.
+
+    Subclasses add their own typed fields and may override :meth:`summary_lines` (what the CLI
+    prints). Build one from computed values with :meth:`create` (converts numpy values and
+    NaN); read one back from ``results.json`` with :meth:`from_dict`.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    task: str
+    name: str = "run"
+    dataset: str | None = None
+    protocol: str | None = None
+    metric: str | None = None
+    score_mean: float | None = Field(None, description="The main model's score.")
+    score_ci: list[float | None] | None = None
+    chance_level: float | None = None
+    p_value: float | None = Field(
+        None, description="The main model's own permutation p-value (None when not computed)."
+    )
+    n_splits: int | None = None
+    seed: int = 0
+    versions: dict[str, str] = Field(default_factory=dict)
+    data_hash: str | None = None
+    models: dict[str, ModelStats] = Field(
+        default_factory=dict, description="Each model's own statistics, the main model first."
+    )
+    summary: str | None = Field(None, description="A task-specific one-paragraph summary.")
+    config: dict[str, Any] = Field(default_factory=dict)
+    neurodl_version: str | None = None
+    duration_s: float | None = None
+
+    @classmethod
+    def create(cls, **values: Any) -> TaskResult:
+        """Validate ``values`` after converting numpy arrays/scalars and NaN (-> None)."""
+        return cls.model_validate(jsonable(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe dict written to ``results.json``."""
+        return jsonable(self.model_dump(mode="python"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskResult:
+        """Read back what :meth:`to_dict` wrote (validated strictly)."""
+        return cls.model_validate(data)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON schema of this task's ``results.json``."""
+        return cls.model_json_schema()
+
+    def summary_lines(self) -> list[str]:
+        """What the CLI prints after a run (the report path is added by the CLI)."""
+        head = " | ".join(str(v) for v in (self.dataset, self.protocol, self.task) if v)
+        lines = [head]
+        if self.score_mean is not None and self.metric:
+            ci = self.score_ci or [None, None]
+            text = f"{self.metric} = {self.score_mean:.3f}"
+            if ci[0] is not None and ci[1] is not None:
+                text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+            extra = []
+            if self.chance_level is not None:
+                extra.append(f"chance {self.chance_level:.3f}")
+            if self.p_value is not None:
+                extra.append(f"permutation p = {self.p_value:.4f}")
+            if self.n_splits:
+                extra.append(f"{self.n_splits} splits")
+            lines.append(text + (f" ({', '.join(extra)})" if extra else ""))
+        if self.summary:
+            lines.append(self.summary)
+        return lines

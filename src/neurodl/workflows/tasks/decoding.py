@@ -1,0 +1,337 @@
+"""The ``decoding`` task: labelled samples -> preprocessing -> model (+ baseline) -> statistics.
+
+A thin runner over :func:`neurodl.analyses.decoding.decode`: it loads the samples, applies the
+per-sample preprocessing once, builds the model and the baseline, and turns the library's
+:class:`~neurodl.analyses.decoding.DecodingResult` into a typed :class:`DecodingTaskResult`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, StrictBool
+
+from ..._logging import logger
+from ...exceptions import ConfigError
+from .._progress import progress_bar
+from ..config import ModelConfig, TaskOptions
+from ..data import load_samples
+from ..registry import RunContext, register_task
+from ..results import ComparisonStats, ModelStats, TaskResult, jsonable
+
+__all__ = ["DecodingOptions", "DecodingTaskResult", "run_decoding"]
+
+
+class DecodingOptions(TaskOptions):
+    """Decoding options.
+
+    ``baseline``: a second model cross-validated beside the main one on the same splits, with
+    its own statistics and a paired comparison. ``permutation_model``: which models get their
+    own permutation test (refitting that model on every permutation): ``both``, ``model``,
+    ``baseline``, or ``auto`` (both when the main model is classical; only the baseline when
+    it is a network and a baseline is given, since refitting a network hundreds of times is
+    rarely affordable). ``network_permutations`` sets the number of permutations for a neural
+    main model (default: ``evaluation.n_permutations``).
+    """
+
+    baseline: ModelConfig | None = None
+    permutation_model: Literal["auto", "model", "baseline", "both"] = "auto"
+    network_permutations: int | None = Field(None, ge=0, le=100_000)
+    saliency: StrictBool | Literal["auto"] = "auto"
+    """Channel/time attributions of the model refitted on all samples (``auto``: networks
+    only; classical models get permutation channel importance when ``true``)."""
+    pairwise: Literal["auto", "cv", "predictions", "off"] = "auto"
+    """Per-pair scores for more than 2 classes: a binary CV per pair (``cv``), or derived
+    from the multi-class CV predictions (``predictions``); ``auto``: ``cv`` for classical
+    models with at most 45 pairs, else ``predictions``."""
+
+
+class DecodingTaskResult(TaskResult):
+    """Result of the ``decoding`` task (``results.json``).
+
+    The top-level ``score_mean``, ``score_ci``, ``p_value``, ``fold_scores`` and
+    ``block_scores`` belong to the main model (``model``); ``models`` holds each model's own
+    statistics and ``comparison`` the paired test of the main model against the baseline.
+    """
+
+    task: Literal["decoding"] = "decoding"
+    model: str = Field(description="Key of the main model in 'models'.")
+    model_kind: Literal["neural", "classical", "ensemble"]
+    baseline: str | None = Field(None, description="Key of the baseline in 'models'.")
+    comparison: ComparisonStats | None = None
+    ci_level: float
+    ci_method: str
+    n_permutations: int = Field(description="Permutations run for the main model (0: none).")
+    fold_scores: list[float | None]
+    fold_blocks: list[str]
+    block_scores: dict[str, float | None]
+    pooled_score: float | None = None
+    fit_time_s_per_fold: float | None = None
+    predict_time_s_per_sample: float | None = None
+    n_samples: int
+    n_subjects: int
+    classes: list[Any] | None = None
+    confusion_matrix: list[list[float | None]] | None = None
+    rejection: dict[str, Any] | None = None
+    preprocessing_before_split: list[dict[str, Any]] = Field(default_factory=list)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    learning_curves: list[dict[str, list[float | None]]] | None = None
+    saliency: dict[str, Any] | None = None
+    pairwise: dict[str, Any] | None = None
+    errors: dict[str, Any] | None = None
+
+    def summary_lines(self) -> list[str]:
+        """Dataset/protocol/model, then one line per model with its own statistics."""
+        lines = [f"{self.dataset} | {self.protocol} | {self.model}"]
+        for key, m in self.models.items():
+            ci = m.score_ci or [None, None]
+            text = f"{key}: {self.metric} = {m.score_mean:.3f}" if m.score_mean is not None else (
+                f"{key}: {self.metric} undefined"
+            )
+            if ci[0] is not None and ci[1] is not None:
+                text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+            extra = []
+            if m.role == "main":
+                extra.append(f"chance {self.chance_level:.3f}")
+            extra.append(
+                f"permutation p = {m.p_value:.4f}" if m.p_value is not None else "no permutation test"
+            )
+            if m.role == "main":
+                extra.append(f"{self.n_splits} splits")
+            lines.append(f"{text} ({', '.join(extra)})" + ("" if m.role == "main" else " [baseline]"))
+        if self.comparison is not None:
+            lines.append(self.comparison.verdict)
+        return lines
+
+
+def _kind(name: str) -> str:
+    from ...estimators import ENSEMBLES, is_neural
+
+    if name in ENSEMBLES:
+        return "ensemble"
+    return "neural" if is_neural(name) else "classical"
+
+
+def _permuted_models(opts: DecodingOptions, neural: bool) -> tuple[bool, bool]:
+    """(permute the main model, permute the baseline)."""
+    choice = opts.permutation_model
+    has_base = opts.baseline is not None
+    if choice in ("baseline", "both") and not has_base:
+        raise ConfigError(
+            f"options.permutation_model is {choice!r} but no options.baseline model is given."
+        )
+    if choice == "auto":
+        return (not (neural and has_base), has_base and not neural)
+    return (choice in ("model", "both"), choice in ("baseline", "both"))
+
+
+def _model_stats(scores: Any, model: str, role: str, kind: str, n_perm: int) -> ModelStats:
+    """One model's statistics as stored in ``results.json``."""
+    cv, perm = scores.cv, scores.permutation
+    return ModelStats.model_validate(
+        jsonable(
+            {
+                "name": model,
+                "role": role,
+                "kind": kind,
+                "score_mean": scores.score,
+                "score_ci": [scores.ci[0], scores.ci[1]],
+                "ci_method": scores.ci_method,
+                "fold_scores": cv.scores,
+                "block_scores": dict(cv.block_scores),
+                "p_value": None if perm is None else perm.p_value,
+                "n_permutations": n_perm if perm is not None else 0,
+                "null_scores": None if perm is None else perm.null_distribution,
+                "permuted_within": None if perm is None else perm.within,
+                **scores.timing,
+            }
+        )
+    )
+
+
+@register_task(
+    "decoding",
+    options=DecodingOptions,
+    result=DecodingTaskResult,
+    reads=("data", "preprocessing", "model", "evaluation", "options"),
+    description="classify (or regress) labelled samples under a leakage-safe protocol",
+)
+def run_decoding(ctx: RunContext) -> DecodingTaskResult:
+    """Run the decoding task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    from ...analyses.decoding import (
+        LearningCurves,
+        decode,
+        feature_layout,
+        make_decoder,
+        misclassified_samples,
+        pairwise_scores,
+        saliency,
+        trim_saliency,
+    )
+    from ...data import EpochsDataset
+    from ...evaluation import get_protocol, provenance
+    from ...preprocessing import n_leading_per_sample, rate_after, split_preprocessing
+
+    cfg, opts = ctx.cfg, ctx.options
+    ev = cfg.evaluation
+    ds, ds_name = load_samples(cfg.data, seed=cfg.seed)
+    data_hash = ds.data_hash()
+    lead, fold_steps = split_preprocessing(cfg.preprocessing, ds.sfreq)
+    ds_eval = ds
+    if lead is not None:
+        Xt = lead.fit_transform(np.asarray(ds.X), ds.y)
+        three_d = Xt.ndim == 3
+        ds_eval = EpochsDataset(
+            Xt,
+            ds.y,
+            ds.metadata,
+            rate_after(lead, ds.sfreq) if three_d else None,
+            ds.ch_names if three_d and Xt.shape[1] == ds.X.shape[1] else None,
+            ds.classes,
+            dict(ds.info),
+        )
+    kind = _kind(cfg.model.name)
+    neural = kind == "neural"
+    perm_main, perm_base = _permuted_models(opts, neural)
+
+    def build(spec: ModelConfig, callbacks: list[Any] | None = None) -> Any:
+        return make_decoder(
+            spec.name,
+            spec.params,
+            preprocessing=fold_steps,
+            seed=cfg.seed,
+            sfreq=ds_eval.sfreq,
+            data_info=ds_eval.info,
+            callbacks=callbacks,
+        )
+
+    name = cfg.model.name
+    base_name = None
+    if opts.baseline is not None:
+        base_name = opts.baseline.name if opts.baseline.name != name else f"{name} (baseline)"
+    n_main = ev.n_permutations
+    if neural and opts.network_permutations is not None:
+        n_main = opts.network_permutations
+    n_perm = {name: n_main if perm_main else 0}
+    if base_name is not None:
+        n_perm[base_name] = ev.n_permutations if perm_base else 0
+    curves = LearningCurves() if neural else None
+    estimator = build(cfg.model, [curves] if curves is not None else None)
+    protocol = get_protocol(ev.protocol, **ev.protocol_params)
+    res = decode(
+        estimator,
+        ds_eval,
+        protocol,
+        ev.metric,
+        baseline=build(opts.baseline) if opts.baseline is not None else None,
+        name=name,
+        baseline_name=base_name or "baseline",
+        seed=cfg.seed,
+        n_permutations=n_perm,
+        n_boot=ev.n_boot,
+        ci=ev.ci,
+        n_jobs=ev.n_jobs,
+        progress=progress_bar,
+    )
+    main = res.main_scores
+    cv = main.cv
+    sal = None
+    if opts.saliency is True or (opts.saliency == "auto" and neural):
+        logger.info("saliency: refitting %s on all samples", name)
+        sal = saliency(
+            build(cfg.model),
+            ds_eval,
+            metric=ev.metric,
+            seed=cfg.seed,
+            neural=neural,
+            layout=feature_layout(lead, ds, ds_eval),
+        )
+    pairwise = None
+    n_classes = len(cv.classes) if cv.classes is not None else 0
+    if opts.pairwise != "off" and n_classes > 2 and cv.y_true is not None:
+        method = opts.pairwise
+        if method == "auto":
+            method = "cv" if not neural and n_classes * (n_classes - 1) // 2 <= 45 else "predictions"
+        logger.info("pairwise scores: %s", method)
+        pairwise = pairwise_scores(
+            cv,
+            ds_eval,
+            method,
+            estimator=build(cfg.model),
+            protocol=protocol,
+            seed=cfg.seed,
+            n_jobs=ev.n_jobs,
+        )
+    prov = provenance(
+        protocol=ev.protocol, seed=cfg.seed, data_hash=data_hash, config=cfg.model_dump()
+    )
+    models = {name: _model_stats(main, cfg.model.name, "main", kind, n_perm[name])}
+    if base_name is not None:
+        models[base_name] = _model_stats(
+            res.models[base_name],
+            opts.baseline.name,
+            "baseline",
+            _kind(opts.baseline.name),
+            n_perm[base_name],
+        )
+    comparison = None
+    if res.comparison is not None:
+        comparison = {**res.comparison.to_dict(), "verdict": res.comparison.verdict()}
+    result = DecodingTaskResult.create(
+        task="decoding",
+        name=cfg.name,
+        dataset=ds_name,
+        protocol=ev.protocol,
+        metric=ev.metric,
+        score_mean=main.score,
+        score_ci=[main.ci[0], main.ci[1]],
+        chance_level=res.chance_level,
+        p_value=main.p_value,
+        n_splits=len(cv.scores),
+        seed=cfg.seed,
+        versions=prov.get("versions", {}),
+        data_hash=data_hash,
+        models=models,
+        model=name,
+        model_kind=kind,
+        baseline=base_name,
+        comparison=comparison,
+        ci_level=ev.ci,
+        ci_method=main.ci_method,
+        n_permutations=models[name].n_permutations,
+        fold_scores=cv.scores,
+        fold_blocks=list(cv.blocks),
+        block_scores=dict(cv.block_scores),
+        pooled_score=cv.pooled_score,
+        **main.timing,
+        n_samples=int(ds.n_samples),
+        n_subjects=int(ds.metadata["subject"].nunique()),
+        classes=ds.classes,
+        confusion_matrix=cv.confusion_matrix,
+        rejection=ds.info.get("rejection"),
+        preprocessing_before_split=cfg.preprocessing[: n_leading_per_sample(cfg.preprocessing)],
+        provenance=prov,
+        learning_curves=curves.to_results() if curves is not None else None,
+        saliency=trim_saliency(sal),
+        pairwise=pairwise,
+        errors=misclassified_samples(
+            cv,
+            ds_eval,
+            score_kind="predict_proba"
+            if hasattr(estimator, "predict_proba")
+            else "decision_function",
+        ),
+    )
+    if ctx.write_report:
+        from .decoding_report import write_decoding_report
+
+        write_decoding_report(
+            ctx.out_dir / "report.html",
+            result=result,
+            dataset=ds,
+            saliency=sal,
+            config_text=ctx.config_text,
+            title=cfg.report.title,
+        )
+    return result

@@ -1,0 +1,77 @@
+"""Read and validate a whole run config against the registered tasks.
+
+:func:`parse_config` validates the common sections (:mod:`neurodl.workflows.config`), the task
+name, the task's ``options`` (its own strict model) and refuses sections the task does not read.
+
+Examples
+--------
+>>> cfg = parse_config({"data": {"source": "simulate", "simulator": "motor_imagery"}})
+>>> cfg.task, cfg.evaluation.protocol
+('decoding', 'within-session')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..exceptions import ConfigError
+from . import tasks as _tasks  # noqa: F401  (registers every task)
+from .config import RunConfig, TaskOptions, format_errors
+from .registry import get_task, unused_sections_message
+
+__all__ = ["load_config", "parse_config", "task_options"]
+
+
+def task_options(cfg: RunConfig) -> TaskOptions:
+    """The validated options object of ``cfg``'s task."""
+    return get_task(cfg.task).options.model_validate(cfg.options)
+
+
+def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
+    """Validate a config mapping; raise :class:`ConfigError` naming each offending key."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Invalid config {source}: expected a mapping at the top level; got {type(data).__name__}."
+        )
+    where = source or "(mapping)"
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_errors(err, where)) from None
+    try:
+        spec = get_task(cfg.task)
+    except ConfigError as err:
+        raise ConfigError(f"Invalid config {where}: at 'task': {err}") from None
+    try:
+        spec.options.model_validate(cfg.options)
+    except ValidationError as err:
+        raise ConfigError(
+            format_errors(err, where, model=spec.options, prefix="options")
+        ) from None
+    refusal = unused_sections_message(spec, data)
+    if refusal:
+        raise ConfigError(f"Invalid config {where}: {refusal}")
+    return cfg
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a YAML (or JSON) config file and validate it strictly."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"Config file {str(path)!r} is not valid YAML: {err}".replace("\n", " ")
+        ) from None
+    if data is None:
+        raise ConfigError(f"Config file {str(path)!r} is empty.")
+    cfg = parse_config(data, source=repr(str(path)))
+    cfg._config_dir = path.resolve().parent
+    return cfg
