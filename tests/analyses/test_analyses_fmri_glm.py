@@ -101,8 +101,8 @@ def test_fmri_samples_decode_simulated_categories(kind):
 def test_haxby_leave_one_run_out_floors(shared_data):
     from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 
+    from neurodl.datasets.haxby import read_haxby
     from neurodl.estimators.classical import make_classical
-    from neurodl.io.fmri import read_haxby
 
     vs = read_haxby(shared_data("fmri/haxby2001_pymvpa"))
     floors = [("volumes", ["face", "house"], 0.98), ("volumes", None, 0.65), ("blocks", None, 0.76)]

@@ -87,8 +87,8 @@ def test_bonn_to_mat_files_at_another_rate(shared_data, tmp_path):
     from scipy.io import savemat
     from scipy.signal import resample
 
+    from neurodl.datasets.bonn import read_bonn
     from neurodl.io.arrays import read_array
-    from neurodl.io.eeg import read_bonn
 
     root = shared_data("eeg/bonn")
     train = read_bonn(root, sets=["A", "E"])  # whole 23.6 s segments, labels 0 (A) / 1 (E)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
@@ -22,14 +21,15 @@ from neurodl.datasets import (
     register_dataset,
     temporary_dataset,
 )
-from neurodl.datasets._checksums import TABLES
-from neurodl.datasets.registry import files_from_table
+from neurodl.datasets.abide import AbideTimeSeries
+from neurodl.datasets.kriegeskorte92 import Kriegeskorte92
+from neurodl.datasets.registry import checksum_resource, files_from_table, read_checksums
 from neurodl.exceptions import DatasetError
 
 REQUIRED = [
     "bonn", "eegmmidb-s001", "haxby2001-slice", "kriegeskorte92", "mc-maze-trials",
     "chewie-reaching", "hatsopoulos-centerout", "ca1-calcium", "mne-testing-subset",
-    "suite2p-plane0", "pynapple-nwb",
+    "suite2p-plane0", "pynapple-nwb", "eegmat", "abide-cc200",
 ]  # fmt: skip
 #: keyword arguments the user must give for some datasets (facts missing from the files).
 REAL_KWARGS = {"suite2p-plane0": {"fs": 30.0}}
@@ -47,8 +47,14 @@ EXPECTED = {
     "suite2p-plane0": lambda o: o.n_times == 2000 and o.sfreq == 30.0,
     "pynapple-nwb": lambda o: o.n_units == 35 and o.n_spikes == 214278,
     "neurodsp-lfp": lambda o: o.data.shape == (1, 10000) and o.sfreq == 1000.0,
+    "kriegeskorte92": lambda o: o.hit.dissimilarities.shape == (8, 4186) and o.models.n_rdms == 8,
+    "eegmat": lambda o: len(o) == 24 and {r.sfreq for r in o} == {500.0},
+    "abide-cc200": lambda o: o.n_subjects == 386 and o.n_regions == 200,
 }
-CONTAINERS = (Recording, VolumeSeries, SpikeTrains, EpochsDataset, Annotations)
+CONTAINERS = (
+    Recording, VolumeSeries, SpikeTrains, EpochsDataset, Annotations, AbideTimeSeries,
+    Kriegeskorte92,
+)  # fmt: skip
 
 
 def _entry(**kwargs) -> DatasetEntry:
@@ -80,10 +86,12 @@ def test_entry_is_complete(name):
         assert re.fullmatch(r"[0-9a-f]{64}", f.sha256), f
         assert not f.path.startswith("/") and ".." not in f.path.split("/")
     if e.loader is not None:
-        assert re.fullmatch(r"[a-z_]+:read_[a-z0-9_]+", e.loader)
+        assert callable(e.loader)
+        assert re.fullmatch(r"neurodl\.(io|datasets)\.[a-z0-9_.]+\.read_[a-z0-9_]+", e.loader_name)
     if e.sfreq is not None:
         assert e.sfreq > 0
-    assert e.files == files_from_table(TABLES[e.folder])
+    assert e.files == read_checksums(e.folder)
+    assert e.files == tuple(sorted(e.files, key=lambda f: f.path))
 
 
 def test_facts_match_the_data_owners():
@@ -96,6 +104,21 @@ def test_facts_match_the_data_owners():
     assert len(get_dataset("hatsopoulos-centerout").classes) == 8
     assert get_dataset("bonn").n_files == 500
     assert get_dataset("eegmmidb-s001").n_files == 28
+    assert get_dataset("eegmat").sfreq == 500.0 and get_dataset("eegmat").n_files == 25
+    assert get_dataset("abide-cc200").n_files == 387  # 386 series + phenotypes.csv
+    assert sorted(get_dataset("eegmat").classes) == ["rest", "task"]
+    assert sorted(get_dataset("abide-cc200").classes) == ["autism", "control"]
+
+
+def test_checksums_are_package_data():
+    """One checksum list per dataset folder, shipped with the package and read lazily once."""
+    for e in REGISTRY.values():
+        res = checksum_resource(e.folder)
+        assert res.is_file(), e.folder
+        assert files_from_table(res.read_text(encoding="utf-8")) == e.files
+    assert read_checksums("eeg/bonn") is read_checksums("eeg/bonn")  # cached
+    with pytest.raises(DatasetError, match=r"No checksum table for folder '\.\./x'"):
+        read_checksums("../x")
 
 
 def test_unknown_name_lists_known_ones():
@@ -122,8 +145,8 @@ def test_duplicate_registration_raises_and_temporary_entry_is_removed():
     [
         ({"name": "Bad Name"}, DatasetError, "Invalid dataset name 'Bad Name'"),
         ({"name": ""}, DatasetError, "Invalid dataset name"),
-        ({"loader": "eeg.read_bonn"}, DatasetError, "Invalid loader 'eeg.read_bonn'"),
-        ({"files": (), "folder": "nowhere/x"}, DatasetError, "no checksum table.*'nowhere/x'"),
+        ({"loader": "eeg:read_bonn"}, DatasetError, "Invalid loader 'eeg:read_bonn'.*a function"),
+        ({"files": (), "folder": "nowhere/x"}, DatasetError, "No checksum table.*'nowhere/x'"),
     ],
 )
 def test_entry_bad_input(kwargs, error, match):
@@ -142,6 +165,7 @@ def test_register_rejects_non_entries():
         ("abc 12 x.txt", "expected '<sha256> <size> <path>'"),
         ("0" * 64 + " twelve x.txt", "line 1"),
         ("0" * 64 + " 12", "got"),
+        ("# a comment\n" + "0" * 64 + " 12", "line 2"),
     ],
 )
 def test_files_from_table_bad_lines(table, match):
@@ -172,24 +196,23 @@ def test_dataset_path_resolution(tmp_path, monkeypatch):
     assert missing == tmp_path / "fmri/haxby2001_pymvpa"
 
 
-def test_load_dataset_calls_the_reader_lazily(tmp_path, monkeypatch):
-    summary = importlib.import_module("neurodl.io._summary")
+def test_load_dataset_calls_the_loader(tmp_path):
     calls = []
 
     def fake_reader(path, **kwargs):
         calls.append((Path(path), kwargs))
         return "loaded"
 
-    monkeypatch.setattr(summary, "fake_reader", fake_reader, raising=False)
     (tmp_path / "test/tiny").mkdir(parents=True)
     (tmp_path / "test/tiny/main.dat").write_bytes(b"x")
-    e = _entry(loader="_summary:fake_reader", loader_target="main.dat",
+    e = _entry(loader=fake_reader, loader_target="main.dat",
                loader_kwargs={"sfreq": 100.0, "keep": 1})  # fmt: skip
     with temporary_dataset(e):
         out = load_dataset(e.name, data_root=tmp_path, sfreq=250.0)
     assert out == "loaded"
     assert calls == [(tmp_path / "test/tiny/main.dat", {"sfreq": 250.0, "keep": 1})]
-    folder_entry = _entry(loader="_summary:fake_reader")
+    assert e.loader_name.endswith("test_load_dataset_calls_the_loader.<locals>.fake_reader")
+    folder_entry = _entry(loader=fake_reader)
     with temporary_dataset(folder_entry):
         load_dataset(folder_entry.name, data_root=tmp_path)
     assert calls[-1] == (tmp_path / "test/tiny", {})
@@ -199,15 +222,7 @@ def test_load_dataset_calls_the_reader_lazily(tmp_path, monkeypatch):
     ("kwargs", "match"),
     [
         ({"loader": None}, "no single reader"),
-        (
-            {"loader": "_summary:read_nothing"},
-            r"neurodl\.io\._summary\.read_nothing is not available",
-        ),
-        ({"loader": "no_such_module:read_x"}, r"neurodl\.io\.no_such_module is not available"),
-        (
-            {"loader": "_summary:describe", "loader_target": "absent.dat"},
-            "incomplete: .*absent.dat",
-        ),
+        ({"loader": print, "loader_target": "absent.dat"}, "incomplete: .*absent.dat"),
     ],
 )
 def test_load_dataset_errors(tmp_path, kwargs, match):
@@ -215,15 +230,6 @@ def test_load_dataset_errors(tmp_path, kwargs, match):
     e = _entry(**kwargs)
     with temporary_dataset(e), pytest.raises(DatasetError, match=match):
         load_dataset(e.name, data_root=tmp_path)
-
-
-def _reader_exists(loader: str) -> bool:
-    module, func = loader.split(":")
-    try:
-        mod = importlib.import_module(f"neurodl.io.{module}")
-    except ImportError:
-        return False
-    return hasattr(mod, func)
 
 
 def _is_container(obj) -> bool:
@@ -240,8 +246,6 @@ def _is_container(obj) -> bool:
 @pytest.mark.parametrize("name", sorted(n for n, e in REGISTRY.items() if e.loader))
 def test_load_dataset_real(name, shared_data):
     entry = get_dataset(name)
-    if not _reader_exists(entry.loader):
-        pytest.skip(f"reader neurodl.io.{entry.loader.replace(':', '.')} not written yet")
     root = shared_data(entry.folder).parents[entry.folder.count("/")]
     out = load_dataset(name, data_root=root, **REAL_KWARGS.get(name, {}))
     assert _is_container(out), f"{name}: load_dataset returned {type(out).__name__}"

@@ -132,11 +132,16 @@ def test_verify_all_shared_data_ok(shared_data):
 
 
 @pytest.mark.realdata
-def test_checksum_module_regenerates_identically(shared_data):
-    from pathlib import Path
-
-    import neurodl.datasets._checksums as mod
-    from neurodl.datasets._make_checksums import render_checksums
+def test_checksum_lists_regenerate_identically(shared_data, tmp_path):
+    from neurodl.datasets._make_checksums import render_checksums, write_checksums
+    from neurodl.datasets.registry import checksum_resource
 
     root = shared_data("SHA256SUMS").parent
-    assert render_checksums(root) == Path(mod.__file__).read_text()
+    rendered = render_checksums(root)
+    assert sorted(rendered) == sorted(e.folder for e in REGISTRY.values())
+    for folder, text in rendered.items():
+        assert checksum_resource(folder).read_text(encoding="utf-8") == text, folder
+    written = write_checksums(root, tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
+        f"{folder}.txt" for folder in rendered
+    )

@@ -1,13 +1,12 @@
-"""EEG/MEG readers: every MNE testing fixture, EEGMMIDB, Bonn, CHB-MIT seizure files.
+"""EEG/MEG readers: every MNE testing fixture, CHB-MIT seizure files.
 
 Oracles: MNE itself for recordings (shape, rate, channel types, annotations), a small EDF+ TAL
-parser written here for the hypnogram, the CHB-MIT summary for seizure times, the raw text
-files for Bonn, and the EDF read by MNE directly for EEGMMIDB epochs.
+parser written here for the hypnogram, the CHB-MIT summary for seizure times. The readers of
+named datasets (EEGMMIDB, Bonn, EEGMAT) are tested in tests/datasets.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 
@@ -15,16 +14,10 @@ import mne
 import numpy as np
 import pytest
 
-from neurodl.data import Annotations, EpochsDataset, Recording
-from neurodl.exceptions import DataFormatError, DatasetError
+from neurodl.data import Annotations, Recording
+from neurodl.exceptions import DataFormatError
 from neurodl.io import read
-from neurodl.io.eeg import (
-    read_annotations,
-    read_bonn,
-    read_chbmit_seizures,
-    read_eegmmidb,
-    read_raw,
-)
+from neurodl.io.eeg import read_annotations, read_chbmit_seizures, read_raw
 
 SUBSET = "eeg/mne_testing_subset"
 
@@ -277,187 +270,9 @@ def test_chbmit_seizures_bad_sfreq(tmp_path, sfreq):
         read_chbmit_seizures(path, sfreq=sfreq)
 
 
-# ---------------------------------------------------------------------------- EEGMMIDB
-@functools.lru_cache(maxsize=4)
-def _mmidb(root: Path, **kwargs) -> EpochsDataset:
-    return read_eegmmidb(root, **kwargs)
-
-
-@pytest.mark.realdata
-def test_eegmmidb_imagery_lr(shared_data):
-    root = shared_data("eeg/eegmmidb_S001")
-    ds = _mmidb(root)
-    assert ds.X.shape == (45, 64, 640)  # 3 runs x 15 cues; 4 s at 160 Hz
-    assert ds.sfreq == 160.0
-    assert ds.classes == ["left_fist", "right_fist"]
-    counts = np.bincount(ds.y, minlength=2)
-    assert counts.sum() == 45 and counts.min() >= 20
-    assert all("." not in c for c in ds.ch_names) and {"C3", "Cz", "C4", "Fcz"} <= set(ds.ch_names)
-    md = ds.metadata
-    assert sorted(md["run"].unique()) == ["12", "4", "8"]
-    assert set(md["recording"]) == {"S001R04", "S001R08", "S001R12"}
-    assert (md["subject"] == "S001").all() and md["segment"].nunique() == 45
-    assert md.groupby("run")["trial"].apply(list).map(lambda t: t == list(range(15))).all()
-    # oracle: the first epoch of run 8 cut from MNE's own reading of the EDF
-    raw = mne.io.read_raw_edf(root / "S001R08.edf", preload=True, verbose="error")
-    ann = raw.annotations[np.isin(raw.annotations.description, ["T1", "T2"])]
-    row = md.index[(md["run"] == "8") & (md["trial"] == 0)][0]
-    assert md.loc[row, "onset"] == pytest.approx(ann.onset[0])
-    assert ds.y[row] == {"T1": 0, "T2": 1}[ann.description[0]]
-    start = round(ann.onset[0] * 160)
-    np.testing.assert_array_equal(ds.X[row], raw.get_data()[:, start : start + 640])
-
-
-@pytest.mark.realdata
-def test_eegmmidb_rest_and_filter(shared_data):
-    root = shared_data("eeg/eegmmidb_S001")
-    ds = read_eegmmidb(root, task="rest", tmin=0.0, tmax=2.0, l_freq=8.0, h_freq=30.0)
-    assert ds.classes == ["eyes_open", "eyes_closed"]
-    assert ds.X.shape == (60, 64, 320)  # 2 runs x 60 s / 2 s windows
-    np.testing.assert_array_equal(np.bincount(ds.y), [30, 30])
-    assert list(ds.metadata.loc[ds.y == 1, "run"].unique()) == ["2"]
-    freqs = np.fft.rfftfreq(320, 1 / 160)
-    power = (np.abs(np.fft.rfft(ds.X, axis=-1)) ** 2).mean(axis=(0, 1))
-    in_band = power[(freqs >= 9) & (freqs <= 28)].mean()
-    assert power[(freqs >= 1) & (freqs <= 4)].mean() < 0.05 * in_band  # planted: the band-pass
-    assert power[freqs >= 45].mean() < 0.05 * in_band
-
-
-@pytest.mark.realdata
-@pytest.mark.parametrize(
-    ("task", "runs", "classes"),
-    [
-        ("real_lr", {"3", "7", "11"}, ["left_fist", "right_fist"]),
-        ("imagery_fists_feet", {"6", "10", "14"}, ["both_fists", "both_feet"]),
-    ],
-)
-def test_eegmmidb_tasks(shared_data, task, runs, classes):
-    ds = read_eegmmidb(shared_data("eeg/eegmmidb_S001"), task=task, tmin=0.5, tmax=2.5)
-    assert set(ds.metadata["run"]) == runs and ds.classes == classes
-    assert ds.X.shape[1:] == (64, 320) and len(ds) >= 40
-    assert set(ds.metadata["event"]) == {"T1", "T2"}
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"task": "imagery"}, ValueError, "Invalid value for 'task'.*'imagery_lr'"),
-        ({"tmin": 2.0, "tmax": 1.0}, ValueError, "tmax > tmin"),
-        ({"subject": "sub1"}, ValueError, "'subject'"),
-        ({"subject": 2}, DatasetError, r"S002R04\.edf"),
-    ],
-)
-def test_eegmmidb_bad(tmp_path, kwargs, error, match):
-    with pytest.raises(error, match=match):
-        read_eegmmidb(tmp_path, **kwargs)
-
-
-# ---------------------------------------------------------------------------- Bonn
-@functools.lru_cache(maxsize=4)
-def _bonn(root: Path, **kwargs) -> EpochsDataset:
-    return read_bonn(root, **kwargs)
-
-
-@pytest.mark.realdata
-def test_bonn_segments(shared_data):
-    root = shared_data("eeg/bonn")
-    ds = _bonn(root)
-    assert ds.X.shape == (500, 1, 4097)
-    assert ds.sfreq == pytest.approx(173.61)
-    assert ds.classes == ["A", "B", "C", "D", "E"]
-    np.testing.assert_array_equal(np.bincount(ds.y), [100] * 5)
-    md = ds.metadata
-    assert md["segment"].nunique() == 500 and (md["subject"] == "unknown").all()
-    assert list(md["recording"].unique()) == ["A", "B", "C", "D", "E"]
-    # oracle: the raw text of one file per set (C uses .TXT)
-    for letter, rel in [("A", "A_Z/Z001.txt"), ("C", "C_N/N042.TXT"), ("E", "E_S/S100.txt")]:
-        expected = np.loadtxt(root / rel)
-        segment = f"{letter}_{Path(rel).stem}"
-        row = md.index[md["segment"] == segment][0]
-        np.testing.assert_array_equal(ds.X[row, 0], expected)
-        assert ds.y[row] == "ABCDE".index(letter)
-
-
-@pytest.mark.realdata
-def test_bonn_windows(shared_data):
-    root = shared_data("eeg/bonn")
-    ds = read_bonn(root, sets=("E", "A"), window=1024, stride=512)
-    n_win = (4097 - 1024) // 512 + 1
-    assert ds.X.shape == (200 * n_win, 1, 1024)
-    assert ds.classes == ["E", "A"]
-    assert (ds.y[ds.metadata["set"] == "E"] == 0).all()
-    groups = ds.groups("segment")
-    assert len(np.unique(groups)) == 200
-    rows = np.flatnonzero(groups == "E_S007")
-    assert len(rows) == n_win
-    signal = np.loadtxt(root / "E_S" / "S007.txt")
-    for k, row in enumerate(rows):
-        assert ds.metadata.loc[row, "trial"] == k
-        assert ds.metadata.loc[row, "onset"] == pytest.approx(k * 512 / 173.61)
-        np.testing.assert_array_equal(ds.X[row, 0], signal[k * 512 : k * 512 + 1024])
-
-
-def _fake_bonn(root: Path, bad: str | None = None) -> Path:
-    folder = root / "A_Z"
-    folder.mkdir(parents=True)
-    for i in range(3):
-        (folder / f"Z00{i}.txt").write_text("\n".join(str(v) for v in range(4097)) + "\n")
-    if bad is not None:
-        (folder / "Z009.txt").write_text(bad)
-    return root
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"sets": ("F",)}, ValueError, "Invalid value for 'sets'"),
-        ({"sets": ("A", "A")}, ValueError, "distinct letters"),
-        ({"sets": ()}, ValueError, "'sets'"),
-        ({"window": 0}, ValueError, "Invalid value for 'window'"),
-        ({"window": 5000}, ValueError, r"'window'.*\[1, 4097\]"),
-        ({"window": 10.5}, ValueError, "'window'"),
-        ({"window": 100, "stride": 0}, ValueError, "'stride'"),
-        ({"sets": ("A", "B")}, DatasetError, "set 'B' not found"),
-    ],
-)
-def test_bonn_bad_arguments(tmp_path, kwargs, error, match):
-    with pytest.raises(error, match=match):
-        read_bonn(_fake_bonn(tmp_path), **kwargs)
-
-
-@pytest.mark.parametrize(
-    ("content", "match"),
-    [("1\n2\n3\n", "4097 samples; got 3"), ("1\nx\n", "expected integers")],
-)
-def test_bonn_bad_segment(tmp_path, content, match):
-    root = _fake_bonn(tmp_path, bad=content)
-    with pytest.raises(DataFormatError, match=match):
-        read_bonn(root, sets=("A",))
-
-
-def test_bonn_synthetic_windows(tmp_path):
-    ds = read_bonn(_fake_bonn(tmp_path), sets=["A"], window=4000, stride=97)
-    assert ds.X.shape == (3 * 2, 1, 4000)  # starts 0 and 97
-    np.testing.assert_array_equal(ds.X[1, 0], np.arange(97, 4097))
-
-
 @pytest.mark.realdata
 def test_read_raw_without_preload(shared_data):
     path = shared_data(f"{SUBSET}/EDF/test_edf_overlapping_annotations.edf")
     lazy, eager = read_raw(path, preload=False), read_raw(path)
     np.testing.assert_array_equal(lazy.data, eager.data)
     np.testing.assert_array_equal(lazy.annotations.onset, eager.annotations.onset)
-
-
-@pytest.mark.realdata
-def test_eegmmidb_physionet_layout(shared_data, tmp_path):
-    """Files may also sit in a ``S001/`` sub-folder, as on PhysioNet."""
-    src = shared_data("eeg/eegmmidb_S001")
-    (tmp_path / "S001").mkdir()
-    for run in (4, 8, 12):
-        (tmp_path / "S001" / f"S001R{run:02d}.edf").symlink_to(src / f"S001R{run:02d}.edf")
-    ds = read_eegmmidb(tmp_path, subject=1, tmin=-0.5, tmax=0.5)
-    assert ds.X.shape[1:] == (64, 160) and ds.metadata["subject"].eq("S001").all()
-    ref = _mmidb(src)
-    np.testing.assert_array_equal(ds.y, ref.y)
-    np.testing.assert_array_equal(ds.X[:, :, 80:], ref.X[:, :, :80])  # tmin shifts the window

@@ -117,11 +117,7 @@ def run_info(args: argparse.Namespace) -> int:
         lines.append("classes: none")
     lines.append(
         "loader: "
-        + (
-            f"neurodl.io.{e.loader.replace(':', '.')}"
-            if e.loader
-            else "none (read each file with neurodl.io.read)"
-        )
+        + (e.loader_name if e.loader else "none (read each file with neurodl.io.read)")
         + (f" on {e.loader_target}" if e.loader_target else "")
     )
     lines += [wrap.fill(f"citation: {e.citation}"), wrap.fill(f"licence: {e.license}")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_info)
 
 
-#: reader ("module:function" in neurodl.io) -> name of its sampling-rate argument, when not sfreq.
-_RATE_ARGUMENT: dict[str, str] = {"spikes:read_suite2p": "fs"}
+#: reader name -> name of its sampling-rate argument, when not ``sfreq``.
+_RATE_ARGUMENT: dict[str, str] = {"read_suite2p": "fs"}
 
 
 def _rate_kwargs(path: Path, sfreq: float) -> dict[str, Any]:
@@ -41,10 +40,8 @@ def _rate_kwargs(path: Path, sfreq: float) -> dict[str, Any]:
     from ..io import _resolve
     from ..io._summary import format_name
 
-    key = _resolve(path)
-    module, func = key.split(":")
-    reader = getattr(importlib.import_module(f"neurodl.io.{module}"), func)
-    name = _RATE_ARGUMENT.get(key, "sfreq")
+    reader = _resolve(path)
+    name = _RATE_ARGUMENT.get(reader.__name__, "sfreq")
     if name not in inspect.signature(reader).parameters:
         raise ConfigError(
             f"--sfreq is not used for {format_name(path)} files: their sampling rate is stored in "

@@ -1,69 +1,21 @@
-"""The named datasets of neurodl, one :class:`DatasetEntry` each.
+"""Named datasets without a reader of their own: format-fixture collections and sets read with a
+generic reader of :mod:`neurodl.io` (arrays, NWB, suite2p) and a few keyword arguments.
 
-Facts (rates, labels, citations) come from the data owners and from the reference data folder's
-README; file lists and checksums from :mod:`._checksums`.
+A dataset that needs its own reader or has quirks gets its own module instead
+(:mod:`.bonn`, :mod:`.eegmmidb`, :mod:`.eegmat`, :mod:`.haxby`, :mod:`.kriegeskorte92`,
+:mod:`.abide`). Facts (rates, labels, citations) come from the data owners and from the reference
+data folder's README; file lists and checksums from the package data
+(``checksums/<folder>.txt``).
 """
 
 from __future__ import annotations
 
+from ..io.arrays import read_array
+from ..io.spikes import read_nwb, read_suite2p
+from ._common import NO_LICENCE as _NO_LICENCE
 from .registry import DatasetEntry, register_dataset
 
-_NO_LICENCE = (
-    "No formal data licence; use as a research test/benchmark fixture and cite the authors."
-)
-
 # ---------------------------------------------------------------------------------------- EEG
-register_dataset(
-    DatasetEntry(
-        name="bonn",
-        folder="eeg/bonn",
-        description="Bonn epilepsy EEG: 5 sets x 100 single-channel 23.6 s segments "
-        "(healthy eyes open/closed, interictal, ictal).",
-        modality="eeg",
-        sfreq=173.61,
-        sfreq_note="173.61 Hz (not stored in the files); 4097 samples per segment; D and E clip at 2047.",
-        classes={
-            "A": "set A (Z): healthy, eyes open",
-            "B": "set B (O): healthy, eyes closed",
-            "C": "set C (N): interictal, hemisphere opposite the epileptogenic zone",
-            "D": "set D (F): interictal, epileptogenic zone",
-            "E": "set E (S): ictal (seizure)",
-        },
-        citation="Andrzejak RG, Lehnertz K, Mormann F, Rieke C, David P, Elger CE. Indications of "
-        "nonlinear deterministic and finite-dimensional structures in time series of brain electrical "
-        "activity: dependence on recording region and brain state. Phys Rev E 64:061907 (2001).",
-        license=_NO_LICENCE,
-        source="RYH2077/EEG-Epilepsy-Datasets @185859ab",
-        loader="eeg:read_bonn",
-    )
-)
-
-register_dataset(
-    DatasetEntry(
-        name="eegmmidb-s001",
-        folder="eeg/eegmmidb_S001",
-        description="PhysioNet EEG Motor Movement/Imagery, subject S001, runs R01-R14 "
-        "(64-channel EDF+ with T0/T1/T2 annotations).",
-        modality="eeg",
-        sfreq=160.0,
-        sfreq_note="160 Hz; R01/R02 baselines (60 s), R03-R14 125 s each.",
-        classes={  # as read_eegmmidb names them (annotation codes in parentheses)
-            "left_fist": "T1 of runs 3/7/11 (real) and 4/8/12 (imagined, task 'imagery_lr')",
-            "right_fist": "T2 of runs 3/7/11 (real) and 4/8/12 (imagined, task 'imagery_lr')",
-            "both_fists": "T1 of runs 5/9/13 (real) and 6/10/14 (imagined, 'imagery_fists_feet')",
-            "both_feet": "T2 of runs 5/9/13 (real) and 6/10/14 (imagined, 'imagery_fists_feet')",
-            "eyes_open": "run 1 baseline (task 'rest')",
-            "eyes_closed": "run 2 baseline (task 'rest')",
-        },
-        citation="Schalk G, McFarland DJ, Hinterberger T, Birbaumer N, Wolpaw JR. BCI2000: a "
-        "general-purpose brain-computer interface (BCI) system. IEEE TBME 51:1034 (2004); "
-        "Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation 101:e215 (2000).",
-        license="Open Data Commons Attribution License v1.0 (PhysioNet).",
-        source="Quixotte/bci_practical_heyni_boorn_janssen @72dd3be0 (PhysioNet eegmmidb)",
-        loader="eeg:read_eegmmidb",
-    )
-)
-
 register_dataset(
     DatasetEntry(
         name="mne-testing-subset",
@@ -81,57 +33,6 @@ register_dataset(
 )
 
 # ---------------------------------------------------------------------------------------- fMRI
-register_dataset(
-    DatasetEntry(
-        name="haxby2001-slice",
-        folder="fmri/haxby2001_pymvpa",
-        description="Haxby 2001 subject 1, posterior half of one axial slice: 1452 volumes, 12 runs, "
-        "8 object categories + rest.",
-        modality="fmri",
-        sfreq=0.4,
-        sfreq_note="TR 2.5 s; bold.nii.gz 40x20x1x1452, mask.nii.gz 530 voxels.",
-        classes={
-            "face": "faces",
-            "house": "houses",
-            "cat": "cats",
-            "bottle": "bottles",
-            "scissors": "scissors",
-            "shoe": "shoes",
-            "chair": "chairs",
-            "scrambledpix": "scrambled pictures",
-            "rest": "rest between blocks",
-        },
-        citation="Haxby JV, Gobbini MI, Furey ML, Ishai A, Schouten JL, Pietrini P. Distributed and "
-        "overlapping representations of faces and objects in ventral temporal cortex. Science "
-        "293:2425 (2001); Hanke M et al. PyMVPA. Neuroinformatics 7:37 (2009).",
-        license="CC BY-SA 3.0.",
-        source="PyMVPA/PyMVPA @20f0335f",
-        loader="fmri:read_haxby",
-    )
-)
-
-register_dataset(
-    DatasetEntry(
-        name="kriegeskorte92",
-        folder="fmri/kriegeskorte92",
-        description="92 object images with human-IT (4 subjects x 2 sessions) and monkey-IT RDMs, "
-        "model and behavioural RDMs.",
-        modality="fmri",
-        sfreq=None,
-        sfreq_note="RDMs, no time axis.",
-        classes={
-            "animate": "human/animal bodies and faces",
-            "inanimate": "natural and artificial objects",
-        },
-        citation="Kriegeskorte N, Mur M, Ruff DA, Kiani R, Bodurka J, Esteky H, Tanaka K, "
-        "Bandettini PA. Matching categorical object representations in inferior temporal cortex of "
-        "man and monkey. Neuron 60:1126 (2008); Mur M et al. 2013.",
-        license=_NO_LICENCE,
-        source="rsagroup/rsatoolbox @f1f83cad (demos/92imageData)",
-        # The RDMs are MATLAB structs; no neurodl.io reader returns them yet.
-    )
-)
-
 register_dataset(
     DatasetEntry(
         name="nibabel-testdata",
@@ -173,7 +74,7 @@ register_dataset(
         "(2012); Pei F et al. Neural Latents Benchmark '21. NeurIPS Datasets and Benchmarks (2021).",
         license="MIT (HiSDE repository); original data DANDI 000128.",
         source="MaryamOstadsharif/HiSDE @a3fd0fd6",
-        loader="arrays:read_array",
+        loader=read_array,
         loader_target="trial_748_data.csv",
         loader_kwargs={"sfreq": 1000.0},
     )
@@ -193,7 +94,7 @@ register_dataset(
         "Kording KP. A cryptography-based approach for movement decoding. Nat Biomed Eng 1:967 (2017).",
         license=_NO_LICENCE,
         source="KordingLab/DAD @2f205979",
-        loader="arrays:read_array",
+        loader=read_array,
         loader_target="chewie_demo.mat",
         # One sample per time bin: 71 unit counts as features, the reach target as label.
         loader_kwargs={"key": "Yte", "label_key": "Tte", "axis_order": "epochs_features"},
@@ -214,7 +115,7 @@ register_dataset(
         "behaviors using motor and premotor cortical ensembles. J Neurophysiol 92:1165 (2004).",
         license="GPL-3.0 (CENTURI summer school repository).",
         source="CONECT-INT/2022_CENTURI-SummerSchool @31379a8a",
-        loader="arrays:read_array",
+        loader=read_array,
         loader_target="Dataset1.mat",
         loader_kwargs={"key": "R", "label_key": "direction", "axis_order": "features_epochs"},
     )
@@ -232,7 +133,7 @@ register_dataset(
         "on fluorescence calcium imaging in the mouse hippocampus. Neural Comput 32:1144 (2020).",
         license=_NO_LICENCE,
         source="Mengyu-TU/Position-Decoding-Methods-Based-on-Fluorescence-Calcium-Imaging @ce936334",
-        loader="arrays:read_array",
+        loader=read_array,
         loader_target="Raw_DF_F_Two_Photon.mat",
         # One sample per time step (79 dF/F features); positions are in Position4DecodingOLE.mat.
         loader_kwargs={"key": "RawDF_F", "axis_order": "features_epochs"},
@@ -251,7 +152,7 @@ register_dataset(
         "(2023); Pachitariu M et al. Suite2p. bioRxiv 061507 (2017).",
         license="MIT (pynapple).",
         source="pynapple-org/pynapple @7ac20f7a",
-        loader="spikes:read_suite2p",
+        loader=read_suite2p,
     )
 )
 
@@ -269,7 +170,7 @@ register_dataset(
         "eLife (2023).",
         license="MIT (pynapple).",
         source="pynapple-org/pynapple",
-        loader="spikes:read_nwb",
+        loader=read_nwb,
         loader_target="sub-4_ses-4_ecephys+image.nwb",
     )
 )
@@ -304,7 +205,7 @@ register_dataset(
         source="neurodsp-tools/neurodsp @dfd40f09",
         # Single-channel 1-D .npy files; the default is the M1 ECoG trace, pass
         # loader_target-like kwargs via neurodl.io.read for sample_data_2.npy (hippocampal LFP).
-        loader="arrays:read_array",
+        loader=read_array,
         loader_target="sample_data_1.npy",
         loader_kwargs={"sfreq": 1000.0},
     )

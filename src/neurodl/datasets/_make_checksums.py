@@ -1,7 +1,10 @@
-"""Regenerate :mod:`._checksums` from a data folder's ``SHA256SUMS`` (maintainers only).
+"""Regenerate the checksum lists ``checksums/<folder>.txt`` from a data folder (maintainers only).
 
-Usage: ``python -m neurodl.datasets._make_checksums DATA_ROOT [OUTPUT]``. File sizes are read
-from the files themselves, so DATA_ROOT must hold the data.
+Usage: ``python -m neurodl.datasets._make_checksums DATA_ROOT [OUTPUT_DIR]``. Reads
+``DATA_ROOT/SHA256SUMS`` (``sha256sum`` format) and writes one list per dataset folder (the first
+two path components, e.g. ``eeg/bonn`` -> ``OUTPUT_DIR/eeg/bonn.txt``; default OUTPUT_DIR: the
+package's ``checksums/`` folder). File sizes are read from the files themselves, so DATA_ROOT
+must hold the data.
 """
 
 from __future__ import annotations
@@ -10,26 +13,27 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-_HEADER = '''"""SHA-256 checksums and sizes of every file of the named datasets (generated; do not edit).
-
-Generated from ``SHA256SUMS`` of the reference data folder. One table per dataset folder
-(relative to the data root); one line per file: ``<sha256> <size in bytes> <path relative to
-the dataset folder>``, sorted by path.
-"""
-
-from __future__ import annotations
-
-__all__ = ["TABLES"]
-
-#: dataset folder (relative to the data root) -> lines ``sha256 size relpath``
-TABLES: dict[str, str] = {
-'''
+#: First line of every generated list.
+HEADER = (
+    "# sha256 size path (relative to the dataset folder); generated from SHA256SUMS by "
+    "neurodl.datasets._make_checksums, do not edit\n"
+)
 
 
-def render_checksums(data_root: str | Path) -> str:
-    """Return the source of ``_checksums.py`` for the files listed in ``DATA_ROOT/SHA256SUMS``.
+def render_checksums(data_root: str | Path) -> dict[str, str]:
+    """Return the checksum lists for the files listed in ``DATA_ROOT/SHA256SUMS``.
 
-    Dataset folders are the first two path components (``eeg/bonn``).
+    Parameters
+    ----------
+    data_root : str or Path
+        Folder holding ``SHA256SUMS`` and the files it lists.
+
+    Returns
+    -------
+    dict of str to str
+        Dataset folder (``"eeg/bonn"``) -> text of its list: :data:`HEADER`, then one
+        ``<sha256> <size in bytes> <path relative to the dataset folder>`` line per file, sorted
+        by path.
     """
     root = Path(data_root)
     tables: dict[str, list[str]] = defaultdict(list)
@@ -41,14 +45,24 @@ def render_checksums(data_root: str | Path) -> str:
         parts = path.split("/")
         folder, rel = "/".join(parts[:2]), "/".join(parts[2:])
         tables[folder].append(f"{sha} {(root / path).stat().st_size} {rel}")
-    out = [_HEADER]
-    for folder in sorted(tables):
-        rows = sorted(tables[folder], key=lambda s: s.split(" ", 2)[2])
-        out.append(f'    "{folder}": """\\\n' + "\n".join(rows) + '\n""",\n')
-    out.append("}\n")
-    return "".join(out)
+    return {
+        folder: HEADER + "\n".join(sorted(rows, key=lambda s: s.split(" ", 2)[2])) + "\n"
+        for folder, rows in sorted(tables.items())
+    }
+
+
+def write_checksums(data_root: str | Path, output: str | Path | None = None) -> list[Path]:
+    """Write :func:`render_checksums` of ``data_root`` under ``output``; return the paths."""
+    out = Path(output) if output is not None else Path(__file__).with_name("checksums")
+    written = []
+    for folder, text in render_checksums(data_root).items():
+        path = out / f"{folder}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 if __name__ == "__main__":  # pragma: no cover
-    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).with_name("_checksums.py")
-    target.write_text(render_checksums(sys.argv[1]))
+    for written_path in write_checksums(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None):
+        print(written_path)

@@ -9,15 +9,15 @@ explicit ``data_root=``. Nothing here downloads: see :func:`neurodl.datasets.fet
 from __future__ import annotations
 
 import contextlib
-import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .._config import get_data_root
 from ..exceptions import DatasetError
-from ._checksums import TABLES
 
 __all__ = [
     "REGISTRY",
@@ -27,6 +27,7 @@ __all__ = [
     "get_dataset",
     "list_datasets",
     "load_dataset",
+    "read_checksums",
     "register_dataset",
     "resolve_root",
     "temporary_dataset",
@@ -52,13 +53,17 @@ class FileRecord:
     size: int
 
 
+#: package folder holding one checksum list per dataset folder: ``checksums/eeg/bonn.txt``.
+CHECKSUM_DIR = "checksums"
+
+
 def files_from_table(table: str) -> tuple[FileRecord, ...]:
-    """Parse ``sha256 size relpath`` lines (the format of :mod:`._checksums`).
+    """Parse ``sha256 size relpath`` lines (the format of the ``checksums/*/*.txt`` lists).
 
     Parameters
     ----------
     table : str
-        One file per line; blank lines are ignored.
+        One file per line; blank lines and lines starting with ``#`` are ignored.
 
     Returns
     -------
@@ -66,7 +71,7 @@ def files_from_table(table: str) -> tuple[FileRecord, ...]:
     """
     out = []
     for i, line in enumerate(table.splitlines(), 1):
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(" ", 2)
         if len(parts) != 3 or len(parts[0]) != 64 or not parts[1].isdigit():
@@ -75,6 +80,51 @@ def files_from_table(table: str) -> tuple[FileRecord, ...]:
             )
         out.append(FileRecord(parts[2], parts[0].lower(), int(parts[1])))
     return tuple(out)
+
+
+def checksum_resource(folder: str) -> Any:
+    """Return the package-data file (a Traversable) holding the checksums of ``folder``.
+
+    Parameters
+    ----------
+    folder : str
+        Dataset folder relative to the data root, e.g. ``"eeg/bonn"``; its list is
+        ``neurodl/datasets/checksums/eeg/bonn.txt``.
+    """
+    res = resources.files(__package__).joinpath(CHECKSUM_DIR)
+    parts = folder.split("/")
+    for part in parts[:-1]:
+        res = res.joinpath(part)
+    return res.joinpath(f"{parts[-1]}.txt")
+
+
+@cache
+def read_checksums(folder: str) -> tuple[FileRecord, ...]:
+    """Return the file records of dataset folder ``folder`` from the package data.
+
+    Parameters
+    ----------
+    folder : str
+        Dataset folder relative to the data root, e.g. ``"eeg/bonn"``.
+
+    Returns
+    -------
+    tuple of FileRecord
+        Sorted by path.
+
+    Raises
+    ------
+    DatasetError
+        If the package holds no checksum list for ``folder``.
+    """
+    res = checksum_resource(folder) if folder and ".." not in folder.split("/") else None
+    if res is None or not res.is_file():
+        raise DatasetError(
+            f"No checksum table for folder {folder!r}: expected the package file "
+            f"neurodl/datasets/{CHECKSUM_DIR}/{folder}.txt (regenerate it with "
+            "`python -m neurodl.datasets._make_checksums DATA_ROOT`)."
+        )
+    return files_from_table(res.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,17 +153,18 @@ class DatasetEntry:
         Extra words about the rate(s) (TR, bin width, per-file rates).
     classes : Mapping of str to str
         Label or class -> meaning; empty when the data carry no labels.
-    loader : str or None
-        ``"module:function"`` naming the reader in :mod:`neurodl.io` that
-        :func:`load_dataset` calls (e.g. ``"eeg:read_bonn"``); ``None`` when the folder is a
-        collection of files each read with :func:`neurodl.io.read`.
+    loader : callable or None
+        The function :func:`load_dataset` calls as ``loader(target, **kwargs)`` (e.g.
+        :func:`neurodl.datasets.bonn.read_bonn`, or a generic reader of :mod:`neurodl.io` such
+        as :func:`neurodl.io.arrays.read_array`); ``None`` when the folder is a collection of
+        files each read with :func:`neurodl.io.read`.
     loader_target : str
         Path relative to the dataset folder that the loader receives (``""``: the folder).
     loader_kwargs : Mapping of str to Any
         Default keyword arguments of the loader (overridden by those of :func:`load_dataset`).
     files : tuple of FileRecord
-        Every file with its SHA-256 and size; taken from :mod:`._checksums` by ``folder`` when
-        not given.
+        Every file with its SHA-256 and size; read from the package data
+        (``neurodl/datasets/checksums/<folder>.txt``, see :func:`read_checksums`) when not given.
 
     Examples
     --------
@@ -133,7 +184,7 @@ class DatasetEntry:
     sfreq: float | None = None
     sfreq_note: str = ""
     classes: Mapping[str, str] = field(default_factory=dict)
-    loader: str | None = None
+    loader: Callable[..., Any] | None = None
     loader_target: str = ""
     loader_kwargs: Mapping[str, Any] = field(default_factory=dict)
     files: tuple[FileRecord, ...] = ()
@@ -143,18 +194,17 @@ class DatasetEntry:
             raise DatasetError(
                 f"Invalid dataset name {self.name!r}: use lower case without spaces, e.g. 'bonn'."
             )
-        if self.loader is not None and self.loader.count(":") != 1:
+        if self.loader is not None and not callable(self.loader):
             raise DatasetError(
-                f"Invalid loader {self.loader!r} for dataset {self.name!r}: expected "
-                "'module:function' naming a reader in neurodl.io, e.g. 'eeg:read_bonn'."
+                f"Invalid loader {self.loader!r} for dataset {self.name!r}: expected a function "
+                "called as loader(path, **kwargs), e.g. neurodl.datasets.bonn.read_bonn."
             )
         if not self.files:
-            if self.folder not in TABLES:
-                raise DatasetError(
-                    f"Dataset {self.name!r}: no files given and no checksum table for folder "
-                    f"{self.folder!r}."
-                )
-            object.__setattr__(self, "files", files_from_table(TABLES[self.folder]))
+            try:
+                files = read_checksums(self.folder)
+            except DatasetError as err:
+                raise DatasetError(f"Dataset {self.name!r}: no files given. {err}") from None
+            object.__setattr__(self, "files", files)
 
     @property
     def n_files(self) -> int:
@@ -165,6 +215,15 @@ class DatasetEntry:
     def total_size(self) -> int:
         """Total size of the files in bytes."""
         return sum(f.size for f in self.files)
+
+    @property
+    def loader_name(self) -> str:
+        """Dotted name of the loader (``"neurodl.datasets.bonn.read_bonn"``), or ``""``."""
+        if self.loader is None:
+            return ""
+        module = getattr(self.loader, "__module__", None) or ""
+        name = getattr(self.loader, "__qualname__", None) or repr(self.loader)
+        return f"{module}.{name}" if module else name
 
 
 #: name -> entry, in registration order.
@@ -263,22 +322,8 @@ def dataset_path(
     return path
 
 
-def _reader(loader: str) -> Any:
-    module, func = loader.split(":")
-    try:
-        mod = importlib.import_module(f"neurodl.io.{module}")
-    except ModuleNotFoundError as err:
-        if err.name and err.name.startswith("neurodl"):
-            raise DatasetError(f"The reader module neurodl.io.{module} is not available.") from err
-        raise
-    reader = getattr(mod, func, None)
-    if reader is None:
-        raise DatasetError(f"The reader neurodl.io.{module}.{func} is not available.")
-    return reader
-
-
 def load_dataset(name: str, data_root: str | Path | None = None, **kwargs: Any) -> Any:
-    """Read dataset ``name`` with its reader from :mod:`neurodl.io`.
+    """Read dataset ``name`` with its loader (its dataset module's reader or a generic one).
 
     Parameters
     ----------
@@ -292,13 +337,14 @@ def load_dataset(name: str, data_root: str | Path | None = None, **kwargs: Any) 
     Returns
     -------
     object
-        What the reader returns (a Recording, VolumeSeries, SpikeTrains, EpochsDataset, or a
-        list/dict of them).
+        What the loader returns (a Recording, VolumeSeries, SpikeTrains, EpochsDataset, a
+        list/dict of them, or the dataset's own container such as
+        :class:`neurodl.datasets.abide.AbideTimeSeries`).
 
     Raises
     ------
     DatasetError
-        If the dataset is unknown or missing, has no reader, or its reader is not available.
+        If the dataset is unknown, missing or incomplete, or has no single loader.
     """
     entry = get_dataset(name)
     if entry.loader is None:
@@ -310,5 +356,4 @@ def load_dataset(name: str, data_root: str | Path | None = None, **kwargs: Any) 
     target = folder / entry.loader_target if entry.loader_target else folder
     if not target.exists():
         raise DatasetError(f"Dataset {name!r} is incomplete: {target} is missing.")
-    reader = _reader(entry.loader)
-    return reader(target, **{**entry.loader_kwargs, **kwargs})
+    return entry.loader(target, **{**entry.loader_kwargs, **kwargs})

@@ -3,49 +3,56 @@
 :func:`read` picks the reader from the file name; the format-specific readers live in
 ``io/eeg.py`` (MNE), ``io/fmri.py`` (nibabel), ``io/spikes.py`` (NWB, suite2p),
 ``io/arrays.py`` (MAT/NPZ/CSV/NPY) and ``io/bids.py``. MNE, nibabel and pynwb objects never
-leave this package.
+leave this package. Readers of named datasets live in :mod:`neurodl.datasets`.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import DataFormatError
+from .arrays import read_array
+from .bids import read_bids
+from .eeg import read_chbmit_seizures, read_raw
+from .fmri import read_nifti
+from .spikes import read_nwb, read_suite2p
 
 __all__ = ["READERS", "read"]
 
-#: suffix (lower case) -> "module:function". The first match wins; longer suffixes first.
-READERS: dict[str, str] = {
-    ".nii.gz": "fmri:read_nifti",
-    ".nii": "fmri:read_nifti",
-    ".edf": "eeg:read_raw",
-    ".bdf": "eeg:read_raw",
-    ".gdf": "eeg:read_raw",
-    ".vhdr": "eeg:read_raw",
-    ".set": "eeg:read_raw",
-    ".fif": "eeg:read_raw",
-    ".fif.gz": "eeg:read_raw",
-    ".eeg": "eeg:read_raw",  # Nihon Kohden
-    ".cnt": "eeg:read_raw",
-    ".seizures": "eeg:read_chbmit_seizures",
-    ".nwb": "spikes:read_nwb",
-    ".mat": "arrays:read_array",
-    ".npz": "arrays:read_array",
-    ".npy": "arrays:read_array",
-    ".csv": "arrays:read_array",
-    ".txt": "arrays:read_array",
+#: suffix (lower case) -> reader. The first match wins; longer suffixes first. The readers import
+#: MNE, nibabel or pynwb only when called.
+READERS: dict[str, Callable[..., Any]] = {
+    ".nii.gz": read_nifti,
+    ".nii": read_nifti,
+    ".edf": read_raw,
+    ".bdf": read_raw,
+    ".gdf": read_raw,
+    ".vhdr": read_raw,
+    ".set": read_raw,
+    ".fif": read_raw,
+    ".fif.gz": read_raw,
+    ".eeg": read_raw,  # Nihon Kohden
+    ".cnt": read_raw,
+    ".seizures": read_chbmit_seizures,
+    ".nwb": read_nwb,
+    ".mat": read_array,
+    ".npz": read_array,
+    ".npy": read_array,
+    ".csv": read_array,
+    ".txt": read_array,
 }
 
 
-def _resolve(path: Path) -> str:
+def _resolve(path: Path) -> Callable[..., Any]:
+    """Return the reader of ``path`` (a file by suffix, or a suite2p/BIDS folder)."""
     name = path.name.lower()
     if path.is_dir():
         if (path / "stat.npy").exists() or (path / "F.npy").exists():
-            return "spikes:read_suite2p"
+            return read_suite2p
         if (path / "dataset_description.json").exists():
-            return "bids:read_bids"
+            return read_bids
         raise DataFormatError(
             f"{path}: a folder that is neither a suite2p plane folder (F.npy, stat.npy) "
             "nor a BIDS root (dataset_description.json)."
@@ -74,6 +81,4 @@ def read(path: str | Path, **kwargs: Any) -> Any:
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no such file or folder.")
-    module, func = _resolve(path).split(":")
-    reader = getattr(importlib.import_module(f"{__name__}.{module}"), func)
-    return reader(path, **kwargs)
+    return _resolve(path)(path, **kwargs)

@@ -7,8 +7,8 @@ that names the file and the problem. MNE's informational output is silenced; its
 forwarded to the ``neurodl`` logger, except the few that mean the file is damaged (see
 :data:`FATAL_WARNINGS`), which raise.
 
-The dataset readers :func:`read_eegmmidb` and :func:`read_bonn` live in ``_eeg_datasets.py`` and
-are re-exported here.
+Readers of named datasets (EEGMMIDB, Bonn, EEGMAT...) live in :mod:`neurodl.datasets`, one
+module per dataset; this module knows file formats only.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from ..exceptions import DataFormatError
 __all__ = [
     "FATAL_WARNINGS",
     "read_annotations",
-    "read_bonn",
     "read_chbmit_seizures",
-    "read_eegmmidb",
     "read_raw",
 ]
 
@@ -447,7 +445,3 @@ def read_chbmit_seizures(path: str | Path, sfreq: float | None = 256.0) -> Annot
     onset = np.asarray(onsets, dtype=float) / sfreq
     duration = (np.asarray(offsets, dtype=float) - np.asarray(onsets, dtype=float)) / sfreq
     return Annotations(onset, duration, ["seizure"] * len(onsets))
-
-
-# ---------------------------------------------------------------------------- datasets
-from ._eeg_datasets import read_bonn, read_eegmmidb  # noqa: E402  (re-export; no import cycle)

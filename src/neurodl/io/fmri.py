@@ -1,4 +1,4 @@
-"""fMRI readers (nibabel): NIfTI-1/2 and MGH images, the PyMVPA Haxby 2001 example.
+"""fMRI readers (nibabel): NIfTI-1/2 and MGH images, and labelled volumes to datasets.
 
 Every reader returns a :class:`~neurodl.data.VolumeSeries`; nibabel objects never leave this
 module. :func:`volumes_to_dataset` turns a labelled series into an
@@ -20,7 +20,6 @@ TR policy of :func:`read_nifti`
 
 from __future__ import annotations
 
-import re
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -32,9 +31,9 @@ import pandas as pd
 
 from .._logging import logger
 from ..data import EpochsDataset, VolumeSeries
-from ..exceptions import DataFormatError, DatasetError
+from ..exceptions import DataFormatError
 
-__all__ = ["read_haxby", "read_nifti", "volumes_to_dataset"]
+__all__ = ["read_nifti", "volumes_to_dataset"]
 
 #: xyzt time unit -> factor to seconds. Spectral units (hz, ppm, rads) are not times.
 _TIME_UNIT_TO_S: dict[str, float] = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6, "unknown": 1.0}
@@ -275,110 +274,6 @@ def read_nifti(
         source=str(path),
         info=info,
     )
-
-
-# ---------------------------------------------------------------------------- Haxby
-#: PyMVPA's numeric codes for the Haxby example (used when its README is absent).
-_HAXBY_CODES: dict[str, str] = {
-    "0": "rest",
-    "1": "face",
-    "2": "house",
-    "3": "shoe",
-    "4": "cat",
-    "5": "scissors",
-    "6": "scrambledpix",
-    "7": "bottle",
-    "8": "chair",
-}
-_HAXBY_FILES = ("bold.nii.gz", "mask.nii.gz", "attributes.txt")
-_HAXBY_TR_S = 2.5
-
-
-def _haxby_codes(root: Path) -> dict[str, str]:
-    """Parse ``* 0 - rest`` lines of the PyMVPA README; fall back to the known table."""
-    readme = root / "README"
-    if readme.is_file():
-        found = dict(re.findall(r"^\s*\*\s*(\d+)\s*-\s*(\S+)\s*$", readme.read_text(), re.M))
-        if found:
-            return found
-    return dict(_HAXBY_CODES)
-
-
-def _read_attributes(path: Path, n_volumes: int, codes: dict[str, str]) -> pd.DataFrame:
-    """Read a PyMVPA ``attributes.txt`` (``label run`` per line, one line per volume)."""
-    try:
-        table = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataFormatError(f"{path}: unreadable attributes file ({err}).") from None
-    if table.shape[1] != 2 or table.isna().any().any():
-        raise DataFormatError(
-            f"{path}: expected two columns (label, run) on every line; got {table.shape[1]} "
-            "column(s) or missing values."
-        )
-    if len(table) != n_volumes:
-        raise DataFormatError(
-            f"{path}: {len(table)} label rows but the image has {n_volumes} volumes; they must "
-            "match."
-        )
-    labels, runs = table[0].to_numpy(), table[1]
-    if not runs.str.fullmatch(r"\d+").all():
-        bad = runs[~runs.str.fullmatch(r"\d+")].iloc[0]
-        raise DataFormatError(f"{path}: run numbers must be non-negative integers; got {bad!r}.")
-    numeric = pd.Series(labels).str.fullmatch(r"\d+").all()
-    if numeric:
-        unknown = sorted(set(labels) - set(codes))
-        if unknown:
-            raise DataFormatError(f"{path}: unknown label codes {unknown}; known {sorted(codes)}.")
-        labels = np.array([codes[c] for c in labels], dtype=object)
-    return pd.DataFrame({"label": labels.astype(str), "run": runs.astype(int).to_numpy()})
-
-
-def read_haxby(root: str | Path, *, masked: bool = True) -> VolumeSeries:
-    """Read the PyMVPA Haxby 2001 example (one slice, 12 runs, 8 categories + rest).
-
-    Parameters
-    ----------
-    root : str or Path
-        Folder with ``bold.nii.gz`` (40x20x1x1452, TR 2.5 s), ``mask.nii.gz`` and
-        ``attributes.txt`` (numeric label and run per volume, decoded with the README table).
-    masked : bool, default=True
-        Return the masked form (530 voxels x 1452 volumes); else the 4-D form with the mask
-        attached.
-
-    Returns
-    -------
-    VolumeSeries
-        ``events`` has one row per volume: ``label`` (str), ``run`` (int), ``volume`` (int,
-        index in the series) and ``onset`` (seconds from the start of the series,
-        ``volume * tr``). ``subject`` is ``"1"``.
-
-    Raises
-    ------
-    DatasetError
-        A required file is missing under ``root``.
-    DataFormatError
-        ``attributes.txt`` is malformed or its length differs from the number of volumes.
-    """
-    root = Path(root)
-    missing = [name for name in _HAXBY_FILES if not (root / name).is_file()]
-    if missing:
-        raise DatasetError(
-            f"{root} is not the PyMVPA Haxby example: missing {', '.join(missing)} "
-            f"(expected {', '.join(_HAXBY_FILES)})."
-        )
-    vs = read_nifti(root / "bold.nii.gz", subject="1")
-    if abs(vs.tr - _HAXBY_TR_S) > 1e-6:
-        logger.warning(
-            "%s: header TR %g s differs from the documented %g s.", root, vs.tr, _HAXBY_TR_S
-        )
-    mask = _load_mask(root / "mask.nii.gz", vs.shape3d, vs.affine, root / "bold.nii.gz")
-    events = _read_attributes(root / "attributes.txt", vs.n_volumes, _haxby_codes(root))
-    events["volume"] = np.arange(vs.n_volumes)
-    events["onset"] = events["volume"] * vs.tr
-    vs.mask = mask
-    vs.events = events
-    vs.info["dataset"] = "haxby2001_pymvpa"
-    return vs.apply_mask() if masked else vs
 
 
 # ---------------------------------------------------------------------------- to dataset
