@@ -7,16 +7,16 @@ the parser and sets ``func`` (a callable ``(args) -> int``) as default.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from .. import __version__
 from ..exceptions import NeurodlError
+from . import datasets, demo, info, models, run
 
 #: Subcommand modules, in the order shown by ``neurodl --help``.
-SUBCOMMANDS = ("demo", "run", "info", "datasets", "models")
+SUBCOMMANDS = (demo, run, info, datasets, models)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (INFO level)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
     return parser
 
 

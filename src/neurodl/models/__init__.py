@@ -12,6 +12,26 @@ from .registry import (
     register_model,
 )
 
+
+def _load_architectures() -> None:
+    """Import every architecture module, which registers its models (imports torch).
+
+    The list is explicit, without discovery: a new architecture module is added here.
+    """
+    from . import (  # noqa: F401
+        deep4,
+        dynamics,
+        eegnet,
+        recurrent,
+        shallow,
+        simple,
+        spectral,
+        tcn,
+        vision,
+        volumetric,
+    )
+
+
 __all__ = [
     "MODELS",
     "build_model",

@@ -42,15 +42,14 @@ def register_model(name: str) -> Callable[[type], type]:
 
 
 def _ensure_loaded() -> None:
-    # Importing the architecture modules registers them; torch is imported only here.
-    import importlib
-    import pkgutil
+    """Import every architecture module (each registers its models); torch is imported here.
 
-    from .. import models as pkg
+    The explicit list of modules is :func:`neurodl.models._load_architectures`: it lives in the
+    package, not here, because the architecture modules import this one.
+    """
+    from .. import models as package
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if not info.name.startswith("_") and info.name != "registry":
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
+    package._load_architectures()
 
 
 def list_models() -> list[str]:
