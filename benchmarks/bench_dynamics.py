@@ -40,11 +40,11 @@ def chewie(rows: list, quick: bool, skip_rnn: bool = False) -> None:
         "ridge (current bin, inner-CV alpha)": ("ridge", {}, 0.59),
         "Wiener (10 bins, inner-CV alpha)": ("wiener", {"n_lags": 10}, 0.62),
         "Kalman": ("kalman", {}, None),
-        "GRU (10 bins)": ("gru", {"n_lags": 10, "hidden_size": 32, "epochs": ep}, 0.59),
-        "LSTM (10 bins)": ("lstm", {"n_lags": 10, "hidden_size": 32, "epochs": ep}, 0.57),
+        "GRU (10 bins)": ("gru", {"n_lags": 10, "hidden_size": 32, "max_epochs": ep}, 0.59),
+        "LSTM (10 bins)": ("lstm", {"n_lags": 10, "hidden_size": 32, "max_epochs": ep}, 0.57),
         "LSTM x5 ensemble": (
             "lstm",
-            {"n_lags": 10, "hidden_size": 32, "epochs": ep, "n_ensemble": 5},
+            {"n_lags": 10, "hidden_size": 32, "max_epochs": ep, "n_ensemble": 5},
             0.65,
         ),
     }
@@ -85,7 +85,7 @@ def simulated(rows: list, quick: bool, threads: int, n_train: int = 160) -> dict
     tr, te = np.arange(n_train), np.arange(n_train, n_train + n_test)
     true_co = dyn.co_bps(true[te][:, :T, n_held:], c[te][:, :T, n_held:])
     wall0, cpu0 = time.perf_counter(), _cpu_s()
-    m = dyn.LFADS(epochs=60 if quick else 300, patience=60, seed=0).fit(
+    m = dyn.LFADS(max_epochs=60 if quick else 300, patience=60, random_state=0).fit(
         c[tr][:, :T, :n_held], c[tr]
     )
     wall, cpu = time.perf_counter() - wall0, _cpu_s() - cpu0

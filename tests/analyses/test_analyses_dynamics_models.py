@@ -100,7 +100,7 @@ def test_kalman_recovers_smooth_behaviour_better_than_current_bin(rng):
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_rnn_decoder_learns_planted_mapping(rng, cell):
     X, y = _linear_system(np.random.default_rng(0), n=500, n_neurons=8, noise=0.5)
-    dec = RNNDecoder(cell=cell, n_lags=4, hidden_size=16, epochs=25, lr=1e-2, dropout=0.0, seed=0)
+    dec = RNNDecoder(cell=cell, n_lags=4, hidden_size=16, max_epochs=25, lr=1e-2, dropout=0.0, random_state=0)
     dec.fit(X[:400], y[:400])
     assert np.mean(r2_per_dim(y[400:], dec.predict(X[400:]))) > 0.5
     assert dec.history_[0]["time_per_epoch_s"] > 0
@@ -179,7 +179,7 @@ def test_forecasters_shapes_and_ordering(rng):
     assert [r["horizon"] for r in s_ar] == H
     assert s_ar[0]["bits_per_spike"] > s_pers[0]["bits_per_spike"]
     assert s_ar[0]["bits_per_spike"] > s_ar[1]["bits_per_spike"]
-    rnn = RNNForecaster(H, hidden_size=8, epochs=5, seed=0).fit(counts[:15])
+    rnn = RNNForecaster(H, hidden_size=8, max_epochs=5, random_state=0).fit(counts[:15])
     p_rnn = rnn.predict(counts[15:])
     assert p_rnn.shape == p_ar.shape
     assert np.isfinite(p_rnn[:, : T - 3]).all()
@@ -197,7 +197,7 @@ def _tiny_population():
 def test_lfads_trains_loss_decreases_no_nan():
     _, c = _tiny_population()
     m = LFADS(
-        epochs=15,
+        max_epochs=15,
         batch_size=8,
         enc_size=16,
         gen_size=16,
@@ -205,7 +205,7 @@ def test_lfads_trains_loss_decreases_no_nan():
         n_factors=3,
         kl_warmup=5,
         patience=None,
-        seed=0,
+        random_state=0,
     )
     m.fit(c[:, :12, :10], c)
     hist = m.history_
@@ -231,7 +231,7 @@ def test_lfads_calcium_observation_models(observation):
     ca = spikes_to_calcium(c, 100.0, noise=0.01, axis=1)
     m = LFADS(
         observation=observation,
-        epochs=4,
+        max_epochs=4,
         batch_size=8,
         enc_size=8,
         gen_size=8,
@@ -239,7 +239,7 @@ def test_lfads_calcium_observation_models(observation):
         n_factors=2,
         n_inferred_inputs=1,
         zig_loc=0.05,
-        seed=0,
+        random_state=0,
     )
     m.fit(ca)
     out = m.predict(ca)
@@ -251,7 +251,7 @@ def test_lfads_calcium_observation_models(observation):
 def test_autoencoder_is_deterministic_variant():
     _, c = _tiny_population()
     ae = SequentialAutoencoder(
-        epochs=3, batch_size=8, enc_size=8, gen_size=8, g0_size=4, n_factors=2, seed=0
+        max_epochs=3, batch_size=8, enc_size=8, gen_size=8, g0_size=4, n_factors=2, random_state=0
     ).fit(c)
     assert ae.variational is False
     np.testing.assert_array_equal(ae.predict(c)["rates"], ae.predict(c)["rates"])
@@ -291,10 +291,10 @@ def test_dynamics_models_train_with_the_shared_engine(monkeypatch):
 
     monkeypatch.setattr(engine, "train", spy)
     X, y = _linear_system(np.random.default_rng(0), n=120, n_neurons=4)
-    RNNDecoder(n_lags=3, hidden_size=4, epochs=2).fit(X, y)
+    RNNDecoder(n_lags=3, hidden_size=4, max_epochs=2).fit(X, y)
     _, c = _tiny_population()
-    RNNForecaster([1], hidden_size=4, epochs=2).fit(c)
-    LFADS(epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2).fit(c)
+    RNNForecaster([1], hidden_size=4, max_epochs=2).fit(c)
+    LFADS(max_epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2).fit(c)
     assert len(calls) == 3
     assert calls[0] is None and callable(calls[1]) and callable(calls[2])
 
@@ -311,7 +311,7 @@ def test_dynamics_models_train_with_the_shared_engine(monkeypatch):
 )
 def test_lfads_bad_input(kwargs, args, error, match):
     with pytest.raises(error, match=match):
-        LFADS(epochs=1, **kwargs).fit(*args)
+        LFADS(max_epochs=1, **kwargs).fit(*args)
 
 
 def test_lfads_objective_kl_warmup_and_validation_terms():
@@ -319,7 +319,7 @@ def test_lfads_objective_kl_warmup_and_validation_terms():
     from neurodl.estimators.torch_engine import LossContext
 
     _, c = _tiny_population()
-    m = LFADS(epochs=1, enc_size=8, gen_size=8, g0_size=4, n_factors=2, kl_warmup=4, seed=0)
+    m = LFADS(max_epochs=1, enc_size=8, gen_size=8, g0_size=4, n_factors=2, kl_warmup=4, random_state=0)
     m.fit(c[:, :12, :10], c)
     obj = m._objective()
     xb = torch.tensor(c[:6, :12, :10], dtype=torch.float32)

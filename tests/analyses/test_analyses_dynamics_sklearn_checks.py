@@ -69,7 +69,7 @@ def _one_torch_thread():
         WienerFilter(n_lags=2, n_splits=3),
         WienerFilter(n_lags=1, alpha=1.0),
         KalmanFilterDecoder(),
-        RNNDecoder(n_lags=2, hidden_size=8, epochs=30, lr=1e-2, dropout=0.0, patience=30),
+        RNNDecoder(n_lags=2, hidden_size=8, max_epochs=30, lr=1e-2, dropout=0.0, patience=30),
     ],
     expected_failed_checks=_expected,
 )
@@ -78,9 +78,9 @@ def test_decoders_pass_sklearn_checks(estimator, check):
 
 
 _TRIAL_MODELS = [
-    LFADS(epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2, batch_size=8),
-    SequentialAutoencoder(epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2),
-    RNNForecaster(horizons=(1, 2), hidden_size=4, epochs=2),
+    LFADS(max_epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2, batch_size=8),
+    SequentialAutoencoder(max_epochs=2, enc_size=4, gen_size=4, g0_size=2, n_factors=2),
+    RNNForecaster(horizons=(1, 2), hidden_size=4, max_epochs=2),
     LinearARForecaster(horizons=(1, 2), n_lags=2),
     PersistenceForecaster(horizons=(1, 2), window=2),
 ]

@@ -1,7 +1,7 @@
 """A neural encoding model: features -> all targets jointly through a small torch network.
 
 :class:`NeuralEncoder` is the network counterpart of
-:class:`~neurodl.analyses.encoding.ridge.RidgeCVPerTarget`: it maps a feature matrix
+:class:`~neurodl.analyses.encoding.RidgeCVPerTarget`: it maps a feature matrix
 ``X`` of shape (n_samples, n_features) (an FIR-delayed design, network activations convolved
 with an HRF...) to responses ``Y`` of shape (n_samples, n_targets) (voxels, channels) with one
 network whose output layer has one unit per target, so the hidden layer is shared by all
@@ -12,7 +12,7 @@ run when ``groups`` is given). Inputs and targets are standardised with statisti
 training samples passed to ``fit`` only.
 
 ``score`` returns the held-out Pearson r of every target (the usual encoding score), not a
-scalar R^2.
+scalar R^2. Re-exported by :mod:`neurodl.analyses.encoding.neural` (its earlier home).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ...exceptions import ConfigError, DataFormatError
+from ..exceptions import ConfigError, DataFormatError
 
 __all__ = ["ENCODER_MODELS", "NeuralEncoder", "pearson_per_target"]
 
@@ -167,7 +167,7 @@ class NeuralEncoder(BaseEstimator):
         self.random_state = random_state
 
     def _regressor(self) -> Any:
-        from ...estimators.neural import NeuralRegressor
+        from .neural import NeuralRegressor
 
         if self.model not in ENCODER_MODELS:
             raise ConfigError(

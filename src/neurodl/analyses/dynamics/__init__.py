@@ -4,8 +4,10 @@ Submodules: :mod:`.binning` (spike binning, smoothing, behaviour alignment, calc
 :mod:`.cv` (contiguous-block CV), :mod:`.decoders` (Wiener, Kalman, GRU/LSTM),
 :mod:`.metrics` (NLB metrics: co-bps, fp-bps, velocity R^2, PSTH R^2), :mod:`.baselines`
 (smoothing, PCA, FA, GPFA-like smoother), :mod:`.forecasting` (persistence, AR, GRU by horizon),
-:mod:`.latents` (sequential autoencoder, LFADS-style VAE). Torch is imported only when a neural
-model is fitted.
+:mod:`.latents` (sequential autoencoder, LFADS-style VAE). The decoders, forecasters and latent
+models are estimators: they live in :mod:`neurodl.estimators.dynamics` (built by name with
+:func:`neurodl.estimators.make_estimator`) and are re-exported here. Torch is imported only
+when a neural model is fitted.
 """
 
 from .baselines import (
@@ -34,6 +36,7 @@ from .forecasting import (
     PersistenceForecaster,
     RNNForecaster,
     forecast_scores,
+    make_forecaster,
 )
 from .latents import LFADS, OBSERVATION_NLL, SequentialAutoencoder
 from .metrics import (
@@ -77,6 +80,7 @@ __all__ = [
     "lagged_features",
     "latent_r2",
     "make_decoder",
+    "make_forecaster",
     "poisson_log_likelihood",
     "psth_r2",
     "r2_per_dim",

@@ -1,6 +1,6 @@
 """Glue between the dynamics models and the shared training engine.
 
-Every neural model of :mod:`neurodl.analyses.dynamics` (the GRU/LSTM decoders, the forecaster
+Every neural model of :mod:`neurodl.estimators.dynamics` (the GRU/LSTM decoders, the forecaster
 and the LFADS-family VAE) is trained by :func:`neurodl.estimators.torch_engine.train`; the
 forecaster and the VAE pass their likelihoods as a custom ``objective``. The shared settings
 are: Adam (``weight_decay`` as an L2 penalty), learning rate halved on a validation-loss plateau (``schedule="plateau"``,
@@ -28,7 +28,9 @@ def random_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
     No validation split when ``fraction == 0`` or ``n < 10``.
     """
     if not 0 <= fraction < 1:
-        raise ConfigError(f"Invalid value for 'val_fraction'. Allowed: [0, 1); got {fraction!r}.")
+        raise ConfigError(
+            f"Invalid value for 'validation_fraction'. Allowed: [0, 1); got {fraction!r}."
+        )
     idx = np.arange(n)
     if fraction <= 0 or n < 10:
         return idx, idx[:0]
@@ -59,7 +61,7 @@ def fit_network(
     X_valid: np.ndarray | None,
     y_valid: np.ndarray | None,
     *,
-    epochs: int,
+    max_epochs: int,
     batch_size: int,
     lr: float,
     weight_decay: float,
@@ -77,8 +79,8 @@ def fit_network(
         Returns the ``torch.nn.Module`` to train (called once, after seeding).
     X_train, y_train : ndarray of shape (n_train, ...)
     X_valid, y_valid : ndarray of shape (n_valid, ...) or None
-        Early-stopping split (``None`` or empty: train for ``epochs`` epochs).
-    epochs, batch_size, lr, weight_decay : training settings
+        Early-stopping split (``None`` or empty: train for ``max_epochs`` epochs).
+    max_epochs, batch_size, lr, weight_decay : training settings
     patience : int or None
         Epochs without a lower validation loss before stopping; ``None``: never stop early (the
         best epoch's weights are still restored at the end).
@@ -99,10 +101,16 @@ def fit_network(
     """
     import torch
 
-    from ...estimators.torch_engine import TrainConfig, determinism, train
+    from ..torch_engine import TrainConfig, determinism, train
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ConfigError(f"Invalid value for 'epochs'. Allowed: an integer >= 1; got {epochs!r}.")
+    if (
+        isinstance(max_epochs, bool)
+        or not isinstance(max_epochs, int | np.integer)
+        or max_epochs < 1
+    ):
+        raise ConfigError(
+            f"Invalid value for 'max_epochs'. Allowed: an integer >= 1; got {max_epochs!r}."
+        )
     if patience is not None and (
         isinstance(patience, bool) or not isinstance(patience, int | np.integer) or patience < 1
     ):
@@ -112,14 +120,14 @@ def fit_network(
     has_valid = X_valid is not None and len(X_valid) > 0
     cfg = TrainConfig(
         task="regression",
-        max_epochs=int(epochs),
+        max_epochs=int(max_epochs),
         batch_size=int(batch_size),
         lr=float(lr),
         weight_decay=float(weight_decay),
         schedule="plateau",
         plateau_patience=max(3, (patience or 20) // 3),
         early_stopping=has_valid,
-        patience=int(patience) if patience is not None else int(epochs) + 1,
+        patience=int(patience) if patience is not None else int(max_epochs) + 1,
         grad_clip=grad_clip,
         deterministic=True,
         device="cpu",

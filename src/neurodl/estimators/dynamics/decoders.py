@@ -24,9 +24,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ...exceptions import ConfigError, DataFormatError
-from .binning import history_windows, lagged_features
+from .._renamed import accepts_old_names
+from ._features import history_windows, lagged_features
 
-__all__ = ["DECODERS", "KalmanFilterDecoder", "RNNDecoder", "WienerFilter", "make_decoder"]
+__all__ = ["KalmanFilterDecoder", "RNNDecoder", "WienerFilter"]
 
 
 def _check_xy(
@@ -135,7 +136,7 @@ class WienerFilter(_DecoderTags, RegressorMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> WienerFilter:
         from sklearn.linear_model import Ridge, RidgeCV
 
-        from .cv import ContiguousBlockCV
+        from ._cv import ContiguousBlockCV
 
         x, yy = _check_xy(self, X, y, reset=True)
         feats = lagged_features(x, self.n_lags)
@@ -234,6 +235,7 @@ class KalmanFilterDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
         return _as_y(self, out + self.y_mean_)
 
 
+@accepts_old_names
 class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
     """GRU or LSTM decoder over history windows (continuous behaviour).
 
@@ -244,16 +246,17 @@ class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
         History window in bins (including the current one).
     hidden_size : int, default=64
     dropout : float, default=0.3
-    epochs : int, default=200
+    max_epochs : int, default=200
     batch_size : int, default=64
     lr : float, default=3e-3
     weight_decay : float, default=1e-4
     patience : int, default=20
-        Early stopping on the last ``val_fraction`` of the training bins (a contiguous block).
-    val_fraction : float, default=0.15
+        Early stopping on the last ``validation_fraction`` of the training bins (a contiguous block).
+    validation_fraction : float, default=0.15
     n_ensemble : int, default=1
         Number of independently seeded networks whose predictions are averaged.
-    seed : int, default=0
+    random_state : int, default=0
+        Seed of the weights, batch order and validation split.
 
     Attributes
     ----------
@@ -269,36 +272,36 @@ class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
         n_lags: int = 10,
         hidden_size: int = 64,
         dropout: float = 0.3,
-        epochs: int = 200,
+        max_epochs: int = 200,
         batch_size: int = 64,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         patience: int = 20,
-        val_fraction: float = 0.15,
+        validation_fraction: float = 0.15,
         n_ensemble: int = 1,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.cell = cell
         self.n_lags = n_lags
         self.hidden_size = hidden_size
         self.dropout = dropout
-        self.epochs = epochs
+        self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.patience = patience
-        self.val_fraction = val_fraction
+        self.validation_fraction = validation_fraction
         self.n_ensemble = n_ensemble
-        self.seed = seed
+        self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> RNNDecoder:
         from ...models.dynamics import RecurrentDecoder
         from ._engine import fit_network
 
         x, yy = _check_xy(self, X, y, reset=True)
-        if not 0 <= self.val_fraction < 1:
+        if not 0 <= self.validation_fraction < 1:
             raise ConfigError(
-                f"Invalid value for 'val_fraction'. Allowed: [0, 1); got {self.val_fraction!r}."
+                f"Invalid value for 'validation_fraction'. Allowed: [0, 1); got {self.validation_fraction!r}."
             )
         if (
             isinstance(self.n_ensemble, bool)
@@ -312,7 +315,7 @@ class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_scale_ = yy.mean(0), yy.std(0) + 1e-9
         w = history_windows(self.scaler_.transform(x), self.n_lags).astype(np.float32)
         t = ((yy - self.y_mean_) / self.y_scale_).astype(np.float32)
-        n_val = round(self.val_fraction * len(w))
+        n_val = round(self.validation_fraction * len(w))
         cut = len(w) - n_val
         # Validation: the last contiguous block, after a gap of n_lags bins (no shared history).
         has_val = n_val > self.n_lags + 5
@@ -337,12 +340,12 @@ class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
                 t[:cut],
                 val_x,
                 val_y,
-                epochs=self.epochs,
+                max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
                 weight_decay=self.weight_decay,
                 patience=self.patience,
-                seed=self.seed + k,
+                seed=self.random_state + k,
             )
             self.models_.append(model)
             self.history_.append(hist)
@@ -363,30 +366,3 @@ class RNNDecoder(_DecoderTags, RegressorMixin, BaseEstimator):
         x, _ = _check_xy(self, X, reset=False)
         w = history_windows(self.scaler_.transform(x), self.n_lags)
         return _as_y(self, self._predict_windows(w) * self.y_scale_ + self.y_mean_)
-
-
-#: decoder name -> class (constructor keyword parameters from the config).
-DECODERS: dict[str, type[BaseEstimator]] = {
-    "wiener": WienerFilter,
-    "kalman": KalmanFilterDecoder,
-    "rnn": RNNDecoder,
-}
-
-
-def make_decoder(name: str, **params: Any) -> BaseEstimator:
-    """Build decoder ``name`` (``"ridge"`` = Wiener with ``n_lags=1``; ``"gru"``/``"lstm"`` = RNN)."""
-    aliases = {
-        "ridge": ("wiener", {"n_lags": 1}),
-        "gru": ("rnn", {"cell": "gru"}),
-        "lstm": ("rnn", {"cell": "lstm"}),
-    }
-    base, defaults = aliases.get(name, (name, {}))
-    if base not in DECODERS:
-        allowed = sorted([*DECODERS, *aliases])
-        raise ConfigError(
-            f"Invalid value for 'decoder'. Allowed: {', '.join(map(repr, allowed))}; got {name!r}."
-        )
-    try:
-        return DECODERS[base](**{**defaults, **params})
-    except TypeError as err:
-        raise ConfigError(f"Invalid parameters for decoder {name!r}: {err}.") from None

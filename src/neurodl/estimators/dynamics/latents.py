@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ...exceptions import ConfigError, DataFormatError
+from .._renamed import accepts_old_names
 
 __all__ = ["LFADS", "OBSERVATION_MEAN", "OBSERVATION_NLL", "SequentialAutoencoder"]
 
@@ -109,6 +110,7 @@ def _kl_normal(mean: Any, logvar: Any, prior_var: float) -> Any:
     )
 
 
+@accepts_old_names
 class LFADS(BaseEstimator):
     """LFADS-family sequential VAE trained on trials of binned activity.
 
@@ -130,18 +132,19 @@ class LFADS(BaseEstimator):
     coordinated_dropout : float, default=0.3
         Fraction of input entries dropped per batch (0 disables it).
     dropout : float, default=0.05
-    epochs : int, default=300
+    max_epochs : int, default=300
     batch_size : int, default=16
     lr : float, default=1e-2
     weight_decay : float, default=1e-5
     patience : int, default=50
-    val_fraction : float, default=0.1
+    validation_fraction : float, default=0.1
         Trials held out for early stopping. The validation loss is the negative log-likelihood of
         what the encoder does not see (held-out neurons and forward bins) when there is any, so
         the stopping criterion tracks co-bps/fp-bps; otherwise the full reconstruction.
     zig_loc : float, default=0.0
         Threshold below which a value counts as zero for the ZIG model.
-    seed : int, default=0
+    random_state : int, default=0
+        Seed of the weights, batch order and validation split.
 
     Attributes
     ----------
@@ -164,14 +167,14 @@ class LFADS(BaseEstimator):
         u_prior_var: float = 0.1,
         coordinated_dropout: float = 0.3,
         dropout: float = 0.05,
-        epochs: int = 300,
+        max_epochs: int = 300,
         batch_size: int = 16,
         lr: float = 1e-2,
         weight_decay: float = 1e-5,
         patience: int = 50,
-        val_fraction: float = 0.1,
+        validation_fraction: float = 0.1,
         zig_loc: float = 0.0,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.n_factors = n_factors
         self.g0_size = g0_size
@@ -185,14 +188,14 @@ class LFADS(BaseEstimator):
         self.u_prior_var = u_prior_var
         self.coordinated_dropout = coordinated_dropout
         self.dropout = dropout
-        self.epochs = epochs
+        self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
         self.patience = patience
-        self.val_fraction = val_fraction
+        self.validation_fraction = validation_fraction
         self.zig_loc = zig_loc
-        self.seed = seed
+        self.random_state = random_state
 
     def _check(self, X_in: Any, Y_out: Any) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(X_in, dtype=float)
@@ -232,7 +235,7 @@ class LFADS(BaseEstimator):
         x, y = self._check(X_in, Y_out)
         self.n_in_, self.n_out_ = x.shape[2], y.shape[2]
         self.n_obs_, self.n_times_ = x.shape[1], y.shape[1]
-        tr, va = random_split(len(x), self.val_fraction, self.seed)
+        tr, va = random_split(len(x), self.validation_fraction, self.random_state)
         self.model_, self.history_ = fit_network(
             lambda: SequentialVAE(
                 self.n_in_,
@@ -251,12 +254,12 @@ class LFADS(BaseEstimator):
             x[va],
             y[va],
             objective=self._objective(),
-            epochs=self.epochs,
+            max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             lr=self.lr,
             weight_decay=self.weight_decay,
             patience=self.patience,
-            seed=self.seed,
+            seed=self.random_state,
         )
         return self
 
@@ -345,7 +348,7 @@ class LFADS(BaseEstimator):
                 rates = mean(out["params"], self.zig_loc).numpy()
                 factors = out["factors"].numpy()
             else:
-                gen = torch.Generator().manual_seed(self.seed)
+                gen = torch.Generator().manual_seed(self.random_state)
                 state = torch.get_rng_state()
                 torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
                 try:
