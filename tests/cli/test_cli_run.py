@@ -63,9 +63,15 @@ def _config(tmp_path, **overrides):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    import contextlib
+    import io
+
     out = tmp_path_factory.mktemp("demo") / "out"
-    code = main(["-q", "demo", "--out", str(out), "--n-permutations", "20"])
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["-q", "demo", "--out", str(out), "--n-permutations", "9"])
     assert code == 0
+    (out.parent / "stdout.txt").write_text(stdout.getvalue())
     return out
 
 
@@ -78,7 +84,21 @@ def test_demo_writes_results_and_report(demo_run):
     # the planted effect is found: above chance, CI excludes chance, smallest possible p
     assert res["score_mean"] > 0.6
     assert res["score_ci"][0] > 0.5
-    assert res["p_value"] == pytest.approx(1 / 21)
+    # every model has its own permutation test: the network's p is the top-level one
+    assert res["model"] == "mlp" and res["baseline"] == "lda"
+    assert list(res["models"]) == ["mlp", "lda"]
+    for name in ("mlp", "lda"):
+        m = res["models"][name]
+        assert m["p_value"] == pytest.approx(1 / 10)  # smallest possible with 9 permutations
+        assert m["n_permutations"] == 9 and len(m["null_scores"]) == 9
+        assert m["permuted_within"] == "subject/session"
+    assert res["p_value"] == res["models"]["mlp"]["p_value"]
+    assert res["score_mean"] == res["models"]["mlp"]["score_mean"]
+    comp = res["comparison"]
+    assert (comp["model_a"], comp["model_b"]) == ("mlp", "lda")
+    assert comp["ci"][0] < comp["difference"] < comp["ci"][1]
+    assert comp["verdict"].startswith("'mlp' ")
+    assert res["schema_version"] == 2
     assert res["n_splits"] == 40  # 4 subjects x 2 sessions x 5 folds
     assert len(res["data_hash"]) == 64
     assert "numpy" in res["versions"]
@@ -88,11 +108,23 @@ def test_demo_writes_results_and_report(demo_run):
         "Data summary",
         "Per-split scores",
         "Confusion matrix",
-        "Null distribution",
+        "Null distribution (mlp)",
+        "Null distribution (lda)",
+        "Model comparison",
         "Saliency",
         "Library versions",
     ):
         assert section in html
+    assert comp["verdict"] in html
+
+
+def test_demo_cli_prints_each_models_own_p_value_and_the_comparison(demo_run):
+    lines = (demo_run.parent / "stdout.txt").read_text().splitlines()
+    mlp = next(line for line in lines if line.startswith("mlp: "))
+    lda = next(line for line in lines if line.startswith("lda: "))
+    assert "permutation p = 0.1000" in mlp and "[baseline]" not in mlp
+    assert "permutation p = 0.1000" in lda and lda.endswith("[baseline]")
+    assert any(line.startswith("'mlp' ") and "on the same splits" in line for line in lines)
 
 
 @pytest.mark.skipif(
@@ -101,8 +133,8 @@ def test_demo_writes_results_and_report(demo_run):
 def test_demo_report_figures_render_in_chromium(demo_run, tmp_path):
     images = chromium_image_probe(demo_run / "report.html", tmp_path)
     figures = [img for img in images if img["id"] != "negative-control"]
-    # data, per-split scores, confusion, learning curves, null, saliency scalp map, band importance
-    assert len(figures) == 7
+    # data, per-split scores, confusion, learning curves, 2 nulls, saliency scalp map, bands
+    assert len(figures) == 8
     assert all(img["complete"] and img["w"] > 100 and img["h"] > 100 for img in figures), figures
     assert [img["w"] for img in images if img["id"] == "negative-control"] == [0]
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from neurodl.exceptions import ConfigError
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config
+from neurodl.workflows import run_config
 
 
 def _cfg(**overrides):
@@ -60,21 +60,25 @@ def test_neural_decoding_records_curves_and_tests_the_baseline(tmp_path):
     assert len(curves) == res["n_splits"] == 6  # 2 sessions x 3 folds, one curve per fit
     for c in curves:
         assert c["epoch"][0] == 0 and len(c["train_loss"]) == len(c["valid_loss"]) <= 8
-    assert res["baseline"]["model"] == "lda" and len(res["baseline"]["fold_scores"]) == 6
-    assert res["p_value_model"] == "lda"  # auto: the baseline is permuted beside a network
+    base = res["models"]["lda"]
+    assert res["baseline"] == "lda" and len(base["fold_scores"]) == 6
+    # auto: only the baseline is permuted beside a network; the network's p stays its own
+    assert base["p_value"] is not None and res["p_value"] is None
     assert res["score_mean"] > res["chance_level"]
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk["learning_curves"] == curves
     page = (tmp_path / "out" / "report.html").read_text()
-    assert "Learning curves" in page and "Model vs baseline" in page
-    assert "Permutation test on &#39;lda&#39;" in page or "Permutation test on 'lda'" in page
+    assert "Learning curves" in page and "own statistics" in page
+    assert "No permutation test was run for &#39;mlp&#39;" in page
+    assert "Permutation test refitting &#39;lda&#39;" in page
 
 
 def test_permutation_on_the_network_when_asked(tmp_path):
     cfg = _cfg(options={"permutation_model": "model"})
     cfg.evaluation.n_permutations = 1
     res = run_config(cfg, None).results
-    assert res["p_value_model"] == "mlp" and res["baseline"] is None
+    assert res["models"]["mlp"]["p_value"] == res["p_value"] is not None
+    assert res["baseline"] is None and res["comparison"] is None
 
 
 @pytest.mark.parametrize(

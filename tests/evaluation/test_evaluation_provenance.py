@@ -28,6 +28,7 @@ def test_provenance_record_has_versions_platform_and_inputs():
     assert rec["protocol"] == {
         "name": "grouped-kfold",
         "groups": ["recording"],
+        "permute_within": ["subject"],
         "params": {
             "n_splits": 3,
             "group_by": "recording",

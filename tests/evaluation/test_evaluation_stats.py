@@ -105,7 +105,8 @@ def test_planted_effect_gives_small_p_and_the_p_formula_holds():
     assert res.p_value < 0.01
     assert res.p_value == (1 + np.sum(res.null_distribution >= res.score)) / 200
     assert res.score > 0.75 and abs(np.mean(res.null_distribution) - 0.5) < 0.05
-    assert res.n_permutations == 199 and res.within == "subject" and res.unit is None
+    # by default labels are permuted within the protocol's blocks (subject x session here)
+    assert res.n_permutations == 199 and res.within == "subject/session" and res.unit is None
     json.dumps(res.to_dict(), allow_nan=False)
 
 

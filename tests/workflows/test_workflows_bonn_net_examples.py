@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurodl.workflows.config import load_config, parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import load_config, parse_config
+from neurodl.workflows import run_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -69,9 +69,13 @@ def test_net_example_fast_copy_runs(name, shared_data, tmp_path):
     assert res["model"] == "stftnet" and res["model_kind"] == "neural"
     assert res["n_splits"] == 5 and res["n_samples"] == 4 * n_segments
     assert len(res["fold_scores"]) == 5
-    assert res["p_value_model"] == "logbandpower_lr"  # the permutation test refits the baseline
-    base = res["baseline"]
-    assert base["model"] == "logbandpower_lr" and len(base["fold_scores"]) == 5
+    # auto: the permutation test refits the baseline only; the network has no p-value
+    assert res["p_value"] is None and res["models"]["stftnet"]["p_value"] is None
+    assert res["baseline"] == "logbandpower_lr"
+    base = res["models"]["logbandpower_lr"]
+    assert base["p_value"] is not None and base["n_permutations"] == 2
+    assert base["role"] == "baseline" and len(base["fold_scores"]) == 5
+    assert res["comparison"]["model_b"] == "logbandpower_lr"
     # the baseline is cheap and deterministic: far above chance on every fold
     assert min(base["fold_scores"]) > res["chance_level"] + 0.3
     # three epochs of a tiny network already beat chance on these data

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from neurodl.exceptions import ConfigError
-from neurodl.workflows.config import load_config, parse_config
+from neurodl.workflows import load_config, parse_config
 
 BASE = {"data": {"source": "simulate", "simulator": "motor_imagery"}}
 
@@ -77,7 +77,7 @@ def test_to_samples_takes_one_sampler():
 
 
 def test_rate_after_a_resample_step_reaches_later_steps():
-    from neurodl.workflows.decoding import rate_after, split_preprocessing
+    from neurodl.preprocessing import rate_after, split_preprocessing
 
     steps = [
         {"bandpass": {"l_freq": 1.0, "h_freq": 30.0}},
@@ -87,3 +87,28 @@ def test_rate_after_a_resample_step_reaches_later_steps():
     lead, rest = split_preprocessing(steps, 128.0)
     assert rate_after(lead, 128.0) == 64.0
     assert rest is not None and rate_after(None, 128.0) == 128.0
+
+
+@pytest.mark.parametrize(
+    ("task", "section"),
+    [("decoding", "nope"), ("seizure", "evaluation"), ("rsa_fixed_models", "model")],
+)
+def test_sections_a_task_does_not_read_are_refused_centrally(task, section):
+    from neurodl.workflows import TASKS
+
+    if task not in TASKS:
+        pytest.skip(f"task {task!r} not registered")
+    spec = TASKS[task]
+    if section == "nope":  # every section decoding reads is accepted
+        assert spec.reads == {"data", "preprocessing", "model", "evaluation", "options"}
+        return
+    assert section not in spec.reads
+    raw = {**BASE, "task": task, section: {}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, source="t.yaml")
+    msg = str(err.value)
+    assert f"task {task!r} does not use the section(s) {section!r}" in msg
+    assert "it reads: " + ", ".join(
+        s for s in ("data", "preprocessing", "model", "evaluation", "options", "report")
+        if s in spec.reads or s == "report"
+    ) in msg

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-from neurodl.workflows.config import load_config, parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import load_config, parse_config
+from neurodl.workflows import run_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -14,9 +14,9 @@ from sklearn.metrics import confusion_matrix
 from neurodl.data import EpochsDataset
 from neurodl.evaluation import cross_validate, get_protocol
 from neurodl.report import check_report_offline
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.decoding import misclassified_samples
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config
+from neurodl.analyses.decoding import misclassified_samples
+from neurodl.workflows import run_config
 
 
 def _planted(seed: int = 0) -> EpochsDataset:
@@ -135,10 +135,11 @@ def test_results_keep_the_permutation_null_scores(tmp_path):
     raw["evaluation"]["n_permutations"] = 9
     run_config(parse_config(raw), tmp_path / "out")
     res = json.loads((tmp_path / "out" / "results.json").read_text())
-    null = np.asarray(res["null_scores"], dtype=float)
+    null = np.asarray(res["models"][res["model"]]["null_scores"], dtype=float)
     assert len(null) == 9 and np.isfinite(null).all()
     # the recorded p-value is the one the null scores give: (1 + #null >= observed) / (1 + n)
     expected = (1 + np.sum(null >= res["score_mean"] - 1e-12)) / 10
     assert res["p_value"] == pytest.approx(expected)
     run_config(parse_config(_raw(0.3)), tmp_path / "none")
-    assert json.loads((tmp_path / "none" / "results.json").read_text())["null_scores"] is None
+    none = json.loads((tmp_path / "none" / "results.json").read_text())
+    assert none["models"][none["model"]]["null_scores"] is None

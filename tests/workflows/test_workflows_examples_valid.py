@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neurodl.workflows.config import load_config
+from neurodl.workflows import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -31,7 +31,7 @@ def test_readme_names_existing_examples():
     table = readme.split("## Ready-made analyses", 1)[1].split("\n## ", 1)[0]
     names = set(re.findall(r"`([a-z0-9_*]+)`", table.split("|---|---|", 1)[1]))
     stems = {p.stem for p in EXAMPLES}
-    from neurodl.workflows.tasks import TASKS
+    from neurodl.workflows import TASKS
 
     tasks = set(TASKS)
     assert "chewie_velocity" in names  # the parse found the table

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import yaml
 
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.decoding import build_estimator
-from neurodl.workflows.run import load_samples, run_config
+from neurodl.workflows import parse_config
+from neurodl.analyses.decoding import make_decoder
+from neurodl.workflows import run_config
+from neurodl.workflows.data import load_samples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -46,16 +47,14 @@ def test_samples_carry_their_mask_and_the_estimator_gets_it():
     ds, _ = load_samples(cfg.data)
     mask = ds.info["mask"]
     assert mask.shape == (8, 8, 4) and int(mask.sum()) == ds.X.shape[1]
-    est = build_estimator(cfg, None, None, data_info=ds.info)
+    est = make_decoder(cfg.model.name, cfg.model.params, data_info=ds.info)
     assert est.model_params["mask"] is mask
     # models that do not list data_params get nothing extra; configs can override the mask
-    assert "mask" not in (build_estimator(cfg, None, None, model=parse_config(
-        {"data": SIM_FMRI, "model": {"name": "mlp"}}).model, data_info=ds.info
-    ).model_params or {})  # fmt: skip
+    assert "mask" not in (make_decoder("mlp", data_info=ds.info).model_params or {})
     own = np.zeros_like(mask)
     cfg_own = cfg.model_copy(deep=True)
     cfg_own.model.params["mask"] = own
-    assert build_estimator(cfg_own, None, None, data_info=ds.info).model_params["mask"] is own
+    assert make_decoder("voxel_cnn", cfg_own.model.params, data_info=ds.info).model_params["mask"] is own
 
 
 def test_voxel_cnn_decodes_simulated_fmri_beside_lda(tmp_path):
@@ -79,7 +78,7 @@ def test_voxel_cnn_decodes_simulated_fmri_beside_lda(tmp_path):
     res = run_config(cfg, tmp_path / "out").results
     assert res["model"] == "voxel_cnn" and res["n_splits"] == 4
     assert res["score_mean"] > 0.8, res["score_mean"]  # chance 0.5; LDA 0.97 here
-    assert res["baseline"]["model"] == "lda"
+    assert res["baseline"] == "lda" and res["models"]["lda"]["name"] == "lda"
     assert (tmp_path / "out" / "report.html").is_file()
 
 
@@ -93,4 +92,4 @@ def test_voxel_cnn_on_haxby_slice_beside_lda(shared_data, tmp_path):
     assert res["model"] == "voxel_cnn" and res["n_splits"] == 12  # one fold per run
     assert res["score_ci"][0] <= res["score_mean"] <= res["score_ci"][1]
     assert res["score_mean"] > 0.8  # far above chance 0.5
-    assert res["baseline"]["model"] == "lda" and res["baseline"]["score_mean"] > 0.95
+    assert res["baseline"] == "lda" and res["models"]["lda"]["score_mean"] > 0.95

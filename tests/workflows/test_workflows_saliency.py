@@ -11,9 +11,10 @@ from sklearn.metrics import balanced_accuracy_score
 from neurodl.evaluation import cross_validate, get_protocol
 from neurodl.exceptions import ConfigError
 from neurodl.report import check_report_offline
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.decoding import build_estimator, pairwise_scores
-from neurodl.workflows.run import load_samples, run_config
+from neurodl.workflows import parse_config
+from neurodl.analyses.decoding import make_decoder, pairwise_scores
+from neurodl.workflows import run_config
+from neurodl.workflows.data import load_samples
 
 SHALLOW = {
     "name": "shallow",
@@ -152,7 +153,7 @@ def test_three_classes_pairwise_cv_table(tmp_path):
 def test_pairwise_cv_matches_an_independent_binary_cv():
     cfg = parse_config(_raw(n_classes=3))
     ds, _ = load_samples(cfg.data, seed=cfg.seed)
-    est = build_estimator(cfg, None, ds.sfreq)
+    est = make_decoder(cfg.model.name, cfg.model.params, seed=cfg.seed, sfreq=ds.sfreq)
     protocol = get_protocol("within-session", n_splits=3)
     cv = cross_validate(est, ds, protocol, "balanced_accuracy", seed=0)
     pw = pairwise_scores(cv, ds, "cv", estimator=est, protocol=protocol, seed=0)
@@ -167,7 +168,7 @@ def test_pairwise_cv_matches_an_independent_binary_cv():
 def test_pairwise_from_predictions_matches_a_hand_computation():
     cfg = parse_config(_raw(n_classes=3))
     ds, _ = load_samples(cfg.data, seed=cfg.seed)
-    est = build_estimator(cfg, None, ds.sfreq)
+    est = make_decoder(cfg.model.name, cfg.model.params, seed=cfg.seed, sfreq=ds.sfreq)
     cv = cross_validate(est, ds, get_protocol("within-session", n_splits=3), seed=0)
     pw = pairwise_scores(cv, ds, "predictions")
     assert pw["method"] == "predictions"
@@ -183,7 +184,7 @@ def test_pairwise_from_predictions_matches_a_hand_computation():
     assert pw2["matrix"][1, 2] == pytest.approx(
         balanced_accuracy_score(cv.y_true[both], cv.y_pred[both])
     )
-    with pytest.raises(ConfigError, match=r"options\.pairwise"):
+    with pytest.raises(ConfigError, match=r"'pairwise'"):
         pairwise_scores(cv, ds, "bootstrap")
 
 
@@ -218,7 +219,7 @@ def test_bonn_like_single_channel_falls_back_to_bars():
 @pytest.mark.parametrize("model", ["mlp", "ridge"])
 def test_saliency_of_a_regression(model):
     from neurodl.data import EpochsDataset
-    from neurodl.workflows.decoding import saliency
+    from neurodl.analyses.decoding import make_decoder, saliency
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4, 16))
@@ -227,7 +228,9 @@ def test_saliency_of_a_regression(model):
     params = {"task": "regression", "max_epochs": 30, "lr": 0.02, "validation_fraction": 0.0}
     raw = _raw({"name": model, "params": params if model == "mlp" else {}})
     raw["evaluation"]["metric"] = "r2"
-    sal = saliency(parse_config(raw), None, ds, neural=model == "mlp")
+    cfg = parse_config(raw)
+    est = make_decoder(cfg.model.name, cfg.model.params, seed=cfg.seed, sfreq=ds.sfreq)
+    sal = saliency(est, ds, metric="r2", seed=cfg.seed, neural=model == "mlp")
     assert sal["method"] == ("integrated_gradients" if model == "mlp" else "permutation")
     assert sal["top_channels"][0]["channel"] == "b"
     assert "r2" in sal["unit"] or "first output" in sal["description"]
@@ -290,7 +293,7 @@ def test_fmri_voxel_saliency_map_lands_in_the_planted_roi(tmp_path):
 
 
 def test_results_keep_only_the_top_of_a_large_saliency():
-    from neurodl.workflows.decoding import SALIENCY_MAX_STORED, _results_saliency
+    from neurodl.analyses.decoding import SALIENCY_MAX_STORED, trim_saliency as _results_saliency
 
     big = {"channel": np.ones(SALIENCY_MAX_STORED + 1), "channels": ["x"] * 257, "top_channels": []}
     out = _results_saliency(big)

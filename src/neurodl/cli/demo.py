@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="neurodl_out", help="output folder (default: neurodl_out)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument(
-        "--n-permutations", type=int, default=None, help="override the permutation count"
+        "--n-permutations", type=int, default=None, help="override (cap) every model's permutation count"
     )
     p.add_argument("--print-config", action="store_true", help="print the demo config and exit")
     p.set_defaults(func=_demo)
@@ -43,8 +43,11 @@ def _demo(args: argparse.Namespace) -> int:
         print(text)
         return 0
     data = yaml.safe_load(text)
-    if args.n_permutations is not None:
+    if args.n_permutations is not None:  # caps every model's permutation count
         data.setdefault("evaluation", {})["n_permutations"] = args.n_permutations
+        opts = data.setdefault("options", {})
+        if opts.get("network_permutations") is not None:
+            opts["network_permutations"] = min(opts["network_permutations"], args.n_permutations)
     cfg = parse_config(data, source="(built-in demo config)")
     res = run_config(cfg, Path(args.out), overwrite=args.overwrite, config_text=text)
     print(summarize(res.result, res.out_dir), file=sys.stdout)

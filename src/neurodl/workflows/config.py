@@ -136,6 +136,12 @@ class RunConfig(_Strict):
         """The folder of the config file this run was read from (``None`` if built in code)."""
         return self._config_dir
 
+    def task_options(self) -> TaskOptions:
+        """The validated options object of this run's task (see :mod:`.registry`)."""
+        from .registry import get_task
+
+        return get_task(self.task).options.model_validate(self.options)
+
     @field_validator("preprocessing")
     @classmethod
     def _one_key_per_step(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from ..exceptions import ConfigError
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig, TaskOptions, format_errors
-from .registry import get_task, unused_sections_message
+from .registry import TASKS, get_task, unused_sections_message
 
 __all__ = ["load_config", "parse_config", "task_options"]
 
@@ -41,10 +42,14 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
         cfg = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_errors(err, where)) from None
-    try:
-        spec = get_task(cfg.task)
-    except ConfigError as err:
-        raise ConfigError(f"Invalid config {where}: at 'task': {err}") from None
+    if cfg.task not in TASKS:
+        close = difflib.get_close_matches(cfg.task, list(TASKS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"Invalid config {where}: invalid value at 'task': unknown task.{hint} Known tasks: "
+            f"{', '.join(sorted(TASKS))} (got {cfg.task!r})."
+        )
+    spec = TASKS[cfg.task]
     try:
         spec.options.model_validate(cfg.options)
     except ValidationError as err:

@@ -122,7 +122,7 @@ def _permuted_models(opts: DecodingOptions, neural: bool) -> tuple[bool, bool]:
             f"options.permutation_model is {choice!r} but no options.baseline model is given."
         )
     if choice == "auto":
-        return (not (neural and has_base), has_base and not neural)
+        return (not (neural and has_base), has_base)
     return (choice in ("model", "both"), choice in ("baseline", "both"))
 
 
