@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from neurodl.exceptions import ConfigError
-from neurodl.workflows.config import load_config, parse_config
-from neurodl.workflows.rsa import category_order
-from neurodl.workflows.run import run_config
+from neurodl.report.figures.rsa import category_order
+from neurodl.workflows import TASKS, load_config, parse_config, run_config
+from neurodl.workflows.tasks.rsa_fixed_models import RSAFixedModelsResult
+from neurodl.workflows.tasks.rsa_network import RSANetworkResult
+from neurodl.workflows.validate import task_options
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DATA = {"source": "dataset", "dataset": "kriegeskorte92"}
@@ -28,7 +30,98 @@ def _example(name: str, **options):
 def test_example_configs_are_valid():
     assert load_config(EXAMPLES / "rsa92_fixed_models.yaml").task == "rsa_fixed_models"
     cfg = load_config(EXAMPLES / "rsa92_trained_cnn.yaml")
-    assert cfg.task == "rsa_network" and cfg.task_options().train.epochs >= 1
+    assert cfg.task == "rsa_network" and task_options(cfg).train.epochs >= 1
+
+
+@pytest.mark.parametrize("task", ["rsa_fixed_models", "rsa_network"])
+@pytest.mark.parametrize(
+    "extra", [{"model": {"name": "lda"}}, {"evaluation": {"metric": "accuracy"}}]
+)
+def test_unused_sections_are_refused(task, extra):
+    assert TASKS[task].reads == {"data", "options"}
+    (section,) = extra
+    with pytest.raises(ConfigError) as err:
+        parse_config({"task": task, "data": DATA, **extra})
+    msg = str(err.value)
+    assert f"task {task!r}" in msg and f"'{section}'" in msg
+    assert "it reads: data, options, report" in msg
+
+
+def _fixed_result() -> RSAFixedModelsResult:
+    model = {
+        "name": "EVA",
+        "role": "candidate",
+        "kind": "fixed RDM",
+        "score_mean": 0.259,
+        "score_ci": [0.2, 0.3],
+        "block_scores": {"BE": 0.3, "KO": float("nan")},
+        "p_value": None,
+    }
+    return RSAFixedModelsResult.create(
+        task="rsa_fixed_models",
+        dataset="kriegeskorte92",
+        metric="pearson",
+        score_mean=0.259,
+        score_ci=np.array([0.2, 0.3]),
+        versions={"numpy": "2"},
+        data_hash="ab",
+        models={"EVA": model},
+        comparison_method="pearson",
+        data_hash_method="sha256",
+        conventions={"score": "mean over subjects"},
+        category_order=["human body"],
+        n_subjects=2,
+        subjects=["BE", "KO"],
+        n_conditions=92,
+        model_names=["EVA"],
+        scores={"EVA": np.float64(0.259)},
+        best_model="EVA",
+        n_degenerate={"EVA": np.int64(0)},
+        noise_ceiling={"lower": 0.39, "upper": 0.68, "ci": None},
+        bootstrap="conditions",
+        n_bootstrap=10,
+        confidence=0.95,
+        n_permutations=0,
+        pairwise_test=None,
+        pairwise_p_fdr=np.array([[np.nan]]),
+        hit_vs_mit_fig1={"pearson": 0.491, "spearman": np.nan},
+        score_convention="mean over subjects",
+        summary="best model EVA: pearson r = 0.259",
+    )
+
+
+def _network_result() -> RSANetworkResult:
+    per = {"conv1": {"score": 0.1, "ci": [0.0, 0.2]}, "fc": {"score": np.nan, "ci": None}}
+    net = {"scores": [0.1, np.nan], "per_layer": per, "best_layer": "conv1", "best_score": 0.1}
+    return RSANetworkResult.create(
+        task="rsa_network",
+        dataset="kriegeskorte92",
+        metric="pearson",
+        score_mean=0.1,
+        score_ci=[0.0, 0.2],
+        comparison_method={"hIT": "pearson", "mIT": "spearman"},
+        data_hash_method="sha256",
+        conventions={"mIT": "single RDM"},
+        category_order=["human body"],
+        architecture="small_cnn",
+        weights=None,
+        layers=["conv1", "fc"],
+        networks=["trained"],
+        areas={"hIT": {"method": "pearson", "networks": {"trained": net}}},
+        training={"losses": [2.0], "test_accuracy": 0.5, "chance": 0.125, "n_train": 8},
+        model_brain_settings={"rdm_metric": "correlation"},
+    )
+
+
+@pytest.mark.parametrize("make", [_fixed_result, _network_result])
+def test_results_round_trip(make):
+    result = make()
+    data = result.to_dict()
+    again = type(result).from_dict(json.loads(json.dumps(data)))
+    assert again == result and again.to_dict() == data
+    assert type(result).json_schema()["properties"]["task"]
+    lines = result.summary_lines()
+    assert 2 <= len(lines) <= 4 and result.task in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -50,7 +143,6 @@ def test_bad_options_name_the_key(data, match):
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        ({"model": {"name": "lda"}}, r"does not use the section\(s\) \['model'\]"),
         (
             {"data": {"source": "dataset", "dataset": "bonn"}},
             "Allowed: 'kriegeskorte92'; got 'bonn'",
@@ -101,10 +193,16 @@ def test_fixed_models_run_golden_numbers_and_report(shared_data, tmp_path):
     assert saved["task"] == "rsa_fixed_models" and saved["metric"] == "pearson"
     golden = {"animacy": 0.387, "monkeyIT": 0.334, "EVA": 0.259, "HMAX": 0.152, "V1": 0.025}
     for name, value in golden.items():
-        assert saved["models"][name]["score"] == pytest.approx(value, abs=5e-4), name
-        lo, hi = saved["models"][name]["ci"]
-        assert lo <= saved["models"][name]["score"] <= hi
-        assert len(saved["models"][name]["subject_scores"]) == 4
+        model = saved["models"][name]
+        assert model["score_mean"] == pytest.approx(value, abs=5e-4), name
+        assert saved["scores"][name] == model["score_mean"]
+        lo, hi = model["score_ci"]
+        assert lo <= model["score_mean"] <= hi
+        assert list(model["block_scores"]) == ["BE", "KO", "SN", "TI"]
+        assert model["n_permutations"] == 100 and 0 < model["p_value"] <= 1
+    assert saved["best_model"] == "animacy" and saved["score_mean"] == saved["scores"]["animacy"]
+    assert saved["p_value"] == saved["models"]["animacy"]["p_value"] and saved["n_splits"] is None
+    assert RSAFixedModelsResult.from_dict(saved) == run.result
     nc = saved["noise_ceiling"]
     assert nc["lower"] == pytest.approx(0.394, abs=5e-4)
     assert nc["upper"] == pytest.approx(0.680, abs=5e-4)
@@ -137,7 +235,7 @@ def test_cli_runs_the_fixed_example(shared_data, tmp_path, capsys):
     cfg_path.write_text(yaml.safe_dump(raw))
     assert main(["run", str(cfg_path), "--out", str(tmp_path / "cli")]) == 0
     out = capsys.readouterr().out
-    assert "rsa_fixed_models" in out and "best model EVA" in out
+    assert "rsa_fixed_models" in out and "best model EVA" in out and "noise ceiling" in out
     saved = json.loads((tmp_path / "cli" / "results.json").read_text())
     assert saved["model_names"] == ["V1", "EVA"]
 
@@ -171,6 +269,10 @@ def test_trained_cnn_example_tiny(shared_data, tmp_path):
     assert res["training"]["n_train"] == 32 and len(res["training"]["losses"]) == 1
     for key in ("seed", "versions", "data_hash", "conventions", "comparison_method"):
         assert key in res
+    best = res["areas"]["hIT"]["networks"]["trained"]
+    assert res["score_mean"] == best["best_score"] and res["metric"] == "pearson"
+    assert res["score_ci"] == best["per_layer"][best["best_layer"]]["ci"]
+    assert RSANetworkResult.from_dict(res) == run.result
     html = (tmp_path / "net" / "report.html").read_text()
     assert "Layer RDMs vs IT: trained and untrained" in html
     assert html.count("data:image/png;base64,") >= 6

@@ -4,5 +4,7 @@ One module per task: its options model, typed result, runner and report builder.
 """
 
 from . import decoding
+from . import rsa_fixed_models
+from . import rsa_network
 
-__all__ = ["decoding"]
+__all__ = ["decoding", "rsa_fixed_models", "rsa_network"]

@@ -1,0 +1,279 @@
+"""The ``rsa_network`` task: every layer of a network vs human and monkey IT on the 92 images.
+
+A thin runner over :func:`neurodl.analyses.rsa.training.train_shape_network` (a network trained
+on a generated shape task, or the user's weights) and
+:func:`neurodl.analyses.rsa.model_brain.compare_network_with_brain` (each layer's RDM against the
+4 subjects' hIT RDMs and the monkey-IT RDM, beside an untrained control). It reads only the
+``data`` and ``options`` sections.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from ...exceptions import ConfigError
+from ..config import TaskOptions
+from ..registry import RunContext, register_task
+from ._rsa_common import (
+    BOOTSTRAP,
+    RSATaskResult,
+    check_method,
+    common_values,
+    hash_arrays,
+    kriegeskorte92_folder,
+)
+
+__all__ = ["RSANetworkOptions", "RSANetworkResult", "TrainOptions", "run_rsa_network"]
+
+
+class TrainOptions(TaskOptions):
+    """Training of the network on the generated shape task."""
+
+    n_per_class: int = Field(300, ge=1)
+    n_test_per_class: int = Field(50, ge=1)
+    classes: list[str] | None = None
+    epochs: int = Field(15, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    stimulus_params: dict[str, Any] = Field(default_factory=dict)
+    """Passed to :func:`neurodl.analyses.rsa.stimuli.make_shape_stimuli` (e.g. ``n_clutter``)."""
+
+
+class RSANetworkOptions(TaskOptions):
+    """Options of ``rsa_network``."""
+
+    architecture: str = "small_cnn"
+    """A name from :data:`neurodl.models.vision.VISION_MODELS`, or ``torchvision:<arch>``."""
+    architecture_params: dict[str, Any] = Field(default_factory=dict)
+    image_size: int = Field(48, ge=8)
+    """Network input size: the 92 images are resized to it; the training images are drawn at it."""
+    weights: str | None = None
+    """A state-dict file: use these weights instead of training."""
+    layers: list[str] | None = None
+    """Layer names (default: the model's ``layer_names``)."""
+    train: TrainOptions = Field(default_factory=TrainOptions)
+    control: bool = True
+    input_mean: list[float] | None = None
+    input_std: list[float] | None = None
+    rdm_metric: str = "correlation"
+    method_hit: str = "pearson"
+    method_mit: str = "pearson"
+    bootstrap: BOOTSTRAP = "conditions"
+    n_bootstrap: int = Field(1000, ge=1, le=1_000_000)
+    ceiling_zscore: bool = True
+    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    reduction: Literal["pca", "srp"] | None = None
+    n_components: int = Field(100, ge=1)
+    cache_dir: str | None = None
+
+    @field_validator("method_hit", "method_mit")
+    @classmethod
+    def _methods(cls, value: str) -> str:
+        return check_method(value)
+
+
+class RSANetworkResult(RSATaskResult):
+    """Result of ``rsa_network`` (``results.json``).
+
+    ``areas`` maps ``hIT``/``mIT`` to the comparison settings, the noise ceiling and, per
+    network (``trained``, ``untrained``), the per-layer scores and CIs, the best layer and the
+    trained-vs-untrained bootstrap test. The top-level ``score_mean``/``score_ci`` are those of
+    the trained network's best layer against hIT (``metric``: ``method_hit``); ``models`` is
+    empty.
+    """
+
+    task: Literal["rsa_network"] = "rsa_network"
+    comparison_method: dict[str, str] = Field(description="Area -> RDM comparison method.")
+    architecture: str
+    weights: str | None = None
+    layers: list[str]
+    networks: list[str]
+    areas: dict[str, dict[str, Any]]
+    training: dict[str, Any] | None = None
+    model_brain_settings: dict[str, Any]
+
+    def _best(self, area: str, net: str) -> tuple[str | None, float | None]:
+        nets = self.areas.get(area, {}).get("networks", {})
+        if net not in nets:
+            return None, None
+        return nets[net].get("best_layer"), nets[net].get("best_score")
+
+    def summary_lines(self) -> list[str]:
+        """Dataset/architecture, then per area the best trained (and untrained) layer."""
+        lines = [f"{self.dataset} | {self.task} | {self.architecture} ({len(self.layers)} layers)"]
+        for area in self.areas:
+            text = f"{area} ({self.comparison_method.get(area)}):"
+            for net in self.networks:
+                layer, score = self._best(area, net)
+                if layer is not None and score is not None:
+                    text += f" {net} best {layer} r = {score:.3f};"
+            lines.append(text.rstrip(";"))
+        if self.training is not None and self.training.get("test_accuracy") is not None:
+            tr = self.training
+            lines.append(
+                f"shape task: held-out accuracy {tr['test_accuracy']:.3f} "
+                f"(chance {tr['chance']:.3f}, {tr['n_train']} training images)"
+            )
+        return lines
+
+
+def _build_network(opts: RSANetworkOptions, seed: int) -> Any:
+    if opts.architecture.startswith("torchvision:"):
+        from ...analyses.rsa.activations import load_torchvision_model
+
+        return load_torchvision_model(
+            opts.architecture.split(":", 1)[1], None, **opts.architecture_params
+        )
+    from ...models.vision import build_vision_model
+
+    n_classes = len(opts.train.classes) if opts.train.classes else 8
+    return build_vision_model(
+        opts.architecture,
+        in_channels=3,
+        n_classes=n_classes,
+        image_size=opts.image_size,
+        seed=seed,
+        **opts.architecture_params,
+    )
+
+
+def _train(opts: RSANetworkOptions, seed: int) -> tuple[Any, Any, Any]:
+    """``(model, untrained control or None, TrainingResult or None)``."""
+    if opts.weights is not None:
+        return _build_network(opts, seed), None, None
+    if opts.architecture.startswith("torchvision:"):
+        raise ConfigError(
+            "'options.weights' is required with a torchvision architecture (training on the "
+            "shape task is only offered for the models in neurodl.models.vision)."
+        )
+    from ...analyses.rsa.training import train_shape_network
+
+    t = opts.train
+    return train_shape_network(
+        architecture=opts.architecture,
+        architecture_params=opts.architecture_params,
+        n_per_class=t.n_per_class,
+        n_test_per_class=t.n_test_per_class,
+        classes=t.classes,
+        image_size=opts.image_size,
+        stimulus_params=t.stimulus_params,
+        epochs=t.epochs,
+        batch_size=t.batch_size,
+        lr=t.lr,
+        weight_decay=t.weight_decay,
+        seed=seed,
+    )
+
+
+@register_task(
+    "rsa_network",
+    options=RSANetworkOptions,
+    result=RSANetworkResult,
+    reads=("data", "options"),
+    description="92-image RSA: every layer of a trained network vs human and monkey IT, "
+    "untrained control",
+)
+def run_rsa_network(ctx: RunContext) -> RSANetworkResult:
+    """Train (or load) a network, compare each layer with hIT and mIT beside an untrained control."""
+    from ...analyses.rsa import read_kriegeskorte92
+    from ...analyses.rsa.model_brain import compare_network_with_brain
+    from ...analyses.rsa.training import as_image_batch
+    from ...report.figures.rsa import CATEGORY_GROUPS
+
+    cfg, opts = ctx.cfg, ctx.options
+    folder, ds_name = kriegeskorte92_folder(cfg)
+    k92 = read_kriegeskorte92(folder, images=True)
+    images = as_image_batch(k92["images"], channels_last=True)
+    brain = {"hIT": k92["hIT"].average_by("subject"), "mIT": k92["fig1"].subset(0)}
+    brain["mIT"].names = ["mIT"]
+    model, untrained, training = _train(opts, cfg.seed)
+    pre: dict[str, Any] = {"size": (opts.image_size, opts.image_size)}
+    if opts.input_mean is not None:
+        pre["mean"] = opts.input_mean
+    if opts.input_std is not None:
+        pre["std"] = opts.input_std
+    mb = compare_network_with_brain(
+        model,
+        images,
+        brain,
+        layers=opts.layers,
+        weights=opts.weights,
+        control=opts.control,
+        untrained=untrained,
+        preprocessing=pre,
+        rdm_metric=opts.rdm_metric,
+        method={"hIT": opts.method_hit, "mIT": opts.method_mit},
+        bootstrap=opts.bootstrap,
+        n_bootstrap=opts.n_bootstrap,
+        ceiling_zscore=opts.ceiling_zscore,
+        confidence=opts.confidence,
+        reduction=opts.reduction,
+        n_components=opts.n_components,
+        cache_dir=opts.cache_dir,
+        training=training,
+        seed=cfg.seed,
+    )
+    data_hash = hash_arrays(
+        brain["hIT"].dissimilarities, brain["mIT"].dissimilarities, k92["images"]
+    )
+    summary = mb.to_dict()
+    values = common_values(cfg, data_hash, opts.method_hit)
+    values["conventions"]["untrained_control"] = (
+        "same architecture with the trained network's initial weights (same seed)"
+        if untrained is not None
+        else "same architecture, every submodule re-initialised with reset_parameters (seeded)"
+    )
+    values["conventions"]["mIT"] = (
+        "single monkey-IT RDM (fig. 1, 674 neurons): no noise ceiling (NaN), condition bootstrap"
+    )
+    text = "; ".join(
+        f"{area}: best trained layer {a['networks']['trained']['best_layer']} "
+        f"r = {a['networks']['trained']['best_score']:.3f}"
+        for area, a in summary["areas"].items()
+    )
+    if training is not None:
+        text += f"; shape-task held-out accuracy {training.test_accuracy:.3f}"
+    hit_best = summary["areas"]["hIT"]["networks"]["trained"]
+    hit_ci = hit_best["per_layer"][hit_best["best_layer"]]["ci"] if hit_best["best_layer"] else None
+    result = RSANetworkResult.create(
+        **values,
+        dataset=ds_name,
+        score_mean=hit_best["best_score"],
+        score_ci=hit_ci,
+        n_splits=None,
+        comparison_method={"hIT": opts.method_hit, "mIT": opts.method_mit},
+        data_hash_method="sha256 of the hIT and mIT RDM arrays and the 92 images",
+        architecture=opts.architecture,
+        weights=opts.weights,
+        layers=mb.layers,
+        networks=mb.networks,
+        areas=summary["areas"],
+        training=summary["training"],
+        model_brain_settings=summary["settings"],
+        category_order=list(CATEGORY_GROUPS),
+        summary=text,
+    )
+    if ctx.write_report:
+        from ...analyses.rsa.stimuli import make_shape_stimuli
+        from .rsa_network_report import write_network_report
+
+        stim = None
+        if training is not None:
+            t = opts.train
+            stim = make_shape_stimuli(
+                2, classes=t.classes, image_size=opts.image_size, seed=cfg.seed, **t.stimulus_params
+            )
+        write_network_report(
+            ctx.out_dir / "report.html",
+            result=result,
+            model_brain=mb,
+            stimuli=stim,
+            alpha=opts.alpha,
+            config_text=ctx.config_text,
+            title=cfg.report.title,
+        )
+    return result
