@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from neurodl.exceptions import ConfigError, DataFormatError, DatasetError
-from neurodl.workflows.config import load_config, parse_config
-from neurodl.workflows.run import load_data, run_config
+from neurodl.workflows import load_config, parse_config, run_config
+from neurodl.workflows.data import load_data
+from neurodl.workflows.tasks.encoding import EncodingResult
+from neurodl.workflows.validate import task_options
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "haxby_encoding_mlp.yaml"
 SIM_FMRI = {
@@ -38,8 +40,15 @@ def _fir(n_delays: int = 4) -> np.ndarray:
 
 
 def test_mlp_encoder_beside_ridge(tmp_path):
-    res = run_config(_cfg({**BASE, **FAST_MLP}), tmp_path / "out").results
+    run = run_config(_cfg({**BASE, **FAST_MLP}), tmp_path / "out")
+    res = run.results
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert EncodingResult.from_dict(saved) == run.result
+    # each encoder's own statistics, the chosen (main) one first
+    assert list(res["models"]) == ["mlp", "ridge"]
+    assert res["models"]["ridge"]["role"] == "baseline" and res["models"]["mlp"]["role"] == "main"
+    assert res["models"]["ridge"]["score_mean"] == res["encoders"]["ridge"]["heldout_r_median"]
+    assert res["score_mean"] == res["heldout_r_median"]
     ridge_only = run_config(_cfg(BASE), None).results
     assert res["encoder"] == "mlp" and set(res["encoders"]) == {"ridge", "mlp"}
     # the ridge beside the MLP is the plain ridge run (same train/test runs)
@@ -114,7 +123,7 @@ def test_features_file_missing(tmp_path):
 )
 def test_bad_options(options, match):
     with pytest.raises(ConfigError, match=match):
-        _cfg(options).task_options()
+        task_options(_cfg(options))
 
 
 def test_example_config_fast_copy(tmp_path):
@@ -133,7 +142,7 @@ def test_haxby_encoding_mlp_example(shared_data, tmp_path):
     raw = yaml.safe_load(EXAMPLE.read_text())
     raw["data"]["data_root"] = str(shared_data("."))
     cfg = parse_config(raw)
-    assert cfg.task_options() == load_config(EXAMPLE).task_options()
+    assert task_options(cfg) == task_options(load_config(EXAMPLE))
     res = run_config(cfg, None).results
     # issue floors for FIR encoding (ridge: median 0.139, max 0.756 on these files)
     assert res["encoders"]["ridge"]["heldout_r_median"] >= 0.13

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config, run_config
+from neurodl.workflows.validate import task_options
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def test_neural_fmri_examples_validate(name):
     cfg = parse_config(yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text()))
     assert cfg.model.name == "mlp" and cfg.evaluation.protocol == "leave-one-run-out"
-    assert cfg.task_options().baseline.name == "lda"
+    assert task_options(cfg).baseline.name == "lda"
 
 
 @pytest.mark.realdata

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from neurodl.exceptions import ConfigError
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
-from neurodl.workflows.tasks import TASKS
+from neurodl.workflows import TASKS, parse_config, run_config
+from neurodl.workflows.tasks.seizure import SeizureResult, load_recordings, run_seizure
+from neurodl.workflows.validate import task_options
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "seizure_simulated.yaml"
@@ -34,13 +34,27 @@ def _small_config(**options):
 
 def test_seizure_task_is_registered():
     assert "seizure" in TASKS
-    assert TASKS["seizure"].runner == "seizure:run_seizure"
+    assert TASKS["seizure"].run is run_seizure and TASKS["seizure"].result is SeizureResult
+    # the window classifier is 'model'; protocol and scoring are the task's own
+    assert TASKS["seizure"].reads == {"data", "model", "options"}
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"evaluation": {"protocol": "leave-one-subject-out"}},
+        {"preprocessing": [{"bandpass": {"l_freq": 1.0, "h_freq": 40.0}}]},
+    ],
+)
+def test_sections_the_task_ignores_are_refused(section):
+    with pytest.raises(ConfigError, match=r"task 'seizure' does not use the section"):
+        parse_config({**_small_config(), **section})
 
 
 def test_example_config_validates():
     cfg = parse_config(yaml.safe_load(EXAMPLE.read_text()))
     assert cfg.task == "seizure"
-    opts = cfg.task_options()
+    opts = task_options(cfg)
     assert opts.fa_budget == 1.0 and opts.pre_tolerance == 30
 
 
@@ -64,6 +78,13 @@ def test_small_example_runs_and_writes_results(tmp_path):
     assert "Event timeline" in html and "Probability trace" in html
     assert "Per-subject metrics" in html
     assert res.results["task"] == "seizure"
+    # the typed result is what results.json holds, and reads back unchanged
+    assert isinstance(res.result, SeizureResult)
+    assert SeizureResult.from_dict(results) == res.result
+    assert SeizureResult.from_dict(res.result.to_dict()).to_dict() == res.result.to_dict()
+    assert results["metric"] == "event_f1" and results["score_mean"] == results["f1"]
+    assert results["n_splits"] == 3 and results["data_hash"]
+    assert any("reference events detected" in line for line in res.result.summary_lines())
 
 
 def test_fixed_postprocessing_skips_tuning(tmp_path):
@@ -114,13 +135,12 @@ def test_real_edf_with_annotation_files(shared_data, tmp_path):
     not in the data subset, so its seizures at 327 s and 6211 s fall after this 125 s EDF and
     are dropped; a CSV annotation table shows the attach path)."""
     from neurodl.analyses.seizure import prepare_recording
-    from neurodl.workflows.seizure import load_recordings
 
     edf = shared_data("eeg/eegmmidb_S001/S001R04.edf")
     seizures = shared_data("eeg/mne_testing_subset/wfdb/chb06_04.edf.seizures")
     base = {"task": "seizure", "data": {"source": "file", "path": str(edf)}}
     cfg = parse_config({**base, "options": {"annotations": str(seizures)}})
-    (rec,) = load_recordings(cfg, cfg.task_options())[0]
+    (rec,) = load_recordings(cfg, task_options(cfg))[0]
     assert rec.sfreq == 160.0 and rec.duration == pytest.approx(125.0)
     assert "seizure" not in rec.annotations.unique_labels()  # both start after the end
 
@@ -129,7 +149,7 @@ def test_real_edf_with_annotation_files(shared_data, tmp_path):
     cfg = parse_config(
         {**base, "options": {"annotations": str(table), "label_map": {"T2": "other"}}}
     )
-    (rec,) = load_recordings(cfg, cfg.task_options())[0]
+    (rec,) = load_recordings(cfg, task_options(cfg))[0]
     sz = rec.annotations.select("seizure")
     assert sz.onset.tolist() == [30.0] and sz.duration.tolist() == [20.0]
     assert (

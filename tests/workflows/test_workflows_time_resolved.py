@@ -9,8 +9,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config, run_config
+from neurodl.workflows.validate import task_options
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -53,13 +53,13 @@ def test_bad_time_resolved_options(options, match):
     raw = _cfg("bandpower")
     raw["options"].update(options)
     with pytest.raises((ValidationError, ValueError), match=match):
-        parse_config(raw).task_options()
+        task_options(parse_config(raw))
 
 
 def test_eegmmidb_example_uses_band_power():
-    opts = parse_config(
-        yaml.safe_load((EXAMPLES / "eegmmidb_time_resolved.yaml").read_text())
-    ).task_options()
+    opts = task_options(
+        parse_config(yaml.safe_load((EXAMPLES / "eegmmidb_time_resolved.yaml").read_text()))
+    )
     assert opts.features == "bandpower" and opts.bands == [(8.0, 13.0), (13.0, 30.0)]
 
 

@@ -6,5 +6,9 @@ One module per task: its options model, typed result, runner and report builder.
 from . import decoding
 from . import rsa_fixed_models
 from . import rsa_network
+from . import encoding
+from . import searchlight
+from . import seizure
+from . import time_resolved
 
-__all__ = ["decoding", "rsa_fixed_models", "rsa_network"]
+__all__ = ["decoding", "encoding", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "time_resolved"]

@@ -1,11 +1,12 @@
-"""The seizure task: continuous recordings -> window detector -> events -> SzCORE scores.
+"""The ``seizure`` task: continuous recordings -> window detector -> events -> SzCORE scores.
 
 Recordings come from ``data`` (the ``continuous_seizures`` simulator, a file or a dataset that
 gives Recording objects); optional ``options.annotations`` attaches an annotation file (a
 CHB-MIT ``.seizures`` file or a CSV/TSV with ``onset`` and ``duration`` columns) and
 ``options.label_map`` renames annotation labels to the seizure label. Evaluation is
 leave-one-subject-out (leave-one-recording-out when all recordings share one subject), with
-post-processing tuned inside each training set only.
+post-processing tuned inside each training set only. The window classifier is ``model``; the
+protocol and scoring are the task's own, so no ``evaluation`` or ``preprocessing`` is read.
 """
 
 from __future__ import annotations
@@ -17,19 +18,16 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from .._logging import logger
-from ..exceptions import ConfigError, DataFormatError
-from ..report.figures.seizure import plot_event_timeline, plot_probability_trace
-from ._progress import progress_bar
-from .config import RunConfig, TaskOptions
+from ..._logging import logger
+from ...exceptions import ConfigError, DataFormatError
+from .._progress import progress_bar
+from ..config import RunConfig, TaskOptions
+from ..data import load_data
+from ..registry import RunContext, register_task
+from ..results import TaskResult
+from ._shared import array_hash, fmt, versions
 
-__all__ = [
-    "SeizureOptions",
-    "load_recordings",
-    "plot_event_timeline",
-    "plot_probability_trace",
-    "run_seizure",
-]
+__all__ = ["SeizureOptions", "SeizureResult", "load_recordings", "run_seizure"]
 
 
 class SeizureOptions(TaskOptions):
@@ -56,14 +54,57 @@ class SeizureOptions(TaskOptions):
     max_timeline_rows: int = Field(16, ge=1)
 
 
-def _read_annotations(path: str, sfreq: float) -> Any:
-    from ..data import Annotations
+class SeizureResult(TaskResult):
+    """Result of the ``seizure`` task (``results.json``).
+
+    Event metrics (SzCORE any-overlap) are computed per held-out subject and averaged; the
+    headline ``score_mean`` is the event F1 (``metric`` ``event_f1``; a detector that never
+    fires scores 0, the ``chance_level``), ``n_splits`` the number of held-out subjects.
+    ``per_subject`` holds one row of metrics per subject, ``events`` the reference and detected
+    events of every recording with the post-processing tuned for it.
+    """
+
+    task: Literal["seizure"] = "seizure"
+    model: str
+    sensitivity: float | None
+    precision: float | None
+    f1: float | None
+    fa_per_24h: float | None
+    latency_s: float | None
+    auroc: float | None
+    auroc_pooled: float | None
+    n_subjects: int
+    n_recordings: int
+    n_reference_events: int
+    n_detected: int
+    n_false_alarms: int
+    hours: float
+    per_subject: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    scoring: dict[str, float]
+    options: dict[str, Any]
+
+    def summary_lines(self) -> list[str]:
+        """Dataset/protocol/model, the event metrics and the event counts."""
+        return [
+            f"{self.dataset} | {self.protocol} | seizure detection with {self.model}",
+            f"event sensitivity {fmt(self.sensitivity)}, precision {fmt(self.precision)}, "
+            f"F1 {fmt(self.f1)}; false alarms / 24 h {fmt(self.fa_per_24h)}; "
+            f"latency {fmt(self.latency_s, '.1f')} s; window AUROC {fmt(self.auroc)}",
+            f"{self.n_detected} of {self.n_reference_events} reference events detected, "
+            f"{self.n_false_alarms} false alarms in {self.hours:.1f} h from "
+            f"{self.n_subjects} subjects ({self.n_recordings} recordings)",
+        ]
+
+
+def _read_annotations(path: str) -> Any:
+    from ...data import Annotations
 
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"options.annotations: file {path!r} does not exist.")
     if p.name.endswith(".seizures"):
-        from ..io.eeg import read_chbmit_seizures
+        from ...io.eeg import read_chbmit_seizures
 
         return read_chbmit_seizures(p, sfreq=None)
     sep = "\t" if p.suffix.lower() == ".tsv" else ","
@@ -79,8 +120,7 @@ def _read_annotations(path: str, sfreq: float) -> Any:
 
 def load_recordings(cfg: RunConfig, opts: SeizureOptions) -> tuple[list[Any], str]:
     """Load the configured data as a list of Recording with seizure annotations."""
-    from ..data import Annotations, Recording
-    from .run import load_data
+    from ...data import Annotations, Recording
 
     obj, name = load_data(cfg.data, seed=cfg.seed)
     recs = [obj] if isinstance(obj, Recording) else list(obj) if isinstance(obj, list) else None
@@ -93,7 +133,7 @@ def load_recordings(cfg: RunConfig, opts: SeizureOptions) -> tuple[list[Any], st
     for rec in recs:
         rec = rec.copy() if (opts.annotations or opts.label_map) else rec
         if opts.annotations:
-            extra = _read_annotations(opts.annotations, rec.sfreq)
+            extra = _read_annotations(opts.annotations)
             keep = extra.onset < rec.duration
             if (~keep).any():
                 logger.info(
@@ -116,85 +156,8 @@ def load_recordings(cfg: RunConfig, opts: SeizureOptions) -> tuple[list[Any], st
     return out, name
 
 
-def _write_report(
-    path: Path, results: dict[str, Any], ev: Any, cfg: RunConfig, config_text: str | None
-) -> None:
-    from ..report import Report
-
-    rep = Report(
-        cfg.report.title or f"neurodl: {results['name']}",
-        subtitle=f"{results['dataset']} - seizure detection - {results['protocol']}",
-    )
-    rep.add_summary(
-        {
-            "event sensitivity": results["sensitivity"],
-            "precision": results["precision"],
-            "F1": results["f1"],
-            "false alarms / 24 h": results["fa_per_24h"],
-            "latency (s)": results["latency_s"],
-            "window AUROC": results["auroc"],
-        }
-    )
-    rep.add_section(
-        "Result",
-        text=(
-            f"{results['n_detected']} of {results['n_reference_events']} reference seizure "
-            f"events detected and {results['n_false_alarms']} false alarms in "
-            f"{results['hours']:.1f} h of recording from {results['n_subjects']} subjects "
-            f"({results['protocol']}). Event metrics follow SzCORE: any-overlap with "
-            f"{results['scoring']['pre_tolerance']:g} s pre-ictal and "
-            f"{results['scoring']['post_tolerance']:g} s post-ictal tolerance, events closer "
-            f"than {results['scoring']['min_gap']:g} s merged, events longer than "
-            f"{results['scoring']['max_duration']:g} s split; computed per subject, then "
-            "averaged. Post-processing (smoothing, threshold, minimum duration, merging) was "
-            "tuned on out-of-fold traces of the training subjects only."
-        ),
-    )
-    traces = ev.traces
-    rows = [
-        {
-            "label": f"{t['subject']} / {t['recording_id']}",
-            "duration": t["duration"],
-            "reference": t["reference"],
-            "hypothesis": t["hypothesis"],
-        }
-        for t in traces[: cfg.task_options().max_timeline_rows]
-    ]
-    rep.add_figure(
-        plot_event_timeline(rows),
-        title="Event timeline",
-        section="Events",
-        caption="Black: annotated seizures; red: detections on the held-out subject "
-        "(bars at least 20 s wide for visibility).",
-    )
-    with_ref = [t for t in traces if len(t["reference"])] or traces
-    example = with_ref[0]
-    pp = example["postprocessing"]
-    rep.add_figure(
-        plot_probability_trace(example, pp["threshold"], pp["smooth"]),
-        title="Probability trace",
-        section="Events",
-        caption="Window probabilities of one held-out recording, the smoothed trace, the "
-        "threshold tuned on the training subjects, reference (grey) and detected (red) events.",
-    )
-    rep.add_table(
-        pd.DataFrame(results["per_subject"]),
-        title="Per-subject metrics",
-        section="Metrics",
-    )
-    rep.add_section("Provenance")
-    rep.add_key_values(
-        {k: results[k] for k in ("protocol", "model", "seed", "options") if k in results},
-        title="Run settings",
-        section="Provenance",
-    )
-    if config_text:
-        rep.add_code(config_text, title="Config", section="Provenance", language="yaml")
-    rep.save(path, overwrite=True)
-
-
 def _detector(cfg: RunConfig, opts: SeizureOptions) -> Any:
-    from ..analyses.seizure import DEFAULT_BANDS, PostProcessing, ScoringParams, SeizureDetector
+    from ...analyses.seizure import DEFAULT_BANDS, PostProcessing, ScoringParams, SeizureDetector
 
     try:
         fixed = PostProcessing(**opts.postprocessing) if opts.postprocessing else None
@@ -220,12 +183,29 @@ def _detector(cfg: RunConfig, opts: SeizureOptions) -> Any:
     )
 
 
-def run_seizure(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -> dict[str, Any]:
-    """Run the seizure task; write ``report.html`` into ``out_dir`` (if given)."""
-    from ..analyses.seizure import evaluate_loso
+def _recordings_hash(recs: list[Any]) -> str:
+    """Identity of the recordings: their signals, rates, subjects and annotations."""
+    parts: list[Any] = []
+    for r in recs:
+        a = r.annotations
+        parts += [r.data, [r.sfreq], [str(r.subject), r.recording_id], a.onset, a.duration, a.label]
+    return array_hash(*parts)
 
-    opts: SeizureOptions = cfg.task_options()
+
+@register_task(
+    "seizure",
+    options=SeizureOptions,
+    result=SeizureResult,
+    reads=("data", "model", "options"),
+    description="seizure event detection on continuous recordings, scored with SzCORE (LOSO)",
+)
+def run_seizure(ctx: RunContext) -> SeizureResult:
+    """Run the seizure task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    from ...analyses.seizure import evaluate_loso
+
+    cfg, opts = ctx.cfg, ctx.options
     recs, ds_name = load_recordings(cfg, opts)
+    data_hash = _recordings_hash(recs)
     det = _detector(cfg, opts)
     subjects = {r.subject for r in recs}
     protocol = "leave-one-subject-out"
@@ -237,30 +217,32 @@ def run_seizure(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
     with progress_bar("seizure LOSO") as cb:
         ev = evaluate_loso(recs, det, progress=cb)
     ev.protocol = protocol
-    per_subject = ev.per_subject.to_dict(orient="records")
-    results: dict[str, Any] = {
-        "task": cfg.task,
-        "name": cfg.name,
-        "dataset": ds_name,
-        "protocol": protocol,
-        "model": cfg.model.name,
-        **{k: ev.summary[k] for k in ("sensitivity", "precision", "f1", "fa_per_24h", "latency_s")},
-        "auroc": ev.summary["auroc"],
-        # Keys shared with the decoding task (CLI summary): the headline score is event F1;
-        # a detector that never fires scores 0.
-        "metric": "event_f1",
-        "score_mean": ev.summary["f1"],
-        "chance_level": 0.0,
-        "n_splits": int(ev.per_subject.shape[0]),
-        "auroc_pooled": ev.summary["auroc_pooled"],
-        "n_subjects": ev.summary["n_subjects"],
-        "n_recordings": len(recs),
-        "n_reference_events": ev.summary["n_reference_events"],
-        "n_detected": ev.summary["n_detected"],
-        "n_false_alarms": ev.summary["n_false_alarms"],
-        "hours": ev.summary["hours"],
-        "per_subject": per_subject,
-        "events": [
+    s = ev.summary
+    result = SeizureResult.create(
+        task="seizure",
+        name=cfg.name,
+        dataset=ds_name,
+        protocol=protocol,
+        # the headline score is event F1; a detector that never fires scores 0
+        metric="event_f1",
+        score_mean=s["f1"],
+        chance_level=0.0,
+        n_splits=int(ev.per_subject.shape[0]),
+        seed=cfg.seed,
+        versions=versions(),
+        data_hash=data_hash,
+        model=cfg.model.name,
+        **{k: s[k] for k in ("sensitivity", "precision", "f1", "fa_per_24h", "latency_s")},
+        auroc=s["auroc"],
+        auroc_pooled=s["auroc_pooled"],
+        n_subjects=s["n_subjects"],
+        n_recordings=len(recs),
+        n_reference_events=s["n_reference_events"],
+        n_detected=s["n_detected"],
+        n_false_alarms=s["n_false_alarms"],
+        hours=s["hours"],
+        per_subject=ev.per_subject.to_dict(orient="records"),
+        events=[
             {
                 "subject": t["subject"],
                 "recording": t["recording_id"],
@@ -271,17 +253,22 @@ def run_seizure(cfg: RunConfig, out_dir: Path | None, config_text: str | None) -
             }
             for t in ev.traces
         ],
-        "scoring": {
+        scoring={
             "pre_tolerance": opts.pre_tolerance,
             "post_tolerance": opts.post_tolerance,
             "min_gap": opts.min_gap,
             "max_duration": opts.max_duration,
         },
-        "options": opts.model_dump(),
-        "seed": cfg.seed,
-    }
-    if out_dir is not None and cfg.report.enabled:
-        from .run import jsonable
+        options=opts.model_dump(),
+    )
+    if ctx.write_report:
+        from .seizure_report import write_seizure_report
 
-        _write_report(out_dir / "report.html", jsonable(results), ev, cfg, config_text)
-    return results
+        write_seizure_report(
+            ctx.out_dir / "report.html",
+            result=result,
+            traces=ev.traces,
+            config_text=ctx.config_text,
+            title=cfg.report.title,
+        )
+    return result

@@ -1,0 +1,92 @@
+"""The encoding report: held-out r and noise-ceiling maps, normalised scores, encoder comparison.
+
+It reads only the typed :class:`~neurodl.workflows.tasks.encoding.EncodingResult` and the
+per-voxel arrays the run computed (for the maps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..results import TaskResult
+from ._shared import brain_slices, report_title
+
+__all__ = ["write_encoding_report"]
+
+#: Common keys left out of the report's "Results" table (run bookkeeping, shown elsewhere).
+_NOT_REPORTED = (
+    "schema_version", "task", "name", "seed", "versions", "models", "config",
+    "neurodl_version", "duration_s", "summary", "score_ci", "p_value",
+)  # fmt: skip
+
+
+def write_encoding_report(
+    path: Path,
+    *,
+    result: TaskResult,
+    volumes: Any,
+    scores: Mapping[str, np.ndarray],
+    normalized: Mapping[str, np.ndarray],
+    ceiling: np.ndarray,
+    config_text: str | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write the encoding report.
+
+    Parameters
+    ----------
+    path : Path
+    result : EncodingResult
+    volumes : VolumeSeries
+        The data (for mapping voxel values back to slices).
+    scores, normalized : mapping of str to ndarray
+        Held-out r and ceiling-normalised r per voxel of each fitted encoder.
+    ceiling : ndarray
+        The noise ceiling per voxel.
+    """
+    from ...report import Report
+    from ...report.figures.fmri import plot_ceiling_normalized_scores, plot_encoder_comparison
+
+    res = result.to_dict()
+    encoder = res["encoder"]
+    feats = f"FIR ({res['n_delays']} delays)" if res["features"] == "fir" else "features from file"
+    rep = Report(
+        report_title(title, res["name"]),
+        subtitle=f"{res['dataset']} - {feats} - {encoder} encoder",
+    )
+    summary: dict[str, Any] = {}
+    for n, r in scores.items():
+        summary[f"{n}: held-out r (median)"] = float(np.median(r))
+        summary[f"{n}: held-out r (max)"] = float(r.max())
+        med = res["encoders"][n]["normalized_median"]
+        summary[f"{n}: normalised r (median)"] = float("nan") if med is None else med
+    rep.add_summary(summary)
+    for n, r in scores.items():
+        rep.add_figure(
+            brain_slices(volumes, r, f"Held-out r ({n})", "Pearson r"), title=f"Encoding map: {n}"
+        )
+    rep.add_figure(
+        brain_slices(volumes, ceiling, "Noise ceiling", "max r"), title="Noise ceiling map"
+    )
+    rep.add_figure(
+        plot_ceiling_normalized_scores(normalized),
+        title="Ceiling-normalised scores",
+        caption=f"Voxels with ceiling >= {res['min_ceiling']}; dashed: the ceiling.",
+    )
+    if len(scores) > 1:
+        rep.add_figure(
+            plot_encoder_comparison(scores["ridge"], scores[encoder], encoder=encoder),
+            title=f"Per-voxel r: {encoder} vs ridge",
+            caption="Same train and test runs; dashed: equal r.",
+        )
+    rep.add_key_values(
+        {k: v for k, v in res.items() if k not in _NOT_REPORTED and v is not None},
+        title="Results",
+    )
+    if config_text:
+        rep.add_code(config_text, title="Config")
+    return rep.save(path)
