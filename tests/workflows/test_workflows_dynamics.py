@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
 
 from neurodl.exceptions import ConfigError
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config, run_config
+from neurodl.workflows.tasks.behavior_decoding import BehaviorDecodingResult
+from neurodl.workflows.tasks.latents import LatentsResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -42,6 +44,10 @@ def _run(data: dict, out: Path) -> dict:
     assert (out / "results.json").is_file() and (out / "report.html").is_file()
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["task"] == data.get("task", "decoding")
+    # The typed result follows its schema and round-trips through results.json.
+    jsonschema.validate(on_disk, type(res.result).json_schema())
+    assert type(res.result).from_dict(on_disk) == res.result
+    assert type(res.result).from_dict(res.result.to_dict()) == res.result
     return res.results
 
 
@@ -51,7 +57,7 @@ def test_latents_simulated_example_fast(tmp_path):
         **{
             "data.params": {"n_neurons": 20, "n_trials": 30, "n_bins": 20, "mean_rate": 30.0},
             "options.model_params": {
-                "epochs": 3,
+                "max_epochs": 3,
                 "enc_size": 16,
                 "gen_size": 16,
                 "g0_size": 8,
@@ -63,7 +69,7 @@ def test_latents_simulated_example_fast(tmp_path):
             "options.forecast": {
                 "horizons": [1, 3],
                 "models": ["persistence", "linear_ar", "rnn"],
-                "rnn": {"epochs": 2},
+                "rnn": {"max_epochs": 2},
             },
         },
     )
@@ -76,6 +82,7 @@ def test_latents_simulated_example_fast(tmp_path):
     assert [row["horizon"] for row in r["forecast"]["linear_ar"]] == [1, 3]
     assert r["model_scores"]["time_per_epoch_s"] > 0
     assert set(r["baselines"]) == {"smoothing", "gpfa"}
+    assert r["score_mean"] == r["co_bps"] and r["models"]["lfads"]["role"] == "main"
     html = (tmp_path / "out" / "report.html").read_text()
     for title in (
         "Latent trajectories",
@@ -106,6 +113,66 @@ def test_behavior_decoding_simulated(tmp_path):
     assert r["evaluation"].startswith("contiguous-block CV")
     assert r["decoders"]["ridge"]["r2_mean"] > 0.3
     assert len(r["decoders"]["kalman"]["fold_r2"]) == 3
+    # The top-level score is the main decoder's (default: the last listed); each decoder has
+    # its own statistics in models, the main one first.
+    assert r["task"] == "behavior_decoding" and r["metric"] == "r2" and r["n_splits"] == 3
+    assert r["main_decoder"] == "kalman" and list(r["models"]) == ["kalman", "ridge"]
+    assert r["score_mean"] == r["decoders"]["kalman"]["r2_mean"]
+    assert r["models"]["ridge"]["role"] == "baseline"
+    assert r["models"]["ridge"]["score_mean"] == r["decoders"]["ridge"]["r2_mean"]
+    assert r["models"]["kalman"]["fold_scores"] == r["decoders"]["kalman"]["fold_r2"]
+    assert r["best_r2"] == max(v["r2_mean"] for v in r["decoders"].values())
+    assert r["data_hash"] and r["versions"]["numpy"]
+
+
+def test_behavior_decoding_main_option_and_sections(tmp_path):
+    data = {
+        "task": "behavior_decoding",
+        "data": {
+            "source": "simulate",
+            "simulator": "latent_population",
+            "params": {"n_neurons": 10, "n_trials": 10, "n_bins": 20},
+        },
+        "options": {"decoders": {"ridge": {}, "kalman": {}}, "n_splits": 2, "main": "ridge"},
+    }
+    res = run_config(parse_config(data), None)
+    r = res.results
+    assert r["main_decoder"] == "ridge" and r["score_mean"] == r["decoders"]["ridge"]["r2_mean"]
+    assert r["models"]["ridge"]["role"] == "main"
+    lines = res.result.summary_lines()
+    assert any(line.startswith("ridge: r2 = ") and "[main]" in line for line in lines)
+    assert BehaviorDecodingResult.from_dict(res.result.to_dict()) == res.result
+    data["options"]["main"] = "gru"
+    with pytest.raises(ConfigError, match=r"options\.main"):
+        run_config(parse_config(data), None)
+    data["options"]["main"] = "ridge"
+    for section in ({"model": {"name": "lda"}}, {"evaluation": {"n_permutations": 0}}):
+        with pytest.raises(ConfigError, match="does not use"):
+            parse_config({**data, **section})
+
+
+def test_latents_result_round_trips_and_sections(tmp_path):
+    data = _example(
+        "latents_simulated",
+        **{
+            "data.params": {"n_neurons": 10, "n_trials": 12, "n_bins": 12},
+            "options.model": "autoencoder",
+            "options.model_params": {"max_epochs": 1, "enc_size": 4, "gen_size": 4, "g0_size": 4},
+            "options.forward_bins": 2,
+            "options.baselines": ["pca"],
+            "options.forecast": None,
+        },
+    )
+    res = run_config(parse_config(data), None)
+    assert isinstance(res.result, LatentsResult)
+    assert LatentsResult.from_dict(res.result.to_dict()) == res.result
+    r = res.results
+    assert r["metric"] == "co_bps" and r["score_mean"] == r["co_bps"] == r["model_scores"]["co_bps"]
+    assert list(r["models"]) == ["autoencoder", "pca"] and r["models"]["pca"]["role"] == "baseline"
+    assert r["models"]["pca"]["score_mean"] == r["baselines"]["pca"]["co_bps"]
+    assert r["forecast"] == {} and r["model"] == "autoencoder"
+    with pytest.raises(ConfigError, match="does not use"):
+        parse_config({**data, "model": {"name": "lfads"}})
 
 
 @pytest.mark.realdata
@@ -117,7 +184,7 @@ def test_chewie_example(shared_data, tmp_path, monkeypatch):
             "options.decoders": {
                 "ridge": {"alpha": 1000.0},
                 "wiener": {"n_lags": 10},
-                "gru": {"n_lags": 5, "hidden_size": 8, "epochs": 2},
+                "gru": {"n_lags": 5, "hidden_size": 8, "max_epochs": 2},
             }
         },
     )

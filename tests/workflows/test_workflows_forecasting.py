@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
@@ -12,8 +13,8 @@ import yaml
 from neurodl.analyses.dynamics import LinearARForecaster, PersistenceForecaster, forecast_scores
 from neurodl.data.simulate import simulate_latent_population
 from neurodl.exceptions import ConfigError
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config, run_config
+from neurodl.workflows.tasks.forecasting import ForecastingResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SIM = {"n_neurons": 20, "n_trials": 30, "n_bins": 20, "mean_rate": 30.0}
@@ -34,7 +35,7 @@ def _config(**options) -> dict:
     data["options"].update(
         {
             "horizons": [1, 3],
-            "forecasters": {"persistence": {}, "linear_ar": {}, "rnn": {"epochs": 2}},
+            "forecasters": {"persistence": {}, "linear_ar": {}, "rnn": {"max_epochs": 2}},
             **options,
         }
     )
@@ -45,6 +46,10 @@ def _run(data: dict, out: Path) -> dict:
     res = run_config(parse_config(data), out, config_text=yaml.safe_dump(data))
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["task"] == "forecasting"
+    assert isinstance(res.result, ForecastingResult)
+    jsonschema.validate(on_disk, ForecastingResult.json_schema())
+    assert ForecastingResult.from_dict(on_disk) == res.result
+    assert ForecastingResult.from_dict(res.result.to_dict()) == res.result
     return res.results
 
 
@@ -58,6 +63,14 @@ def test_forecast_example_fast_matches_direct_scores(tmp_path):
         assert all(np.isfinite(row["r2_true_rates"]) for row in entry["by_horizon"])
     assert r["forecasters"]["rnn"]["time_per_epoch_s"] > 0
     assert r["forecasters"]["persistence"]["time_per_epoch_s"] is None
+    # The top-level score is the main forecaster's (the GRU): bits/spike at the first horizon.
+    assert r["metric"] == "bits_per_spike" and r["main_forecaster"] == "rnn"
+    assert r["score_mean"] == r["forecasters"]["rnn"]["by_horizon"][0]["bits_per_spike"]
+    assert list(r["models"]) == ["rnn", "persistence", "linear_ar"]
+    for name, m in r["models"].items():
+        assert m["role"] == ("main" if name == "rnn" else "baseline")
+        assert m["score_mean"] == r["forecasters"][name]["by_horizon"][0]["bits_per_spike"]
+    assert r["forecasters"]["rnn"]["params"]["random_state"] == data["seed"]
     # Oracle: the same random trial split and forecasters called directly.
     pop = simulate_latent_population(**SIM, seed=data["seed"])
     order = np.random.default_rng(data["seed"]).permutation(30)
@@ -99,6 +112,22 @@ def test_forecast_on_binned_counts_uses_contiguous_segments(tmp_path):
     ar = r["forecasters"]["linear_ar"]["by_horizon"]
     assert ar[0]["bits_per_spike"] > 0.05, ar  # predictable: the rates are slow sinusoids
     assert "r2_true_rates" not in ar[0]
+    assert r["main_forecaster"] == "linear_ar" and r["score_mean"] == ar[0]["bits_per_spike"]
+
+
+def test_forecast_main_option_summary_and_sections():
+    data = _config(forecasters={"persistence": {}, "linear_ar": {}}, main="persistence")
+    res = run_config(parse_config(data), None)
+    r = res.results
+    assert r["main_forecaster"] == "persistence"
+    assert r["score_mean"] == r["forecasters"]["persistence"]["by_horizon"][0]["bits_per_spike"]
+    lines = res.result.summary_lines()
+    assert "forecasting" in lines[0] and any("persistence" in ln and "[main]" in ln for ln in lines)
+    data["options"]["main"] = "rnn"
+    with pytest.raises(ConfigError, match=r"options\.main"):
+        run_config(parse_config(data), None)
+    with pytest.raises(ConfigError, match="does not use"):
+        parse_config({**_config(), "evaluation": {"n_permutations": 0}})
 
 
 @pytest.mark.parametrize(
@@ -128,7 +157,7 @@ def test_forecast_example_parses():
 def test_forecast_chewie_example(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURODL_DATA", str(shared_data("spikes").parent))
     data = yaml.safe_load((EXAMPLES / "forecast_chewie.yaml").read_text())
-    data["options"]["forecasters"]["rnn"] = {"epochs": 2, "hidden_size": 8}
+    data["options"]["forecasters"]["rnn"] = {"max_epochs": 2, "hidden_size": 8}
     r = _run(data, tmp_path / "out")
     assert r["n_units"] == 71 and r["n_train_trials"] == 29 and r["n_test_trials"] == 7
     persistence = r["forecasters"]["persistence"]["by_horizon"]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from datetime import datetime, timezone
 
+import jsonschema
 import numpy as np
 import pytest
 
 from neurodl.exceptions import ConfigError, DataFormatError
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.workflows import parse_config, run_config
+from neurodl.workflows.tasks.spike_trial_decoding import SpikeTrialDecodingResult
 
 N_TRIALS, N_UNITS = 60, 8
 
@@ -83,6 +85,13 @@ def test_planted_effect_in_window_not_before(nwb_path, tmp_path):
     assert r["extra_targets"]["planted_all"]["score_mean"] > 0.9
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Targets" in html and "Permutation null" in html
+    # The main label's statistics are the model's own; the typed result round-trips.
+    assert r["models"]["lda"]["score_mean"] == r["score_mean"]
+    assert r["models"]["lda"]["p_value"] == r["p_value"]
+    assert len(r["models"]["lda"]["null_scores"]) == 19
+    on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
+    jsonschema.validate(on_disk, SpikeTrialDecodingResult.json_schema())
+    assert SpikeTrialDecodingResult.from_dict(on_disk).to_dict() == on_disk
 
 
 def test_align_shift_moves_the_window_before_onset(nwb_path, tmp_path):
@@ -100,6 +109,26 @@ def test_inner_search_selects_a_grid_value(nwb_path):
     r = run_config(parse_config(data), None).results
     assert r["inner_selected"] in (0.01, 1.0)
     assert r["score_mean"] > 0.9 and r["p_value"] is None
+
+
+def test_network_model_through_the_estimator_factory(nwb_path):
+    # Any name of make_estimator: here a registered network (formerly "unknown model").
+    data = _config(nwb_path)
+    data["model"] = {"name": "mlp", "params": {"max_epochs": 2, "batch_size": 16}}
+    data["evaluation"].update({"n_permutations": 0, "n_boot": 0})
+    res = run_config(parse_config(data), None)
+    r = res.results
+    assert r["model"] == "mlp" and r["models"]["mlp"]["kind"] == "neural"
+    assert r["n_splits"] == 5 and 0.0 <= r["score_mean"] <= 1.0
+    assert SpikeTrialDecodingResult.from_dict(res.result.to_dict()) == res.result
+    data["model"] = {"name": "no_such_model"}
+    with pytest.raises(ConfigError, match="Unknown model"):
+        run_config(parse_config(data), None)
+
+
+def test_sections_not_read_are_refused(nwb_path):
+    with pytest.raises(ConfigError, match="does not use"):
+        parse_config({**_config(nwb_path), "preprocessing": [{"zscore": {}}]})
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,321 @@
+"""The ``latents`` task: latent dynamics of spiking populations (NLB-style evaluation).
+
+An LFADS-style sequential VAE (or a sequential autoencoder; built with
+:func:`neurodl.estimators.make_estimator`) is fitted on training trials with held-out neurons
+and a held-out forward window; on the test trials it gets co-bps, fp-bps, velocity R^2, PSTH R^2
+and latent recovery (:mod:`neurodl.analyses.dynamics` metrics), beside the true rates, latent
+baselines (smoothing, PCA, FA, GPFA-like) and forecasters by horizon. The top-level score is the
+model's co-bps.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from ...exceptions import ConfigError, DataFormatError
+from ..config import TaskOptions, _Strict
+from ..data import load_data
+from ..registry import RunContext, register_task
+from ..results import TaskResult
+from ._dynamics_common import (
+    TIMING_KEYS,
+    array_hash,
+    epoch_time,
+    fit_forecasters,
+    fmt,
+    model_lines,
+    model_stats,
+    torch_threads,
+    versions,
+)
+
+__all__ = ["ForecastSpec", "LatentsOptions", "LatentsResult", "run_latents"]
+
+_SCORES = ("co_bps", "fp_bps", "vel_r2", "psth_r2", "latent_r2")
+
+
+class ForecastSpec(_Strict):
+    """Forecasters by horizon fitted on the same training trials (scored on the test trials)."""
+
+    horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10])
+    models: list[Literal["persistence", "linear_ar", "rnn"]] = Field(
+        default_factory=lambda: ["persistence", "linear_ar", "rnn"]
+    )
+    rnn: dict[str, Any] = Field(default_factory=dict)
+
+
+class LatentsOptions(TaskOptions):
+    """Options of the ``latents`` task."""
+
+    model: Literal["lfads", "autoencoder"] = "lfads"
+    model_params: dict[str, Any] = Field(default_factory=dict)
+    heldout_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    forward_bins: int = Field(10, ge=0)
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    smoothing_sigma: float = Field(2.0, ge=0.0)
+    baselines: list[Literal["smoothing", "pca", "fa", "gpfa"]] = Field(
+        default_factory=lambda: ["smoothing", "gpfa"]
+    )
+    n_baseline_components: int = Field(3, ge=1)
+    forecast: ForecastSpec | None = Field(default_factory=ForecastSpec)
+    torch_threads: int | None = Field(None, ge=1)
+
+
+class LatentsResult(TaskResult):
+    """Result of the ``latents`` task (``results.json``).
+
+    ``metric`` is ``co_bps`` and ``score_mean`` the model's (None without held-out neurons);
+    ``models`` holds the model's and each baseline's co-bps and timing. The model's NLB metrics
+    are also top-level (``co_bps``, ``fp_bps``, ``vel_r2``, ``psth_r2``, ``latent_r2``), with
+    those of the true rates beside them.
+    """
+
+    task: Literal["latents"] = "latents"
+    model: str
+    n_trials: int
+    n_train_trials: int
+    n_test_trials: int
+    n_heldin: int
+    n_heldout: int
+    n_bins: int
+    forward_bins: int
+    bin_size: float
+    co_bps: float | None = None
+    fp_bps: float | None = None
+    vel_r2: float | None = None
+    psth_r2: float | None = None
+    latent_r2: float | None = None
+    co_bps_true_rates: float | None = None
+    co_bps_fraction_of_true: float | None = None
+    fp_bps_true_rates: float | None = None
+    model_scores: dict[str, Any]
+    true_rate_scores: dict[str, Any]
+    baselines: dict[str, dict[str, Any]]
+    forecast: dict[str, list[dict[str, Any]]]
+    forecast_timing: dict[str, dict[str, Any]]
+    history: dict[str, Any]
+
+    def summary_lines(self) -> list[str]:
+        """Dataset and model, the one-line summary, then the model's and baselines' co-bps."""
+        lines = [f"{self.dataset} | {self.protocol} | latents ({self.model})"]
+        if self.summary:
+            lines.append(self.summary)
+        return lines + model_lines(self, per="bin")
+
+
+def _ridge_behavior(
+    rates: np.ndarray, behavior: np.ndarray, tr: np.ndarray, te: np.ndarray
+) -> np.ndarray:
+    from sklearn.linear_model import RidgeCV
+
+    f = np.log(rates + 1e-3)
+    m = RidgeCV(alphas=np.logspace(-3, 3, 7)).fit(
+        f[tr].reshape(-1, f.shape[-1]), behavior[tr].reshape(-1, behavior.shape[-1])
+    )
+    return m.predict(f[te].reshape(-1, f.shape[-1])).reshape(behavior[te].shape)
+
+
+@register_task(
+    "latents",
+    options=LatentsOptions,
+    result=LatentsResult,
+    reads=("data", "options"),
+    description="latent dynamics (LFADS-style VAE) with held-out neurons: co-bps, fp-bps, R^2",
+)
+def run_latents(ctx: RunContext) -> LatentsResult:
+    """Run the ``latents`` task on simulated (or trial-structured) spiking populations."""
+    from ...analyses import dynamics as dyn
+    from ...data.simulate import LatentPopulation
+    from ...estimators import make_estimator
+
+    cfg, opts = ctx.cfg, ctx.options
+    pop, name = load_data(cfg.data, seed=cfg.seed)
+    if not isinstance(pop, LatentPopulation):
+        raise DataFormatError(
+            f"The latents task needs trials with known structure (simulator 'latent_population'); "
+            f"{name} gave {type(pop).__name__}."
+        )
+    c = pop.counts.astype(float)
+    true = pop.rates * pop.bin_size
+    n_trials, n_bins, n_neurons = c.shape
+    rng = np.random.default_rng(cfg.seed)
+    order = rng.permutation(n_trials)
+    n_test = max(1, round(opts.test_fraction * n_trials))
+    te, tr = np.sort(order[:n_test]), np.sort(order[n_test:])
+    neurons = rng.permutation(n_neurons)
+    n_held = n_neurons - round(opts.heldout_fraction * n_neurons)
+    held_in, held_out = np.sort(neurons[:n_held]), np.sort(neurons[n_held:])
+    c = c[:, :, np.concatenate([held_in, held_out])]
+    true = true[:, :, np.concatenate([held_in, held_out])]
+    T = n_bins - opts.forward_bins
+    if T < 2:
+        raise ConfigError(f"'forward_bins' ({opts.forward_bins}) leaves < 2 observed bins.")
+    has_ho = n_neurons - n_held > 0
+    has_fp = opts.forward_bins > 0
+
+    def scores(rates: np.ndarray, factors: np.ndarray | None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "co_bps": dyn.co_bps(rates[te][:, :T, n_held:], c[te][:, :T, n_held:])
+            if has_ho
+            else None,
+            "fp_bps": dyn.fp_bps(rates[te][:, T:], c[te][:, T:]) if has_fp else None,
+            "vel_r2": dyn.velocity_r2(rates[:, :T], pop.behavior[:, :T], seed=cfg.seed),
+            "psth_r2": dyn.psth_r2(rates[:, :T], true[:, :T], pop.conditions),
+        }
+        if factors is not None:
+            out["latent_r2"] = dyn.latent_r2(factors[:, :T], pop.latents[:, :T], train=tr)
+        return out
+
+    truth = scores(true, pop.latents)
+    params = {"seed": cfg.seed, **opts.model_params}
+    if opts.model == "autoencoder":
+        params["variational"] = False
+    with torch_threads(opts.torch_threads):
+        t0 = time.perf_counter()
+        model = make_estimator("lfads", **params).fit(c[tr][:, :T, :n_held], c[tr])
+        fit_time = time.perf_counter() - t0
+        out = model.predict(c[:, :T, :n_held])
+        model_scores = {
+            **scores(out["rates"], out["factors"]),
+            "fit_time_s": fit_time,
+            "time_per_epoch_s": model.history_["time_per_epoch_s"],
+            "n_epochs": model.history_["n_epochs"],
+            "latency_per_bin_s": out["latency_per_bin_s"],
+            "n_nan_skipped": model.history_["n_nan_skipped"],
+        }
+        base = _baselines(opts, dyn, c, pop, tr, te, n_held, T, has_ho, cfg.seed)
+        fc_rows: dict[str, list[dict[str, float]]] = {}
+        fc_timing: dict[str, dict[str, Any]] = {}
+        if opts.forecast is not None:
+            H = [h for h in opts.forecast.horizons if h < n_bins - 5]
+            spec = {m: (opts.forecast.rnn if m == "rnn" else {}) for m in opts.forecast.models}
+            per_fc, _ = fit_forecasters(spec, H, c[tr], c[te], true[te], 5, cfg.seed)
+            fc_rows = {k: v["by_horizon"] for k, v in per_fc.items()}
+            fc_timing = {k: {t: v[t] for t in TIMING_KEYS} for k, v in per_fc.items()}
+    ratio = (
+        model_scores["co_bps"] / truth["co_bps"]
+        if has_ho and truth["co_bps"] and truth["co_bps"] > 0
+        else None
+    )
+    models = {
+        opts.model: model_stats(
+            opts.model,
+            role="main",
+            kind="neural",
+            score=model_scores["co_bps"],
+            fit_time=fit_time,
+            latency=model_scores["latency_per_bin_s"],
+        ),
+        **{
+            k: model_stats(
+                k,
+                role="baseline",
+                kind="classical",
+                score=v.get("co_bps"),
+                fit_time=v["fit_time_s"],
+                latency=v["latency_per_bin_s"],
+            )
+            for k, v in base.items()
+        },
+    }
+    result = LatentsResult.create(
+        task="latents",
+        name=cfg.name,
+        dataset=name,
+        protocol=f"held-out trials ({len(te)} of {n_trials}) and neurons "
+        f"({n_neurons - n_held} of {n_neurons}), last {opts.forward_bins} bins forward",
+        metric="co_bps",
+        score_mean=model_scores["co_bps"],
+        n_splits=1,
+        seed=cfg.seed,
+        versions=versions(),
+        data_hash=array_hash(pop.counts, pop.behavior),
+        models=models,
+        model=opts.model,
+        n_trials=n_trials,
+        n_train_trials=len(tr),
+        n_test_trials=len(te),
+        n_heldin=n_held,
+        n_heldout=n_neurons - n_held,
+        n_bins=n_bins,
+        forward_bins=opts.forward_bins,
+        bin_size=pop.bin_size,
+        **{k: model_scores.get(k) for k in _SCORES},
+        co_bps_true_rates=truth["co_bps"],
+        co_bps_fraction_of_true=ratio,
+        fp_bps_true_rates=truth["fp_bps"],
+        model_scores=model_scores,
+        true_rate_scores=truth,
+        baselines=base,
+        forecast=fc_rows,
+        forecast_timing=fc_timing,
+        summary=(
+            f"{opts.model}: co-bps {fmt(model_scores['co_bps'])} (true rates "
+            f"{fmt(truth['co_bps'])}), fp-bps {fmt(model_scores['fp_bps'])}, velocity R^2 "
+            f"{fmt(model_scores['vel_r2'])}, latent R^2 {fmt(model_scores['latent_r2'])}; "
+            f"{fmt(epoch_time(model_scores))} s/epoch"
+        ),
+        history=model.history_,
+    )
+    if ctx.write_report:
+        from .latents_report import write_latents_report
+
+        write_latents_report(
+            ctx,
+            result,
+            counts=c,
+            pop=pop,
+            out=out,
+            te=te,
+            T=T,
+            b_pred=_ridge_behavior(out["rates"][:, :T], pop.behavior[:, :T], tr, te),
+        )
+    return result
+
+
+def _baselines(
+    opts: LatentsOptions,
+    dyn: Any,
+    c: np.ndarray,
+    pop: Any,
+    tr: np.ndarray,
+    te: np.ndarray,
+    n_held: int,
+    T: int,
+    has_ho: bool,
+    seed: int,
+) -> dict[str, dict[str, Any]]:
+    """Latent baselines on the observed bins; held-out neurons via a Poisson GLM (train trials)."""
+    n_trials = c.shape[0]
+    base: dict[str, Any] = {}
+    for b in opts.baselines:
+        t0 = time.perf_counter()
+        if b == "smoothing":
+            feats = np.log(dyn.smooth_rates(c[:, :T, :n_held], opts.smoothing_sigma) + 1e-3)
+            lat = None
+        else:
+            est = dyn.LATENT_BASELINES[b](min(opts.n_baseline_components, n_held))
+            est.fit(c[tr][:, :T, :n_held])
+            feats = lat = est.transform(c[:, :T, :n_held])
+        # No training epochs; smoothing/transform time over all trials, per bin and trial.
+        entry: dict[str, Any] = {
+            "fit_time_s": time.perf_counter() - t0,
+            "time_per_epoch_s": None,
+            "latency_per_bin_s": (time.perf_counter() - t0) / (n_trials * T),
+        }
+        if has_ho:
+            ho = dyn.heldout_readout(feats[tr], c[tr][:, :T, n_held:], feats[te])
+            entry["co_bps"] = dyn.co_bps(ho, c[te][:, :T, n_held:])
+        if lat is not None:
+            entry["latent_r2"] = dyn.latent_r2(lat, pop.latents[:, :T], train=tr)
+        entry["vel_r2"] = dyn.velocity_r2(
+            np.exp(feats) if lat is None else np.exp(np.clip(lat, -10, 10)),
+            pop.behavior[:, :T],
+            seed=seed,
+        )
+        base[b] = entry
+    return base

@@ -1,0 +1,101 @@
+"""The ``latents`` report: NLB metrics beside the true rates and baselines, latent trajectories,
+a raster with the inferred rates, behaviour read out from the rates and forecasting by horizon.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..registry import RunContext
+from ._dynamics_common import TIMING_KEYS, epoch_time, new_report, save_report
+
+__all__ = ["write_latents_report"]
+
+
+def write_latents_report(
+    ctx: RunContext,
+    result: Any,
+    *,
+    counts: np.ndarray,
+    pop: Any,
+    out: dict[str, Any],
+    te: np.ndarray,
+    T: int,
+    b_pred: np.ndarray,
+) -> None:
+    """Write ``report.html`` of a :class:`~neurodl.workflows.tasks.latents.LatentsResult`.
+
+    ``counts`` are the trials' counts (held-in neurons first), ``out`` the model's prediction
+    on all trials (``rates``, ``factors``), ``te`` the test trials, ``T`` the
+    observed bins and ``b_pred`` the behaviour predicted from the inferred rates (test trials).
+    """
+    import pandas as pd
+
+    from ...report.figures.dynamics import (
+        plot_behavior,
+        plot_forecast_scores,
+        plot_latent_trajectories,
+        plot_raster_rates,
+    )
+
+    ms, truth, has_ho = result.model_scores, result.true_rate_scores, result.n_heldout > 0
+    rep = new_report(ctx, str(result.dataset), "latent dynamics")
+    rep.add_summary(
+        {
+            "co-bps": ms["co_bps"] if has_ho else "n/a",
+            "co-bps of true rates": truth["co_bps"] if has_ho else "n/a",
+            "latent R^2": ms["latent_r2"],
+            "velocity R^2": ms["vel_r2"],
+        }
+    )
+    timing = {k: ms.get(k) for k in TIMING_KEYS}
+    timing["time_per_epoch_s"] = epoch_time(ms)
+    rows = [{"model": result.model, **{k: ms.get(k) for k in truth}, **timing}]
+    rows.append({"model": "true rates", **truth})
+    rows += [{"model": k, **v} for k, v in result.baselines.items()]
+    rep.add_table(pd.DataFrame(rows), title="NLB metrics (test trials)", section="Results")
+    rep.add_figure(
+        plot_latent_trajectories(out["factors"][te], pop.conditions[te], "inferred factors"),
+        title="Latent trajectories (3-D PCA projection)",
+        section="Results",
+    )
+    i = int(te[0])
+    rep.add_figure(
+        plot_raster_rates(counts[i], out["rates"][i], pop.bin_size, f"trial {i} (test)"),
+        title="Raster with inferred rates",
+        section="Results",
+    )
+    rep.add_figure(
+        plot_behavior(
+            pop.behavior[te][:, :T].reshape(-1, 2),
+            b_pred.reshape(-1, 2),
+            "ridge from inferred rates (test trials)",
+        ),
+        title="Predicted vs true behaviour",
+        section="Results",
+    )
+    if result.forecast:
+        rep.add_table(
+            pd.DataFrame(
+                [
+                    {"forecaster": k, **r, **result.forecast_timing[k]}
+                    for k, rr in result.forecast.items()
+                    for r in rr
+                ]
+            ),
+            title="Forecasting by horizon (test trials)",
+            section="Results",
+        )
+        rep.add_figure(
+            plot_forecast_scores(result.forecast),
+            title="Scores by forecast horizon",
+            section="Results",
+        )
+    rep.add_key_values(
+        {"history": {k: v for k, v in result.history.items() if "loss" not in k}},
+        title="Training",
+        section="Provenance",
+    )
+    save_report(rep, ctx, result)

@@ -1,0 +1,75 @@
+"""The ``spike_trial_decoding`` report: the main label's score, CI, chance and p-value, the
+data window, every target's scores and the permutation null distribution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._logging import logger
+from ..registry import RunContext
+from ._dynamics_common import new_report, save_report
+
+__all__ = ["write_spike_trial_report"]
+
+
+def write_spike_trial_report(ctx: RunContext, result: Any, perm: Any) -> None:
+    """Write ``report.html`` of a ``SpikeTrialDecodingResult`` (``perm``: the main label's
+    permutation test, or None)."""
+    import pandas as pd
+
+    from ...report import plot_null_distribution
+
+    metric = str(result.metric)
+    rep = new_report(ctx, str(result.dataset), "trial decoding")
+    rep.add_summary(
+        {
+            metric: result.score_mean,
+            "95% CI": result.score_ci,
+            "chance": result.chance_level,
+            "p-value": result.p_value if result.p_value is not None else "n/a",
+        }
+    )
+    keys = ("n_trials", "n_units", "aligned_to", "window_s", "classes", "class_counts")
+    rep.add_key_values(
+        {k: getattr(result, k) for k in (*keys, "inner_selected", "ci_method")},
+        title="Data",
+        section="Results",
+    )
+    main = result.model_dump(
+        include={
+            "label",
+            "n_trials",
+            "score_mean",
+            "score_ci",
+            "chance_level",
+            "p_value",
+            "fit_time_s",
+            "latency_per_trial_s",
+        }
+    )
+    table_rows = [
+        {
+            "target": t,
+            "label column": r["label"],
+            "trials": r["n_trials"],
+            metric: r["score_mean"],
+            "CI low": r["score_ci"][0],
+            "CI high": r["score_ci"][1],
+            "chance": r["chance_level"],
+            "p-value": r["p_value"],
+            "fit time (s)": r["fit_time_s"],
+            "latency/trial (s)": r["latency_per_trial_s"],
+        }
+        for t, r in {"label (main)": main, **result.extra_targets}.items()
+    ]
+    rep.add_table(pd.DataFrame(table_rows), title="Targets", section="Results")
+    if perm is not None:
+        try:
+            fig = plot_null_distribution(
+                perm.null_distribution, perm.score, p_value=perm.p_value, metric=metric
+            )
+            rep.add_figure(fig, title="Permutation null", section="Results")
+        except Exception as err:  # the figure is optional; never fail a run on it
+            logger.warning("Null-distribution figure skipped: %s", err)
+    save_report(rep, ctx, result)
