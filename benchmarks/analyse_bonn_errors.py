@@ -7,8 +7,12 @@ misclassified ictal window among the training windows of its own fold: its 10 ne
 (Euclidean, standardised log band power in the baseline's 15 bands, scaler and neighbours fitted
 on that fold's training windows only) and their sets.
 
-    OMP_NUM_THREADS=1 NEURODL_DATA=/work/shared/data python benchmarks/analyse_bonn_errors.py \\
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/analyse_bonn_errors.py \\
         bonn_vote_e_vs_abcd.npz --five-class bonn_vote_5class.npz
+
+The windows, bands and folds come from ``examples/bonn_e_vs_abcd_net.yaml`` (plain YAML), built
+with library calls only (:func:`neurodl.datasets.load_dataset`,
+:func:`neurodl.evaluation.get_protocol`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,8 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from neurodl.datasets import load_dataset
 from neurodl.evaluation import get_protocol
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import load_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("stftnet", "deep4", "vote")
@@ -77,14 +80,15 @@ def main() -> None:
         cells = " ".join(f"{m}={p[i]:.2f}" for m, p in p_e.items())
         print(f"  {fold[i]} {keys[i][0]} w{keys[i][1]} {cells}")
 
-    raw = yaml.safe_load((ROOT / "examples" / "bonn_e_vs_abcd_net.yaml").read_text())
-    cfg = parse_config(raw)
-    ds, _ = load_samples(cfg.data, seed=cfg.seed)
+    cfg = yaml.safe_load((ROOT / "examples" / "bonn_e_vs_abcd_net.yaml").read_text())
+    assert cfg["data"]["dataset"] == "bonn"
+    ds = load_dataset("bonn", data_root=cfg["data"].get("data_root"), **cfg["data"]["params"])
     sets = ds.metadata["set"].to_numpy()
     f, pxx = welch(np.asarray(ds.X)[:, 0], fs=ds.sfreq, nperseg=256)
-    bands = cfg.options["baseline"]["params"]["bands"]
+    bands = cfg["options"]["baseline"]["params"]["bands"]
     feats = np.log10(np.stack([pxx[:, (f >= lo) & (f < hi)].mean(1) for lo, hi in bands], 1))
-    splits = get_protocol(cfg.evaluation.protocol, **cfg.evaluation.protocol_params).splits(ds)
+    ev = cfg["evaluation"]
+    splits = get_protocol(ev["protocol"], **ev.get("protocol_params", {})).splits(ds)
     ds_keys = {k: i for i, k in enumerate(_window_keys(ds.metadata["segment"].to_numpy()))}
     print("\nmissed ictal windows (vote P(E) < 0.5): sets of the 10 nearest training windows")
     for i in np.flatnonzero(is_e & (p_e["vote"] <= 0.5)):

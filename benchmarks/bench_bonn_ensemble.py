@@ -11,9 +11,14 @@ for the E vs ABCD question; the two tasks share the same 500 segments and the sa
 ``--save-probas`` keeps every test window's class probabilities (with fold and segment) for an
 error analysis.
 
-    OMP_NUM_THREADS=1 NEURODL_DATA=/work/shared/data \
+The data, protocol and StftNet recipe are read from the example config (plain YAML) and built
+with library calls only (:func:`neurodl.datasets.load_dataset`,
+:func:`neurodl.evaluation.get_protocol`, :func:`neurodl.analyses.decoding.make_decoder`).
+
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data \
         python benchmarks/bench_bonn_ensemble.py --task 5class --n-jobs 2 --out bonn_vote.json \
         --save-probas bonn_vote_5class.npz
+    python benchmarks/bench_bonn_ensemble.py --smoke   # fold 0, 1 epoch per network
 """
 
 from __future__ import annotations
@@ -28,11 +33,10 @@ import yaml
 from joblib import Parallel, delayed
 from sklearn.metrics import balanced_accuracy_score
 
+from neurodl.analyses.decoding import make_decoder
+from neurodl.datasets import load_dataset
 from neurodl.evaluation import check_no_leakage, get_protocol
 from neurodl.evaluation.stats import bootstrap_ci
-from neurodl.workflows.config import ModelConfig, parse_config
-from neurodl.workflows.decoding import build_estimator
-from neurodl.workflows.run import load_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEP4 = {
@@ -49,11 +53,11 @@ def _fold(cfg, ds, train, test, k):
     t0 = time.perf_counter()
     out = {"fold": k}
     probas = {}
-    for name, model in (
-        ("stftnet", cfg.model),
-        ("deep4", ModelConfig(name="deep4", params=DEEP4)),
+    for name, params in (
+        ("stftnet", cfg["model"].get("params", {})),
+        ("deep4", DEEP4),
     ):
-        est = build_estimator(cfg, None, ds.sfreq, model=model, data_info=ds.info)
+        est = make_decoder(name, params, seed=cfg["seed"], sfreq=ds.sfreq, data_info=ds.info)
         est.fit(ds.X[train], ds.y[train])
         p = est.predict_proba(ds.X[test])
         classes = list(est.classes_)
@@ -89,11 +93,19 @@ def main() -> None:
     ap.add_argument(
         "--save-probas", default=None, help="npz file for the per-window test probabilities"
     )
+    ap.add_argument(
+        "--smoke", action="store_true", help="fold 0 only, 1 epoch per network (a quick check)"
+    )
     args = ap.parse_args()
-    raw = yaml.safe_load((ROOT / "examples" / f"bonn_{args.task}_net.yaml").read_text())
-    cfg = parse_config(raw)
-    ds, _ = load_samples(cfg.data, seed=cfg.seed)
-    protocol = get_protocol(cfg.evaluation.protocol, **cfg.evaluation.protocol_params)
+    cfg = yaml.safe_load((ROOT / "examples" / f"bonn_{args.task}_net.yaml").read_text())
+    assert cfg["model"]["name"] == "stftnet" and cfg["data"]["dataset"] == "bonn"
+    if args.smoke:
+        args.folds = [0]
+        cfg["model"]["params"] = {**cfg["model"]["params"], "max_epochs": 1, "n_members": 1}
+        DEEP4["max_epochs"] = 1
+    ds = load_dataset("bonn", data_root=cfg["data"].get("data_root"), **cfg["data"]["params"])
+    ev = cfg["evaluation"]
+    protocol = get_protocol(ev["protocol"], **ev.get("protocol_params", {}))
     splits = protocol.splits(ds)
     for train, test, _block in splits:
         check_no_leakage(ds, train, test)

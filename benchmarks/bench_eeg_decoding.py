@@ -1,7 +1,9 @@
 """EEG decoding accuracy on real data: classical baselines beside the networks (issue 4, section 5).
 
-Every row runs through the same code path as ``neurodl run`` (:func:`neurodl.workflows.run_config`)
-on the example configs' data and protocol:
+Every row calls the library directly (:func:`neurodl.datasets.load_dataset`,
+:func:`neurodl.preprocessing.split_preprocessing`, :func:`neurodl.analyses.decoding.make_decoder`
+and :func:`neurodl.analyses.decoding.decode`), exactly as the ``decoding`` task of ``neurodl run``
+composes them, on the example configs' data and protocol:
 
 * Bonn (sets A vs E, E vs ABCD, 5 classes), 1024-sample windows within segments, 5 folds grouped
   by segment;
@@ -15,6 +17,7 @@ Usage::
 
     NEURODL_DATA=../shared/data python benchmarks/bench_eeg_decoding.py --out results.json
     python benchmarks/bench_eeg_decoding.py --only bonn_5class --models logbandpower_lr --quick
+    python benchmarks/bench_eeg_decoding.py --smoke --out eeg_smoke.json   # one tiny row, end to end
 
 Write the table into ``benchmarks/results/eeg_decoding.md`` by hand (numbers from the JSON).
 """
@@ -33,8 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from neurodl.workflows.config import parse_config
-from neurodl.workflows.run import run_config
+from neurodl.analyses.decoding import decode, make_decoder
+from neurodl.data import EpochsDataset
+from neurodl.datasets import load_dataset
+from neurodl.evaluation import get_protocol
+from neurodl.preprocessing import rate_after, split_preprocessing
 
 BONN_TASKS = {
     "bonn_a_vs_e": ["A", "E"],
@@ -109,51 +115,90 @@ def machine() -> dict[str, Any]:
     }
 
 
-def make_config(
+def task_data(task: str) -> tuple[str, dict[str, Any]]:
+    """(dataset name, loader parameters) of one task, as in the example configs."""
+    if task in BONN_TASKS:
+        return "bonn", {"sets": BONN_TASKS[task], "window": 1024}
+    return "eegmmidb-s001", {
+        "task": EEGMMIDB_TASKS[task],
+        "tmin": 0.5,
+        "tmax": 2.5,
+        "l_freq": 7.0,
+        "h_freq": 30.0,
+    }
+
+
+def task_protocol(task: str, seed: int) -> Any:
+    """The evaluation protocol of one (task, CV seed)."""
+    if task in BONN_TASKS:
+        return get_protocol("grouped-kfold", n_splits=5, group_by="segment", seed=seed)
+    return get_protocol("within-session", n_splits=5, seed=seed)
+
+
+def load_task(task: str) -> EpochsDataset:
+    """The labelled samples of one task (``NEURODL_DATA`` or the default data root)."""
+    name, params = task_data(task)
+    return load_dataset(name, **params)
+
+
+def evaluate(
+    ds: EpochsDataset,
     task: str,
     model: str,
     params: dict[str, Any],
     seed: int,
     n_perm: int,
     preprocessing: list[dict[str, Any]] | None = None,
-) -> dict:
-    """The run config of one (task, model, CV seed)."""
-    if task in BONN_TASKS:
-        data = {
-            "source": "dataset",
-            "dataset": "bonn",
-            "params": {"sets": BONN_TASKS[task], "window": 1024},
-        }
-        protocol = "grouped-kfold"
-        protocol_params = {"n_splits": 5, "group_by": "segment", "seed": seed}
-    else:
-        data = {
-            "source": "dataset",
-            "dataset": "eegmmidb-s001",
-            "params": {
-                "task": EEGMMIDB_TASKS[task],
-                "tmin": 0.5,
-                "tmax": 2.5,
-                "l_freq": 7.0,
-                "h_freq": 30.0,
-            },
-        }
-        protocol = "within-session"
-        protocol_params = {"n_splits": 5, "seed": seed}
+) -> dict[str, Any]:
+    """Score, CI, p-value and chance level of one (task, model, CV seed).
+
+    The same composition as the ``decoding`` task of ``neurodl run``: the leading per-sample
+    preprocessing steps applied once to all samples, the rest fitted inside each training fold,
+    the model built by :func:`make_decoder` and cross-validated by :func:`decode` (balanced
+    accuracy, 1000 bootstrap resamples, 95% CI, ``n_perm`` permutations, seed ``seed``).
+    """
+    lead, fold_steps = split_preprocessing(list(preprocessing or []), ds.sfreq)
+    ds_eval = ds
+    if lead is not None:
+        Xt = lead.fit_transform(np.asarray(ds.X), ds.y)
+        three_d = Xt.ndim == 3
+        ds_eval = EpochsDataset(
+            Xt,
+            ds.y,
+            ds.metadata,
+            rate_after(lead, ds.sfreq) if three_d else None,
+            ds.ch_names if three_d and Xt.shape[1] == ds.X.shape[1] else None,
+            ds.classes,
+            dict(ds.info),
+        )
+    estimator = make_decoder(
+        model,
+        params,
+        preprocessing=fold_steps,
+        seed=seed,
+        sfreq=ds_eval.sfreq,
+        data_info=ds_eval.info,
+    )
+    res = decode(
+        estimator,
+        ds_eval,
+        task_protocol(task, seed),
+        "balanced_accuracy",
+        name=model,
+        seed=seed,
+        n_permutations=n_perm,
+        n_boot=1000,
+        ci=0.95,
+        n_jobs=1,
+    )
+    main = res.models[model]
     return {
-        "name": f"{task}-{model}",
-        "seed": seed,
-        "data": data,
-        "preprocessing": list(preprocessing or []),
-        "model": {"name": model, "params": params},
-        "evaluation": {
-            "protocol": protocol,
-            "protocol_params": protocol_params,
-            "metric": "balanced_accuracy",
-            "n_permutations": n_perm,
-            "n_boot": 1000,
-        },
-        "report": {"enabled": False},
+        "score_mean": float(main.score),
+        "score_ci": [float(main.ci[0]), float(main.ci[1])],
+        "p_value": None if main.p_value is None else float(main.p_value),
+        "n_permutations": n_perm if main.permutation is not None else 0,
+        "chance_level": float(res.chance_level),
+        "n_samples": int(ds.n_samples),
     }
 
 
@@ -171,9 +216,9 @@ def run_row(task: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
     pre = [{"standardize": {}}] if is_net and args.standardize_networks else []
     scores, first = [], None
     t0 = time.perf_counter()
+    ds = load_task(task)
     for seed in range(n_seeds):
-        cfg = parse_config(make_config(task, name, params, seed, n_perm if seed == 0 else 0, pre))
-        res = run_config(cfg).results
+        res = evaluate(ds, task, name, params, seed, n_perm if seed == 0 else 0, pre)
         scores.append(res["score_mean"])
         first = first or res
         print(f"  {task} {label} seed {seed}: {res['score_mean']:.3f}", flush=True)
@@ -261,6 +306,11 @@ def main(argv: list[str] | None = None) -> None:
         help="network rows: per-channel standardisation fitted on each training fold",
     )
     parser.add_argument("--quick", action="store_true", help="2 seeds, 10 permutations")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one tiny row end to end (bonn_a_vs_e, logbandpower_lr, 5 permutations)",
+    )
     parser.add_argument("--out", type=Path, default=Path("eeg_decoding_results.json"))
     parser.add_argument("--table", nargs="*", type=Path, help="print a markdown table; no runs")
     args = parser.parse_args(argv)
@@ -269,6 +319,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.quick:
         args.seeds, args.n_permutations = 2, 10
+    if args.smoke:
+        args.only, args.models, args.seeds, args.n_permutations = (
+            ["bonn_a_vs_e"],
+            ["logbandpower_lr"],
+            1,
+            5,
+        )
     try:
         import torch
 

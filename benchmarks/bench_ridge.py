@@ -4,7 +4,7 @@ Issue 5 reference (2-core CPU): n=2000, p=1000, 5000 targets, 17 penalties, 5 fo
 scikit-learn 14.4 s, himalaya 12.1 s. Goal: >= 3x faster than both at equal predictions.
 
     .venv/bin/python benchmarks/bench_ridge.py [--n 2000 --p 1000 --t 5000 --repeats 3] \
-        [--himalaya /tmp/himalaya_venv/bin/python] [--json out.json]
+        [--himalaya ../himalaya_venv/bin/python] [--json out.json]
 
 All implementations run in one invocation, interleaved repeat by repeat so that they share the
 machine's load; medians are reported. himalaya (optional) runs in its own venv through a

@@ -11,7 +11,7 @@ Task 2: 1,000 condition-bootstrap evaluations of the 8 fixed model RDMs of the 9
 against the 4 subjects' session-averaged hIT RDMs (Pearson), noise ceiling included
 (rsatoolbox: ``eval_bootstrap_pattern(models, data, method='corr', N=1000)``).
 
-The peer runs in a separate interpreter (``/work/shared/tools/peer-venv.sh`` builds it) on the
+The peer runs in a separate interpreter (``../shared/tools/peer-venv.sh`` builds it) on the
 same arrays, in the same run; the script prints a Markdown table with times and the maximum
 absolute difference of the crossnobis RDMs and of the point scores.
 """

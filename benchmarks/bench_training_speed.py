@@ -9,7 +9,7 @@ the per-pair ratios, because absolute times on shared machines swing several-fol
 Runs in either environment:
 
 * the project venv: times neurodl's models only;
-* the peer venv built by ``/work/shared/tools/peer-venv.sh`` (braindecode 1.8.1): adds
+* the peer venv built by ``../shared/tools/peer-venv.sh`` (braindecode 1.8.1): adds
   ``--neurodl-src`` (default: the ``src`` folder next to this script) to ``sys.path`` and times
   braindecode's ``EEGNet``, ``ShallowFBCSPNet`` and ``Deep4Net`` and neurodl's models side by
   side in one process, interleaved, with parameter counts compared directly.
