@@ -7,8 +7,7 @@ import json
 import pytest
 
 from neurodl.exceptions import ConfigError
-from neurodl.workflows import parse_config
-from neurodl.workflows import run_config
+from neurodl.workflows import parse_config, run_config
 
 
 def _cfg(**overrides):

@@ -68,7 +68,7 @@ def test_unknown_keyword_is_still_a_type_error():
         RNNDecoder(bogus=1)
     with pytest.raises(TypeError, match="got both 'max_epochs' and its old name 'epochs'"):
         RNNDecoder(epochs=2, max_epochs=3)
-    with pytest.raises(TypeError, match="unexpected keyword argument .val_fraction."):
+    with pytest.raises(TypeError, match=r"unexpected keyword argument .val_fraction."):
         RNNForecaster(val_fraction=0.2)  # no such parameter, under either name
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurodl.workflows import load_config, parse_config
-from neurodl.workflows import run_config
+from neurodl.workflows import load_config, parse_config, run_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

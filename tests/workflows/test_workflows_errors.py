@@ -11,12 +11,11 @@ import pytest
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.metrics import confusion_matrix
 
+from neurodl.analyses.decoding import misclassified_samples
 from neurodl.data import EpochsDataset
 from neurodl.evaluation import cross_validate, get_protocol
 from neurodl.report import check_report_offline
-from neurodl.workflows import parse_config
-from neurodl.analyses.decoding import misclassified_samples
-from neurodl.workflows import run_config
+from neurodl.workflows import parse_config, run_config
 
 
 def _planted(seed: int = 0) -> EpochsDataset:

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from neurodl.workflows import parse_config
 from neurodl.analyses.decoding import make_decoder
-from neurodl.workflows import run_config
+from neurodl.workflows import parse_config, run_config
 from neurodl.workflows.data import load_samples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

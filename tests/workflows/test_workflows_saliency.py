@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
+from neurodl.analyses.decoding import make_decoder, pairwise_scores
 from neurodl.evaluation import cross_validate, get_protocol
 from neurodl.exceptions import ConfigError
 from neurodl.report import check_report_offline
-from neurodl.workflows import parse_config
-from neurodl.analyses.decoding import make_decoder, pairwise_scores
-from neurodl.workflows import run_config
+from neurodl.workflows import parse_config, run_config
 from neurodl.workflows.data import load_samples
 
 SHALLOW = {
@@ -218,8 +217,8 @@ def test_bonn_like_single_channel_falls_back_to_bars():
 
 @pytest.mark.parametrize("model", ["mlp", "ridge"])
 def test_saliency_of_a_regression(model):
-    from neurodl.data import EpochsDataset
     from neurodl.analyses.decoding import make_decoder, saliency
+    from neurodl.data import EpochsDataset
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4, 16))
@@ -293,7 +292,8 @@ def test_fmri_voxel_saliency_map_lands_in_the_planted_roi(tmp_path):
 
 
 def test_results_keep_only_the_top_of_a_large_saliency():
-    from neurodl.analyses.decoding import SALIENCY_MAX_STORED, trim_saliency as _results_saliency
+    from neurodl.analyses.decoding import SALIENCY_MAX_STORED
+    from neurodl.analyses.decoding import trim_saliency as _results_saliency
 
     big = {"channel": np.ones(SALIENCY_MAX_STORED + 1), "channels": ["x"] * 257, "top_channels": []}
     out = _results_saliency(big)

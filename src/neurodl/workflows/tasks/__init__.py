@@ -3,16 +3,18 @@
 One module per task: its options model, typed result, runner and report builder.
 """
 
-from . import behavior_decoding
-from . import decoding
-from . import forecasting
-from . import latents
-from . import spike_trial_decoding
-from . import rsa_fixed_models
-from . import rsa_network
-from . import encoding
-from . import searchlight
-from . import seizure
-from . import time_resolved
+from . import (
+    behavior_decoding,
+    decoding,
+    encoding,
+    forecasting,
+    latents,
+    rsa_fixed_models,
+    rsa_network,
+    searchlight,
+    seizure,
+    spike_trial_decoding,
+    time_resolved,
+)
 
-__all__ = ["behavior_decoding", "decoding", "forecasting", "latents", "spike_trial_decoding", "encoding", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "time_resolved"]
+__all__ = ["behavior_decoding", "decoding", "encoding", "forecasting", "latents", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "time_resolved"]
