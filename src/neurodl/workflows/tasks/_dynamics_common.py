@@ -71,8 +71,8 @@ def versions() -> dict[str, str]:
 
 
 def fmt(value: Any) -> str:
-    """A score with 3 decimals, or ``n/a``."""
-    return "n/a" if value is None else f"{float(value):.3f}"
+    """A score with 3 decimals, or ``n/a`` (None or not finite)."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{float(value):.3f}"
 
 
 def epoch_time(history: Any) -> float | None:
