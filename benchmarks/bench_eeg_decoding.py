@@ -1,7 +1,7 @@
 """EEG decoding accuracy on real data: classical baselines beside the networks (issue 4, section 5).
 
 Every row calls the library directly (:func:`neurodl.datasets.load_dataset`,
-:func:`neurodl.preprocessing.split_preprocessing`, :func:`neurodl.analyses.decoding.make_decoder`
+:func:`neurodl.preprocessing.preprocess_before_split`, :func:`neurodl.analyses.decoding.make_decoder`
 and :func:`neurodl.analyses.decoding.decode`), exactly as the ``decoding`` task of ``neurodl run``
 composes them, on the example configs' data and protocol:
 
@@ -40,7 +40,7 @@ from neurodl.analyses.decoding import decode, make_decoder
 from neurodl.data import EpochsDataset
 from neurodl.datasets import load_dataset
 from neurodl.evaluation import get_protocol
-from neurodl.preprocessing import rate_after, split_preprocessing
+from neurodl.preprocessing import preprocess_before_split
 
 BONN_TASKS = {
     "bonn_a_vs_e": ["A", "E"],
@@ -157,20 +157,7 @@ def evaluate(
     the model built by :func:`make_decoder` and cross-validated by :func:`decode` (balanced
     accuracy, 1000 bootstrap resamples, 95% CI, ``n_perm`` permutations, seed ``seed``).
     """
-    lead, fold_steps = split_preprocessing(list(preprocessing or []), ds.sfreq)
-    ds_eval = ds
-    if lead is not None:
-        Xt = lead.fit_transform(np.asarray(ds.X), ds.y)
-        three_d = Xt.ndim == 3
-        ds_eval = EpochsDataset(
-            Xt,
-            ds.y,
-            ds.metadata,
-            rate_after(lead, ds.sfreq) if three_d else None,
-            ds.ch_names if three_d and Xt.shape[1] == ds.X.shape[1] else None,
-            ds.classes,
-            dict(ds.info),
-        )
+    ds_eval, _, fold_steps = preprocess_before_split(ds, list(preprocessing or []))
     estimator = make_decoder(
         model,
         params,

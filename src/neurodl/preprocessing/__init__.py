@@ -10,7 +10,13 @@ from .artifacts import RejectionReport, reject_by_amplitude
 from .epoching import epochs_from_annotations
 from .features import PSD_METHODS, LogBandPower, Vectorizer
 from .filters import BandpassFilter, NotchFilter, filter_recording, notch_filter_recording
-from .per_sample import PER_SAMPLE_STEPS, n_leading_per_sample, rate_after, split_preprocessing
+from .per_sample import (
+    PER_SAMPLE_STEPS,
+    n_leading_per_sample,
+    preprocess_before_split,
+    rate_after,
+    split_preprocessing,
+)
 from .reference import set_reference
 from .registry import PREPROCESSING_STEPS, build_pipeline
 from .resample import Resample, resample_recording
@@ -35,6 +41,7 @@ __all__ = [
     "make_windows",
     "n_leading_per_sample",
     "notch_filter_recording",
+    "preprocess_before_split",
     "rate_after",
     "reject_by_amplitude",
     "resample_recording",

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PER_SAMPLE_STEPS", "n_leading_per_sample", "rate_after", "split_preprocessing"]
+__all__ = [
+    "PER_SAMPLE_STEPS",
+    "n_leading_per_sample",
+    "preprocess_before_split",
+    "rate_after",
+    "split_preprocessing",
+]
 
 #: Steps that transform each sample on its own, using no statistics across samples.
 PER_SAMPLE_STEPS = frozenset({"bandpass", "notch", "resample", "log_bandpower", "vectorize"})
@@ -63,3 +69,47 @@ def split_preprocessing(
     rest_sfreq = rate_after(lead, sfreq)
     rest = build_pipeline(steps[n_lead:], sfreq=rest_sfreq) if steps[n_lead:] else None
     return lead, rest
+
+
+def preprocess_before_split(
+    dataset: Any, steps: list[dict[str, dict[str, Any]]]
+) -> tuple[Any, Any, Any]:
+    """Apply the leading per-sample steps to every sample once; return what folds still fit.
+
+    Parameters
+    ----------
+    dataset : EpochsDataset
+        Samples ``X`` of shape (n_samples, n_channels, n_times) (or already features).
+    steps : list of dict
+        ``[{step_name: params}, ...]`` as in a config's ``preprocessing`` section.
+
+    Returns
+    -------
+    samples : EpochsDataset
+        ``dataset`` after the leading per-sample steps (the same object when there are none):
+        3-D output keeps the channel names (when the channel count is unchanged) and the new
+        sampling rate; 2-D output (features) has neither.
+    lead : sklearn Pipeline or None
+        The fitted per-sample steps.
+    rest : sklearn Pipeline or None
+        The unfitted steps to fit inside each training fold.
+    """
+    import numpy as np
+
+    from ..data import EpochsDataset
+
+    lead, rest = split_preprocessing(list(steps), dataset.sfreq)
+    if lead is None:
+        return dataset, None, rest
+    Xt = lead.fit_transform(np.asarray(dataset.X), dataset.y)
+    three_d = Xt.ndim == 3
+    samples = EpochsDataset(
+        Xt,
+        dataset.y,
+        dataset.metadata,
+        rate_after(lead, dataset.sfreq) if three_d else None,
+        dataset.ch_names if three_d and Xt.shape[1] == dataset.X.shape[1] else None,
+        dataset.classes,
+        dict(dataset.info),
+    )
+    return samples, lead, rest

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field, StrictBool
 
 from ..._logging import logger
@@ -169,28 +168,14 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         saliency,
         trim_saliency,
     )
-    from ...data import EpochsDataset
     from ...evaluation import get_protocol, provenance
-    from ...preprocessing import n_leading_per_sample, rate_after, split_preprocessing
+    from ...preprocessing import n_leading_per_sample, preprocess_before_split
 
     cfg, opts = ctx.cfg, ctx.options
     ev = cfg.evaluation
     ds, ds_name = load_samples(cfg.data, seed=cfg.seed)
     data_hash = ds.data_hash()
-    lead, fold_steps = split_preprocessing(cfg.preprocessing, ds.sfreq)
-    ds_eval = ds
-    if lead is not None:
-        Xt = lead.fit_transform(np.asarray(ds.X), ds.y)
-        three_d = Xt.ndim == 3
-        ds_eval = EpochsDataset(
-            Xt,
-            ds.y,
-            ds.metadata,
-            rate_after(lead, ds.sfreq) if three_d else None,
-            ds.ch_names if three_d and Xt.shape[1] == ds.X.shape[1] else None,
-            ds.classes,
-            dict(ds.info),
-        )
+    ds_eval, lead, fold_steps = preprocess_before_split(ds, cfg.preprocessing)
     kind = _kind(cfg.model.name)
     neural = kind == "neural"
     perm_main, perm_base = _permuted_models(opts, neural)
