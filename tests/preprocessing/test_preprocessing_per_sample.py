@@ -28,6 +28,7 @@ def test_leading_per_sample_steps_are_applied_once_and_the_rest_is_left_to_the_f
     ]
     assert n_leading_per_sample(steps) == 1
     out, lead, rest = preprocess_before_split(ds, steps)
+    assert [name for name, _ in lead.steps] == ["log_bandpower"]
     oracle = LogBandPower(sfreq=128.0, bands=[(8.0, 13.0), (13.0, 30.0)]).fit_transform(ds.X)
     np.testing.assert_allclose(out.X, oracle)
     assert out.sfreq is None and out.ch_names is None  # features, not signals
@@ -39,7 +40,7 @@ def test_leading_per_sample_steps_are_applied_once_and_the_rest_is_left_to_the_f
 
 def test_resampling_keeps_channels_and_sets_the_new_rate(rng):
     ds = _ds(rng)
-    out, lead, rest = preprocess_before_split(ds, [{"resample": {"new_sfreq": 64.0}}])
+    out, _, rest = preprocess_before_split(ds, [{"resample": {"new_sfreq": 64.0}}])
     assert out.X.shape == (12, 3, 64) and out.sfreq == pytest.approx(64.0)
     assert out.ch_names == ds.ch_names and rest is None
 
