@@ -44,7 +44,7 @@ def _interpretation(results: dict[str, Any]) -> str:
         lines.append(
             f"Permutation test refitting {key!r} ({m['n_permutations']} permutations, labels "
             f"permuted within {m.get('permuted_within') or 'the whole dataset'}): p = {p:.4g}, so "
-            f"{key!r}'s score is {verdict} at alpha = 0.05."
+            f"the score of {key!r} is {verdict} at alpha = 0.05."
         )
     if results.get("comparison"):
         lines.append(results["comparison"]["verdict"])
