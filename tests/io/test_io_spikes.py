@@ -371,3 +371,45 @@ def test_real_suite2p_against_numpy(shared_data):
     assert rec.info["med"].shape == (19, 2)
     with pytest.raises(DataFormatError, match="pass fs="):
         read_suite2p(folder)
+
+
+class _RunsCode:
+    """Pickles to a call of ``os.system``: what a crafted ``ops.npy`` would hold."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("name", ["ops.npy", "stat.npy"])
+def test_suite2p_pickles_cannot_run_code(tmp_path, rng, name):
+    from neurodl.cli.main import main
+    from neurodl.exceptions import DataFormatError
+
+    folder = tmp_path / "plane0"
+    _suite2p_folder(folder, rng, ops_fs=10.0)
+    marker = tmp_path / "pwned"
+    payload = {"fs": 10.0, "evil": _RunsCode(marker)} if name == "ops.npy" else None
+    if payload is None:  # stat.npy: one dict per ROI, the first one crafted
+        payload = [{"med": (1, 2), "evil": _RunsCode(marker)}] + [{"med": (i, i)} for i in range(4)]
+        np.save(folder / name, np.array(payload, dtype=object), allow_pickle=True)
+    else:
+        np.save(folder / name, np.array(payload, dtype=object), allow_pickle=True)
+    with pytest.raises(DataFormatError, match=r"refusing to unpickle posix\.system"):
+        read_suite2p(folder, fs=10.0)
+    assert main(["-q", "info", str(folder)]) == 1
+    assert not marker.exists()
+
+
+def test_suite2p_plain_object_arrays_still_read(tmp_path, rng):
+    folder = tmp_path / "plane0"
+    _suite2p_folder(folder, rng, ops_fs=12.5)
+    stat = [{"med": np.array([i, 2 * i]), "npix": np.int64(10 + i), "lam": np.ones(3)} for i in range(5)]
+    np.save(folder / "stat.npy", np.array(stat, dtype=object), allow_pickle=True)
+    rec = read_suite2p(folder)
+    assert rec.sfreq == pytest.approx(12.5)  # fs read from the dict in ops.npy
+    np.testing.assert_array_equal(rec.info["med"], [[0, 0], [2, 4], [3, 6]])  # cells 0, 2, 3

@@ -354,14 +354,63 @@ _SUITE2P_SIGNALS: dict[
 }
 
 
+#: The only globals a suite2p ``ops.npy`` / ``stat.npy`` pickle may name: numpy's array and
+#: scalar reconstruction (dicts, lists, numbers and strings need no global). Anything else (e.g.
+#: ``os.system`` in a crafted file) is refused before it can run.
+_SAFE_PICKLE_GLOBALS = frozenset(
+    {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("collections", "OrderedDict"),
+    }
+)
+
+
+def _safe_object_npy(path: Path) -> np.ndarray:
+    """Read an object-dtype ``.npy`` without executing code from it.
+
+    numpy stores object arrays as a pickle; unpickling can call any importable function. This
+    reads the ``.npy`` header itself and unpickles the payload with an unpickler that resolves
+    only :data:`_SAFE_PICKLE_GLOBALS`, so a crafted file raises :class:`DataFormatError` naming
+    the refused global instead of running it.
+    """
+    import pickle
+
+    class _Restricted(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in _SAFE_PICKLE_GLOBALS:
+                raise DataFormatError(
+                    f"{path}: refusing to unpickle {module}.{name} (a data file may only hold "
+                    "arrays, numbers, strings, lists and dicts; it could run code)."
+                )
+            return super().find_class(module, name)
+
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            _, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            _, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        if not dtype.hasobject:
+            fh.seek(0)
+            return np.load(fh, allow_pickle=False)
+        return np.asarray(_Restricted(fh, encoding="latin1").load())
+
+
 def _load_suite2p_npy(folder: Path, name: str, *, pickled: bool = False) -> np.ndarray | None:
     f = folder / name
     if not f.exists():
         return None
     try:
-        # Only stat.npy and ops.npy are pickled object arrays (dicts) written by suite2p;
-        # they are the only files loaded with allow_pickle=True.
-        arr = np.load(f, allow_pickle=pickled)
+        # Only stat.npy and ops.npy hold object arrays (dicts) written by suite2p; they are read
+        # through a restricted unpickler that cannot run code. Everything else: no pickle at all.
+        arr = _safe_object_npy(f) if pickled else np.load(f, allow_pickle=False)
+    except DataFormatError:
+        raise
     except Exception as err:
         raise DataFormatError(f"{f}: not a readable .npy file ({err}).") from err
     return arr
