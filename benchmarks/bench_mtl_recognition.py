@@ -2,10 +2,11 @@
 
 Runs the pre-registered analysis of ``examples/mtl_nwb_recognition.yaml`` (read as plain YAML:
 the trial filter, labels, window and model) with library calls only -- the same computation as
-the ``spike_trial_decoding`` task of ``neurodl run``: spike counts per unit in a trial-aligned
-window (:func:`neurodl.analyses.dynamics.bin_trials`), square-rooted, cross-validated
-(:func:`neurodl.evaluation.cross_validate`), CI (:func:`neurodl.analyses.decoding.score_ci`) and
-label-permutation p-value (:func:`neurodl.evaluation.permutation_test`) -- then the same targets under variants that are *reported side by side, never selected*: nested
+the ``spike_trial_decoding`` task of ``neurodl run``, through the same library functions
+(:mod:`neurodl.analyses.dynamics.trials`): spike counts per unit in a trial-aligned window
+(:func:`~neurodl.analyses.dynamics.trial_window_counts`), square-rooted, cross-validated with a
+CI and a label-permutation p-value (:func:`~neurodl.analyses.dynamics.decode_trial_label`) --
+then the same targets under variants that are *reported side by side, never selected*: nested
 logistic regression (C by inner 5-fold CV), other windows (0.2-1.0 s and 0-1.5 s after onset, a
 pre-stimulus control and a response-locked window before the button press), plus per-unit
 Mann-Whitney tests (old vs new) and where the error trials fall in the session.
@@ -22,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
@@ -33,148 +32,81 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _trial_labels(table: Any, label: dict) -> tuple[np.ndarray, list[str]]:
-    """Integer labels and class names of one label spec (``column``/``threshold``/``names``)."""
-    values = table[label["column"]]
-    if label.get("threshold") is not None:
-        t = label["threshold"]
-        y = (values.to_numpy(dtype=float) >= t).astype(int)
-        return y, label.get("names") or [f"{label['column']} < {t:g}", f">= {t:g}"]
-    classes, y = np.unique(values.astype(str).to_numpy(), return_inverse=True)
-    names = label.get("names") or [str(c) for c in classes]
-    assert len(names) == len(classes), (label, classes)
-    return y.astype(int), names
+def _run(cfg: dict) -> dict:
+    """The main label and every extra label of one variant of the example config."""
+    from neurodl.analyses.dynamics import (
+        decode_trial_label,
+        trial_dataset,
+        trial_estimator,
+        trial_labels,
+        trial_rows,
+        trial_window_counts,
+    )
+    from neurodl.datasets import load_dataset
+    from neurodl.evaluation import get_protocol
 
-
-def _label_rows(table: Any, base: np.ndarray, label: dict) -> np.ndarray:
-    """Rows of ``table`` (within ``base``) with a usable value of ``label``."""
-    rows = base & table[label["column"]].notna().to_numpy()
-    if label.get("keep") is not None:
-        rows &= table[label["column"]].isin(label["keep"]).to_numpy()
-    assert rows.sum() >= 10, label
-    return rows
-
-
-def _window_counts(obj: Any, opts: dict) -> tuple[Any, np.ndarray, dict[str, np.ndarray]]:
-    """(trials with the window start, sqrt spike counts per trial and unit, rows per target)."""
-    from neurodl.analyses.dynamics import bin_trials
-
+    t0 = time.perf_counter()
+    data, opts, ev, seed = cfg["data"], cfg["options"], cfg["evaluation"], cfg["seed"]
+    obj = load_dataset(data["dataset"], data_root=data.get("data_root"), **data.get("params", {}))
     table = obj.trials.reset_index(drop=True)
-    keep = np.ones(len(table), bool)
+    keep = None
     if opts.get("trials") is not None:
-        keep &= table[opts["trials"]["column"]].isin(opts["trials"]["values"]).to_numpy()
+        f = opts["trials"]
+        keep = trial_rows(table, f["column"], f["values"], dropna=False)
     targets = {"label": opts["label"], **opts.get("extra_labels", {})}
-    rows = {k: _label_rows(table, keep, lab) for k, lab in targets.items()}
-    used = np.logical_or.reduce(list(rows.values()))
-    anchor = table[opts.get("align", "start_time")].to_numpy(float).copy()
-    if opts.get("align_shift") is not None:
-        anchor += table[opts["align_shift"]].to_numpy(float)
-    assert np.isfinite(anchor[used]).all()
-    start = opts["t_start"] if opts.get("t_start") is not None else -opts.get("t_before", 0.0)
-    width = opts["t_after"] - start
-    bin_size = opts.get("bin_size") or width
-    shifted = dataclasses.replace(obj, trials=table.assign(_window_start=anchor + start))
-    counts = np.zeros((len(table), int(np.floor(width / bin_size + 1e-9)), obj.n_units))
-    counts[used] = bin_trials(
-        shifted, bin_size, align="_window_start", t_after=width, trials=np.flatnonzero(used)
+    rows = {
+        k: trial_rows(table, lab["column"], lab.get("keep"), base=keep, min_trials=10)
+        for k, lab in targets.items()
+    }
+    align = opts.get("align", "start_time")
+    counts = trial_window_counts(
+        obj,
+        rows=np.logical_or.reduce(list(rows.values())),
+        align=align,
+        align_shift=opts.get("align_shift"),
+        t_start=opts.get("t_start"),
+        t_before=opts.get("t_before", 0.0),
+        t_after=opts.get("t_after"),
+        bin_size=opts.get("bin_size"),
+        sqrt=opts.get("sqrt", True),
     )
-    X_all = counts.reshape(len(table), -1).astype(float)
-    return shifted, np.sqrt(X_all) if opts.get("sqrt", True) else X_all, rows
-
-
-def _estimator(model: dict, opts: dict, seed: int, metric: str) -> Any:
-    """The model (any :func:`make_estimator` name), in an inner-CV grid search if asked."""
-    from sklearn.metrics import get_scorer_names
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
-    from neurodl.estimators import make_estimator
-
-    est = make_estimator(model["name"], seed=seed, **model.get("params", {}))
-    search = opts.get("inner_search")
-    if not search:
-        return est
-    steps = getattr(est, "steps", None)
-    param = search.get("param", "C")
-    key = f"{steps[-1][0]}__{param}" if steps else param
-    return GridSearchCV(
-        est,
-        {key: list(search["values"])},
-        cv=StratifiedKFold(search.get("n_splits", 5), shuffle=True, random_state=seed),
-        scoring=metric if metric in get_scorer_names() else None,
-    )
-
-
-def _decode_target(cfg: dict, obj: Any, X_all: np.ndarray, rows: np.ndarray, label: dict) -> dict:
-    """CV score, CI, permutation p and timing of one trial label."""
-    import pandas as pd
-
-    from neurodl.analyses.decoding import score_ci
-    from neurodl.data import EpochsDataset
-    from neurodl.evaluation import chance_level, cross_validate, get_protocol, permutation_test
-
-    opts, ev, seed = cfg["options"], cfg["evaluation"], cfg["seed"]
-    sel = obj.trials[rows]
-    y, names = _trial_labels(sel, label)
-    X = X_all[rows]
-    md = pd.DataFrame(
-        {
-            "subject": str(obj.subject or "0"),
-            "session": str(obj.session or "0"),
-            "run": "0",
-            "recording": "0",
-            "segment": [str(i) for i in range(len(sel))],
-            "trial": np.arange(len(sel)),
-            "onset": sel[opts.get("align", "start_time")].to_numpy(float),
-        }
-    )
-    ds = EpochsDataset(X, y, md, None, None, names, {"source": label["column"]})
-    metric = ev["metric"]
-    estimator = _estimator(cfg["model"], opts, seed, metric)
+    model = cfg["model"]
     protocol = get_protocol(ev["protocol"], **ev.get("protocol_params", {}))
-    cv = cross_validate(estimator, ds, protocol, metric, seed=seed)
-    perm = None
-    if ev["n_permutations"]:
-        perm = permutation_test(
+    out = {}
+    for k, lab in targets.items():
+        sel = counts.trials[rows[k]]
+        y, names = trial_labels(
+            sel, lab["column"], threshold=lab.get("threshold"), names=lab.get("names")
+        )
+        ds = trial_dataset(
+            counts.X[rows[k]],
+            y,
+            sel,
+            classes=names,
+            subject=obj.subject,
+            session=obj.session,
+            onset=align,
+            source=lab["column"],
+        )
+        estimator = trial_estimator(
+            model["name"],
+            seed=seed,
+            params=model.get("params"),
+            inner_search=opts.get("inner_search") or None,
+            metric=ev["metric"],
+        )
+        out[k] = decode_trial_label(
             estimator,
             ds,
             protocol,
-            metric,
-            n_permutations=ev["n_permutations"],
+            ev["metric"],
             seed=seed,
-            within=None,
-        )
-    ci, _method = score_ci(cv, metric, n_boot=ev.get("n_boot", 1000), ci=ev.get("ci", 0.95))
-    selected = None
-    if opts.get("inner_search"):  # the value the inner CV picks on all trials (information)
-        fitted = _estimator(cfg["model"], opts, seed, metric).fit(X, y)
-        selected = float(next(iter(fitted.best_params_.values())))
-    return {
-        "n_trials": len(sel),
-        "score_mean": float(cv.score),
-        "score_ci": [float(ci[0]), float(ci[1])],
-        "chance_level": float(chance_level(y, metric)),
-        "p_value": None if perm is None else float(perm.p_value),
-        "n_permutations": ev["n_permutations"],
-        "inner_selected": selected,
-        "fit_time_s": float(np.mean(cv.fit_times)),
-        "latency_per_trial_s": float(np.sum(cv.score_times)) / max(int(np.sum(cv.n_test)), 1),
-    }
-
-
-def _run(cfg: dict) -> dict:
-    """The main label and every extra label of one variant of the example config."""
-    from neurodl.datasets import load_dataset
-
-    t0 = time.perf_counter()
-    data = cfg["data"]
-    obj = load_dataset(data["dataset"], data_root=data.get("data_root"), **data.get("params", {}))
-    shifted, X_all, rows = _window_counts(obj, cfg["options"])
-    opts = cfg["options"]
-    r = _decode_target(cfg, shifted, X_all, rows["label"], opts["label"])
-    r["extra_targets"] = {
-        k: _decode_target(cfg, shifted, X_all, rows[k], lab)
-        for k, lab in opts.get("extra_labels", {}).items()
-    }
+            n_permutations=ev["n_permutations"],
+            n_boot=ev.get("n_boot", 1000),
+            ci=ev.get("ci", 0.95),
+        )[0]
+    r = out.pop("label")
+    r["extra_targets"] = out
     r["wall_s"] = time.perf_counter() - t0
     return r
 

@@ -4,8 +4,9 @@ Submodules: :mod:`.binning` (spike binning, smoothing, behaviour alignment, calc
 :mod:`.cv` (contiguous-block CV), :mod:`.decoders` (Wiener, Kalman, GRU/LSTM),
 :mod:`.metrics` (NLB metrics: co-bps, fp-bps, velocity R^2, PSTH R^2), :mod:`.baselines`
 (smoothing, PCA, FA, GPFA-like smoother), :mod:`.forecasting` (persistence, AR, GRU by horizon),
-:mod:`.latents` (sequential autoencoder, LFADS-style VAE). The decoders, forecasters and latent
-models are estimators: they live in :mod:`neurodl.estimators.dynamics` (built by name with
+:mod:`.latents` (sequential autoencoder, LFADS-style VAE), :mod:`.trials` (trial labels, spike
+counts in trial-aligned windows, trial-label decoding with statistics). The decoders,
+forecasters and latent models are estimators: they live in :mod:`neurodl.estimators.dynamics` (built by name with
 :func:`neurodl.estimators.make_estimator`) and are re-exported here. Torch is imported only
 when a neural model is fitted.
 """
@@ -49,6 +50,15 @@ from .metrics import (
     r2_per_dim,
     velocity_r2,
 )
+from .trials import (
+    TrialCounts,
+    decode_trial_label,
+    trial_dataset,
+    trial_estimator,
+    trial_labels,
+    trial_rows,
+    trial_window_counts,
+)
 
 __all__ = [
     "DECODERS",
@@ -66,6 +76,7 @@ __all__ = [
     "RNNDecoder",
     "RNNForecaster",
     "SequentialAutoencoder",
+    "TrialCounts",
     "WienerFilter",
     "align_behavior",
     "bin_spikes",
@@ -73,6 +84,7 @@ __all__ = [
     "bits_per_spike",
     "co_bps",
     "cross_val_predict_blocks",
+    "decode_trial_label",
     "forecast_scores",
     "fp_bps",
     "heldout_readout",
@@ -88,5 +100,10 @@ __all__ = [
     "smooth_counts",
     "smooth_rates",
     "transform_behavior",
+    "trial_dataset",
+    "trial_estimator",
+    "trial_labels",
+    "trial_rows",
+    "trial_window_counts",
     "velocity_r2",
 ]

@@ -1,5 +1,8 @@
 """The ``spike_trial_decoding`` task: spike counts of units aligned to trials -> a trial label.
 
+A thin runner over :mod:`neurodl.analyses.dynamics.trials` (rows, labels, window counts,
+estimator, :func:`~neurodl.analyses.dynamics.decode_trial_label`).
+
 The window is ``[a + start, a + t_after]`` around each trial's alignment time
 ``a = align (+ align_shift)``, with ``start = t_start`` or ``-t_before``; one spike count per
 unit (or per unit and bin), square-rooted when ``sqrt``. The main label and every entry of
@@ -11,14 +14,13 @@ label-permutation p-value.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from ..._logging import logger
-from ...exceptions import ConfigError, DataFormatError
+from ...exceptions import DataFormatError
 from ..config import RunConfig, TaskOptions, _Strict
 from ..data import load_data
 from ..registry import RunContext, register_task
@@ -115,138 +117,62 @@ class SpikeTrialDecodingResult(TaskResult):
         return lines
 
 
-def _trial_labels(table: Any, label: TrialLabel, where: str) -> tuple[np.ndarray, list[str]]:
-    values = table[label.column]
-    if label.threshold is not None:
-        y = (values.to_numpy(dtype=float) >= label.threshold).astype(int)
-        names = label.names or [f"{label.column} < {label.threshold:g}", f">= {label.threshold:g}"]
-        return y, names
-    classes, y = np.unique(values.astype(str).to_numpy(), return_inverse=True)
-    if label.names is not None and len(label.names) != len(classes):
-        raise ConfigError(
-            f"Invalid value for '{where}.names'. Allowed: {len(classes)} names, one per value "
-            f"of {label.column!r} ({', '.join(classes)}, in this order); got {label.names!r}."
-        )
-    return y.astype(int), label.names or [str(c) for c in classes]
-
-
-def _label_rows(table: Any, base: np.ndarray, label: TrialLabel, where: str) -> np.ndarray:
-    """Rows of ``table`` (within ``base``) that carry a usable value of ``label``."""
-    if label.column not in table.columns:
-        raise ConfigError(
-            f"Invalid value for '{where}.column'. Allowed: {list(table.columns)}; "
-            f"got {label.column!r}."
-        )
-    rows = base & table[label.column].notna().to_numpy()
-    if label.keep is not None:
-        rows &= table[label.column].isin(label.keep).to_numpy()
-    if rows.sum() < 10:
-        raise DataFormatError(
-            f"Only {int(rows.sum())} trials match the filter and '{where}'; need >= 10."
-        )
-    return rows
-
-
-def _estimator(cfg: RunConfig, opts: SpikeTrialDecodingOptions) -> Any:
-    """The configured model, wrapped in an inner-CV grid search when ``inner_search`` is set."""
-    from sklearn.metrics import get_scorer_names
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
-    from ...estimators import make_estimator
-
-    est = make_estimator(cfg.model.name, seed=cfg.seed, **cfg.model.params)
-    search = opts.inner_search
-    if search is None:
-        return est
-    steps = getattr(est, "steps", None)
-    key = f"{steps[-1][0]}__{search.param}" if steps else search.param
-    if key not in est.get_params():
-        prefix = f"{steps[-1][0]}__" if steps else ""
-        names = [k[len(prefix) :] for k in est.get_params() if k.startswith(prefix)]
-        allowed = sorted(k for k in names if "__" not in k)
-        raise ConfigError(
-            f"Invalid value for 'options.inner_search.param'. Allowed: a parameter of the final "
-            f"step of model {cfg.model.name!r} ({', '.join(a for a in allowed if a)}); "
-            f"got {search.param!r}."
-        )
-    metric = cfg.evaluation.metric
-    return GridSearchCV(
-        est,
-        {key: list(search.values)},
-        cv=StratifiedKFold(search.n_splits, shuffle=True, random_state=cfg.seed),
-        scoring=metric if metric in get_scorer_names() else None,
-    )
+def _targets(opts: SpikeTrialDecodingOptions) -> dict[str, TrialLabel]:
+    """The main label and the extra labels, keyed by their place in the options."""
+    return {"label": opts.label, **{f"extra_labels.{k}": v for k, v in opts.extra_labels.items()}}
 
 
 def _decode_target(
     cfg: RunConfig,
     opts: SpikeTrialDecodingOptions,
     obj: Any,
-    X_all: np.ndarray,
+    counts: Any,
     rows: np.ndarray,
     label: TrialLabel,
     where: str,
 ) -> tuple[dict[str, Any], Any]:
-    """CV score, CI, permutation p and timing of one trial label; (results, permutation)."""
-    import pandas as pd
-
-    from ...analyses.decoding import score_ci
-    from ...data import EpochsDataset
-    from ...evaluation import chance_level, cross_validate, get_protocol, permutation_test
-
-    sel = obj.trials[rows]
-    y, names = _trial_labels(sel, label, where)
-    X = X_all[rows]
-    md = pd.DataFrame(
-        {
-            "subject": str(obj.subject or "0"),
-            "session": str(obj.session or "0"),
-            "run": "0",
-            "recording": "0",
-            "segment": [str(i) for i in range(len(sel))],
-            "trial": np.arange(len(sel)),
-            "onset": sel[opts.align].to_numpy(float),
-        }
+    """Statistics of one trial label and its permutation test (None when not computed)."""
+    from ...analyses.dynamics import (
+        decode_trial_label,
+        trial_dataset,
+        trial_estimator,
+        trial_labels,
     )
-    ds = EpochsDataset(X, y, md, None, None, names, {"source": where})
-    estimator = _estimator(cfg, opts)
+    from ...evaluation import get_protocol
+
+    sel = counts.trials[rows]
+    y, names = trial_labels(
+        sel, label.column, threshold=label.threshold, names=label.names, where=f"options.{where}"
+    )
+    ds = trial_dataset(
+        counts.X[rows],
+        y,
+        sel,
+        classes=names,
+        subject=obj.subject,
+        session=obj.session,
+        onset=opts.align,
+        source=where,
+    )
+    search = None if opts.inner_search is None else opts.inner_search.model_dump()
     ev = cfg.evaluation
-    protocol = get_protocol(ev.protocol, **ev.protocol_params)
-    cv = cross_validate(estimator, ds, protocol, ev.metric, seed=cfg.seed)
-    perm = None
-    if ev.n_permutations:
-        perm = permutation_test(
-            estimator,
-            ds,
-            protocol,
-            ev.metric,
-            n_permutations=ev.n_permutations,
+    out, res = decode_trial_label(
+        trial_estimator(
+            cfg.model.name,
             seed=cfg.seed,
-            within=None,
-        )
-    ci, ci_method = score_ci(cv, ev.metric, n_boot=ev.n_boot, ci=ev.ci)
-    selected = None
-    if opts.inner_search is not None:  # the value the inner CV picks on all trials (information)
-        fitted = _estimator(cfg, opts).fit(X, y)
-        selected = float(next(iter(fitted.best_params_.values())))
-    n_tested = int(np.sum(cv.n_test))
-    out = {
-        "label": label.column,
-        "n_trials": len(sel),
-        "classes": names,
-        "class_counts": np.bincount(y, minlength=len(names)).tolist(),
-        "score_mean": float(cv.score),
-        "score_ci": [float(ci[0]), float(ci[1])],
-        "ci_method": ci_method,
-        "fold_scores": [float(s) for s in cv.scores],
-        "chance_level": float(chance_level(y, ev.metric)),
-        "p_value": None if perm is None else float(perm.p_value),
-        "n_permutations": ev.n_permutations,
-        "inner_selected": selected,
-        "fit_time_s": float(np.mean(cv.fit_times)),
-        "time_per_epoch_s": None,  # not recorded for trial decoders
-        "latency_per_trial_s": float(np.sum(cv.score_times)) / max(n_tested, 1),
-    }
+            params=cfg.model.params,
+            inner_search=search,
+            metric=ev.metric,
+        ),
+        ds,
+        get_protocol(ev.protocol, **ev.protocol_params),
+        ev.metric,
+        label=label.column,
+        seed=cfg.seed,
+        n_permutations=ev.n_permutations,
+        n_boot=ev.n_boot,
+        ci=ev.ci,
+    )
     logger.info(
         "spike_trial_decoding %s: %s %.3f (p=%s)",
         where,
@@ -254,58 +180,7 @@ def _decode_target(
         out["score_mean"],
         out["p_value"],
     )
-    return out, perm
-
-
-def _window_counts(
-    obj: Any, opts: SpikeTrialDecodingOptions
-) -> tuple[Any, np.ndarray, dict[str, np.ndarray], float, float]:
-    """(trials with the window start, counts per trial, label rows, window start, end)."""
-    from ...analyses.dynamics import bin_trials
-
-    table = obj.trials.reset_index(drop=True)
-    keep = np.ones(len(table), bool)
-    if opts.trials is not None:
-        if opts.trials.column not in table.columns:
-            raise ConfigError(
-                f"Invalid value for 'options.trials.column'. Allowed: {list(table.columns)}; "
-                f"got {opts.trials.column!r}."
-            )
-        keep &= table[opts.trials.column].isin(opts.trials.values).to_numpy()
-    targets = {
-        "label": opts.label,
-        **{f"extra_labels.{k}": v for k, v in opts.extra_labels.items()},
-    }
-    rows = {w: _label_rows(table, keep, lab, f"options.{w}") for w, lab in targets.items()}
-    used = np.logical_or.reduce(list(rows.values()))
-    for col in [opts.align, opts.align_shift]:
-        if col is not None and col not in table.columns:
-            raise ConfigError(
-                f"Invalid value for 'options.align'/'options.align_shift'. Allowed: a trial-table "
-                f"column ({list(table.columns)}); got {col!r}."
-            )
-    anchor = table[opts.align].to_numpy(float).copy()
-    if opts.align_shift is not None:
-        anchor += table[opts.align_shift].to_numpy(float)
-    if not np.isfinite(anchor[used]).all():
-        raise DataFormatError("Missing alignment times in the selected trials.")
-    start = opts.t_start if opts.t_start is not None else -opts.t_before
-    t_after = opts.t_after
-    if t_after is None:
-        t_after = float(np.min(table["stop_time"].to_numpy(float)[used] - anchor[used]))
-    if not t_after > start:
-        raise ConfigError(
-            f"The window must end after it starts; got start {start!r} and t_after {t_after!r}."
-        )
-    width = t_after - start
-    bin_size = opts.bin_size or width
-    shifted = dataclasses.replace(obj, trials=table.assign(_window_start=anchor + start))
-    counts = np.zeros((len(table), int(np.floor(width / bin_size + 1e-9)), obj.n_units))
-    counts[used] = bin_trials(
-        shifted, bin_size, align="_window_start", t_after=width, trials=np.flatnonzero(used)
-    )
-    X_all = counts.reshape(len(table), -1).astype(float)
-    return shifted, np.sqrt(X_all) if opts.sqrt else X_all, rows, float(start), float(t_after)
+    return out, res.main_scores.permutation
 
 
 @register_task(
@@ -317,6 +192,7 @@ def _window_counts(
 )
 def run_spike_trial_decoding(ctx: RunContext) -> SpikeTrialDecodingResult:
     """Run the ``spike_trial_decoding`` task; write ``report.html`` into ``ctx.out_dir``."""
+    from ...analyses.dynamics import trial_rows, trial_window_counts
     from ...data import SpikeTrains
     from ...estimators import is_neural
 
@@ -327,13 +203,39 @@ def run_spike_trial_decoding(ctx: RunContext) -> SpikeTrialDecodingResult:
             f"spike_trial_decoding needs spike trains with a trial table; {name} gave "
             f"{type(obj).__name__}."
         )
-    shifted, X_all, rows, start, t_after = _window_counts(obj, opts)
+    table = obj.trials.reset_index(drop=True)
+    keep = None
+    if opts.trials is not None:
+        keep = trial_rows(
+            table,
+            opts.trials.column,
+            opts.trials.values,
+            dropna=False,
+            where="options.trials.column",
+        )
+    rows = {
+        w: trial_rows(
+            table, lab.column, lab.keep, base=keep, min_trials=10, where=f"options.{w}.column"
+        )
+        for w, lab in _targets(opts).items()
+    }
+    counts = trial_window_counts(
+        obj,
+        rows=np.logical_or.reduce(list(rows.values())),
+        align=opts.align,
+        align_shift=opts.align_shift,
+        t_start=opts.t_start,
+        t_before=opts.t_before,
+        t_after=opts.t_after,
+        bin_size=opts.bin_size,
+        sqrt=opts.sqrt,
+    )
     ev = cfg.evaluation
-    main, perm = _decode_target(cfg, opts, shifted, X_all, rows["label"], opts.label, "label")
+    main, perm = _decode_target(cfg, opts, obj, counts, rows["label"], opts.label, "label")
     extra: dict[str, Any] = {}
     for key, lab in opts.extra_labels.items():
         w = f"extra_labels.{key}"
-        extra[key] = _decode_target(cfg, opts, shifted, X_all, rows[w], lab, w)[0]
+        extra[key] = _decode_target(cfg, opts, obj, counts, rows[w], lab, w)[0]
     stats = model_stats(
         cfg.model.name,
         role="main",
@@ -357,11 +259,11 @@ def run_spike_trial_decoding(ctx: RunContext) -> SpikeTrialDecodingResult:
         n_splits=len(main["fold_scores"]),
         seed=cfg.seed,
         versions=versions(),
-        data_hash=array_hash(X_all, rows["label"]),
+        data_hash=array_hash(counts.X, rows["label"]),
         models={cfg.model.name: stats},
         model=cfg.model.name,
         n_units=obj.n_units,
-        window_s=[start, t_after],
+        window_s=list(counts.window),
         aligned_to=opts.align + (f" + {opts.align_shift}" if opts.align_shift else ""),
         **main,
         extra_targets=extra,
