@@ -4,7 +4,7 @@ Two sub-commands:
 
 ``run SRC OUT``
     Run every ``SRC/examples/*.yaml`` (``SRC``: a checkout of neurodl; put its ``src`` first on
-    ``PYTHONPATH``) shrunk to a fast copy (at most 2 epochs, 1 ensemble member, no permutations
+    ``PYTHONPATH``) through ``python -m neurodl run``, shrunk to a fast copy (at most 2 epochs, 1 ensemble member, no permutations
     or at most ``--permutations``, at most 50 bootstrap resamples, no report) and write each
     ``results.json`` to ``OUT/<example>.json``. Each example runs in its own process.
 ``compare OLD NEW``
@@ -60,22 +60,36 @@ def shrink(node: Any, n_permutations: int = 0) -> Any:
 
 
 def run_one(path: Path, out: Path, n_permutations: int) -> None:
-    """Run one shrunk example with whichever neurodl is importable (old or new layout)."""
+    """Run one shrunk example through ``neurodl run`` (whichever neurodl is importable).
+
+    The shrunk config is written beside the example (hidden name, removed afterwards) so that
+    paths inside it resolve as they do for the example; the command's ``results.json`` is kept.
+    """
+    import shutil
+    import tempfile
+
     import yaml
 
-    try:
-        from neurodl.workflows import parse_config, run_config
-    except ImportError:  # the layout before typed results
-        from neurodl.workflows.config import parse_config
-        from neurodl.workflows.run import run_config
     data = shrink(yaml.safe_load(path.read_text()), n_permutations)
     data.setdefault("report", {})["enabled"] = False
-    cfg = parse_config(data, source=str(path))
-    cfg._config_dir = path.resolve().parent
-    t0 = time.perf_counter()
-    results = run_config(cfg, None).results
-    results["_wall_s"] = time.perf_counter() - t0
-    out.write_text(json.dumps(results, indent=1, default=str))
+    shrunk = path.with_name(f".shrunk-{path.name}")
+    work = Path(tempfile.mkdtemp(prefix="example-scores-"))
+    try:
+        shrunk.write_text(yaml.safe_dump(data))
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "neurodl", "-q", "run", str(shrunk), "--out", str(work / "o")],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr.strip() or f"neurodl run failed ({proc.returncode})")
+        results = json.loads((work / "o" / "results.json").read_text())
+        results["_wall_s"] = time.perf_counter() - t0
+        out.write_text(json.dumps(results, indent=1, default=str))
+    finally:
+        shrunk.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_all(src: Path, out: Path, n_permutations: int, timeout: int) -> None:
