@@ -23,7 +23,9 @@ matplotlib.use("Agg")
 
 def _data_root() -> Path | None:
     root = os.environ.get("NEURODL_DATA")
-    return Path(root) if root else None
+    # absolute, so that links made in temporary folders resolve (the README writes a relative
+    # root, ../shared/data)
+    return Path(root).resolve() if root else None
 
 
 @pytest.fixture
