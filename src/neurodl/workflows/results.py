@@ -23,6 +23,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ComparisonStats",
     "ModelStats",
+    "ResultPart",
     "TaskResult",
     "jsonable",
 ]
@@ -50,11 +51,13 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-class _Typed(BaseModel):
+class ResultPart(BaseModel):
+    """Base of every typed part of a result (strict: unknown keys are refused)."""
+
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
-class ModelStats(_Typed):
+class ModelStats(ResultPart):
     """One model's own statistics (score, interval, folds and, when computed, its p-value)."""
 
     name: str = Field(description="Registered model name (e.g. 'mlp', 'lda').")
@@ -75,7 +78,7 @@ class ModelStats(_Typed):
     predict_time_s_per_sample: float | None = None
 
 
-class ComparisonStats(_Typed):
+class ComparisonStats(ResultPart):
     """A paired comparison of two models on the same splits (``model_a - model_b``)."""
 
     model_a: str
@@ -91,7 +94,7 @@ class ComparisonStats(_Typed):
     verdict: str = Field(description="One sentence for the report and the CLI.")
 
 
-class TaskResult(_Typed):
+class TaskResult(ResultPart):
     """Base of every task's typed result.
 
     Subclasses add their own typed fields and may override :meth:`summary_lines` (what the CLI

@@ -17,7 +17,7 @@ from .._progress import progress_bar
 from ..config import ModelConfig, TaskOptions
 from ..data import load_samples
 from ..registry import RunContext, register_task
-from ..results import ComparisonStats, ModelStats, TaskResult, jsonable
+from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
 
 __all__ = ["DecodingOptions", "DecodingTaskResult", "run_decoding"]
 
@@ -46,6 +46,90 @@ class DecodingOptions(TaskOptions):
     models with at most 45 pairs, else ``predictions``."""
 
 
+class PairScore(ResultPart):
+    """One pair of classes: the two names, the balanced accuracy and the samples scored."""
+
+    a: str
+    b: str
+    score: float | None
+    n_samples: int
+
+
+class PairwiseScores(ResultPart):
+    """Per-pair decoding (see :func:`neurodl.analyses.decoding.pairwise_scores`)."""
+
+    method: Literal["cv", "predictions"]
+    description: str
+    metric: str
+    chance_level: float
+    classes: list[str]
+    matrix: list[list[float | None]] = Field(description="n_classes x n_classes, null diagonal")
+    pairs: list[PairScore]
+
+
+class ErrorConcentration(ResultPart):
+    """Where the errors of one metadata column concentrate."""
+
+    n_values: int
+    top_value: str
+    top_count: int
+    top_error_rate: float
+
+
+class ErrorTable(ResultPart):
+    """Misclassified test samples (see :func:`neurodl.analyses.decoding.misclassified_samples`)."""
+
+    n_errors: int
+    n_tested: int
+    error_rate: float
+    score_kind: str | None
+    rows: list[dict[str, Any]] = Field(
+        description="sample, fold, true, predicted, p_true, p_pred and the metadata columns that "
+        "vary across the dataset (so the columns depend on the data)"
+    )
+    concentration: dict[str, ErrorConcentration]
+
+
+class TopChannel(ResultPart):
+    """One of the most important channels: its share of |attribution| or its score drop."""
+
+    channel: str
+    share: float | None = None
+    drop: float | None = None
+
+
+class SaliencyMap(ResultPart):
+    """What the refitted model uses (see :func:`neurodl.analyses.decoding.saliency`)."""
+
+    fit: str
+    n_samples: int
+    method: Literal["integrated_gradients", "permutation"]
+    description: str
+    unit: str
+    channels: list[str] | None = Field(None, description="absent beyond 256 channels")
+    channel: list[float | None] | None = None
+    n_channels: int | None = Field(None, description="set when the per-channel arrays are cut")
+    top_channels: list[TopChannel]
+    times: list[float | None] | None = None
+    time: list[float | None] | None = None
+    time_unit: str | None = None
+    freqs: list[float | None] | None = None
+    frequency: list[float | None] | None = None
+    freq_unit: str | None = None
+    bands: list[str] | None = None
+    band: list[float | None] | None = None
+
+
+class Rejection(ResultPart):
+    """Samples dropped by amplitude-based rejection (``data.reject``)."""
+
+    n_total: int
+    n_dropped: int
+    dropped: list[int]
+    reasons: dict[str, Any]
+    thresholds: dict[str, Any]
+
+
 class DecodingTaskResult(TaskResult):
     """Result of the ``decoding`` task (``results.json``).
 
@@ -72,13 +156,13 @@ class DecodingTaskResult(TaskResult):
     n_subjects: int
     classes: list[Any] | None = None
     confusion_matrix: list[list[float | None]] | None = None
-    rejection: dict[str, Any] | None = None
+    rejection: Rejection | None = None
     preprocessing_before_split: list[dict[str, Any]] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
     learning_curves: list[dict[str, list[float | None]]] | None = None
-    saliency: dict[str, Any] | None = None
-    pairwise: dict[str, Any] | None = None
-    errors: dict[str, Any] | None = None
+    saliency: SaliencyMap | None = None
+    pairwise: PairwiseScores | None = None
+    errors: ErrorTable | None = None
 
     def summary_lines(self) -> list[str]:
         """Dataset/protocol/model, then one line per model with its own statistics."""

@@ -103,7 +103,7 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str, dataset: Any = None
     from ...report.figures import plot_attribution_profile, plot_channel_importance
 
     top = sal.get("top_channels") or []
-    key = "share" if top and "share" in top[0] else "drop"
+    key = "share" if top and top[0].get("share") is not None else "drop"
     lead = ", ".join(
         f"{t['channel']} ({100 * t[key]:.0f}%)"
         if key == "share"
