@@ -48,6 +48,12 @@ from .statistics import (
     plot_pairwise_matrix,
     plot_timecourse,
 )
+from .task_models import (
+    plot_dose_response,
+    plot_fixed_points,
+    plot_psychometric,
+    plot_state_trajectories,
+)
 
 __all__ = [
     "CATEGORY_GROUPS",
@@ -61,8 +67,10 @@ __all__ = [
     "plot_channel_importance",
     "plot_confusion_matrix",
     "plot_data_summary",
+    "plot_dose_response",
     "plot_encoder_comparison",
     "plot_event_timeline",
+    "plot_fixed_points",
     "plot_fold_scores",
     "plot_forecast_scores",
     "plot_latent_trajectories",
@@ -73,8 +81,10 @@ __all__ = [
     "plot_null_distribution",
     "plot_pairwise_matrix",
     "plot_probability_trace",
+    "plot_psychometric",
     "plot_raster_rates",
     "plot_rdms",
+    "plot_state_trajectories",
     "plot_stimuli",
     "plot_timecourse",
     "plot_training",
