@@ -1,0 +1,96 @@
+"""Line attractors: a connected 1-D set of fixed/slow points with one eigenvalue near 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fixed_points import FixedPoints
+
+__all__ = ["LineAttractor", "detect_line_attractor"]
+
+
+@dataclass(frozen=True)
+class LineAttractor:
+    """A set of fixed/slow points with one eigenvalue near 1, lying along a line.
+
+    Attributes
+    ----------
+    detected : bool
+        ``n_points >= min_points`` and ``variance_ratio >= min_variance``.
+    n_points : int
+        Candidate points (one eigenvalue within ``tol_eig`` of 1, the rest inside).
+    variance_ratio : float
+        Fraction of the candidates' variance on their first principal component (nan if < 2).
+    direction : ndarray of shape (n_hidden,)
+        Unit first principal direction (sign: largest-magnitude entry positive).
+    center : ndarray of shape (n_hidden,)
+        Mean of the candidate points.
+    extent : float
+        Range of the candidates' projections on ``direction``.
+    indices : ndarray of int
+        Indices of the candidates in ``concatenate([points, slow_points])``.
+    """
+
+    detected: bool
+    n_points: int
+    variance_ratio: float
+    direction: np.ndarray
+    center: np.ndarray
+    extent: float
+    indices: np.ndarray
+
+
+def detect_line_attractor(
+    fixed_points: FixedPoints,
+    *,
+    tol_eig: float = 1e-2,
+    min_points: int = 5,
+    min_variance: float = 0.9,
+    include_slow: bool = True,
+) -> LineAttractor:
+    """Detect a line attractor among the fixed (and slow) points.
+
+    Candidates are points whose Jacobian has exactly one eigenvalue within ``tol_eig`` of
+    ``1 + 0j`` and all others with ``|lambda| < 1 - tol_eig``. A line is reported when there
+    are at least ``min_points`` candidates and their first principal component carries at least
+    ``min_variance`` of their variance.
+
+    Parameters
+    ----------
+    fixed_points : FixedPoints
+    tol_eig : float, default=1e-2
+    min_points : int, default=5
+    min_variance : float, default=0.9
+    include_slow : bool, default=True
+        Also consider slow points.
+
+    Returns
+    -------
+    line : LineAttractor
+    """
+    pts, eig = fixed_points.points, fixed_points.eigenvalues
+    if include_slow:
+        pts = np.concatenate([pts, fixed_points.slow_points])
+        eig = np.concatenate([eig, fixed_points.slow_eigenvalues])
+    n_hid = pts.shape[1]
+    near_one = np.abs(eig - 1) < tol_eig
+    inside = np.abs(eig) < 1 - tol_eig
+    cand = np.flatnonzero((near_one.sum(axis=1) == 1) & ((near_one | inside).all(axis=1)))
+    sel = pts[cand]
+    if sel.shape[0] < 2:
+        return LineAttractor(
+            False, int(sel.shape[0]), float("nan"), np.full(n_hid, np.nan),
+            sel.mean(axis=0) if sel.shape[0] else np.full(n_hid, np.nan), 0.0, cand,
+        )  # fmt: skip
+    center = sel.mean(axis=0)
+    _, s, vt = np.linalg.svd(sel - center, full_matrices=False)
+    var = s**2
+    ratio = float(var[0] / var.sum()) if var.sum() > 0 else float("nan")
+    direction = vt[0] * np.sign(vt[0][np.argmax(np.abs(vt[0]))])
+    proj = (sel - center) @ direction
+    detected = bool(sel.shape[0] >= min_points and ratio >= min_variance)
+    return LineAttractor(
+        detected, int(sel.shape[0]), ratio, direction, center, float(np.ptp(proj)), cand
+    )
