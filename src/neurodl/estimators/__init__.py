@@ -20,6 +20,7 @@ from .registry import (
     list_estimators,
     make_estimator,
 )
+from .task_training import TaskTrainingResult, choice_accuracy, predict_task, train_task_model
 
 __all__ = [
     "CLASSICAL_MODELS",
@@ -28,8 +29,12 @@ __all__ = [
     "NEURAL_TASKS",
     "NeuralClassifier",
     "NeuralRegressor",
+    "TaskTrainingResult",
+    "choice_accuracy",
     "is_neural",
     "list_estimators",
     "make_classical",
     "make_estimator",
+    "predict_task",
+    "train_task_model",
 ]
