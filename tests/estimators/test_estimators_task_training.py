@@ -319,5 +319,23 @@ def test_bad_input(call, error, match):
 def test_stop_at_accuracy_needs_an_accuracy():
     trials = flipflop_task(10)
     trials.trials["choice"] = np.nan
+    trials.targets *= 0.5  # graded targets: neither choices nor +/-1 states
     with pytest.raises(ConfigError, match=r"stop_at_accuracy=0\.9"):
         train_task_model(GRUTaskModel(1, 1, n_hidden=4), trials, stop_at_accuracy=0.9)
+
+
+def test_sign_accuracy_is_the_default_for_held_states():
+    from neurodl.data.cognitive import make_task_trials
+    from neurodl.estimators.task_training import _default_accuracy, sign_accuracy
+
+    trials = make_task_trials("flip_flop", 4, seed=0)
+    assert _default_accuracy(trials) is sign_accuracy
+    assert sign_accuracy(trials.targets, trials) == 1.0  # the targets themselves
+    assert sign_accuracy(-trials.targets, trials) == 0.0
+    keep = (trials.mask > 0) & (trials.targets != 0)
+    noisy = trials.targets + np.where(
+        np.arange(trials.targets.size).reshape(trials.targets.shape) % 4 == 0,
+        -2.0 * trials.targets,
+        0.0,
+    )
+    assert sign_accuracy(noisy, trials) == np.mean(np.sign(noisy[keep]) == trials.targets[keep])

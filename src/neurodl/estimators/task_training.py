@@ -32,6 +32,7 @@ __all__ = [
     "TaskTrainingResult",
     "choice_accuracy",
     "predict_task",
+    "sign_accuracy",
     "train_task_model",
 ]
 
@@ -189,10 +190,34 @@ def _check_model_fits(model: Any, trials: TaskTrials) -> None:
             )
 
 
+def sign_accuracy(outputs: np.ndarray, trials: TaskTrials) -> float:
+    """Fraction of masked steps and outputs whose sign matches a +/-1 target (e.g. flip-flop).
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (n_trials, n_steps, n_outputs)
+    trials : TaskTrials
+        Targets in {-1, +1} where ``mask > 0`` (steps with a zero target are ignored).
+    """
+    out = np.asarray(outputs, dtype=float)
+    if out.shape != trials.targets.shape:
+        raise ConfigError(
+            f"Invalid value for 'outputs': shape {out.shape} differs from the targets "
+            f"{trials.targets.shape}."
+        )
+    keep = (trials.mask > 0) & (trials.targets != 0)
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.sign(out[keep]) == np.sign(trials.targets[keep])))
+
+
 def _default_accuracy(trials: TaskTrials) -> Callable[[np.ndarray, TaskTrials], float] | None:
     meta = trials.trials
     if "choice" in meta and "response_start" in meta and meta["choice"].notna().any():
         return choice_accuracy
+    targets = trials.targets[trials.mask > 0]
+    if np.any(targets != 0) and np.all(np.isin(targets, (-1.0, 0.0, 1.0))):  # +/-1 states
+        return sign_accuracy
     return None
 
 
