@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -122,7 +122,9 @@ class RunConfig(_Strict):
     task: str = "decoding"
     name: str = "run"
     seed: int = 0
-    data: DataConfig
+    data: DataConfig | None = None
+    """Required by the tasks that read data (checked by :func:`neurodl.workflows.parse_config`);
+    tasks that generate their own trials (e.g. ``task_model``) take none."""
     preprocessing: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
     model: ModelConfig = Field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
@@ -164,6 +166,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if field is None:
             return []
         current = field.annotation
+        # an optional section (``DataConfig | None``): walk into its model
+        models = [a for a in get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if len(models) == 1:
+            current = models[0]
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []

@@ -50,6 +50,11 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
             f"{', '.join(sorted(TASKS))} (got {cfg.task!r})."
         )
     spec = TASKS[cfg.task]
+    if "data" in spec.reads and cfg.data is None:
+        raise ConfigError(
+            f"Invalid config {where}: missing required key 'data': task {cfg.task!r} needs a "
+            "'data' section."
+        )
     try:
         spec.options.model_validate(cfg.options)
     except ValidationError as err:

@@ -14,7 +14,8 @@ from . import (
     searchlight,
     seizure,
     spike_trial_decoding,
+    task_model,
     time_resolved,
 )
 
-__all__ = ["behavior_decoding", "decoding", "encoding", "forecasting", "latents", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "time_resolved"]
+__all__ = ["behavior_decoding", "decoding", "encoding", "forecasting", "latents", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]

@@ -1,0 +1,565 @@
+"""The ``task_model`` task: train a recurrent network on cognitive tasks and analyse it.
+
+Trials come from :mod:`neurodl.data.cognitive` (one task, or several with one-hot rule inputs),
+the network from :mod:`neurodl.models.task_rnn`, the training from
+:func:`neurodl.estimators.task_training.train_task_model`. The trained network is scored on
+held-out trials drawn with a fresh seed, then analysed: fixed points of its noise-free update
+(one search per constant input), line attractors, PCA trajectories per condition and the
+psychometric curve. The task reads only ``options`` (no ``data`` section: it makes its trials).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from ..._logging import logger
+from ..config import TaskOptions
+from ..registry import RunContext, register_task
+from ..results import ResultPart, TaskResult
+from ._dynamics_common import array_hash, torch_threads, versions
+
+__all__ = ["TaskModelOptions", "TaskModelResult", "run_task_model"]
+
+#: Stimulus columns a psychometric curve uses when ``psychometric.stimulus`` is not given.
+AUTO_STIMULUS = ("coherence", "cued_coherence")
+#: Condition columns the trajectories use when ``trajectories.condition`` is not given.
+AUTO_CONDITION = ("coherence", "cued_coherence", "rule", "f1", "sample", "interval")
+
+
+class NetworkOptions(TaskOptions):
+    """The network: ``leaky_rnn``, ``gru`` or ``lstm`` and its parameters (``n_hidden``, ...)."""
+
+    name: Literal["leaky_rnn", "gru", "lstm"] = "leaky_rnn"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingOptions(TaskOptions):
+    """Training (see :func:`~neurodl.estimators.task_training.train_task_model`)."""
+
+    max_epochs: int = Field(30, ge=1, le=100_000)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-2, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    validation_fraction: float = Field(0.2, ge=0, lt=1)
+    stop_at_accuracy: float | None = Field(None, gt=0, le=1)
+    loss: Literal["mse", "cross_entropy"] = "mse"
+    num_threads: int | None = Field(1, ge=1)
+
+
+class FixedPointOptions(TaskOptions):
+    """Fixed-point search: one per entry of ``inputs`` (``zero``, or an input channel at 1)."""
+
+    enabled: bool = True
+    inputs: list[str] = Field(default_factory=lambda: ["zero"])
+    n_initial: int = Field(128, ge=1, le=100_000)
+    noise: float = Field(0.01, ge=0)
+    max_iters: int = Field(500, ge=1)
+    lr: float = Field(1e-2, gt=0)
+    tol_q: float = Field(1e-8, gt=0)
+    tol_slow: float = Field(1e-4, gt=0)
+    tol_unique: float = Field(1e-3, gt=0)
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class PsychometricOptions(TaskOptions):
+    """Psychometric curve of the held-out choices against a stimulus column (auto: coherence)."""
+
+    enabled: bool = True
+    stimulus: str | None = None
+
+
+class TrajectoryOptions(TaskOptions):
+    """Condition-averaged PCA trajectories of the held-out hidden states."""
+
+    enabled: bool = True
+    condition: str | list[str] | None = None
+    n_components: int = Field(3, ge=2, le=10)
+
+
+class TaskModelOptions(TaskOptions):
+    """What to train on, which network, how, and which analyses.
+
+    ``tasks``: one task name or several (several: one network with rule inputs).
+    ``task_params``: per task name, extra parameters of its generator.
+    """
+
+    tasks: list[str] = Field(default_factory=lambda: ["perceptual_decision_making"])
+    task_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    dt: float = Field(20.0, gt=0)
+    n_train_trials: int = Field(1000, ge=4, le=1_000_000)
+    n_test_trials: int = Field(400, ge=2, le=1_000_000)
+    network: NetworkOptions = Field(default_factory=NetworkOptions)
+    training: TrainingOptions = Field(default_factory=TrainingOptions)
+    fixed_points: FixedPointOptions = Field(default_factory=FixedPointOptions)
+    psychometric: PsychometricOptions = Field(default_factory=PsychometricOptions)
+    trajectories: TrajectoryOptions = Field(default_factory=TrajectoryOptions)
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, value: list[str]) -> list[str]:
+        from ...data.cognitive import COGNITIVE_TASKS
+
+        if not value:
+            raise ValueError("at least one task is needed")
+        for name in value:
+            if name not in COGNITIVE_TASKS:
+                raise ValueError(
+                    f"unknown task {name!r}; known tasks: {', '.join(COGNITIVE_TASKS)}"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError(f"a task is listed twice in {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_with_a_few_trials(self) -> TaskModelOptions:
+        """Generate a few trials: checks dt, task_params and the named inputs and columns."""
+        for key in self.task_params:
+            if key not in self.tasks:
+                raise ValueError(
+                    f"task_params names {key!r}, which is not one of the tasks {self.tasks!r}"
+                )
+        probe = make_trials(self, 2 * len(self.tasks), seed=0)
+        for name in self.fixed_points.inputs:
+            if name != "zero" and name not in probe.input_names:
+                raise ValueError(
+                    f"fixed_points.inputs: unknown input {name!r}; use 'zero' or one of "
+                    f"{probe.input_names}"
+                )
+        columns = list(probe.trials.columns)
+        stim = self.psychometric.stimulus
+        if stim is not None and stim not in columns:
+            raise ValueError(f"psychometric.stimulus: no column {stim!r}; columns: {columns}")
+        cond = self.trajectories.condition
+        for col in [cond] if isinstance(cond, str) else cond or []:
+            if col not in columns:
+                raise ValueError(f"trajectories.condition: no column {col!r}; columns: {columns}")
+        return self
+
+
+class LineAttractorSummary(ResultPart):
+    """See :func:`neurodl.analyses.rnn_dynamics.detect_line_attractor`."""
+
+    detected: bool
+    n_points: int
+    variance_ratio: float | None
+    extent: float | None
+
+
+class FixedPointSummary(ResultPart):
+    """One fixed-point search at a constant input."""
+
+    input: str = Field(description="'zero' or the input channel held at 1 (others at 0).")
+    n_initial: int
+    n_points: int
+    n_slow_points: int
+    counts: dict[str, int] = Field(description="Fixed points per stability label.")
+    stability: list[str]
+    max_eigenvalue_modulus: list[float | None] = Field(description="Per fixed point.")
+    q: list[float | None]
+    time_s: float
+    line_attractor: LineAttractorSummary
+
+
+class PsychometricSummary(ResultPart):
+    """Held-out choices against a stimulus (``p_choice1``: fraction answered ``choice_1``)."""
+
+    stimulus: str
+    levels: list[float]
+    n_trials: list[int]
+    p_choice1: list[float | None]
+    ci_low: list[float | None]
+    ci_high: list[float | None]
+    slope: float | None
+    bias: float | None
+    pse: float | None
+
+
+class TrajectorySummary(ResultPart):
+    """Condition-averaged trajectories of the held-out trials on the top PCs."""
+
+    condition: str
+    conditions: list[str]
+    n_trials: list[int]
+    explained_variance_ratio: list[float | None]
+
+
+class TrainingSummary(ResultPart):
+    """How the training went (``accuracy``: on the validation trials)."""
+
+    n_epochs: int
+    time_s: float
+    stopped_reason: str
+    accuracy: float | None
+    history: list[dict[str, float | None]]
+
+
+class TaskModelResult(TaskResult):
+    """Result of the ``task_model`` task (``results.json``).
+
+    ``score_mean`` is the held-out ``accuracy``: choice accuracy (sign accuracy for flip-flop),
+    averaged over the tasks with an accuracy when several are trained.
+    """
+
+    task: Literal["task_model"] = "task_model"
+    tasks: list[str]
+    dt: float
+    n_train_trials: int
+    n_test_trials: int
+    network: str
+    network_params: dict[str, Any]
+    n_params: int
+    n_inputs: int
+    n_outputs: int
+    input_names: list[str]
+    output_names: list[str]
+    training: TrainingSummary
+    accuracy: float | None
+    accuracy_per_task: dict[str, float | None]
+    accuracy_kind: dict[str, str | None] = Field(description="'choice', 'sign' or null per task.")
+    learning_curve: dict[str, list[float | None]]
+    fixed_points: list[FixedPointSummary]
+    psychometric: PsychometricSummary | None = None
+    trajectories: TrajectorySummary | None = None
+    timing: dict[str, float]
+
+    def summary_lines(self) -> list[str]:
+        """Tasks and network, accuracy, training, fixed points."""
+        acc = "n/a" if self.accuracy is None else f"{self.accuracy:.3f}"
+        lines = [f"{self.dataset} | {self.network} ({self.n_params} parameters)"]
+        chance = "" if self.chance_level is None else f" (chance {self.chance_level:.2f})"
+        lines.append(f"held-out accuracy = {acc}{chance} on {self.n_test_trials} trials")
+        if len(self.accuracy_per_task) > 1:
+            lines.append(
+                "per task: "
+                + ", ".join(
+                    f"{k} {'n/a' if v is None else f'{v:.3f}'}"
+                    for k, v in self.accuracy_per_task.items()
+                )
+            )
+        t = self.training
+        lines.append(f"trained {t.n_epochs} epochs in {t.time_s:.1f} s ({t.stopped_reason})")
+        for fp in self.fixed_points:
+            counts = ", ".join(f"{v} {k}" for k, v in fp.counts.items() if v)
+            line = "line attractor" if fp.line_attractor.detected else "no line attractor"
+            lines.append(
+                f"fixed points at input {fp.input}: {fp.n_points} ({counts or 'none'}), "
+                f"{line} ({fp.time_s:.1f} s)"
+            )
+        if self.psychometric is not None:
+            p = self.psychometric
+            slope = "n/a" if p.slope is None else f"{p.slope:.2f}"
+            lines.append(f"psychometric slope over {p.stimulus} = {slope}")
+        return lines
+
+
+def make_trials(opts: TaskModelOptions, n_trials: int, *, seed: int) -> Any:
+    """Trials of the options' task(s): one task alone, several with rule inputs."""
+    from ...data.cognitive import make_task_trials, multitask_trials
+
+    if len(opts.tasks) == 1:
+        name = opts.tasks[0]
+        return make_task_trials(
+            name, n_trials, dt=opts.dt, seed=seed, **opts.task_params.get(name, {})
+        )
+    return multitask_trials(opts.tasks, n_trials, dt=opts.dt, seed=seed, params=opts.task_params)
+
+
+def _accuracy_kind(trials: Any) -> str | None:
+    meta = trials.trials
+    if "choice" in meta and "response_start" in meta and meta["choice"].notna().any():
+        return "choice"
+    targets = trials.targets[trials.mask > 0]
+    if np.any(targets != 0) and np.all(np.isin(targets, (-1.0, 0.0, 1.0))):
+        return "sign"
+    return None
+
+
+def _per_task(trials: Any, names: list[str]) -> dict[str, Any]:
+    if len(names) == 1:
+        return {names[0]: trials}
+    task = trials.trials["task"].to_numpy()
+    return {n: trials.subset(np.flatnonzero(task == n)) for n in names}
+
+
+def _accuracies(outputs: np.ndarray, trials: Any, names: list[str]) -> dict[str, float | None]:
+    from ...estimators.task_training import choice_accuracy, sign_accuracy
+
+    task = trials.trials["task"].to_numpy() if len(names) > 1 else None
+    out = {}
+    for name, sub in _per_task(trials, names).items():
+        kind = _accuracy_kind(sub)
+        o = outputs if task is None else outputs[task == name]
+        if kind is None or sub.n_trials == 0:
+            out[name] = None
+        else:
+            value = (choice_accuracy if kind == "choice" else sign_accuracy)(o, sub)
+            out[name] = None if not np.isfinite(value) else float(value)
+    return out
+
+
+def _mean(values: dict[str, float | None]) -> float | None:
+    got = [v for v in values.values() if v is not None]
+    return float(np.mean(got)) if got else None
+
+
+def _chosen(outputs: np.ndarray, trials: Any) -> np.ndarray:
+    """Index of the chosen ``choice_*`` output per trial (mean over the response period)."""
+    cols = [i for i, n in enumerate(trials.output_names) if str(n).startswith("choice")]
+    meta = trials.trials
+    start = meta["response_start"].to_numpy(dtype=float)
+    stop = meta["response_end"].to_numpy(dtype=float) if "response_end" in meta else None
+    chosen = np.full(trials.n_trials, np.nan)
+    for i in range(trials.n_trials):
+        if np.isnan(start[i]):
+            continue
+        end = trials.n_steps if stop is None or np.isnan(stop[i]) else int(stop[i])
+        chosen[i] = np.argmax(outputs[i, int(start[i]) : end][:, cols].mean(axis=0))
+    return chosen
+
+
+def _psychometric(opts: TaskModelOptions, outputs: np.ndarray, trials: Any) -> Any:
+    from ...analyses.behaviour import psychometric_curve
+
+    meta = trials.trials
+    stim = opts.psychometric.stimulus
+    if stim is None:
+        stim = next((c for c in AUTO_STIMULUS if c in meta), None)
+    n_choices = sum(str(n).startswith("choice") for n in trials.output_names)
+    if stim is None or n_choices != 2 or "response_start" not in meta:
+        return None, None
+    s = meta[stim].to_numpy(dtype=float)
+    chosen = _chosen(outputs, trials)
+    keep = np.isfinite(s) & np.isfinite(chosen)
+    if not keep.any():
+        return None, None
+    curve = psychometric_curve(s[keep], (chosen[keep] == 0).astype(float))
+    return stim, curve
+
+
+def _conditions(opts: TaskModelOptions, trials: Any) -> tuple[str, np.ndarray]:
+    meta = trials.trials
+    cond = opts.trajectories.condition
+    if cond is None:
+        if "task" in meta:
+            cond = "task"
+        else:
+            cond = next((c for c in AUTO_CONDITION if c in meta and meta[c].notna().all()), None)
+    if cond is None:  # e.g. flip-flop: the first 8 trials, each its own condition
+        labels = np.array([f"trial {i}" for i in range(trials.n_trials)], dtype=object)
+        return "trial", labels
+    cols = [cond] if isinstance(cond, str) else list(cond)
+    labels = meta[cols].astype(str).agg(" | ".join, axis=1).to_numpy()
+    return " | ".join(cols), labels
+
+
+def _fixed_points(
+    opts: TaskModelOptions, model: Any, hidden: np.ndarray, input_names: list[str], seed: int
+) -> tuple[list[FixedPointSummary], list[Any]]:
+    import torch
+
+    from ...analyses.rnn_dynamics import detect_line_attractor, find_fixed_points, sample_states
+
+    fpo = opts.fixed_points
+
+    def update(h: Any, x: Any) -> Any:
+        return model.step(h.float(), x.float()).double()
+
+    summaries, found = [], []
+    states = sample_states(hidden, fpo.n_initial, noise=fpo.noise, seed=seed)
+    for name in fpo.inputs:
+        x = np.zeros(len(input_names))
+        if name != "zero":
+            x[input_names.index(name)] = 1.0
+        with torch.enable_grad():
+            fp = find_fixed_points(
+                update,
+                states,
+                inputs=x,
+                tol_q=fpo.tol_q,
+                tol_slow=fpo.tol_slow,
+                max_iters=fpo.max_iters,
+                lr=fpo.lr,
+                tol_unique=fpo.tol_unique,
+                seed=seed,
+            )
+        la = detect_line_attractor(fp)
+        logger.info("fixed points at input %s: %s (%.1f s)", name, fp.counts(), fp.time_s)
+        moduli = np.abs(fp.eigenvalues).max(axis=1) if fp.n_points else np.zeros(0)
+        summaries.append(
+            FixedPointSummary.model_validate(
+                {
+                    "input": name,
+                    "n_initial": fp.n_initial,
+                    "n_points": fp.n_points,
+                    "n_slow_points": int(fp.slow_points.shape[0]),
+                    "counts": fp.counts(),
+                    "stability": [str(s) for s in fp.stability],
+                    "max_eigenvalue_modulus": [float(m) for m in moduli],
+                    "q": [float(v) for v in fp.q],
+                    "time_s": float(fp.time_s),
+                    "line_attractor": {
+                        "detected": bool(la.detected),
+                        "n_points": int(la.n_points),
+                        "variance_ratio": _finite(la.variance_ratio),
+                        "extent": _finite(la.extent),
+                    },
+                }
+            )
+        )
+        found.append(fp)
+    return summaries, found
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def _chance(kinds: dict[str, str | None], trials: Any) -> float | None:
+    n_choices = sum(str(n).startswith("choice") for n in trials.output_names)
+    levels = set()
+    for kind in kinds.values():
+        if kind == "sign":
+            levels.add(0.5)
+        elif kind == "choice" and n_choices:
+            levels.add(1.0 / n_choices)
+    return levels.pop() if len(levels) == 1 else None
+
+
+@register_task(
+    "task_model",
+    options=TaskModelOptions,
+    result=TaskModelResult,
+    reads=("options",),
+    description="train a recurrent network on cognitive tasks; fixed points, trajectories, behaviour",
+)
+def run_task_model(ctx: RunContext) -> TaskModelResult:
+    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    from ...analyses.rnn_dynamics import pca_trajectories
+    from ...estimators.task_training import predict_task, train_task_model
+    from ...models.task_rnn import build_task_model
+
+    cfg, opts = ctx.cfg, ctx.options
+    tr_opts = opts.training
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    train = make_trials(opts, opts.n_train_trials, seed=cfg.seed)
+    test = make_trials(opts, opts.n_test_trials, seed=cfg.seed + 1_000_003)
+    timing["trials_s"] = time.perf_counter() - t0
+    model = build_task_model(
+        opts.network.name,
+        n_inputs=train.n_inputs,
+        n_outputs=train.n_outputs,
+        **opts.network.params,
+    )
+    n_params = int(sum(p.numel() for p in model.parameters()))
+    names = list(opts.tasks)
+    kinds = {n: _accuracy_kind(sub) for n, sub in _per_task(train, names).items()}
+    has_acc = any(k is not None for k in kinds.values())
+
+    def accuracy_fn(outputs: np.ndarray, trials: Any) -> float:
+        value = _mean(_accuracies(outputs, trials, names))
+        return float("nan") if value is None else value
+
+    fit = train_task_model(
+        model,
+        train,
+        loss=tr_opts.loss,
+        max_epochs=tr_opts.max_epochs,
+        batch_size=tr_opts.batch_size,
+        lr=tr_opts.lr,
+        weight_decay=tr_opts.weight_decay,
+        validation_fraction=tr_opts.validation_fraction,
+        random_state=cfg.seed,
+        stop_at_accuracy=tr_opts.stop_at_accuracy if has_acc else None,
+        accuracy_fn=accuracy_fn if has_acc else None,
+        num_threads=tr_opts.num_threads,
+    )
+    with torch_threads(tr_opts.num_threads):
+        t0 = time.perf_counter()
+        outputs, hidden = predict_task(model, test)
+        timing["predict_s"] = time.perf_counter() - t0
+        per_task = _accuracies(outputs, test, names)
+        accuracy = _mean(per_task)
+        fp_summaries, fps = [], []
+        if opts.fixed_points.enabled:
+            t0 = time.perf_counter()
+            fp_summaries, fps = _fixed_points(opts, model, hidden, test.input_names, cfg.seed)
+            timing["fixed_points_s"] = time.perf_counter() - t0
+    stim, curve = (None, None)
+    if opts.psychometric.enabled:
+        stim, curve = _psychometric(opts, outputs, test)
+    traj = None
+    if opts.trajectories.enabled:
+        cond, labels = _conditions(opts, test)
+        keep = np.arange(test.n_trials) if cond != "trial" else np.arange(min(8, test.n_trials))
+        traj = pca_trajectories(hidden[keep], labels[keep], opts.trajectories.n_components)
+        traj_summary = {
+            "condition": cond,
+            "conditions": [str(c) for c in traj.conditions],
+            "n_trials": [int(n) for n in traj.n_trials],
+            "explained_variance_ratio": traj.explained_variance_ratio,
+        }
+    history = [dict(r) for r in fit.history]
+    keys = list(dict.fromkeys(k for r in history for k in r))
+    result = TaskModelResult.create(
+        task="task_model",
+        name=cfg.name,
+        dataset="simulated:" + "+".join(names),
+        protocol="held-out trials (fresh seed)",
+        metric="accuracy",
+        score_mean=accuracy,
+        chance_level=_chance(kinds, test),
+        seed=cfg.seed,
+        versions=versions(),
+        data_hash=array_hash(train.inputs, train.targets, test.inputs, test.targets),
+        tasks=names,
+        dt=opts.dt,
+        n_train_trials=train.n_trials,
+        n_test_trials=test.n_trials,
+        network=opts.network.name,
+        network_params=opts.network.params,
+        n_params=n_params,
+        n_inputs=train.n_inputs,
+        n_outputs=train.n_outputs,
+        input_names=list(train.input_names),
+        output_names=list(train.output_names),
+        training={
+            "n_epochs": fit.n_epochs,
+            "time_s": fit.time_s,
+            "stopped_reason": fit.stopped_reason,
+            "accuracy": fit.accuracy,
+            "history": history,
+        },
+        accuracy=accuracy,
+        accuracy_per_task=per_task,
+        accuracy_kind=kinds,
+        learning_curve={k: [r.get(k) for r in history] for k in keys},
+        fixed_points=fp_summaries,
+        psychometric=None
+        if curve is None
+        else {
+            **{k: v for k, v in curve.to_dict().items() if k != "confidence"},
+            "stimulus": stim,
+            "pse": curve.pse,
+        },
+        trajectories=traj_summary if traj is not None else None,
+        timing={**timing, "training_s": fit.time_s},
+    )
+    if ctx.write_report:
+        from .task_model_report import write_task_model_report
+
+        write_task_model_report(ctx, result, fixed_points=fps, trajectories=traj, curve=curve)
+    return result
