@@ -9,6 +9,7 @@ from . import (
     encoding,
     forecasting,
     latents,
+    perturbation,
     rsa_fixed_models,
     rsa_network,
     searchlight,
@@ -18,4 +19,4 @@ from . import (
     time_resolved,
 )
 
-__all__ = ["behavior_decoding", "decoding", "encoding", "forecasting", "latents", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
+__all__ = ["behavior_decoding", "decoding", "encoding", "forecasting", "latents", "perturbation", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]

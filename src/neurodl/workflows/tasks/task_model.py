@@ -438,33 +438,27 @@ def _chance(kinds: dict[str, str | None], trials: Any) -> float | None:
     return levels.pop() if len(levels) == 1 else None
 
 
-@register_task(
-    "task_model",
-    options=TaskModelOptions,
-    result=TaskModelResult,
-    reads=("options",),
-    description="train a recurrent network on cognitive tasks; fixed points, trajectories, behaviour",
-)
-def run_task_model(ctx: RunContext) -> TaskModelResult:
-    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
-    from ...analyses.rnn_dynamics import pca_trajectories
-    from ...estimators.task_training import predict_task, train_task_model
+def train_network(opts: Any, seed: int) -> tuple[Any, Any, Any, Any, dict[str, str | None], float]:
+    """Build and train the options' network (``tasks``, ``network``, ``training``, trials).
+
+    Returns ``(model, train, test, fit, kinds, trials_s)``: the trained model, the training and
+    held-out trials (fresh seed), the :func:`~neurodl.estimators.task_training.train_task_model`
+    fit, the accuracy kind per task and the time spent making trials.
+    """
+    from ...estimators.task_training import train_task_model
     from ...models.task_rnn import build_task_model
 
-    cfg, opts = ctx.cfg, ctx.options
     tr_opts = opts.training
-    timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    train = make_trials(opts, opts.n_train_trials, seed=cfg.seed)
-    test = make_trials(opts, opts.n_test_trials, seed=cfg.seed + 1_000_003)
-    timing["trials_s"] = time.perf_counter() - t0
+    train = make_trials(opts, opts.n_train_trials, seed=seed)
+    test = make_trials(opts, opts.n_test_trials, seed=seed + 1_000_003)
+    trials_s = time.perf_counter() - t0
     model = build_task_model(
         opts.network.name,
         n_inputs=train.n_inputs,
         n_outputs=train.n_outputs,
         **opts.network.params,
     )
-    n_params = int(sum(p.numel() for p in model.parameters()))
     names = list(opts.tasks)
     kinds = {n: _accuracy_kind(sub) for n, sub in _per_task(train, names).items()}
     has_acc = any(k is not None for k in kinds.values())
@@ -482,11 +476,32 @@ def run_task_model(ctx: RunContext) -> TaskModelResult:
         lr=tr_opts.lr,
         weight_decay=tr_opts.weight_decay,
         validation_fraction=tr_opts.validation_fraction,
-        random_state=cfg.seed,
+        random_state=seed,
         stop_at_accuracy=tr_opts.stop_at_accuracy if has_acc else None,
         accuracy_fn=accuracy_fn if has_acc else None,
         num_threads=tr_opts.num_threads,
     )
+    return model, train, test, fit, kinds, trials_s
+
+
+@register_task(
+    "task_model",
+    options=TaskModelOptions,
+    result=TaskModelResult,
+    reads=("options",),
+    description="train a recurrent network on cognitive tasks; fixed points, trajectories, behaviour",
+)
+def run_task_model(ctx: RunContext) -> TaskModelResult:
+    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    from ...analyses.rnn_dynamics import pca_trajectories
+    from ...estimators.task_training import predict_task
+
+    cfg, opts = ctx.cfg, ctx.options
+    tr_opts = opts.training
+    timing: dict[str, float] = {}
+    model, train, test, fit, kinds, timing["trials_s"] = train_network(opts, cfg.seed)
+    n_params = int(sum(p.numel() for p in model.parameters()))
+    names = list(opts.tasks)
     with torch_threads(tr_opts.num_threads):
         t0 = time.perf_counter()
         outputs, hidden = predict_task(model, test)
