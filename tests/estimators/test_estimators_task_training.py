@@ -339,3 +339,19 @@ def test_sign_accuracy_is_the_default_for_held_states():
         0.0,
     )
     assert sign_accuracy(noisy, trials) == np.mean(np.sign(noisy[keep]) == trials.targets[keep])
+
+
+def test_seeded_task_models_start_from_the_same_weights_whatever_ran_before():
+    import torch
+
+    from neurodl.models.task_rnn import build_task_model
+
+    a = build_task_model("leaky_rnn", n_inputs=3, n_outputs=2, n_hidden=8, seed=5)
+    torch.rand(100)  # other work consumes the global generator
+    b = build_task_model("leaky_rnn", n_inputs=3, n_outputs=2, n_hidden=8, seed=5)
+    state = torch.get_rng_state()
+    c = build_task_model("gru", n_inputs=3, n_outputs=2, n_hidden=8, seed=6)
+    assert torch.equal(state, torch.get_rng_state())  # the caller's generator is untouched
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), name
+    assert c is not None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -413,8 +414,22 @@ TASK_MODELS: dict[str, type[_TaskModel]] = {
 }
 
 
-def build_task_model(name: str, *, n_inputs: int, n_outputs: int, **params) -> _TaskModel:
+def build_task_model(
+    name: str, *, n_inputs: int, n_outputs: int, seed: int | None = None, **params: Any
+) -> _TaskModel:
     """Build task model ``name`` (a key of :data:`TASK_MODELS`).
+
+    Parameters
+    ----------
+    name : str
+        ``leaky_rnn``, ``gru`` or ``lstm``.
+    n_inputs, n_outputs : int
+        Input and output channels.
+    seed : int or None
+        Seed of the initial weights (drawn inside a forked torch RNG, so the caller's random
+        state is untouched); None draws from torch's global generator.
+    **params
+        The model's hyperparameters.
 
     Raises
     ------
@@ -423,6 +438,10 @@ def build_task_model(name: str, *, n_inputs: int, n_outputs: int, **params) -> _
     """
     cls = check_choice("model", name, TASK_MODELS)
     try:
-        return cls(n_inputs, n_outputs, **params)  # type: ignore[operator]
+        if seed is None:
+            return cls(n_inputs, n_outputs, **params)  # type: ignore[operator]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            return cls(n_inputs, n_outputs, **params)  # type: ignore[operator]
     except TypeError as err:
         raise ConfigError(f"Invalid hyperparameters for task model {name!r}: {err}.") from None

@@ -457,6 +457,7 @@ def train_network(opts: Any, seed: int) -> tuple[Any, Any, Any, Any, dict[str, s
         opts.network.name,
         n_inputs=train.n_inputs,
         n_outputs=train.n_outputs,
+        seed=seed,
         **opts.network.params,
     )
     names = list(opts.tasks)
