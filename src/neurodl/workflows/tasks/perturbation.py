@@ -32,11 +32,8 @@ from ..registry import RunContext, register_task
 from ..results import ResultPart, TaskResult
 from ._dynamics_common import array_hash, torch_threads, versions
 from .task_model import (
-    NetworkOptions,
-    PsychometricOptions,
     PsychometricSummary,
-    TaskModelOptions,
-    TrainingOptions,
+    TrainedNetworkOptions,
     TrainingSummary,
     _accuracies,
     _chance,
@@ -109,29 +106,16 @@ class GainOptions(TaskOptions):
         return value
 
 
-class PerturbationOptions(TaskOptions):
+class PerturbationOptions(TrainedNetworkOptions):
     """Training as in ``task_model`` (same keys), then the perturbation study."""
 
-    tasks: list[str] = Field(default_factory=lambda: ["perceptual_decision_making"])
-    task_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    dt: float = Field(20.0, gt=0)
-    n_train_trials: int = Field(1000, ge=4, le=1_000_000)
-    n_test_trials: int = Field(400, ge=2, le=1_000_000)
-    network: NetworkOptions = Field(default_factory=NetworkOptions)
-    training: TrainingOptions = Field(default_factory=TrainingOptions)
-    psychometric: PsychometricOptions = Field(default_factory=PsychometricOptions)
     importance: ImportanceOptions = Field(default_factory=ImportanceOptions)
     lesion: LesionOptions = Field(default_factory=LesionOptions)
     gain: GainOptions = Field(default_factory=GainOptions)
 
-    @field_validator("tasks", mode="before")
-    @classmethod
-    def _one_or_more(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
     @model_validator(mode="after")
     def _check(self) -> PerturbationOptions:
-        """The ``task_model`` checks (tasks, task_params, dt, psychometric), then ours."""
+        """After the training checks of :class:`TrainedNetworkOptions`: network, lesions, gain."""
         from ...models.task_rnn import build_task_model
 
         if self.network.name != "leaky_rnn":
@@ -139,19 +123,6 @@ class PerturbationOptions(TaskOptions):
                 f"network.name {self.network.name!r} is not supported: only 'leaky_rnn' (its "
                 "per-step 'cell' module is the hidden layer perturbed)"
             )
-        try:
-            TaskModelOptions(
-                tasks=self.tasks,
-                task_params=self.task_params,
-                dt=self.dt,
-                psychometric=self.psychometric,
-                fixed_points={"enabled": False},
-                trajectories={"enabled": False},
-            )
-        except ValueError as err:  # pydantic's ValidationError: keep its messages only
-            errors = getattr(err, "errors", None)
-            msgs = [e["msg"] for e in errors()] if errors else [str(err)]
-            raise ValueError("; ".join(m.removeprefix("Value error, ") for m in msgs)) from None
         n_hidden = self.network.params.get("n_hidden")
         if n_hidden is None:
             raise ValueError("network.params.n_hidden is required")

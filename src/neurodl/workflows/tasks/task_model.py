@@ -84,8 +84,8 @@ class TrajectoryOptions(TaskOptions):
     n_components: int = Field(3, ge=2, le=10)
 
 
-class TaskModelOptions(TaskOptions):
-    """What to train on, which network, how, and which analyses.
+class TrainedNetworkOptions(TaskOptions):
+    """What to train on, which network and how: shared by ``task_model`` and ``perturbation``.
 
     ``tasks``: one task name or several (several: one network with rule inputs).
     ``task_params``: per task name, extra parameters of its generator.
@@ -98,9 +98,7 @@ class TaskModelOptions(TaskOptions):
     n_test_trials: int = Field(400, ge=2, le=1_000_000)
     network: NetworkOptions = Field(default_factory=NetworkOptions)
     training: TrainingOptions = Field(default_factory=TrainingOptions)
-    fixed_points: FixedPointOptions = Field(default_factory=FixedPointOptions)
     psychometric: PsychometricOptions = Field(default_factory=PsychometricOptions)
-    trajectories: TrajectoryOptions = Field(default_factory=TrajectoryOptions)
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -123,15 +121,35 @@ class TaskModelOptions(TaskOptions):
             raise ValueError(f"a task is listed twice in {value!r}")
         return value
 
+    def probe_trials(self) -> Any:
+        """A few trials of the configured tasks (checks dt and task_params on the way)."""
+        return make_trials(self, 2 * len(self.tasks), seed=0)
+
     @model_validator(mode="after")
-    def _check_with_a_few_trials(self) -> TaskModelOptions:
-        """Generate a few trials: checks dt, task_params and the named inputs and columns."""
+    def _check_with_a_few_trials(self) -> TrainedNetworkOptions:
+        """Generate a few trials: checks dt, task_params and the psychometric column."""
         for key in self.task_params:
             if key not in self.tasks:
                 raise ValueError(
                     f"task_params names {key!r}, which is not one of the tasks {self.tasks!r}"
                 )
-        probe = make_trials(self, 2 * len(self.tasks), seed=0)
+        columns = list(self.probe_trials().trials.columns)
+        stim = self.psychometric.stimulus
+        if stim is not None and stim not in columns:
+            raise ValueError(f"psychometric.stimulus: no column {stim!r}; columns: {columns}")
+        return self
+
+
+class TaskModelOptions(TrainedNetworkOptions):
+    """Training (see :class:`TrainedNetworkOptions`) and the analyses of the trained network."""
+
+    fixed_points: FixedPointOptions = Field(default_factory=FixedPointOptions)
+    trajectories: TrajectoryOptions = Field(default_factory=TrajectoryOptions)
+
+    @model_validator(mode="after")
+    def _check_analyses(self) -> TaskModelOptions:
+        """The named fixed-point inputs and trajectory columns exist."""
+        probe = self.probe_trials()
         for name in self.fixed_points.inputs:
             if name != "zero" and name not in probe.input_names:
                 raise ValueError(
@@ -139,9 +157,6 @@ class TaskModelOptions(TaskOptions):
                     f"{probe.input_names}"
                 )
         columns = list(probe.trials.columns)
-        stim = self.psychometric.stimulus
-        if stim is not None and stim not in columns:
-            raise ValueError(f"psychometric.stimulus: no column {stim!r}; columns: {columns}")
         cond = self.trajectories.condition
         for col in [cond] if isinstance(cond, str) else cond or []:
             if col not in columns:
@@ -265,7 +280,7 @@ class TaskModelResult(TaskResult):
         return lines
 
 
-def make_trials(opts: TaskModelOptions, n_trials: int, *, seed: int) -> Any:
+def make_trials(opts: TrainedNetworkOptions, n_trials: int, *, seed: int) -> Any:
     """Trials of the options' task(s): one task alone, several with rule inputs."""
     from ...data.cognitive import make_task_trials, multitask_trials
 
