@@ -94,15 +94,19 @@ def fit_distributed(
         backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
         dist.init_process_group(backend=backend)
         created = True
-    try:
-        if torch.cuda.is_available() and dist.get_backend() == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        ctx = DistContext(rank=dist.get_rank(), world_size=dist.get_world_size())
-        logger.info("DDP training: rank %d of %d", ctx.rank, ctx.world_size)
-        estimator._fit(X, y, groups, dist=ctx)
-    finally:
-        if created:
-            dist.destroy_process_group()
+    if torch.cuda.is_available() and dist.get_backend() == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    ctx = DistContext(rank=dist.get_rank(), world_size=dist.get_world_size())
+    logger.info("DDP training: rank %d of %d", ctx.rank, ctx.world_size)
+    # no teardown after a failure: the other ranks may be inside a collective, where
+    # destroy_process_group would hang or abort them (torchrun tears the job down instead)
+    estimator._fit(X, y, groups, dist=ctx)
+    if created:
+        # every rank reaches this point before any tears down its gloo/nccl pairs; a rank that
+        # destroys its group while a peer is still finishing its last collective can abort
+        # the peer with SIGABRT ("terminate called without an active exception")
+        dist.barrier()
+        dist.destroy_process_group()
     return estimator
 
 
