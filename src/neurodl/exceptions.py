@@ -15,6 +15,7 @@ __all__ = [
     "NeurodlError",
     "NotFittedError",
     "OutputExistsError",
+    "OutputWriteError",
 ]
 
 
@@ -44,6 +45,10 @@ class NotFittedError(NeurodlError, ValueError, AttributeError):
 
 class OutputExistsError(NeurodlError, FileExistsError):
     """An output folder exists and ``overwrite`` was not given."""
+
+
+class OutputWriteError(NeurodlError, OSError):
+    """An output folder cannot be written: held by another run, read-only or full file system."""
 
 
 class MissingDependencyError(NeurodlError, ImportError):

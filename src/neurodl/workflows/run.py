@@ -1,22 +1,22 @@
 """Run a validated config end to end and write its outputs safely.
 
-The output folder is written atomically: everything goes to a temporary sibling folder that
-replaces the target only when the run succeeded, so a failed run never destroys a previous result
-and an existing folder is never overwritten without ``overwrite=True``.
+The output folder is written atomically (see :mod:`neurodl.workflows.outdir`): the run claims it
+with an exclusive lock, writes everything to a temporary sibling folder that replaces the target
+only when the run succeeded, so a failed run never destroys a previous result, a concurrent run to
+the same folder is refused, and ``overwrite=True`` only ever replaces a folder neurodl wrote.
 """
 
 from __future__ import annotations
 
+import errno
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..exceptions import OutputExistsError
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig
+from .outdir import MARKER, OutputClaim, claim_output, output_error
 from .registry import RunContext, get_task
 from .results import TaskResult
 from .validate import task_options
@@ -36,26 +36,6 @@ class RunResult:
     def results(self) -> dict:
         """The results as written to ``results.json`` (a dict)."""
         return self.result.to_dict()
-
-
-def _prepare_out(out_dir: Path, overwrite: bool) -> Path:
-    if out_dir.exists() and not overwrite:
-        raise OutputExistsError(
-            f"Output folder {str(out_dir)!r} already exists; pass --overwrite (overwrite=True) "
-            "to replace it, or choose another --out."
-        )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-
-
-def _commit_out(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        backup = out_dir.with_name(f".{out_dir.name}.old-{time.time_ns()}")
-        out_dir.rename(backup)
-        tmp.rename(out_dir)
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        tmp.rename(out_dir)
 
 
 def run_config(
@@ -89,7 +69,8 @@ def run_config(
     options = task_options(cfg)
     t0 = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else None
-    tmp = _prepare_out(out, overwrite) if out is not None else None
+    claim: OutputClaim | None = claim_output(out, overwrite=overwrite) if out is not None else None
+    tmp = claim.tmp_dir if claim is not None else None
     try:
         result = spec.run(RunContext(cfg, options, tmp, config_text))
         if not isinstance(result, spec.result):
@@ -109,13 +90,17 @@ def run_config(
         )
         result = spec.result.from_dict(result.to_dict())  # what results.json will hold
         run = RunResult(result)
-        if tmp is not None and out is not None:
-            (tmp / "results.json").write_text(json.dumps(result.to_dict(), indent=2))
-            _commit_out(tmp, out)
+        if claim is not None and out is not None:
+            (claim.tmp_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=2))
+            claim.publish()
             run.out_dir = out
-            run.files = {p.name: out / p.name for p in out.iterdir()}
+            run.files = {p.name: out / p.name for p in out.iterdir() if p.name != MARKER}
         return run
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except OSError as err:  # disk full / read-only while writing: one clear line
+        clear = output_error(err, out) if out is not None else None
+        if clear is None or getattr(err, "errno", None) in (errno.EACCES, errno.EPERM):
+            raise
+        raise clear from err
+    finally:
+        if claim is not None:
+            claim.release()
