@@ -15,6 +15,7 @@ LAYERS = [
     "preprocessing",
     "models",
     "estimators",
+    "execution",
     "evaluation",
     "analyses",
     "report",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from sklearn.base import clone
 from .._logging import logger
 from ..data import EpochsDataset
 from ..exceptions import ConfigError
+from ..execution import ExecutionConfig, run_units
 from ._json import to_jsonable
 from .leakage import check_no_leakage
 from .metrics import Metric, chance_level, get_metric
@@ -261,6 +262,12 @@ def _aggregate(values: np.ndarray, blocks: list[str], by_block: bool) -> tuple[f
     return total, block_scores
 
 
+def _fold_unit(shared: tuple, split: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+    """One fold as an independent unit of :func:`~neurodl.execution.run_units`."""
+    estimator, X, y, setup, seed = shared
+    return _run_fold(estimator, X, y, split[0], split[1], setup, seed)
+
+
 def _run_folds(
     estimator: Any,
     X: np.ndarray,
@@ -269,27 +276,16 @@ def _run_folds(
     seed: int,
     n_jobs: int | None,
     progress: Callable[[int, int], Any] | None,
+    execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
 ) -> list[dict]:
-    n = len(setup.splits)
-    if n_jobs in (None, 1):
-        out = []
-        for k, (train, test, _) in enumerate(setup.splits):
-            out.append(_run_fold(estimator, X, y, train, test, setup, seed))
-            if progress is not None:
-                progress(k + 1, n)
-        return out
-    from joblib import Parallel, delayed
-
-    gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_run_fold)(estimator, X, y, train, test, setup, seed)
-        for train, test, _ in setup.splits
+    return run_units(
+        _fold_unit,
+        [(train, test) for train, test, _ in setup.splits],
+        shared=(estimator, X, y, setup, seed),
+        n_jobs=n_jobs,
+        execution=execution,
+        progress=progress,
     )
-    out = []
-    for k, res in enumerate(gen):
-        out.append(res)
-        if progress is not None:
-            progress(k + 1, n)
-    return out
 
 
 def cross_validate(
@@ -302,6 +298,7 @@ def cross_validate(
     return_predictions: bool = True,
     seed: int = 0,
     progress: Callable[[int, int], Any] | None = None,
+    execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
 ) -> CVResult:
     """Cross-validate ``estimator`` on ``dataset`` under a named protocol, guarding every split.
 
@@ -323,13 +320,16 @@ def cross_validate(
     metric : str or Metric, default="balanced_accuracy"
         A key of :data:`~neurodl.evaluation.METRICS`.
     n_jobs : int or None, default=1
-        Folds run in parallel with joblib when not 1.
+        Local backend: folds run in parallel with joblib when not 1.
     return_predictions : bool, default=True
         Keep pooled predictions, class scores and the confusion matrix.
     seed : int, default=0
         Seed for the protocol's shuffling and the estimators' ``random_state``.
     progress : callable or None
         Called as ``progress(n_done, n_folds)`` after each fold (e.g. to update a bar).
+    execution : ExecutionConfig, mapping, str or None
+        Where the folds run (``{"backend": "ray", "address": ...}``, a result cache, ...);
+        None uses :func:`neurodl.execution.get_execution`. Scores do not depend on it.
 
     Returns
     -------
@@ -355,7 +355,7 @@ def cross_validate(
         len(setup.splits),
         setup.metric.name,
     )
-    folds = _run_folds(estimator, X, y, setup, seed, n_jobs, progress)
+    folds = _run_folds(estimator, X, y, setup, seed, n_jobs, progress, execution)
 
     values = np.array([f["value"] for f in folds], dtype=float)
     blocks = [b for _, _, b in setup.splits]

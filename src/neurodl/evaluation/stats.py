@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from scipy import stats as sps
 from .._logging import logger
 from ..data import EpochsDataset
 from ..exceptions import ConfigError
+from ..execution import ExecutionConfig, run_units
 from ._json import to_jsonable
 from .crossval import _aggregate, _run_fold, _run_folds, _Setup, _setup
 from .metrics import Metric, get_metric
@@ -162,6 +163,11 @@ def _one_permutation(
     return _null_score(estimator, X, y_perm, setup, seed)
 
 
+def _permutation_unit(shared: tuple, child: np.random.SeedSequence) -> float:
+    """One permutation as an independent unit of :func:`~neurodl.execution.run_units`."""
+    return _one_permutation(*shared, child)
+
+
 def permutation_test(
     estimator: Any,
     dataset: EpochsDataset,
@@ -174,6 +180,7 @@ def permutation_test(
     unit: str | None = "auto",
     n_jobs: int | None = 1,
     progress: Callable[[int, int], Any] | None = None,
+    execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
 ) -> PermutationResult:
     """Test whether a cross-validated score beats chance by permuting labels.
 
@@ -208,9 +215,12 @@ def permutation_test(
         labels are constant within every segment and some segment has several samples; None
         permutes individual samples.
     n_jobs : int or None, default=1
-        Permutations run in parallel with joblib when not 1.
+        Local backend: permutations run in parallel with joblib when not 1.
     progress : callable or None
         Called as ``progress(n_done, n_permutations)``.
+    execution : ExecutionConfig, mapping, str or None
+        Where the permutations run (each is one unit: all its folds); None uses
+        :func:`neurodl.execution.get_execution`. The null distribution does not depend on it.
 
     Returns
     -------
@@ -250,7 +260,7 @@ def permutation_test(
     if units is not None and blocks is not None:
         units = np.char.add(np.char.add(blocks.astype(str), "|"), units.astype(str))
 
-    folds = _run_folds(estimator, X, y, setup, seed, 1, None)
+    folds = _run_folds(estimator, X, y, setup, seed, 1, None, execution)
     values = np.array([f["value"] for f in folds], dtype=float)
     observed = _aggregate(
         values, [b for _, _, b in setup.splits], setup.protocol.aggregate_by_block
@@ -258,24 +268,14 @@ def permutation_test(
 
     children = np.random.SeedSequence(seed).spawn(int(n_permutations))
     logger.info("permutation_test: %d permutations x %d folds", n_permutations, len(setup.splits))
-    if n_jobs in (None, 1):
-        null = []
-        for k, child in enumerate(children):
-            null.append(_one_permutation(estimator, X, y, blocks, units, setup, seed, child))
-            if progress is not None:
-                progress(k + 1, n_permutations)
-    else:
-        from joblib import Parallel, delayed
-
-        gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_one_permutation)(estimator, X, y, blocks, units, setup, seed, c)
-            for c in children
-        )
-        null = []
-        for k, v in enumerate(gen):
-            null.append(v)
-            if progress is not None:
-                progress(k + 1, n_permutations)
+    null = run_units(
+        _permutation_unit,
+        children,
+        shared=(estimator, X, y, blocks, units, setup, seed),
+        n_jobs=n_jobs,
+        execution=execution,
+        progress=progress,
+    )
     null_arr = np.asarray(null, dtype=float)
     if setup.metric.greater_is_better:
         n_extreme = int(np.sum(~(null_arr < observed)))  # NaN counts as extreme (conservative)

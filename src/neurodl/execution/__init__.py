@@ -1,0 +1,29 @@
+"""Execution backends: independent units of work on this machine or on a Ray cluster.
+
+One function, :func:`run_units`, fans out the independent units of neurodl (cross-validation
+folds, permutations) to the backend in force: ``local`` (in process or a joblib pool) or ``ray``
+(a Ray cluster, ``pip install 'neurodl[ray]'``). :class:`ExecutionConfig` holds the settings
+(also a config's ``execution:`` section); :func:`use_execution` sets them for a block of code.
+Finished units can be cached on disk (``cache_dir``) so a killed run resumes.
+:class:`LocalRayCluster` starts a real multi-node Ray cluster on this machine (tests,
+benchmarks).
+"""
+
+from .cache import UnitCache, code_version
+from .config import BACKENDS, ExecutionConfig, get_execution, use_execution
+from .local_cluster import LocalRayCluster
+from .ray_backend import RayUnreachableError, connect_ray
+from .run import run_units
+
+__all__ = [
+    "BACKENDS",
+    "ExecutionConfig",
+    "LocalRayCluster",
+    "RayUnreachableError",
+    "UnitCache",
+    "code_version",
+    "connect_ray",
+    "get_execution",
+    "run_units",
+    "use_execution",
+]
