@@ -14,6 +14,8 @@ name                       what it does                                         
 ``leave-one-run-out``      inside each subject x session, test one run             ``run``
 ``grouped-kfold``          GroupKFold by ``group_by`` (recording or segment)       ``group_by``
 ``blocked-timeseries``     contiguous blocks per recording, train only on the past  (time check)
+``leave-one-site-out``     test on one site, train on the others                   ``site``
+``site-stratified-kfold``  k-fold of subjects stratified by site x label           ``subject``
 =========================  ======================================================  ==============
 """
 
@@ -39,8 +41,10 @@ __all__ = [
     "CrossSession",
     "GroupedKFold",
     "LeaveOneRunOut",
+    "LeaveOneSiteOut",
     "LeaveOneSubjectOut",
     "Protocol",
+    "SiteStratifiedKFold",
     "WithinSession",
     "get_protocol",
 ]
@@ -462,6 +466,110 @@ class BlockedTimeSeries(Protocol):
         ]
 
 
+class LeaveOneSiteOut(Protocol):
+    """Test on every subject of one site, train on the other sites (generalisation to new sites).
+
+    Labels are permuted within sites under this protocol (a site's class balance is kept).
+
+    Parameters
+    ----------
+    site_column : str, default="site"
+        Metadata column naming the acquisition site.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from neurodl.data import EpochsDataset
+    >>> md = pd.DataFrame({"site": ["a", "a", "b", "b", "c", "c"]})
+    >>> ds = EpochsDataset(np.zeros((6, 2)), y=np.array([0, 1] * 3), metadata=md)
+    >>> [b for _, _, b in LeaveOneSiteOut().splits(ds)]
+    ['a', 'b', 'c']
+    """
+
+    name = "leave-one-site-out"
+
+    def __init__(self, *, site_column: str = "site") -> None:
+        if not isinstance(site_column, str):
+            raise ConfigError(
+                f"Invalid value for 'site_column'. Allowed: a metadata column name; "
+                f"got {site_column!r}."
+            )
+        self.site_column = site_column
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return (self.site_column,)
+
+    @property
+    def permute_within(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.site_column,)
+
+    def _splits(self, dataset: EpochsDataset) -> list[Split]:
+        sites = dataset.groups(self.site_column)
+        uniq = list(dict.fromkeys(sites))
+        if len(uniq) < 2:
+            raise DataFormatError(
+                f"leave-one-site-out needs at least 2 sites; found {len(uniq)}: {uniq[:5]}."
+            )
+        return [(np.flatnonzero(sites != s), np.flatnonzero(sites == s), s) for s in sorted(uniq)]
+
+
+class SiteStratifiedKFold(Protocol):
+    """K-fold over subjects, stratified by site x label: every fold mixes all sites and classes.
+
+    Each subject's samples stay on one side (:class:`~sklearn.model_selection.StratifiedGroupKFold`
+    with ``subject`` groups and the site/label combination as the stratum).
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds.
+    site_column : str, default="site"
+        Metadata column naming the acquisition site.
+    shuffle : bool, default=True
+        Shuffle before splitting.
+    seed : int, default=0
+        Seed of the shuffling.
+    """
+
+    name = "site-stratified-kfold"
+
+    def __init__(
+        self, n_splits: int = 5, *, site_column: str = "site", shuffle: bool = True, seed: int = 0
+    ) -> None:
+        self.n_splits = _check_n_splits(n_splits)
+        self.site_column = site_column
+        self.shuffle = bool(shuffle)
+        self.seed = seed
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return ("subject",)
+
+    @property
+    def permute_within(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.site_column,)
+
+    def _splits(self, dataset: EpochsDataset) -> list[Split]:
+        subjects = dataset.groups("subject")
+        n_subjects = len(np.unique(subjects))
+        if n_subjects < self.n_splits:
+            raise DataFormatError(
+                f"site-stratified-kfold with n_splits={self.n_splits} needs at least "
+                f"{self.n_splits} subjects; found {n_subjects}."
+            )
+        if not _is_classification(dataset.y):
+            raise ConfigError("site-stratified-kfold needs class labels in y.")
+        strata = np.char.add(
+            np.char.add(dataset.groups(self.site_column).astype(str), "|"),
+            np.asarray(dataset.y).astype(str),
+        )
+        rs = self.seed if self.shuffle else None
+        cv = StratifiedGroupKFold(self.n_splits, shuffle=self.shuffle, random_state=rs)
+        idx = np.arange(dataset.n_samples)
+        return [(tr, te, f"fold{k}") for k, (tr, te) in enumerate(cv.split(idx, strata, subjects))]
+
+
 #: Registry of named protocols: name -> class (constructor parameters via :func:`get_protocol`).
 PROTOCOLS: dict[str, type[Protocol]] = {
     "within-session": WithinSession,
@@ -470,6 +578,8 @@ PROTOCOLS: dict[str, type[Protocol]] = {
     "leave-one-run-out": LeaveOneRunOut,
     "grouped-kfold": GroupedKFold,
     "blocked-timeseries": BlockedTimeSeries,
+    "leave-one-site-out": LeaveOneSiteOut,
+    "site-stratified-kfold": SiteStratifiedKFold,
 }
 
 

@@ -19,6 +19,7 @@ def _load_architectures() -> None:
     The list is explicit, without discovery: a new architecture module is added here.
     """
     from . import (  # noqa: F401
+        brainnet,
         deep4,
         dynamics,
         eegnet,
