@@ -94,7 +94,12 @@ def _call(fn: Callable[[Any, Any], Any], shared: Any, unit: Any) -> Any:
 
 
 def _task_options(cfg: ExecutionConfig) -> dict[str, Any]:
-    opts: dict[str, Any] = {"max_retries": cfg.max_retries, "retry_exceptions": False}
+    # SPREAD: independent units go to every node, not first to the driver's node
+    opts: dict[str, Any] = {
+        "max_retries": cfg.max_retries,
+        "retry_exceptions": False,
+        "scheduling_strategy": "SPREAD",
+    }
     custom = {k: v for k, v in cfg.resources.items() if k not in RAY_RESOURCE_KEYS}
     opts.update({k: v for k, v in cfg.resources.items() if k in RAY_RESOURCE_KEYS})
     if custom:
