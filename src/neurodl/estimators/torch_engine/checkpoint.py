@@ -6,20 +6,34 @@ folder and moves it over the checkpoint with :func:`os.replace` (atomic: a crash
 previous checkpoint intact). A run started again with the same fingerprint continues after the
 last saved epoch and ends with the same weights as an uninterrupted run (same machine, same
 threads, deterministic mode).
+
+Checkpoints prove themselves: beside ``NAME.pt`` the SHA-256 of its bytes, its epoch and its
+fingerprint are written to ``NAME.pt.sha256``, and the checkpoint it replaces is kept as
+``NAME.pt.prev`` (with ``NAME.pt.prev.sha256``). On resume the hash is checked before
+``torch.load`` reads a byte, then the structure (a dict with every key), the version, the
+fingerprint and the epoch (``history`` must end at that epoch). A checkpoint that fails is refused
+with a :class:`CheckpointWarning` (visible to API users, not only in the log), moved aside to
+``NAME.pt.rejected`` for inspection, and training continues from ``NAME.pt.prev`` when that one
+passes, else from scratch. A ``checkpoint_path`` that is a folder is an error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ..._logging import logger
+from ...exceptions import DataFormatError
 
 __all__ = [
+    "CHECKPOINT_KEYS",
     "CHECKPOINT_VERSION",
+    "CheckpointWarning",
     "atomic_torch_save",
     "clone_state",
     "load_checkpoint",
@@ -29,8 +43,30 @@ __all__ = [
     "set_rng_state",
 ]
 
-#: Checkpoint format version (bumped when the stored keys change).
-CHECKPOINT_VERSION = 1
+#: Checkpoint format version (bumped when the stored keys change; 2: hash sidecar).
+CHECKPOINT_VERSION = 2
+
+#: Keys every checkpoint holds (see :func:`save_checkpoint`).
+CHECKPOINT_KEYS = (
+    "version",
+    "fingerprint",
+    "epoch",
+    "model",
+    "optimizer",
+    "scheduler",
+    "scaler",
+    "rng",
+    "history",
+    "best_loss",
+    "best_state",
+    "best_epoch",
+    "bad_epochs",
+    "stopped_reason",
+)
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint was refused (corrupt, edited, foreign, or unreadable) and not resumed."""
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
@@ -77,22 +113,145 @@ def clone_state(module: Any) -> dict[str, Any]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def load_checkpoint(path: str | Path, fingerprint: str | None) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists and belongs to this run (same fingerprint)."""
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".prev")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_structure(ckpt: Any, fingerprint: str | None, stamp: dict[str, Any]) -> str | None:
+    """Why ``ckpt`` (loaded, hash verified) cannot be resumed, or None when it can."""
+    if not isinstance(ckpt, dict):
+        return f"it holds a {type(ckpt).__name__}, not a checkpoint dict"
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        return f"keys missing: {', '.join(missing)}"
+    if ckpt["version"] != CHECKPOINT_VERSION:
+        return f"format version {ckpt['version']!r}, expected {CHECKPOINT_VERSION}"
+    if ckpt["fingerprint"] != fingerprint or stamp.get("fingerprint") != fingerprint:
+        return (
+            f"it belongs to another run or configuration (fingerprint {ckpt['fingerprint']!r}, "
+            f"this run {fingerprint!r})"
+        )
+    epoch, history = ckpt["epoch"], ckpt["history"]
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"invalid epoch {epoch!r}"
+    if stamp.get("epoch") != epoch:
+        return f"epoch {epoch!r} differs from the one recorded beside it ({stamp.get('epoch')!r})"
+    if (
+        not isinstance(history, list)
+        or len(history) != epoch + 1
+        or not isinstance(history[-1], dict)
+        or history[-1].get("epoch") != epoch
+    ):
+        n = len(history) if isinstance(history, list) else type(history).__name__
+        return f"epoch {epoch} does not match its training history ({n} epochs recorded)"
+    return None
+
+
+def _verify(path: Path, fingerprint: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """``(checkpoint, None)`` when ``path`` passes every check, else ``(None, reason)``."""
     import torch
 
-    path = Path(path)
-    if not path.is_file():
-        return None
+    sidecar = _sidecar(path)
+    try:
+        stamp = json.loads(sidecar.read_text())
+    except FileNotFoundError:
+        return None, f"no content hash beside it ({sidecar.name}; an older neurodl wrote it?)"
+    except (OSError, ValueError) as err:
+        return None, f"unreadable content hash file {sidecar.name} ({err})"
+    if not isinstance(stamp, dict) or not isinstance(stamp.get("sha256"), str):
+        return None, f"malformed content hash file {sidecar.name}"
+    actual = _sha256(path)
+    if actual != stamp["sha256"]:
+        return None, (
+            f"content hash mismatch (corrupt or edited: sha256 {actual[:12]}..., "
+            f"recorded {stamp['sha256'][:12]}...)"
+        )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        logger.warning("ignoring unreadable checkpoint %s (%s)", path, err)
-        return None
-    if ckpt.get("version") != CHECKPOINT_VERSION or ckpt.get("fingerprint") != fingerprint:
-        logger.info("checkpoint %s belongs to another run; starting afresh", path)
-        return None
-    return ckpt
+        return None, f"unreadable ({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+    reason = _check_structure(ckpt, fingerprint, stamp)
+    return (None, reason) if reason else (ckpt, None)
+
+
+def _refuse(path: Path, reason: str) -> None:
+    aside = path.with_name(path.name + ".rejected")
+    try:
+        os.replace(path, aside)
+        kept = f"; kept as {aside.name}"
+    except OSError:
+        kept = ""
+    with contextlib.suppress(OSError):
+        os.unlink(_sidecar(path))
+    warnings.warn(
+        f"Checkpoint {str(path)!r} refused: {reason}{kept}.", CheckpointWarning, stacklevel=4
+    )
+
+
+def load_checkpoint(path: str | Path, fingerprint: str | None) -> dict[str, Any] | None:
+    """The newest checkpoint at ``path`` that proves itself and belongs to this run, or None.
+
+    Checks ``path`` and then its predecessor ``path.prev`` (see the module docstring); every
+    refused file raises a :class:`CheckpointWarning` naming it and the reason. A checkpoint of
+    another run (other fingerprint) is refused but left in place (the new run replaces it).
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint file.
+    fingerprint : str or None
+        Identifies the run (data, configuration, seed); must equal the stored one.
+
+    Returns
+    -------
+    dict or None
+        The checkpoint (keys :data:`CHECKPOINT_KEYS`), or None: start afresh.
+
+    Raises
+    ------
+    DataFormatError
+        ``path`` is a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(
+            f"Invalid value for 'checkpoint_path': {str(path)!r} is a folder; expected a "
+            "checkpoint file path (e.g. run.pt)."
+        )
+    for candidate in (path, _previous(path)):
+        if not candidate.is_file():
+            continue
+        ckpt, reason = _verify(candidate, fingerprint)
+        if ckpt is not None:
+            if candidate != path:
+                warnings.warn(
+                    f"Resuming from the previous checkpoint {str(candidate)!r} "
+                    f"(epoch {ckpt['epoch']}).",
+                    CheckpointWarning,
+                    stacklevel=2,
+                )
+            return ckpt
+        if reason and reason.startswith("it belongs to another run"):
+            warnings.warn(
+                f"Checkpoint {str(candidate)!r} not resumed: {reason}; starting afresh.",
+                CheckpointWarning,
+                stacklevel=2,
+            )
+            return None
+        _refuse(candidate, reason or "unknown")
+    return None
 
 
 def save_checkpoint(
@@ -117,25 +276,71 @@ def save_checkpoint(
     -------
     path : Path
     """
-    return atomic_torch_save(
-        {
+    state = {
+        "version": CHECKPOINT_VERSION,
+        "fingerprint": fingerprint,
+        "epoch": epoch,
+        "model": run.net.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "scaler": run.scaler.state_dict() if run.scaler is not None else None,
+        "rng": rng_state(),
+        "history": run.result.history,
+        "best_loss": run.best_loss,
+        "best_state": run.best_state,
+        "best_epoch": run.result.best_epoch,
+        "bad_epochs": run.bad_epochs,
+        "stopped_reason": stopped,
+    }
+    return _save_with_hash(state, Path(path))
+
+
+def _save_with_hash(state: dict[str, Any], path: Path) -> Path:
+    """Write ``state`` and its hash sidecar; the replaced checkpoint becomes ``path.prev``.
+
+    Order (each step atomic): the new file is written under a temporary name and hashed; the
+    current checkpoint and its sidecar move to ``.prev``; the new sidecar, then the new file take
+    their places. A crash at any point leaves either the new or the previous checkpoint verifiable.
+    """
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        stamp = {
+            "sha256": _sha256(Path(tmp)),
+            "epoch": state["epoch"],
+            "fingerprint": state["fingerprint"],
             "version": CHECKPOINT_VERSION,
-            "fingerprint": fingerprint,
-            "epoch": epoch,
-            "model": run.net.state_dict(),
-            "optimizer": run.optimizer.state_dict(),
-            "scheduler": run.scheduler.state_dict(),
-            "scaler": run.scaler.state_dict() if run.scaler is not None else None,
-            "rng": rng_state(),
-            "history": run.result.history,
-            "best_loss": run.best_loss,
-            "best_state": run.best_state,
-            "best_epoch": run.result.best_epoch,
-            "bad_epochs": run.bad_epochs,
-            "stopped_reason": stopped,
-        },
-        path,
-    )
+        }
+        if path.is_file() and _sidecar(path).is_file():
+            os.replace(path, _previous(path))
+            os.replace(_sidecar(path), _sidecar(_previous(path)))
+        _write_text_atomic(_sidecar(path), json.dumps(stamp) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def restore_checkpoint(run: Any, ckpt: dict[str, Any]) -> int:
