@@ -272,7 +272,7 @@ def test_unfitted_and_wrong_estimators(data):
 
 
 BAD_GRADIENT = [
-    ({"method": "saliency"}, ConfigError, "'method'"),
+    ({"method": "lrp"}, ConfigError, "'method'"),
     ({"target": "best"}, ConfigError, "'target'"),
     ({"target": 5}, ConfigError, r"output index in \[0, 1\]"),
     ({"target": "true"}, ConfigError, "needs the labels"),

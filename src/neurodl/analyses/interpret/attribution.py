@@ -1,10 +1,11 @@
-"""Attributions of fitted decoders mapped back to channels, time and frequency.
+"""Attributions of fitted decoders mapped back to channels, time, frequency and bands.
 
-:func:`attribute` computes gradient attributions of a fitted network
-(:mod:`~neurodl.analyses.interpret.gradients`) and maps them to channels, time samples and
-frequencies (an exact per-frequency split of each channel's attribution, by Parseval's theorem),
-returned as an :class:`Attribution`. The model-agnostic occlusion methods live in
-:mod:`~neurodl.analyses.interpret.occlusion`.
+:func:`attribute` computes per-sample attributions of a fitted network with captum
+(:mod:`~neurodl.analyses.interpret.gradients`) and maps them to channels, time samples and,
+for the gradient family, frequencies (an exact per-frequency split of each channel's
+attribution, by Parseval's theorem) and frequency bands, returned as an :class:`Attribution`.
+The model-agnostic occlusion importance for any estimator lives in
+:mod:`~neurodl.analyses.interpret.importance`.
 
 Attributions describe what a fitted model uses; they are not a test of what generalises.
 """
@@ -18,14 +19,27 @@ from typing import Any
 import numpy as np
 
 from ...exceptions import ConfigError, DataFormatError
-from .gradients import _gxi_parts, _ig_parts, gradient_x_input, integrated_gradients
+from ._captum import MULTIPLIER_METHODS, run_method
+from ._network import _check_X, _network_input, _output_fn, _targets
+from .gradients import (
+    deeplift,
+    feature_ablation,
+    gradient_x_input,
+    integrated_gradients,
+    occlusion,
+    saliency,
+)
 
-__all__ = ["ATTRIBUTION_METHODS", "Attribution", "attribute"]
+__all__ = ["ATTRIBUTION_METHODS", "Attribution", "attribute", "band_sums"]
 
-#: Gradient attribution methods of :func:`attribute`.
+#: Attribution methods of :func:`attribute` (all computed with captum).
 ATTRIBUTION_METHODS: dict[str, Callable[..., Any]] = {
     "integrated_gradients": integrated_gradients,
+    "deeplift": deeplift,
     "gradient_x_input": gradient_x_input,
+    "saliency": saliency,
+    "occlusion": occlusion,
+    "feature_ablation": feature_ablation,
 }
 
 
@@ -46,10 +60,11 @@ class Attribution:
         Mean absolute attribution per time sample (over samples and channels).
     channel_time : ndarray of shape (n_chans, n_times)
         Mean absolute attribution over samples.
-    freqs : ndarray of shape (n_freqs,)
+    freqs : ndarray of shape (n_freqs,) or None
         Frequencies (Hz; cycles per sample without ``sfreq``) of ``frequency``.
-    frequency : ndarray of shape (n_freqs,)
-        Mean absolute per-frequency share of the attribution (over samples and channels): each
+    frequency : ndarray of shape (n_freqs,) or None
+        Gradient family only (integrated gradients, DeepLIFT, gradient x input; None for
+        saliency and the perturbation methods). Mean absolute per-frequency share of the attribution (over samples and channels): each
         channel's total attribution ``sum_t (x - x0)_t g_t`` split exactly over frequencies by
         Parseval's theorem, ``sum_f w_f Re(X_f conj(G_f)) / n_times``, where ``g`` is the
         (path-averaged) gradient.
@@ -64,8 +79,8 @@ class Attribution:
     channel: np.ndarray
     time: np.ndarray
     channel_time: np.ndarray
-    freqs: np.ndarray
-    frequency: np.ndarray
+    freqs: np.ndarray | None
+    frequency: np.ndarray | None
     times: np.ndarray
     ch_names: list[str] = field(default_factory=list)
 
@@ -74,6 +89,42 @@ class Attribution:
         total = float(self.channel.sum()) or 1.0
         order = np.argsort(self.channel)[::-1][: max(int(k), 0)]
         return [(self.ch_names[i], float(self.channel[i] / total)) for i in order]
+
+    def bands(self, bands: dict[str, tuple[float, float]]) -> dict[str, float]:
+        """Sum of :attr:`frequency` within each band (``low <= f < high``), by band name."""
+        if self.frequency is None or self.freqs is None:
+            raise ConfigError(
+                f"Band sums need a per-frequency split, which method {self.method!r} does not "
+                f"give. Allowed: {', '.join(map(repr, MULTIPLIER_METHODS))}."
+            )
+        return band_sums(self.freqs, self.frequency, bands)
+
+
+def band_sums(
+    freqs: np.ndarray, values: np.ndarray, bands: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Sum ``values`` (shape (..., n_freqs)) over each band ``low <= f < high``.
+
+    Parameters
+    ----------
+    freqs : ndarray of shape (n_freqs,)
+    values : ndarray of shape (..., n_freqs)
+    bands : dict of str to (low, high)
+
+    Returns
+    -------
+    dict of str to float (or ndarray of shape values.shape[:-1])
+    """
+    freqs = np.asarray(freqs, float)
+    out: dict[str, Any] = {}
+    for name, band in bands.items():
+        lo, hi = (float(v) for v in band)
+        if not lo < hi:
+            raise ConfigError(f"Invalid band {name!r}. Allowed: low < high; got ({lo:g}, {hi:g}).")
+        sel = (freqs >= lo) & (freqs < hi)
+        total = np.asarray(values, float)[..., sel].sum(axis=-1)
+        out[str(name)] = float(total) if np.ndim(total) == 0 else total
+    return out
 
 
 def attribute(
@@ -90,6 +141,8 @@ def attribute(
     baseline: Any = "zeros",
     output: str = "logit",
     batch_size: int = 64,
+    window: int | None = None,
+    groups: Any = "channels",
 ) -> Attribution:
     """Attribute a fitted network's outputs to channels, time samples and frequencies.
 
@@ -98,7 +151,10 @@ def attribute(
     estimator : NeuralClassifier, NeuralRegressor or Pipeline ending in one
         Fitted (see :func:`gradient_x_input`).
     X : ndarray of shape (n_samples, n_chans, n_times) or (n_samples, n_features)
-    method : {"integrated_gradients", "gradient_x_input"}, default="integrated_gradients"
+    method : str, default="integrated_gradients"
+        A key of :data:`ATTRIBUTION_METHODS`: ``integrated_gradients``, ``deeplift``,
+        ``gradient_x_input``, ``saliency`` (signed gradient), ``occlusion`` (one channel x
+        ``window`` samples) or ``feature_ablation`` (whole channels, see ``groups``).
     target, y
         As in :func:`gradient_x_input`.
     sfreq : float, optional
@@ -108,9 +164,14 @@ def attribute(
     ch_names : list of str, optional
         Channel names (default ``"0"``, ``"1"``, ...).
     n_steps, baseline
-        Integrated gradients only (see :func:`integrated_gradients`).
+        Integrated gradients (``n_steps``) and the methods with a reference input
+        (``baseline``: integrated gradients, DeepLIFT, occlusion, feature ablation).
     output, batch_size
         As in :func:`gradient_x_input`.
+    window : int, optional
+        Occlusion patch length in samples.
+    groups : "channels", "time" or ndarray of int, default="channels"
+        Feature ablation groups.
 
     Returns
     -------
@@ -125,11 +186,23 @@ def attribute(
         raise ConfigError(
             f"Invalid value for 'sfreq'. Allowed: None or a float > 0; got {sfreq!r}."
         )
-    kwargs: dict[str, Any] = {"output": output, "batch_size": batch_size}
-    if method == "integrated_gradients":
-        kwargs.update(n_steps=n_steps, baseline=baseline)
-    _est, targets, diff, grad = _PARTS[method](estimator, X, target, y, **kwargs)
-    values = diff * grad
+    X = _check_X(X)
+    _output_fn(output)
+    est, X3 = _network_input(estimator, X)
+    targets = _targets(est, X3, target, y)
+    res = run_method(
+        method,
+        est,
+        X3,
+        targets,
+        output=output,
+        batch_size=batch_size,
+        baseline=baseline,
+        n_steps=n_steps,
+        window=window,
+        groups=groups,
+    )
+    values = res.values
     n_chans, n_times = values.shape[1:]
     if ch_names is None:
         ch_names = [str(i) for i in range(n_chans)]
@@ -146,8 +219,10 @@ def attribute(
         channel=mag.mean(axis=(0, 2)),
         time=mag.mean(axis=(0, 1)),
         channel_time=mag.mean(axis=0),
-        freqs=np.fft.rfftfreq(n_times, d=step),
-        frequency=np.abs(_frequency_contributions(diff, grad)).mean(axis=(0, 1)),
+        freqs=np.fft.rfftfreq(n_times, d=step) if res.diff is not None else None,
+        frequency=None
+        if res.diff is None
+        else np.abs(_frequency_contributions(res.diff, res.multiplier)).mean(axis=(0, 1)),
         times=tmin + np.arange(n_times) * step if sfreq else np.arange(n_times, dtype=float),
         ch_names=[str(c) for c in ch_names],
     )
@@ -166,13 +241,3 @@ def _frequency_contributions(diff: np.ndarray, grad: np.ndarray) -> np.ndarray:
     if n % 2 == 0:
         w[-1] = 1.0
     return (D * np.conj(G)).real * w / n
-
-
-_PARTS: dict[str, Callable[..., tuple[Any, np.ndarray, np.ndarray, np.ndarray]]] = {
-    "integrated_gradients": lambda e, X, t, y, **kw: _ig_parts(
-        e, X, t, y, kw["output"], kw["batch_size"], kw["baseline"], kw["n_steps"]
-    ),
-    "gradient_x_input": lambda e, X, t, y, **kw: _gxi_parts(
-        e, X, t, y, kw["output"], kw["batch_size"]
-    ),
-}

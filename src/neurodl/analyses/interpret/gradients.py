@@ -1,20 +1,39 @@
-"""Gradient attributions of a fitted network: gradient x input and integrated gradients.
+"""Per-sample attribution maps of a fitted network, computed with captum.
 
-Both return per-sample attributions of shape (n_samples, n_chans, n_times) on the network input;
-:func:`~neurodl.analyses.interpret.attribute` summarises them per channel, time and frequency.
+Gradient family: :func:`integrated_gradients` (Sundararajan et al. 2017), :func:`deeplift`
+(Shrikumar et al. 2017, rescale rule), :func:`gradient_x_input` and :func:`saliency` (the
+plain gradient, Simonyan et al. 2014). Perturbation family: :func:`occlusion` (one channel x
+one time window at a time, Zeiler & Fergus 2014) and :func:`feature_ablation` (whole channels,
+time samples or any grouping). Every function returns attributions of shape (n_samples,
+n_chans, n_times) on the network input; :func:`~neurodl.analyses.interpret.attribute`
+summarises them per channel, time, frequency and band.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ...exceptions import ConfigError, DataFormatError
-from ._network import _check_batch, _check_X, _gradients, _network_input, _output_fn, _targets
+from ._captum import forward_values, run_method
+from ._network import _check_batch, _check_X, _network_input, _output_fn, _targets
 
-__all__ = ["gradient_x_input", "integrated_gradients"]
+__all__ = [
+    "deeplift",
+    "feature_ablation",
+    "gradient_x_input",
+    "integrated_gradients",
+    "occlusion",
+    "saliency",
+]
+
+
+def _prepare(estimator: Any, X: Any, target: Any, y: Any, output: str, batch_size: Any) -> Any:
+    X = _check_X(X)
+    batch_size = _check_batch(batch_size)
+    _output_fn(output)
+    est, X3 = _network_input(estimator, X)
+    return est, X3, _targets(est, X3, target, y), batch_size
 
 
 def gradient_x_input(
@@ -49,21 +68,32 @@ def gradient_x_input(
     attributions : ndarray of shape (n_samples, n_chans, n_times)
         ``x * d f_target(x) / d x`` (2-D input: ``n_chans == 1``).
     """
-    _, _, diff, grad = _gxi_parts(estimator, X, target, y, output, batch_size)
-    return (diff * grad).astype(float)
+    est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
+    return run_method(
+        "gradient_x_input", est, X3, targets, output=output, batch_size=batch_size
+    ).values
 
 
-def _gxi_parts(
-    estimator: Any, X: Any, target: Any, y: Any, output: str, batch_size: int
-) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-    """``(network, targets, input, gradient)`` of gradient x input."""
-    X = _check_X(X)
-    batch_size = _check_batch(batch_size)
-    _output_fn(output)
-    est, X3 = _network_input(estimator, X)
-    targets = _targets(est, X3, target, y)
-    grads, _ = _gradients(est, X3, targets, output, batch_size)
-    return est, targets, X3.astype(float), grads.astype(float)
+def saliency(
+    estimator: Any,
+    X: Any,
+    *,
+    target: int | str = "predicted",
+    y: Any = None,
+    output: str = "logit",
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Gradient of the explained output with respect to the input (signed).
+
+    Parameters are those of :func:`gradient_x_input`.
+
+    Returns
+    -------
+    gradient : ndarray of shape (n_samples, n_chans, n_times)
+        ``d f_target(x) / d x``; take ``np.abs`` for the classic saliency map.
+    """
+    est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
+    return run_method("saliency", est, X3, targets, output=output, batch_size=batch_size).values
 
 
 def integrated_gradients(
@@ -78,11 +108,11 @@ def integrated_gradients(
     batch_size: int = 64,
     return_delta: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Integrated gradients of a fitted network (Sundararajan et al. 2017).
+    """Integrated gradients of a fitted network (captum, Gauss-Legendre path integral).
 
-    ``(x - x0) * mean_k grad f((x0 + a_k (x - x0)))`` with ``a_k = (k + 1/2) / n_steps``
-    (midpoint rule), so ``attributions.sum()`` per sample approximates ``f(x) - f(x0)``
-    (completeness) up to an error that shrinks as ``1 / n_steps**2``.
+    ``(x - x0) * integral_0^1 grad f(x0 + a (x - x0)) da``, so ``attributions.sum()`` per
+    sample equals ``f(x) - f(x0)`` (completeness) up to the quadrature error. For a linear
+    output ``f(x) = w.x + b`` it is exactly ``w * (x - x0)``.
 
     Parameters
     ----------
@@ -92,7 +122,7 @@ def integrated_gradients(
         Reference input ``x0``: all zeros, the mean sample of ``X``, or an array of the sample
         shape (n_chans, n_times) (or (n_features,) for 2-D ``X``) in the network's input space.
     n_steps : int, default=32
-        Points of the path integral (>= 1).
+        Quadrature points of the path integral (>= 1).
     return_delta : bool, default=False
         Also return the completeness error ``sum(attr) - (f(x) - f(x0))`` per sample.
 
@@ -102,67 +132,127 @@ def integrated_gradients(
     delta : ndarray of shape (n_samples,)
         Only with ``return_delta=True``.
     """
-    est, targets, diff, grad = _ig_parts(
-        estimator, X, target, y, output, batch_size, baseline, n_steps
+    est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
+    res = run_method(
+        "integrated_gradients",
+        est,
+        X3,
+        targets,
+        output=output,
+        batch_size=batch_size,
+        baseline=baseline,
+        n_steps=n_steps,
     )
-    attr = diff * grad
     if not return_delta:
-        return attr
-    batch_size = int(batch_size)
-    X3 = _network_input(estimator, _check_X(X))[1]
-    x0 = (X3 - diff).astype(np.float32)
-    _, f_x = _gradients(est, X3, targets, output, batch_size)
-    _, f_0 = _gradients(est, x0, targets, output, batch_size)
-    return attr, attr.sum(axis=(1, 2)) - (f_x - f_0)
+        return res.values
+    x0 = (X3 - res.diff).astype(np.float32)
+    f_x = forward_values(est, X3, targets, output, batch_size)
+    f_0 = forward_values(est, x0, targets, output, batch_size)
+    return res.values, res.values.sum(axis=(1, 2)) - (f_x - f_0)
 
 
-def _ig_parts(
+def deeplift(
     estimator: Any,
     X: Any,
-    target: Any,
-    y: Any,
-    output: str,
-    batch_size: int,
-    baseline: Any,
-    n_steps: Any,
-) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-    """``(network, targets, x - x0, path-averaged gradient)`` of integrated gradients."""
-    X = _check_X(X)
-    batch_size = _check_batch(batch_size)
-    _output_fn(output)
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:
-        raise ConfigError(f"Invalid value for 'n_steps'. Allowed: an int >= 1; got {n_steps!r}.")
-    est, X3 = _network_input(estimator, X)
-    x0 = _baseline(baseline, X3)
-    targets = _targets(est, X3, target, y)
-    total = np.zeros(X3.shape, dtype=float)
-    diff = X3 - x0
-    for k in range(int(n_steps)):
-        a = (k + 0.5) / n_steps
-        g, _ = _gradients(est, (x0 + a * diff).astype(np.float32), targets, output, batch_size)
-        total += g
-    return est, targets, diff.astype(float), total / n_steps
+    *,
+    target: int | str = "predicted",
+    y: Any = None,
+    baseline: Any = "zeros",
+    output: str = "logit",
+    batch_size: int = 64,
+) -> np.ndarray:
+    """DeepLIFT (rescale rule) attributions of a fitted network (captum).
+
+    Non-linearities captum knows (ReLU, ELU, sigmoid, tanh, softmax, max-pooling) use the
+    rescale rule; others (e.g. the square and log of ShallowConvNet) pass their gradient,
+    so the summation-to-delta property holds only approximately there.
+
+    Parameters
+    ----------
+    estimator, X, target, y, baseline, output, batch_size
+        As in :func:`integrated_gradients`.
+
+    Returns
+    -------
+    attributions : ndarray of shape (n_samples, n_chans, n_times)
+    """
+    est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
+    return run_method(
+        "deeplift", est, X3, targets, output=output, batch_size=batch_size, baseline=baseline
+    ).values
 
 
-def _baseline(baseline: Any, X3: np.ndarray) -> np.ndarray:
-    if isinstance(baseline, str):
-        if baseline not in _BASELINES:
-            raise ConfigError(
-                f"Invalid value for 'baseline'. Allowed: {', '.join(map(repr, _BASELINES))} or "
-                f"an array of shape {X3.shape[1:]}; got {baseline!r}."
-            )
-        return _BASELINES[baseline](X3).astype(np.float32)
-    arr = np.asarray(baseline, dtype=np.float32)
-    if arr.shape == X3.shape[2:] and X3.shape[1] == 1:
-        arr = arr[None, :]
-    if arr.shape != X3.shape[1:] or not np.isfinite(arr).all():
-        raise DataFormatError(
-            f"'baseline' must be a finite array of shape {X3.shape[1:]}; got shape {arr.shape}."
-        )
-    return arr
+def occlusion(
+    estimator: Any,
+    X: Any,
+    *,
+    target: int | str = "predicted",
+    y: Any = None,
+    window: int | None = None,
+    baseline: Any = "zeros",
+    output: str = "logit",
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Output drop when one channel x ``window`` samples patch is set to the baseline (captum).
+
+    Parameters
+    ----------
+    estimator, X, target, y, baseline, output, batch_size
+        As in :func:`integrated_gradients`.
+    window : int, optional
+        Patch length in samples (stride = window); default ``max(1, n_times // 8)``.
+
+    Returns
+    -------
+    attributions : ndarray of shape (n_samples, n_chans, n_times)
+        ``f(x) - f(x with the patch occluded)`` on every element of the patch.
+    """
+    est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
+    return run_method(
+        "occlusion",
+        est,
+        X3,
+        targets,
+        output=output,
+        batch_size=batch_size,
+        baseline=baseline,
+        window=window,
+    ).values
 
 
-_BASELINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "zeros": lambda X3: np.zeros(X3.shape[1:]),
-    "mean": lambda X3: X3.mean(axis=0),
-}
+def feature_ablation(
+    estimator: Any,
+    X: Any,
+    *,
+    target: int | str = "predicted",
+    y: Any = None,
+    groups: Any = "channels",
+    baseline: Any = "zeros",
+    output: str = "logit",
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Output drop when a group of input elements is set to the baseline (captum).
+
+    Parameters
+    ----------
+    estimator, X, target, y, baseline, output, batch_size
+        As in :func:`integrated_gradients`.
+    groups : "channels", "time" or ndarray of int of shape (n_chans, n_times), default="channels"
+        Elements ablated together: each channel, each time sample, or any labelled grouping.
+
+    Returns
+    -------
+    attributions : ndarray of shape (n_samples, n_chans, n_times)
+        ``f(x) - f(x with the group ablated)`` on every element of the group.
+    """
+    est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
+    return run_method(
+        "feature_ablation",
+        est,
+        X3,
+        targets,
+        output=output,
+        batch_size=batch_size,
+        baseline=baseline,
+        groups=groups,
+    ).values
