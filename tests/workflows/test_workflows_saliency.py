@@ -84,6 +84,16 @@ def test_network_run_has_topomap_and_time_profile(tmp_path):
         assert text in html
     assert "Top channels" in html and "Pairwise decoding" not in html
     assert f"Most important channels: {sal['top_channels'][0]['channel']} (" in html
+    # sanity checks (Adebayo et al. 2018): cascading model randomisation, then the label refit
+    checks = sal["checks"]
+    assert [c["check"] for c in checks][-1] == "label randomisation"
+    model_rows = [c for c in checks if c["check"] == "model randomisation"]
+    assert len(model_rows) >= 2 and model_rows[-1]["step"] == "all layers"
+    assert [c["final"] for c in model_rows] == [False] * (len(model_rows) - 1) + [True]
+    assert sal["sanity_verdict"] in ("pass", "fail", "undefined")
+    for c in checks:
+        assert c["verdict"] == ("fail" if c["rank_correlation"] > 0.5 else "pass")
+    assert "Sanity checks of the saliency map" in html
 
 
 BANDPOWER = [
@@ -127,6 +137,11 @@ def test_classical_run_skips_saliency_unless_asked(tmp_path):
     assert sal["method"] == "permutation" and len(sal["channel"]) == 8
     assert "drop" in sal["top_channels"][0]
     assert "Channel importance" in (tmp_path / "b" / "report.html").read_text()
+    # LDA has weights: model randomisation (random coef_) and the label refit
+    assert [c["check"] for c in sal["checks"]] == ["model randomisation", "label randomisation"]
+    raw = _raw(options={"saliency": True, "saliency_checks": False})
+    sal = run_config(parse_config(raw), None).results["saliency"]
+    assert sal.get("checks") is None and sal.get("sanity_verdict") is None
 
 
 def test_network_saliency_can_be_switched_off(tmp_path):

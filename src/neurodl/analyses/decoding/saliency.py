@@ -9,10 +9,22 @@ import numpy as np
 from ..._logging import logger
 from ...exceptions import ConfigError
 
-__all__ = ["SALIENCY_MAX_SAMPLES", "SALIENCY_MAX_STORED", "feature_layout", "saliency", "trim_saliency"]
+__all__ = [
+    "SALIENCY_CHECK_SAMPLES",
+    "SALIENCY_MAX_SAMPLES",
+    "SALIENCY_MAX_STORED",
+    "feature_layout",
+    "saliency",
+    "saliency_checks",
+    "trim_saliency",
+]
 
 #: Samples (at most) explained by the saliency of a refitted network, drawn with the run's seed.
 SALIENCY_MAX_SAMPLES = 256
+
+#: Samples (at most) of the explained ones that the sanity checks re-explain.
+SALIENCY_CHECK_SAMPLES = 64
+
 
 def _as_float(value: Any, default: float) -> float:
     try:
@@ -72,6 +84,7 @@ def saliency(
     neural: bool,
     layout: tuple[list[str], list[str]] | None = None,
     n_top: int = 5,
+    checks: bool = True,
 ) -> dict[str, Any]:
     """Channel (and time or band) attributions of the model refitted on all samples.
 
@@ -93,13 +106,16 @@ def saliency(
         ``(channel names, band labels)`` from :func:`feature_layout`.
     n_top : int
         Number of channels listed in ``top_channels``.
+    checks : bool, default=True
+        Run the sanity checks of the map (see :func:`saliency_checks`).
 
     Returns
     -------
     dict
         ``method``, ``description``, ``unit``, ``channels``, ``channel`` (one value per channel
         or feature), ``top_channels`` and, for networks on 3-D samples, ``times``/``time`` and
-        ``freqs``/``frequency`` profiles; ``bands``/``band`` with a band-power layout.
+        ``freqs``/``frequency`` profiles; ``bands``/``band`` with a band-power layout;
+        ``checks`` (rows of the sanity-check table) and ``sanity_verdict`` with ``checks``.
 
     Notes
     -----
@@ -168,8 +184,8 @@ def saliency(
                 )
             else:  # 2-D features enter the network as one channel: features lie on the time axis
                 feature_values = a.time
+    groups = None
     if feature_values is None:
-        groups = None
         if layout is not None:
             n_bands = len(layout[1])
             groups = {c: range(i * n_bands, (i + 1) * n_bands) for i, c in enumerate(layout[0])}
@@ -213,4 +229,107 @@ def saliency(
         }
         for i in order
     ]
+    if checks:
+        from ..interpret import sanity_verdict
+
+        rows = saliency_checks(
+            est,
+            estimator,
+            X,
+            y,
+            idx,
+            method=out["method"],
+            classification=classification,
+            metric=metric,
+            seed=seed,
+            names=names,
+            groups=groups,
+        )
+        out["checks"] = [r.to_dict() for r in rows]
+        out["sanity_verdict"] = sanity_verdict(rows)
     return out
+
+
+def saliency_checks(
+    fitted: Any,
+    estimator: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    idx: np.ndarray,
+    *,
+    method: str,
+    classification: bool,
+    metric: str,
+    seed: int,
+    names: list[str] | None = None,
+    groups: Any = None,
+) -> list[Any]:
+    """Model- and label-randomisation checks of a saliency map (Adebayo et al. 2018).
+
+    The map is recomputed on up to :data:`SALIENCY_CHECK_SAMPLES` of the explained samples
+    ``X[idx]`` for the intact model, for the model with its layers re-initialised from the top
+    (cascading; linear models: random weights), and for a clone refitted on all samples with
+    permuted labels; each is compared with the intact map by Spearman rank correlation of the
+    absolute values. Models that are neither networks nor linear get the label check only.
+
+    Parameters
+    ----------
+    fitted : fitted estimator
+        The refitted decoder whose map is shown.
+    estimator : scikit-learn estimator
+        The unfitted decoder (cloned for the label refit, without epoch callbacks).
+    X : ndarray of shape (n_samples, ...)
+    y : ndarray of shape (n_samples,)
+    idx : ndarray of int
+        Indices of the explained samples.
+    method : {"integrated_gradients", "permutation"}
+    classification : bool
+    metric : str
+        Score of the permutation importance.
+    seed : int
+    names : list of str, optional
+    groups : dict, optional
+        Grouped features of the permutation importance.
+
+    Returns
+    -------
+    list of SanityCheck
+    """
+    from ..interpret import (
+        integrated_gradients,
+        label_randomisation,
+        model_randomisation,
+        permutation_importance,
+    )
+    from .estimator import without_callbacks
+
+    sub = idx[:SALIENCY_CHECK_SAMPLES]
+    Xs, ys = X[sub], y[sub]
+
+    def explain(est: Any) -> np.ndarray:
+        if method == "integrated_gradients":
+            attr = integrated_gradients(
+                est,
+                Xs,
+                target="true" if classification else 0,
+                y=ys if classification else None,
+                n_steps=16,
+            )
+            return np.abs(attr).mean(axis=0)
+        imp = permutation_importance(
+            est, Xs, ys, n_repeats=3, ch_names=names, groups=groups, metric=metric, seed=seed
+        )
+        return imp.mean
+
+    reference = explain(fitted)
+    rows: list[Any] = []
+    try:
+        rows = model_randomisation(fitted, explain, reference=reference, seed=seed)
+    except ConfigError as err:
+        logger.info("saliency checks: no model randomisation (%s)", err)
+    rows.append(
+        label_randomisation(
+            without_callbacks(estimator), X, y, explain, reference=reference, seed=seed
+        )
+    )
+    return rows

@@ -40,6 +40,9 @@ class DecodingOptions(TaskOptions):
     saliency: StrictBool | Literal["auto"] = "auto"
     """Channel/time attributions of the model refitted on all samples (``auto``: networks
     only; classical models get permutation channel importance when ``true``)."""
+    saliency_checks: StrictBool = True
+    """Sanity checks of the saliency map (model and label randomisation, Adebayo et al. 2018);
+    the label check refits the model once on permuted labels."""
     pairwise: Literal["auto", "cv", "predictions", "off"] = "auto"
     """Per-pair scores for more than 2 classes: a binary CV per pair (``cv``), or derived
     from the multi-class CV predictions (``predictions``); ``auto``: ``cv`` for classical
@@ -98,6 +101,16 @@ class TopChannel(ResultPart):
     drop: float | None = None
 
 
+class SaliencyCheck(ResultPart):
+    """One sanity check of the saliency map (see :mod:`neurodl.analyses.interpret.sanity`)."""
+
+    check: str
+    step: str
+    rank_correlation: float | None
+    verdict: str
+    final: bool
+
+
 class SaliencyMap(ResultPart):
     """What the refitted model uses (see :func:`neurodl.analyses.decoding.saliency`)."""
 
@@ -118,6 +131,10 @@ class SaliencyMap(ResultPart):
     freq_unit: str | None = None
     bands: list[str] | None = None
     band: list[float | None] | None = None
+    checks: list[SaliencyCheck] | None = None
+    sanity_verdict: str | None = Field(
+        None, description="'fail' when the map survives model or label randomisation"
+    )
 
 
 class Rejection(ResultPart):
@@ -315,6 +332,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
             seed=cfg.seed,
             neural=neural,
             layout=feature_layout(lead, ds, ds_eval),
+            checks=opts.saliency_checks,
         )
     pairwise = None
     n_classes = len(cv.classes) if cv.classes is not None else 0

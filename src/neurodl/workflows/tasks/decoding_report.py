@@ -177,6 +177,41 @@ def _add_saliency(rep: Any, sal: dict[str, Any], model: str, dataset: Any = None
             title="Top channels",
             section="Saliency",
         )
+    if sal.get("checks"):
+        _add_saliency_checks(rep, sal)
+
+
+def _add_saliency_checks(rep: Any, sal: dict[str, Any]) -> None:
+    """The sanity-check table of the map and its verdict (Adebayo et al. 2018)."""
+    verdict = sal.get("sanity_verdict") or "undefined"
+    meaning = {
+        "fail": "the map barely changes when the model is destroyed, so it describes the input "
+        "more than the model: do not read it as what the model uses.",
+        "pass": "the map changes when the model's weights or labels are randomised.",
+        "undefined": "a check could not be computed (a constant map).",
+    }[verdict]
+    rep.add_section(
+        "Saliency sanity checks",
+        text=f"Sanity checks of this map: {verdict.upper()}: {meaning} Spearman rank "
+        "correlation of |map| before and after re-initialising the layers from the top "
+        "(cascading; linear models: random weights) and after refitting on permuted labels; "
+        "above 0.5 after full randomisation or the label refit fails.",
+    )
+    rep.add_table(
+        pd.DataFrame(
+            {
+                "check": [c["check"] for c in sal["checks"]],
+                "step": [c["step"] for c in sal["checks"]],
+                "rank correlation": [c["rank_correlation"] for c in sal["checks"]],
+                "verdict": [
+                    c["verdict"] + ("" if c["final"] else " (cascading step)")
+                    for c in sal["checks"]
+                ],
+            }
+        ),
+        title="Sanity checks of the saliency map",
+        section="Saliency sanity checks",
+    )
 
 
 def _add_errors(rep: Any, err: dict[str, Any]) -> None:
