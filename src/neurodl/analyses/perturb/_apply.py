@@ -29,7 +29,7 @@ from torch import nn
 from ...exceptions import ConfigError
 from ._specs import Ablate, Clamp, Gain, Noise, Perturbation, ScaleWeights
 
-__all__ = ["perturbed", "record_activations"]
+__all__ = ["perturbed", "record_activations", "unit_axis"]
 
 _LAST_AXIS_TYPES = (nn.Linear, nn.RNNBase, nn.RNNCellBase)
 _UNIT_SPECS = (Ablate, Gain, Noise, Clamp)
@@ -65,6 +65,21 @@ def _resolve_axis(module: nn.Module, out: torch.Tensor, axis: int | None) -> int
             "(axis 0 is the batch axis)."
         )
     return axis % out.ndim
+
+
+def unit_axis(module: nn.Module, output: Any, axis: int | None = None) -> int:
+    """The non-negative unit axis of ``module``'s ``output`` (see :mod:`._specs` for the rule).
+
+    ``axis=None`` gives the last axis for dense and recurrent layers (and outputs with at most
+    2 dimensions), else axis 1, the channel axis of a convolution's ``(batch, channels, ...)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> unit_axis(torch.nn.Conv1d(2, 4, 3), torch.zeros(5, 4, 10))
+    1
+    """
+    return _resolve_axis(module, _first(output), axis)
 
 
 def _first(output: Any) -> torch.Tensor:
