@@ -27,11 +27,13 @@ from .torch_engine import (
     DistContext,
     TrainConfig,
     TrainResult,
+    build_augmenter,
     determinism,
     predict_outputs,
     resolve_device,
     train,
 )
+from .torch_engine.adaptation import adapt_batchnorm, apply_calibration, fit_calibration
 
 __all__ = ["INPUT_SD_MIN"]
 
@@ -77,6 +79,15 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: v is None or (isinstance(v, list | tuple) and all(map(callable, v))),
         "None or a list of callables",
     ),
+    "augment": (
+        lambda v: v is None or isinstance(v, list | tuple),
+        "None or a list of {name, p, params...} dicts",
+    ),
+    "adaptive_bn": (lambda v: isinstance(v, bool), "True or False"),
+    "calibration": (
+        lambda v: v in (None, "temperature", "platt"),
+        "None, 'temperature' or 'platt'",
+    ),
     "class_weight": (
         lambda v: v is None or v == "balanced" or isinstance(v, dict),
         "None, 'balanced' or a dict {class: weight}",
@@ -85,7 +96,17 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 #: Parameters that do not change the result of a fit (left out of the checkpoint fingerprint).
 _NOT_IN_FINGERPRINT = frozenset(
-    {"verbose", "callbacks", "checkpoint_dir", "resume", "device", "deterministic", "num_threads"}
+    {
+        "verbose",
+        "callbacks",
+        "checkpoint_dir",
+        "resume",
+        "device",
+        "deterministic",
+        "num_threads",
+        "adaptive_bn",  # used at prediction only
+        "calibration",  # fitted after training
+    }
 )
 
 
@@ -288,6 +309,13 @@ class _NeuralBase(BaseEstimator):
         tr, va = self._valid_split(
             np.asarray(y_enc) if y_enc.ndim == 1 else y_enc[:, 0], groups, seed
         )
+        calibration = getattr(self, "calibration", None)
+        if calibration is not None and len(va) < 2:
+            raise ConfigError(
+                f"calibration={calibration!r} is fitted on the inner validation split (never on "
+                "test data) and needs one: set 'validation_fraction' > 0 (got "
+                f"{self.validation_fraction!r}, {len(va)} validation samples)."
+            )
         cfg = TrainConfig(
             task=self._task,  # type: ignore[arg-type]
             max_epochs=int(self.max_epochs),
@@ -307,6 +335,7 @@ class _NeuralBase(BaseEstimator):
             crop_len=crop_len,
             crop_stride=self.crop_stride_,
             seed=seed,
+            augment=build_augmenter(self.augment, sfreq=self.sfreq),
         )
         ckpt_path = None
         fingerprint = self._fingerprint(X3, y_enc, groups, seed)
@@ -351,6 +380,19 @@ class _NeuralBase(BaseEstimator):
             )
         net.eval()
         self.model_ = net
+        self.calibration_ = None
+        if calibration is not None:  # held-out training samples only
+            with _torch_threads(self.num_threads):
+                probs = predict_outputs(
+                    net,
+                    X3[va],
+                    task="classification",
+                    device=device,
+                    crop_len=crop_len,
+                    crop_stride=self.crop_stride_,
+                    mixed_precision=self.mixed_precision_,
+                )
+            self.calibration_ = fit_calibration(probs, y_enc[va], calibration)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.stopped_reason_ = result.stopped_reason
@@ -371,8 +413,11 @@ class _NeuralBase(BaseEstimator):
                 f"X has {X3.shape[2]} time samples, fewer than crop_len={self.crop_len_}."
             )
         with _torch_threads(self.num_threads), use_log_level("info" if self.verbose else None):
-            return predict_outputs(
-                self.model_,
+            net = self.model_
+            if self.adaptive_bn:  # batch-norm statistics of these (unlabelled) inputs
+                net = adapt_batchnorm(net, X3, device=self.device_)
+            out = predict_outputs(
+                net,
                 X3,
                 task=self._task,  # type: ignore[arg-type]
                 device=self.device_,
@@ -380,6 +425,7 @@ class _NeuralBase(BaseEstimator):
                 crop_stride=self.crop_stride_,
                 mixed_precision=self.mixed_precision_,
             )
+        return apply_calibration(out, getattr(self, "calibration_", None))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

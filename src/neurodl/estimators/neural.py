@@ -90,6 +90,16 @@ _COMMON_DOC = """
         Sampling rate passed to the model (models with kernels in seconds use it).
     callbacks : list of callables or None
         Called as ``callback(record)`` after each epoch with that epoch's history record.
+    augment : list of dict or None
+        Train-time augmentation: ``[{"name": "gaussian_noise", "p": 0.5, "std": 0.1}, ...]``
+        (names and parameters: :mod:`neurodl.estimators.torch_engine.augment`). Applied per
+        sample to training batches only, seeded by ``random_state``; never to the validation
+        split or to ``predict`` inputs. ``frequency_shift`` and ``bandstop`` need ``sfreq``.
+    adaptive_bn : bool, default=False
+        Adaptive batch normalisation: ``predict``/``predict_proba`` recompute the network's
+        batch-norm statistics on the inputs they are given (a copy; ``model_`` unchanged).
+        This uses the unlabelled test inputs: call ``predict`` with one target (subject,
+        recording, dataset) at a time, and report that the test inputs were used.
     num_threads : int or None, default=None
         Torch intra-op threads during ``fit`` and ``predict`` (restored afterwards); ``None``
         keeps :func:`torch.get_num_threads`. Tiny networks often run fastest on 1 thread.
@@ -121,6 +131,8 @@ _ATTR_DOC = """
         The seed used.
     device_ : str
     checkpoint_path_ : Path or None
+    calibration_ : dict or None
+        The fitted calibration (classifiers with ``calibration`` set), else None.
 """
 
 
@@ -132,6 +144,10 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         + """    class_weight : None, "balanced" or dict, default=None
         Weights of the cross-entropy per class (``"balanced"``: inversely proportional to the
         class frequencies in the training split).
+    calibration : {None, "temperature", "platt"}, default=None
+        Probability calibration fitted after training on the inner validation split (held-out
+        training samples, never test data; needs ``validation_fraction > 0``): temperature
+        scaling, or Platt scaling (2 classes). Temperature scaling keeps the predicted class.
 """
         + _ATTR_DOC
         + """    classes_ : ndarray of shape (n_classes,)
@@ -182,6 +198,9 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         num_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
+        augment: list[dict[str, Any]] | None = None,
+        adaptive_bn: bool = False,
+        calibration: str | None = None,
     ) -> None:
         self.model = model
         self.model_params = model_params
@@ -210,6 +229,9 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.augment = augment
+        self.adaptive_bn = adaptive_bn
+        self.calibration = calibration
 
     def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         check_classification_targets(y)
@@ -311,6 +333,8 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         num_threads: int | None = None,
         random_state: Any = None,
         verbose: int = 0,
+        augment: list[dict[str, Any]] | None = None,
+        adaptive_bn: bool = False,
     ) -> None:
         self.model = model
         self.model_params = model_params
@@ -338,6 +362,8 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.augment = augment
+        self.adaptive_bn = adaptive_bn
 
     def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         y = np.asarray(y, dtype=np.float64)

@@ -6,7 +6,8 @@ torch module on arrays, :func:`predict_outputs` applies it (trialwise or average
 
 Modules, one concern each: :mod:`.settings` (:class:`TrainConfig`, schedules, optimisers,
 :class:`LossContext`, :class:`TrainResult`), :mod:`.loop` (:func:`train`), :mod:`.losses`
-(built-in losses and custom objectives), :mod:`.evaluate` (prediction, validation),
+(built-in losses and custom objectives), :mod:`.augment` (train-time augmentation),
+:mod:`.evaluate` (prediction, validation),
 :mod:`.checkpoint` (atomic, resumable checkpoints), :mod:`.parallel` (batch order, DDP),
 :mod:`.cropping` (cropped training and prediction), :mod:`.precision` (mixed precision) and
 :mod:`.devices` (device choice, determinism).
@@ -37,6 +38,12 @@ What the loop does, exactly
   eval mode without gradients on batches of ``predict_batch_size`` (no validation metric is
   recorded). ``xb``/``yb`` may have any shape after the sample axis (``y`` float32). The
   built-in MSE written as an objective reproduces the built-in path's weights exactly.
+- **Augmentation** (``cfg.augment``, an :class:`~.augment.Augmenter`): each training batch,
+  after cropping, goes through the augmenter with a generator seeded from ``(seed, epoch,
+  batch index)`` (:func:`~.augment.augment_seed`); each transform hits a random subset of
+  samples with per-sample parameters. Validation and prediction inputs are never augmented.
+  With mixup the loss is ``lam * loss(y) + (1 - lam) * loss(y_partner)`` per sample (weights
+  mixed the same way).
 - **Cropped training** (``crop_len`` set): each training sample is replaced by one crop of
   ``crop_len`` samples starting at a uniformly drawn offset (generator ``seed + epoch``,
   independent per sample and epoch). At prediction, crops start at ``0, crop_stride,
@@ -69,6 +76,7 @@ What the loop does, exactly
 
 from __future__ import annotations
 
+from .augment import AUGMENTATIONS, Augmenter, build_augmenter, check_augment, make_transform
 from .checkpoint import CHECKPOINT_VERSION, atomic_torch_save, load_checkpoint
 from .cropping import crop_starts, eval_crop_starts
 from .devices import determinism, resolve_device
@@ -88,11 +96,13 @@ from .settings import (
 )
 
 __all__ = [
+    "AUGMENTATIONS",
     "CHECKPOINT_VERSION",
     "EPOCH_SCHEDULES",
     "ON_DIVERGENCE",
     "OPTIMIZERS",
     "SCHEDULES",
+    "Augmenter",
     "DistContext",
     "DivergenceError",
     "LossContext",
@@ -100,11 +110,14 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "atomic_torch_save",
+    "build_augmenter",
+    "check_augment",
     "crop_starts",
     "determinism",
     "epoch_permutation",
     "eval_crop_starts",
     "load_checkpoint",
+    "make_transform",
     "predict_outputs",
     "resolve_device",
     "train",

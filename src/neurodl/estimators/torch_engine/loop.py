@@ -20,6 +20,7 @@ import numpy as np
 
 from ..._logging import logger
 from ...exceptions import ConfigError
+from .augment import augment_seed
 from .checkpoint import clone_state, load_checkpoint, restore_checkpoint, save_checkpoint
 from .cropping import crop_batch, crop_starts
 from .evaluate import objective_valid_loss, valid_stats
@@ -120,10 +121,22 @@ def _train_epoch(
         xb = Xt[idx]
         if starts is not None:
             xb = crop_batch(xb, starts[idx].tolist(), cfg.crop_len)
-        xb, yb = xb.to(device, non_blocking=True), yt[idx].to(device, non_blocking=True)
+        yb = yt[idx]
+        mixed = None
+        if cfg.augment is not None:  # training batches only: never validation or prediction
+            gen = torch.Generator().manual_seed(augment_seed(cfg.seed, epoch, i_batch))
+            batch = cfg.augment(xb, yb, gen)
+            xb, yb = batch.x, batch.y
+            if batch.y_mix is not None:
+                mixed = (batch.y_mix.to(device), batch.lam.to(device))
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
         if objective is None:
             out = forward(model, xb, cfg)
             losses, w = per_sample_loss(out, yb, cfg, weight)
+            if mixed is not None:  # mixup: the loss mixed with the inputs' weights
+                losses_b, w_b = per_sample_loss(out, mixed[0], cfg, weight)
+                lam = mixed[1].to(losses.dtype)
+                losses, w = lam * losses + (1 - lam) * losses_b, lam * w + (1 - lam) * w_b
         else:
             ctx = LossContext(
                 epoch=epoch,
@@ -266,6 +279,15 @@ def train(
 
     dist = dist or DistContext()
     device = cfg.device
+    if (
+        cfg.augment is not None
+        and getattr(cfg.augment, "mixes", False)
+        and (objective is not None or cfg.task != "classification")
+    ):
+        raise ConfigError(
+            "Invalid value for 'augment': 'mixup' needs classification with the built-in loss; "
+            f"got task={cfg.task!r}" + (" with a custom objective." if objective else ".")
+        )
     if objective is not None and cfg.crop_len is not None:
         raise ConfigError(
             "Invalid value for 'crop_len' with a custom objective. Allowed: None; "

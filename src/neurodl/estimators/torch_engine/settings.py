@@ -113,6 +113,8 @@ class TrainConfig:
     predict_batch_size: int = 256
     plateau_patience: int = 5
     optimizer: str = "adamw"
+    #: train-time augmentation (:class:`~.augment.Augmenter` or None): training batches only
+    augment: Any = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
