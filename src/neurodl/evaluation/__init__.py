@@ -1,6 +1,8 @@
 """Leakage-safe evaluation: protocols, leakage guard, metrics, cross-validation, statistics."""
 
+from .adaptation import ADAPTATIONS, adapt_dataset, check_adaptation
 from .compare import PairedComparison, compare_models, corrected_resampled_ttest
+from .crossdataset import CrossDataset, combine_datasets  # registers "cross-dataset"
 from .crossval import CVResult, cross_validate
 from .leakage import check_no_leakage
 from .metrics import METRICS, Metric, chance_level, get_metric, score
@@ -27,12 +29,14 @@ from .stats import (
 )
 
 __all__ = [
+    "ADAPTATIONS",
     "BOOTSTRAP_METHODS",
     "METRICS",
     "PROTOCOLS",
     "BlockedTimeSeries",
     "CVResult",
     "ConfidenceInterval",
+    "CrossDataset",
     "CrossSession",
     "GroupedKFold",
     "LeaveOneRunOut",
@@ -42,9 +46,12 @@ __all__ = [
     "PermutationResult",
     "Protocol",
     "WithinSession",
+    "adapt_dataset",
     "bootstrap_ci",
     "chance_level",
+    "check_adaptation",
     "check_no_leakage",
+    "combine_datasets",
     "compare_models",
     "corrected_resampled_ttest",
     "cross_validate",
