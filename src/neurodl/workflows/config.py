@@ -93,10 +93,20 @@ class ModelConfig(_Strict):
 
 
 class EvaluationConfig(_Strict):
-    """Protocol, metric and statistics."""
+    """Protocol, metric and statistics; adaptation and the unlabelled test data it may use.
+
+    ``protocol: cross-dataset`` trains on ``data`` and tests on ``protocol_params.test_data``
+    (see :mod:`neurodl.workflows.crossdata`). ``adaptation`` lists unsupervised steps
+    (:func:`neurodl.evaluation.adapt_dataset`: ``euclidean_alignment``,
+    ``riemannian_recentring``, ``standardize``, ``amplitude``, each ``by`` a metadata column);
+    they and networks with ``adaptive_bn`` use the test data's unlabelled samples, which is
+    refused unless ``unlabelled_test_data: true``, and recorded in the results.
+    """
 
     protocol: str = "within-session"
     protocol_params: dict[str, Any] = Field(default_factory=dict)
+    unlabelled_test_data: bool = False
+    adaptation: list[dict[str, Any]] = Field(default_factory=list)
     metric: str = "balanced_accuracy"
     n_permutations: int = Field(200, ge=0, le=100_000)
     n_boot: int = Field(1000, ge=0, le=1_000_000)

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from ..exceptions import ConfigError
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig, TaskOptions, format_errors
+from .crossdata import check_evaluation
 from .registry import TASKS, get_task, unused_sections_message
 
 __all__ = ["load_config", "parse_config", "task_options"]
@@ -58,12 +59,11 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
     try:
         spec.options.model_validate(cfg.options)
     except ValidationError as err:
-        raise ConfigError(
-            format_errors(err, where, model=spec.options, prefix="options")
-        ) from None
+        raise ConfigError(format_errors(err, where, model=spec.options, prefix="options")) from None
     refusal = unused_sections_message(spec, data)
     if refusal:
         raise ConfigError(f"Invalid config {where}: {refusal}")
+    check_evaluation(cfg, where=where)  # protocol, cross-dataset, adaptation, augment
     return cfg
 
 

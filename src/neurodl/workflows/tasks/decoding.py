@@ -15,7 +15,7 @@ from ..._logging import logger
 from ...exceptions import ConfigError
 from .._progress import progress_bar
 from ..config import ModelConfig, TaskOptions
-from ..data import load_samples
+from ..crossdata import prepare_samples
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
 
@@ -180,14 +180,24 @@ class DecodingTaskResult(TaskResult):
     saliency: SaliencyMap | None = None
     pairwise: PairwiseScores | None = None
     errors: ErrorTable | None = None
+    adaptation: dict[str, Any] | None = Field(
+        None,
+        description="unlabelled_test_data (the protocol flag), the adaptation steps applied, "
+        "networks with adaptive batch norm, and which unlabelled test data were used",
+    )
+    cross_dataset: dict[str, Any] | None = Field(
+        None, description="train/test datasets, sizes, common rate, test shift and steps"
+    )
 
     def summary_lines(self) -> list[str]:
         """Dataset/protocol/model, then one line per model with its own statistics."""
         lines = [f"{self.dataset} | {self.protocol} | {self.model}"]
         for key, m in self.models.items():
             ci = m.score_ci or [None, None]
-            text = f"{key}: {self.metric} = {m.score_mean:.3f}" if m.score_mean is not None else (
-                f"{key}: {self.metric} undefined"
+            text = (
+                f"{key}: {self.metric} = {m.score_mean:.3f}"
+                if m.score_mean is not None
+                else (f"{key}: {self.metric} undefined")
             )
             if ci[0] is not None and ci[1] is not None:
                 text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
@@ -195,11 +205,15 @@ class DecodingTaskResult(TaskResult):
             if m.role == "main":
                 extra.append(f"chance {self.chance_level:.3f}")
             extra.append(
-                f"permutation p = {m.p_value:.4f}" if m.p_value is not None else "no permutation test"
+                f"permutation p = {m.p_value:.4f}"
+                if m.p_value is not None
+                else "no permutation test"
             )
             if m.role == "main":
                 extra.append(f"{self.n_splits} splits")
-            lines.append(f"{text} ({', '.join(extra)})" + ("" if m.role == "main" else " [baseline]"))
+            lines.append(
+                f"{text} ({', '.join(extra)})" + ("" if m.role == "main" else " [baseline]")
+            )
         if self.comparison is not None:
             lines.append(self.comparison.verdict)
         return lines
@@ -269,14 +283,15 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         saliency,
         trim_saliency,
     )
-    from ...evaluation import get_protocol, provenance
-    from ...preprocessing import n_leading_per_sample, preprocess_before_split
+    from ...evaluation import provenance
+    from ...preprocessing import n_leading_per_sample
 
     cfg, opts = ctx.cfg, ctx.options
     ev = cfg.evaluation
-    ds, ds_name = load_samples(cfg.data, seed=cfg.seed)
+    prepared = prepare_samples(cfg)  # cross-dataset harmonisation and adaptation included
+    ds, ds_name, ds_eval = prepared.raw, prepared.name, prepared.samples
+    lead, fold_steps = prepared.lead, prepared.fold_steps
     data_hash = ds.data_hash()
-    ds_eval, lead, fold_steps = preprocess_before_split(ds, cfg.preprocessing)
     kind = _kind(cfg.model.name)
     neural = kind == "neural"
     perm_main, perm_base = _permuted_models(opts, neural)
@@ -304,7 +319,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         n_perm[base_name] = ev.n_permutations if perm_base else 0
     curves = LearningCurves() if neural else None
     estimator = build(cfg.model, [curves] if curves is not None else None)
-    protocol = get_protocol(ev.protocol, **ev.protocol_params)
+    protocol = prepared.protocol
     res = decode(
         estimator,
         ds_eval,
@@ -327,7 +342,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         logger.info("saliency: refitting %s on all samples", name)
         sal = saliency(
             build(cfg.model),
-            ds_eval,
+            ds_eval.subset(prepared.refit_index),
             metric=ev.metric,
             seed=cfg.seed,
             neural=neural,
@@ -339,7 +354,9 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     if opts.pairwise != "off" and n_classes > 2 and cv.y_true is not None:
         method = opts.pairwise
         if method == "auto":
-            method = "cv" if not neural and n_classes * (n_classes - 1) // 2 <= 45 else "predictions"
+            method = (
+                "cv" if not neural and n_classes * (n_classes - 1) // 2 <= 45 else "predictions"
+            )
         logger.info("pairwise scores: %s", method)
         pairwise = pairwise_scores(
             cv,
@@ -409,6 +426,8 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
             if hasattr(estimator, "predict_proba")
             else "decision_function",
         ),
+        adaptation=prepared.adaptation,
+        cross_dataset=ds_eval.info.get("cross_dataset"),
     )
     if ctx.write_report:
         from .decoding_report import write_decoding_report
