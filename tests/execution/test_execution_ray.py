@@ -29,14 +29,18 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'neur
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A 2-node cluster (1 CPU each) for this module; torn down even when a test fails."""
-    with LocalRayCluster(n_nodes=2, cpus_per_node=1) as c:
-        connect_ray(ExecutionConfig(backend="ray", address=c.address))
-        c.wait_for_nodes(ray)
-        _warm_up(c)
-        yield c
+@pytest.mark.slow  # one test: pytest-xdist would otherwise start a cluster per worker
+def test_on_a_two_node_cluster(tmp_path):
+    """Start a head and a worker node, run every check, kill the worker node, shut down."""
+    with LocalRayCluster(n_nodes=2, cpus_per_node=1) as cluster:
+        connect_ray(ExecutionConfig(backend="ray", address=cluster.address))
+        cluster.wait_for_nodes(ray)
+        _warm_up(cluster)
+        _units_run_on_both_nodes_in_unit_order(cluster)
+        _cv_and_permutations_identical_to_local(cluster)
+        _killed_worker_is_retried(cluster, tmp_path)
+        _killed_node_work_finishes_on_the_survivor(cluster)  # last: the cluster loses a node
+    assert not ray.is_initialized()
 
 
 def _warm_up(cluster, timeout=60.0):
@@ -58,27 +62,30 @@ def _where(shared, unit):
     return unit, ray.get_runtime_context().get_node_id()
 
 
-def test_units_run_on_both_nodes_in_unit_order(cluster):
+def _units_run_on_both_nodes_in_unit_order(cluster):
     out = run_units(_where, list(range(8)), shared=0.2, execution=_ray(cluster))
     assert [u for u, _ in out] == list(range(8))
     assert len({node for _, node in out}) == 2  # both nodes did work
 
 
-def test_cv_and_permutations_identical_to_local(cluster, monkeypatch):
+def _cv_and_permutations_identical_to_local(cluster):
     ds = planted_dataset()
     proto = "leave-one-subject-out"
     local = permutation_test(LinearDiscriminantAnalysis(), ds, proto, n_permutations=20, seed=2)
     puts = []
     real_put = ray.put
-    monkeypatch.setattr(ray, "put", lambda obj: puts.append(1) or real_put(obj))
-    remote = permutation_test(
-        LinearDiscriminantAnalysis(),
-        ds,
-        proto,
-        n_permutations=20,
-        seed=2,
-        execution=_ray(cluster),
-    )
+    ray.put = lambda obj: puts.append(1) or real_put(obj)
+    try:
+        remote = permutation_test(
+            LinearDiscriminantAnalysis(),
+            ds,
+            proto,
+            n_permutations=20,
+            seed=2,
+            execution=_ray(cluster),
+        )
+    finally:
+        ray.put = real_put
     assert len(puts) == 2  # the shared inputs went once for the folds, once for 20 permutations
     assert remote.score == local.score
     np.testing.assert_array_equal(remote.null_distribution, local.null_distribution)
@@ -98,7 +105,7 @@ def _die_once(marker_dir, unit):
     return unit * 10
 
 
-def test_killed_worker_is_retried(cluster, tmp_path):
+def _killed_worker_is_retried(cluster, tmp_path):
     out = run_units(_die_once, [0, 1, 2], shared=str(tmp_path), execution=_ray(cluster))
     assert out == [0, 10, 20]
     assert (tmp_path / "1.started").exists()  # the first attempt did die
@@ -118,8 +125,8 @@ def test_unanswering_address_fails_fast():
     assert time.monotonic() - t0 < 5
 
 
-def test_killed_node_work_finishes_on_the_survivor(cluster):
-    """Last test of the module: the worker node is SIGKILLed while its units run."""
+def _killed_node_work_finishes_on_the_survivor(cluster):
+    """The worker node is SIGKILLed while its units run."""
     killed = []
 
     def kill_after_first(n_done, n):

@@ -10,7 +10,7 @@ benchmarks).
 """
 
 from .cache import UnitCache, code_version
-from .config import BACKENDS, ExecutionConfig, get_execution, use_execution
+from .config import BACKENDS, ExecutionConfig, ExecutionSection, get_execution, use_execution
 from .local_cluster import LocalRayCluster
 from .ray_backend import RayUnreachableError, connect_ray
 from .run import run_units
@@ -18,6 +18,7 @@ from .run import run_units
 __all__ = [
     "BACKENDS",
     "ExecutionConfig",
+    "ExecutionSection",
     "LocalRayCluster",
     "RayUnreachableError",
     "UnitCache",

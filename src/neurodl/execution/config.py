@@ -22,11 +22,14 @@ import contextlib
 import contextvars
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..exceptions import ConfigError
 
-__all__ = ["BACKENDS", "ExecutionConfig", "get_execution", "use_execution"]
+__all__ = ["BACKENDS", "ExecutionConfig", "ExecutionSection", "get_execution", "use_execution"]
 
 #: backend name -> what it runs on
 BACKENDS = {
@@ -129,6 +132,37 @@ class ExecutionConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict."""
         return asdict(self)
+
+
+class ExecutionSection(BaseModel):
+    """The ``execution:`` section of a run config (strict; same fields as :class:`ExecutionConfig`).
+
+    Examples
+    --------
+    >>> ExecutionSection.model_validate({"backend": "ray", "address": "10.0.0.1:6379"}).backend
+    'ray'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "ray"] = "local"
+    address: str | None = None
+    resources: dict[str, float] = Field(default_factory=dict)
+    max_retries: int = Field(3, ge=0)
+    cache_dir: str | None = None
+    connect_timeout: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExecutionSection:
+        ExecutionConfig(**self.model_dump())  # the cross-field checks, one message each
+        return self
+
+    def to_config(self, base: Path | None = None) -> ExecutionConfig:
+        """The :class:`ExecutionConfig`; a relative ``cache_dir`` resolves under ``base``."""
+        values = self.model_dump()
+        if values["cache_dir"] is not None and base is not None:
+            values["cache_dir"] = str(Path(base) / values["cache_dir"])
+        return ExecutionConfig(**values)
 
 
 _DEFAULT = ExecutionConfig()
