@@ -1,5 +1,8 @@
-"""The ``perturbation`` report: unit importance, targeted vs random lesions, gain dose-response
-and the psychometric curves per gain level.
+"""The reports of the perturbation tasks.
+
+``perturbation``: unit importance, targeted vs random lesions, gain dose-response and the
+psychometric curves per gain level. ``perturbation_decoder`` and ``perturbation_rsa``: lesion
+curves (targeted vs random, CIs over repeats), gains, channels and clusters.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import numpy as np
 from ..registry import RunContext
 from ._dynamics_common import fmt, new_report, save_report
 
-__all__ = ["write_perturbation_report"]
+__all__ = ["write_decoder_lesion_report", "write_perturbation_report", "write_rsa_lesion_report"]
 
 
 def write_perturbation_report(ctx: RunContext, result: Any) -> None:
@@ -105,4 +108,139 @@ def write_perturbation_report(ctx: RunContext, result: Any) -> None:
             title=f"Psychometric curves per {target} gain level",
             section="Behaviour",
         )
+    save_report(rep, ctx, result)
+
+
+def _curve_figure(
+    rows: list[Any], x: str, xlabel: str, ylabel: str, chance: Any, title: str
+) -> Any:
+    """One line per strategy (with its CI band) from :class:`CurvePoint` rows."""
+    from ...report.figures.task_models import plot_dose_response
+
+    strategies = list(dict.fromkeys(r.strategy for r in rows))
+    levels = [getattr(r, x) for r in rows if r.strategy == strategies[0]]
+    curves = {}
+    for s in strategies:
+        sel = [r for r in rows if r.strategy == s]
+        curves[s] = (
+            [np.nan if r.score is None else r.score for r in sel],
+            [np.nan if r.ci_low is None else r.ci_low for r in sel],
+            [np.nan if r.ci_high is None else r.ci_high for r in sel],
+        )
+    return plot_dose_response(
+        levels, curves, xlabel=xlabel, ylabel=ylabel, chance=chance, title=title
+    )
+
+
+def _rows_table(rows: list[Any]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame([{k: v for k, v in r.model_dump().items() if k != "values"} for r in rows])
+
+
+def write_decoder_lesion_report(ctx: RunContext, result: Any) -> None:
+    """Write ``report.html`` of a ``perturbation_decoder`` result."""
+    import pandas as pd
+
+    rep = new_report(ctx, str(result.dataset), "lesions of a decoding network's feature maps")
+    rep.add_summary(
+        {
+            f"intact held-out {result.metric}": fmt(result.score_mean),
+            "chance": fmt(result.chance_level),
+            "network": f"{result.model}, layer {result.layer!r} ({result.n_units} units)",
+            "repeats": f"{len(result.repeats)} (seeds {result.seeds} x {result.n_splits} folds)",
+            "ablation": result.mode,
+            "state_dict unchanged": str(result.state_dict_unchanged),
+        }
+    )
+    rep.add_figure(
+        _curve_figure(
+            result.curve,
+            "fraction",
+            f"fraction of {result.layer!r} lesioned",
+            f"held-out {result.metric}",
+            result.chance_level,
+            f"Targeted vs random lesions ({result.ci_level:.0%} CI over repeats)",
+        ),
+        title="Lesion curves",
+        section="Lesions",
+    )
+    rep.add_table(_rows_table(result.curve), title="Lesion curves", section="Lesions")
+    rep.add_table(
+        pd.DataFrame([r.model_dump() for r in result.channels]).head(20),
+        title="Channels by training-fold selectivity",
+        section="Channels",
+    )
+    if result.gain:
+        rep.add_figure(
+            _curve_figure(
+                result.gain,
+                "level",
+                f"gain of {result.gain_channels} ({result.gain_layer})",
+                f"held-out {result.metric}",
+                result.chance_level,
+                "Channel gain",
+            ),
+            title="Gain dose-response",
+            section="Gain",
+        )
+        rep.add_table(_rows_table(result.gain), title="Gain dose-response", section="Gain")
+    if result.clusters:
+        rep.add_table(
+            pd.DataFrame([r.model_dump() for r in result.clusters]),
+            title="Cluster lesions (per repeat)",
+            section="Clusters",
+        )
+    rep.add_table(
+        pd.DataFrame([r.model_dump() for r in result.repeats]),
+        title="Trained networks",
+        section="Provenance",
+    )
+    save_report(rep, ctx, result)
+
+
+def write_rsa_lesion_report(ctx: RunContext, result: Any) -> None:
+    """Write ``report.html`` of a ``perturbation_rsa`` result."""
+    import pandas as pd
+
+    rep = new_report(ctx, str(result.dataset), "lesions of a CNN vs human IT")
+    rep.add_summary(
+        {
+            "intact readout vs hIT": fmt(result.score_mean),
+            "readout": result.readout,
+            "network": f"{result.architecture}, layers {', '.join(result.layers)}",
+            "seeds": str(result.seeds),
+            "ablation": f"{result.mode}, {result.n_random} random sets per fraction",
+            "most damaging layer": str(result.most_damaging),
+            "state_dict unchanged": str(result.state_dict_unchanged),
+        }
+    )
+    for strategy in dict.fromkeys(r.strategy for r in result.curve):
+        rows = [r for r in result.curve if r.strategy == strategy]
+        relabelled = [r.model_copy(update={"strategy": r.layer}) for r in rows]
+        rep.add_figure(
+            _curve_figure(
+                relabelled,
+                "fraction",
+                "fraction of the layer's channels lesioned",
+                f"readout RDM vs hIT ({result.metric})",
+                None,
+                f"{strategy.capitalize()} lesions, one line per lesioned layer",
+            ),
+            title=f"{strategy.capitalize()} lesions",
+            section="Lesions",
+        )
+    rep.add_table(
+        pd.DataFrame([r.model_dump() for r in result.damage]),
+        title="Layers ranked by the drop they cause (random lesions)",
+        section="Lesions",
+    )
+    rep.add_table(_rows_table(result.curve), title="Lesion curves", section="Lesions")
+    rep.add_table(
+        pd.DataFrame(
+            [{**r.model_dump(exclude={"per_layer"}), **r.per_layer} for r in result.per_seed]
+        ),
+        title="Trained networks (intact score of every layer)",
+        section="Networks",
+    )
     save_report(rep, ctx, result)
