@@ -29,6 +29,10 @@ SLOW = {
     "haxby_encoding_mlp": "MLP encoder (about 1 min shrunk); encoding covered by haxby_encoding",
     "haxby_8way": "8-way LDA with pairwise CVs (about 30 s); decoding covered",
     "haxby_face_vs_house": "12 runs LDA (about 30 s); decoding covered",
+    "bonn_e_vs_cd_site_shift": "StftNet x 5 folds on 2400 windows (about 1.5 min shrunk); "
+    "cross-dataset + adaptation covered by test_workflows_crossdataset.py",
+    "eegmat_rest_vs_arithmetic_loso": "ShallowNet x 12 LOSO folds on 24 EDF files; decoding + "
+    "adaptation covered by test_workflows_crossdataset.py",
 }
 
 
