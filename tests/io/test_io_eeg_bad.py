@@ -111,7 +111,10 @@ CASES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
         _copy({"EEGLAB/test_raw.set": "test_raw.set"}, "test_raw.set"),
         r"\.fdt data file is missing",
     ),
-    "set_truncated_fdt": (_truncated_fdt, "fewer samples"),
+    "set_truncated_fdt": (
+        _truncated_fdt,
+        r"data file holds only 100000 bytes: the header is corrupt or the data file is truncated",
+    ),
     "eeg_companion": (_copy(VHDR, "test_NO.eeg"), r"read test_NO\.vhdr instead"),
     "hypnogram": (
         _copy({"EDF/SC4001EC-Hypnogram.edf": "hyp.edf"}, "hyp.edf"),

@@ -19,8 +19,13 @@ def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     return value
 
 
+#: Highest sampling rate accepted (Hz): above any neural recording system; larger values come
+#: from corrupt headers (e.g. 1e300) and would break every time computation downstream.
+MAX_SFREQ_HZ = 1e6
+
+
 def check_sfreq(sfreq: Any, *, source: str | None = None) -> float:
-    """Return a positive finite sampling rate as float."""
+    """Return a positive finite sampling rate (at most :data:`MAX_SFREQ_HZ`) as float."""
     where = f" ({source})" if source else ""
     try:
         value = float(sfreq)
@@ -28,6 +33,11 @@ def check_sfreq(sfreq: Any, *, source: str | None = None) -> float:
         raise DataFormatError(f"Sampling rate must be a number{where}; got {sfreq!r}.") from None
     if not np.isfinite(value) or value <= 0:
         raise DataFormatError(f"Sampling rate must be positive and finite{where}; got {sfreq!r}.")
+    if value > MAX_SFREQ_HZ:
+        raise DataFormatError(
+            f"Sampling rate must be at most {MAX_SFREQ_HZ:g} Hz{where}; got {sfreq!r} "
+            "(a corrupt header?)."
+        )
     return value
 
 
@@ -43,6 +53,11 @@ def check_array(
     """Return ``x`` as an array of the given dimensionality, rejecting NaN/inf unless allowed."""
     where = f" ({source})" if source else ""
     arr = np.asarray(x)
+    if np.iscomplexobj(arr):
+        raise DataFormatError(
+            f"{name} holds complex values{where}; neurodl reads real signals: pass the real "
+            "part, the magnitude or the phase explicitly (np.real / np.abs / np.angle)."
+        )
     if dtype is not None and arr.dtype != dtype and not np.issubdtype(arr.dtype, np.floating):
         try:
             arr = arr.astype(dtype)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..data import EpochsDataset
 from ..exceptions import DataFormatError, DatasetError
+from ..io.arrays import first_blank_line
 from ._common import NO_LICENCE
 from .registry import DatasetEntry, register_dataset
 
@@ -47,12 +48,23 @@ def _bonn_folder(root: Path, letter: str) -> Path:
 
 
 def _read_bonn_segment(path: Path) -> np.ndarray:
+    raw = path.read_bytes()
+    blank = first_blank_line(raw)
+    if blank is not None:
+        raise DataFormatError(
+            f"{path}: line {blank} is blank; a Bonn segment holds one integer per line "
+            "(a missing sample would shift every later one)."
+        )
     try:
-        values = np.array(path.read_text(encoding="ascii").split(), dtype=float)
+        values = np.array(raw.decode("ascii").split(), dtype=float)
     except (UnicodeDecodeError, ValueError):
         raise DataFormatError(
             f"{path}: not a Bonn segment: expected integers, one per line."
         ) from None
+    if not np.isfinite(values).all():
+        raise DataFormatError(
+            f"{path}: {int((~np.isfinite(values)).sum())} NaN/inf values in a Bonn segment."
+        )
     if values.size != _BONN_N_TIMES:
         raise DataFormatError(
             f"{path}: a Bonn segment has {_BONN_N_TIMES} samples; got {values.size}."

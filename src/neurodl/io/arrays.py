@@ -84,14 +84,35 @@ def _is_number(token: str) -> bool:
     return True
 
 
+#: Above this many columns a text file is parsed with numpy (pandas builds one object per
+#: column: a 2-million-column row took minutes and gigabytes).
+_WIDE_TEXT_COLUMNS = 1000
+
+
+def first_blank_line(raw: bytes) -> int | None:
+    """1-based number of the first blank line before the last non-blank one, or None."""
+    for number, line in enumerate(raw.rstrip(b" \t\r\n").split(b"\n"), start=1):
+        if not line.strip():
+            return number
+    return None
+
+
 def _load_text(path: Path) -> tuple[dict[str, Any], list[str] | None]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        first = fh.readline().strip()
+    raw = path.read_bytes()
+    first = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
     if not first:
-        raise DataFormatError(f"{path}: the file is empty.")
+        raise DataFormatError(f"{path}: the file is empty or starts with a blank line.")
+    blank = first_blank_line(raw)
+    if blank is not None:
+        raise DataFormatError(
+            f"{path}: line {blank} is blank; a missing row would shift every later sample "
+            "(remove the line or write the missing values)."
+        )
     sep = next((s for s in (",", "\t", ";") if s in first), r"\s+")
     tokens = [t.strip().strip('"') for t in (first.split() if sep == r"\s+" else first.split(sep))]
     has_header = not all(_is_number(t) for t in tokens if t)
+    if len(tokens) > _WIDE_TEXT_COLUMNS:
+        return _load_wide_text(path, sep, tokens, has_header)
     try:
         df = pd.read_csv(path, sep=sep, header=0 if has_header else None)
     except Exception as err:  # pandas ParserError/UnicodeDecodeError
@@ -105,6 +126,25 @@ def _load_text(path: Path) -> tuple[dict[str, Any], list[str] | None]:
         )
     names = [str(c) for c in df.columns] if has_header else None
     return {"data": df.to_numpy(dtype=float)}, names
+
+
+def _load_wide_text(
+    path: Path, sep: str, tokens: list[str], has_header: bool
+) -> tuple[dict[str, Any], list[str] | None]:
+    """Parse a file of many columns with ``np.loadtxt`` (C parser, one float64 array)."""
+    try:
+        data = np.loadtxt(
+            path,
+            delimiter=None if sep == r"\s+" else sep,
+            skiprows=1 if has_header else 0,
+            ndmin=2,
+            dtype=float,
+        )
+    except ValueError as err:
+        raise DataFormatError(
+            f"{path}: not a rectangular numeric text file ({str(err).splitlines()[0]})."
+        ) from None
+    return {"data": data}, tokens if has_header else None
 
 
 #: file suffix -> loader; the loader returns (variables, column names).
@@ -324,6 +364,11 @@ def read_array(
         raise DataFormatError(
             f"{path}: array {name!r} has shape {data.shape} ({data.ndim}-D) but "
             f"axis_order={axis_order!r} expects a {ndim}-D array.{hint}"
+        )
+    if np.iscomplexobj(data):
+        raise DataFormatError(
+            f"{path}: array {name!r} holds complex values (dtype {data.dtype}); pass its real "
+            "part, magnitude or phase explicitly (np.real / np.abs / np.angle) in a new file."
         )
     data = np.transpose(data, perm)
     if not np.issubdtype(data.dtype, np.floating):

@@ -23,6 +23,7 @@ import numpy as np
 from .._logging import logger
 from ..data import Recording, VolumeSeries
 from ..exceptions import DataFormatError, DatasetError, MissingDependencyError
+from .eeg import check_declared_size, check_fatal_warnings
 from .fmri import _header_tr, _load_events, _load_image, read_nifti
 
 __all__ = ["BIDSFile", "find_bids_files", "read_bids"]
@@ -328,10 +329,15 @@ def _read_mne(file: BIDSFile) -> Recording:
             warnings.simplefilter("always")
             bids_path = mne_bids.get_bids_path_from_fname(file.path).update(root=file.root)
             raw = mne_bids.read_raw_bids(bids_path, verbose=False)
+            # the same checks as read_raw: damage MNE only warns about, declared sizes
+            check_fatal_warnings(file.path, [str(w.message) for w in caught], "a recording")
+            check_declared_size(raw, file.path)
             rec = Recording.from_mne(
                 raw, subject=file.subject, session=file.session, run=file.run, source=str(file.path)
             )
-    except (ValueError, OSError, RuntimeError, KeyError, IndexError) as err:
+    except DataFormatError:
+        raise
+    except (ValueError, OSError, RuntimeError, KeyError, IndexError, MemoryError) as err:
         raise DataFormatError(
             f"{file.path}: mne-bids could not read it ({type(err).__name__}: {err})."
         ) from None

@@ -18,6 +18,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,8 @@ from ..exceptions import DataFormatError
 
 __all__ = [
     "FATAL_WARNINGS",
+    "check_declared_size",
+    "check_fatal_warnings",
     "read_annotations",
     "read_chbmit_seizures",
     "read_raw",
@@ -40,6 +43,19 @@ FATAL_WARNINGS: dict[str, str] = {
     r"MarkerFile .* not found": (
         "the BrainVision marker file (.vmrk) named in the header is missing"
     ),
+    r"Omitted \d+ annotation\(s\) that were outside data range": (
+        "annotations lie beyond the end of the data: the data file is truncated"
+    ),
+}
+
+#: BrainVision ``BinaryFormat`` -> bytes per sample.
+_BRAINVISION_BYTES: dict[str, int] = {
+    "INT_16": 2,
+    "UINT_16": 2,
+    "INT_32": 4,
+    "UINT_32": 4,
+    "IEEE_FLOAT_32": 4,
+    "IEEE_FLOAT_64": 8,
 }
 
 #: MNE warnings that are noise for neurodl users (logged at DEBUG level only).
@@ -221,6 +237,77 @@ def _precheck(path: Path) -> None:
         _brainvision_companions(path)
 
 
+def _declared_bytes_per_sample(path: Path, data_files: list[Path]) -> tuple[int | None, bool]:
+    """(smallest bytes one sample can take in ``data_files``, whether the size must be exact).
+
+    ``None``: no safe lower bound (compressed or embedded data). EDF/BDF/GDF may mix sampling
+    rates (MNE upsamples), so 1 byte is the bound there; MNE's own record count check catches
+    their truncation.
+    """
+    name = path.name.lower()
+    if name.endswith(".gz") or any(f.suffix.lower() in (".gz", ".set") for f in data_files):
+        return None, False
+    suffix = _suffix(path)
+    if suffix in (".vhdr", ".ahdr"):
+        text = path.read_bytes()[:65536].decode("latin-1")
+        binary = re.search(r"^\s*DataFormat\s*=\s*BINARY", text, re.M | re.I)
+        fmt = re.search(r"^\s*BinaryFormat\s*=\s*(\w+)", text, re.M)
+        if binary and fmt and fmt.group(1).upper() in _BRAINVISION_BYTES:
+            return _BRAINVISION_BYTES[fmt.group(1).upper()], True
+        return None, False
+    if suffix == ".set":  # separate .fdt: float32 samples
+        return 4, False
+    return 1, False
+
+
+def check_declared_size(raw: Any, path: Path) -> None:
+    """Refuse a recording whose header declares more samples than its data files can hold.
+
+    Runs on an MNE raw opened with ``preload=False`` (headers only), before any sample is
+    allocated: a corrupt header declaring 10**12 records is refused here instead of asking for
+    terabytes. For BrainVision binary data the data file must hold a whole number of frames
+    (a cut file or a wrong ``NumberOfChannels`` misaligns every sample).
+
+    Raises
+    ------
+    DataFormatError
+        The declared size exceeds what the files hold, or a BrainVision file is misaligned.
+    """
+    data_files = [Path(f) for f in (getattr(raw, "filenames", None) or ()) if f]
+    if not data_files:
+        return
+    min_bytes, exact = _declared_bytes_per_sample(path, data_files)
+    if min_bytes is None:
+        return
+    try:
+        held = sum(f.stat().st_size for f in data_files)
+    except OSError:
+        return  # a missing data file is reported by the reading itself
+    n_channels, n_times = len(raw.ch_names), int(raw.n_times)
+    declared = n_channels * n_times * min_bytes
+    if declared > held:
+        raise DataFormatError(
+            f"{path}: the header declares {n_times} samples x {n_channels} channels "
+            f"(at least {declared} bytes) but the data file holds only {held} bytes: the header "
+            "is corrupt or the data file is truncated."
+        )
+    if exact and n_channels and held % (n_channels * min_bytes):
+        frame = n_channels * min_bytes
+        raise DataFormatError(
+            f"{path}: the data file ({held} bytes) is not a whole number of {frame}-byte frames "
+            f"({n_channels} channels x {min_bytes} bytes): it is truncated ({held % frame} bytes "
+            "left over) or NumberOfChannels is wrong."
+        )
+
+
+def check_fatal_warnings(path: Path, messages: list[str], what: str) -> None:
+    """Raise the DataFormatError of the first MNE warning in :data:`FATAL_WARNINGS`, if any."""
+    for message in messages:
+        problem = _fatal_problem(message)
+        if problem is not None:
+            raise DataFormatError(f"{path}: cannot be read as {what}: {problem}.")
+
+
 # ---------------------------------------------------------------------------- readers
 def read_raw(
     path: str | Path,
@@ -275,9 +362,16 @@ def read_raw(
     with use_log_level(verbose) if verbose is not None else contextlib.nullcontext():
         _precheck(path)
         what = f"{_format_name(path) or 'a'} recording"
+        # headers first (nothing allocated), checked against the file sizes, then the samples;
+        # EDF/BDF are read in one go (MNE checks their record count itself, and a lazy read of
+        # mixed sampling rates would resample in pieces)
+        lazy = _suffix(path) not in (".edf", ".bdf")
         with _mne_guard(path, what):
-            raw = mne.io.read_raw(path, preload=preload, verbose="warning")
+            raw = mne.io.read_raw(path, preload=preload and not lazy, verbose="warning")
+        check_declared_size(raw, path)
         with _mne_guard(path, what):
+            if preload and lazy:
+                raw.load_data(verbose="warning")
             rec = Recording.from_mne(
                 raw, subject=subject, session=session, run=run, source=str(path)
             )

@@ -56,7 +56,19 @@ _READ_ERRORS: tuple[type[BaseException], ...] = (
     IndexError,
     KeyError,
     RuntimeError,
+    OverflowError,
 )
+#: Largest ratio of uncompressed to compressed size deflate can reach (about 1032:1): a
+#: ``.nii.gz`` whose header declares more data than this is corrupt, refused before allocating.
+_MAX_DEFLATE_RATIO = 1100
+#: What :func:`read_nifti` does with NaN/inf voxel values.
+NONFINITE_POLICIES = ("raise", "zero")
+
+
+def _nibabel_errors() -> tuple[type[BaseException], ...]:
+    from nibabel.spatialimages import HeaderDataError, ImageDataError
+
+    return (*_READ_ERRORS, HeaderDataError, ImageDataError)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -78,7 +90,7 @@ def _load_image(path: Path) -> Any:
             f"{path}: not a readable image (nibabel: {err}). Supported: NIfTI-1/2 "
             "(.nii, .nii.gz, .hdr/.img), MGH (.mgh, .mgz)."
         ) from None
-    except _READ_ERRORS as err:
+    except _nibabel_errors() as err:
         raise DataFormatError(
             f"{path}: corrupt or truncated image header ({type(err).__name__}: {err})."
         ) from None
@@ -91,6 +103,64 @@ def _load_image(path: Path) -> Any:
     return img
 
 
+def _check_image_header(img: Any, path: Path) -> None:
+    """Refuse impossible headers before any voxel is allocated.
+
+    Checks: positive dimensions; the bytes the header declares (offset + voxels x item size)
+    against the size of the data file (exact bound for uncompressed files, the deflate limit
+    for ``.gz``); a finite intensity scaling (``scl_slope``/``scl_inter``).
+    """
+    try:
+        shape = tuple(int(n) for n in img.shape)
+        itemsize = int(img.get_data_dtype().itemsize)
+        offset = int(getattr(img.dataobj, "offset", 0) or 0)
+    except _nibabel_errors() as err:
+        raise DataFormatError(
+            f"{path}: corrupt image header ({type(err).__name__}: {err})."
+        ) from None
+    if not shape or any(n <= 0 for n in shape):
+        raise DataFormatError(f"{path}: corrupt image header: dimensions {shape} must be positive.")
+    declared = offset + int(np.prod(shape, dtype=object)) * itemsize
+    image_map = getattr(img, "file_map", {}).get("image")
+    data_file = Path(image_map.filename) if image_map is not None and image_map.filename else path
+    if data_file.is_file():
+        held = data_file.stat().st_size
+        compressed = data_file.name.lower().endswith((".gz", ".mgz"))
+        limit = held * _MAX_DEFLATE_RATIO if compressed else held
+        if declared > limit:
+            raise DataFormatError(
+                f"{path}: the header declares {shape} voxels of {itemsize} bytes "
+                f"({declared} bytes) but {data_file.name} holds {held} bytes"
+                + (" compressed (deflate cannot compress that much)" if compressed else "")
+                + ": the header is corrupt or the data truncated."
+            )
+    scaling = _raw_scaling(img)
+    if scaling is not None:
+        slope, inter = scaling
+        unset = np.isnan(slope) and np.isnan(inter)  # nibabel writes NaN/NaN for "no scaling"
+        if not unset and (np.isinf(slope) or np.isnan(slope) or not np.isfinite(inter)):
+            raise DataFormatError(
+                f"{path}: invalid intensity scaling scl_slope={slope!r}, scl_inter={inter!r} "
+                "(both must be finite, or both NaN for no scaling); the header is corrupt."
+            )
+
+
+def _raw_scaling(img: Any) -> tuple[float, float] | None:
+    """``(scl_slope, scl_inter)`` as stored in the file (nibabel resets them on load), or None."""
+    from nibabel.openers import ImageOpener
+
+    file_map = getattr(img, "file_map", {})
+    header_map = file_map.get("header") or file_map.get("image")  # .nii: one file
+    if header_map is None or not header_map.filename or "scl_slope" not in img.header:
+        return None
+    try:
+        with ImageOpener(header_map.filename) as fobj:
+            raw = img.header_class.from_fileobj(fobj, check=False)
+        return float(raw["scl_slope"]), float(raw["scl_inter"])
+    except Exception:  # the header was read once already; nothing more to learn here
+        return None
+
+
 def _relay(caught: list[warnings.WarningMessage], path: Path) -> None:
     for w in caught:
         logger.warning("%s: %s", path, w.message)
@@ -98,13 +168,14 @@ def _relay(caught: list[warnings.WarningMessage], path: Path) -> None:
 
 def _image_data(img: Any, path: Path) -> np.ndarray:
     """Return the scaled voxel data as float32, or raise DataFormatError."""
+    _check_image_header(img, path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             data = np.asarray(img.get_fdata(dtype=np.float32))
     except FileNotFoundError as err:
         raise DataFormatError(f"{path}: the image data file is missing ({err}).") from None
-    except _READ_ERRORS as err:
+    except _nibabel_errors() as err:
         raise DataFormatError(
             f"{path}: corrupt or truncated image data ({type(err).__name__}: {err})."
         ) from None
@@ -199,6 +270,7 @@ def read_nifti(
     subject: str | None = None,
     session: str | None = None,
     run: str | None = None,
+    nonfinite: str = "raise",
 ) -> VolumeSeries:
     """Read a NIfTI-1/NIfTI-2 (or MGH) image into a :class:`VolumeSeries`.
 
@@ -217,6 +289,10 @@ def read_nifti(
         Per-volume or per-event table (a path is read as TSV, or CSV for ``.csv``).
     subject, session, run : str, optional
         Identity of the run, kept on the series.
+    nonfinite : {"raise", "zero"}, default="raise"
+        NaN/inf voxel values (inside ``mask`` when one is given): ``"raise"`` refuses the file,
+        as every neurodl reader does; ``"zero"`` sets them to 0 (e.g. SPM images with NaN
+        outside the brain) and records how many in ``info["n_nonfinite_zeroed"]``.
 
     Returns
     -------
@@ -228,9 +304,14 @@ def read_nifti(
     Raises
     ------
     DataFormatError
-        Unreadable, truncated or unsupported file, mask of the wrong shape or grid, or a 4-D
-        image without TR.
+        Unreadable, truncated or unsupported file, a header declaring more data than the file
+        holds, invalid intensity scaling, NaN/inf values (``nonfinite="raise"``), mask of the
+        wrong shape or grid, or a 4-D image without TR.
     """
+    if nonfinite not in NONFINITE_POLICIES:
+        raise ValueError(
+            f"Invalid value for 'nonfinite'. Allowed: 'raise', 'zero'; got {nonfinite!r}."
+        )
     path = Path(path)
     img = _load_image(path)
     data = _image_data(img, path)
@@ -255,6 +336,16 @@ def read_nifti(
     mask_arr = None if mask is None else _load_mask(mask, data.shape[:3], affine, path)
     if mask_arr is not None:
         data = data[mask_arr]
+    bad = ~np.isfinite(data)
+    n_bad = int(bad.sum())
+    if n_bad and nonfinite == "raise":
+        where = " inside the mask" if mask_arr is not None else ""
+        raise DataFormatError(
+            f"{path}: {n_bad} NaN/inf voxel values{where}; pass nonfinite='zero' to read them "
+            "as 0, or a mask= that excludes them."
+        )
+    if n_bad:
+        data[bad] = 0.0
     info = {
         "reader": "nibabel",
         "format": type(img).__name__,
@@ -262,6 +353,8 @@ def read_nifti(
         "original_shape": original_shape,
         "original_dtype": str(img.get_data_dtype()),
     }
+    if nonfinite == "zero":
+        info["n_nonfinite_zeroed"] = n_bad
     return VolumeSeries(
         data,
         tr_s,

@@ -82,8 +82,34 @@ def make_rng(seed: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` as int if it is an integer in ``[minimum, maximum]``."""
+#: Largest count any simulator parameter accepts (trials, subjects, neurons, voxels per axis...).
+MAX_COUNT = 1_000_000
+#: Largest simulated array (values); 2**29 float64 values are 4 GiB.
+MAX_SIMULATED_VALUES = 2**29
+
+
+def check_size(what: str, **counts: int) -> None:
+    """Refuse a simulation whose array of ``prod(counts)`` values exceeds the budget.
+
+    Raises
+    ------
+    ConfigError
+        Naming every count, their product and :data:`MAX_SIMULATED_VALUES`.
+    """
+    total = 1
+    for value in counts.values():
+        total *= int(value)
+    if total > MAX_SIMULATED_VALUES:
+        shown = " x ".join(f"{k}={v}" for k, v in counts.items())
+        raise ConfigError(
+            f"Invalid simulation size for {what}: {shown} = {total:.3g} values; allowed at most "
+            f"{MAX_SIMULATED_VALUES:.3g} (4 GiB of float64). Reduce one of them."
+        )
+
+
+def check_int(name: str, value: Any, minimum: int, maximum: int | None = MAX_COUNT) -> int:
+    """Return ``value`` as int if it is an integer in ``[minimum, maximum]`` (default max
+    :data:`MAX_COUNT`: larger counts are typos that would exhaust memory)."""
     upper = "" if maximum is None else f" and <= {maximum}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ConfigError(

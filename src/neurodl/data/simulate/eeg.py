@@ -21,6 +21,7 @@ from ._common import (
     band_noise,
     check_float,
     check_int,
+    check_size,
     make_rng,
     pick_channels,
     pink_noise,
@@ -282,6 +283,14 @@ def simulate_motor_imagery(
             "Invalid values for 'trial_duration' and 'sfreq': a trial needs at least 16 samples; "
             f"got {trial_duration} s at {sfreq} Hz ({n_times} samples)."
         )
+    check_size(
+        "motor_imagery",
+        n_subjects=n_subjects,
+        n_sessions=n_sessions,
+        n_trials=n_trials,
+        n_channels=n_channels,
+        n_times=n_times,
+    )
     channels = pick_channels(_PRIORITY, n_channels)
     classes = list(MI_CLASSES[:n_classes])
     site_index = {"C3": 0, "C4": 1, "Cz": 2}
@@ -402,6 +411,14 @@ def simulate_evoked(
     effect_size = check_float("effect_size", effect_size, 0.0, 20.0)
     rng = make_rng(seed)
     n_times = round((tmax - tmin) * sfreq)
+    check_size(
+        "evoked",
+        n_subjects=n_subjects,
+        n_sessions=n_sessions,
+        n_trials=n_trials,
+        n_channels=n_channels,
+        n_times=n_times,
+    )
     times = tmin + np.arange(n_times) / sfreq
     channels = pick_channels(_PRIORITY, n_channels)
     n_targets = min(max(round(target_ratio * n_trials), 1), n_trials - 1)

@@ -10,7 +10,7 @@ from scipy import ndimage, signal, stats
 
 from ...exceptions import ConfigError
 from ..volume import VolumeSeries
-from ._common import check_float, check_int, make_rng
+from ._common import check_float, check_int, check_size, make_rng
 
 __all__ = ["FMRI_CATEGORIES", "simulate_fmri", "spm_hrf"]
 
@@ -200,6 +200,8 @@ def simulate_fmri(
     n_blocks = check_int("n_blocks_per_category", n_blocks_per_category, 1)
     effect_size = check_float("effect_size", effect_size, 0.0, 100.0)
     noise = check_float("noise", noise, 0.0, 100.0)
+    n_volumes = round(n_runs * n_categories * n_blocks * (block_duration + rest_duration) / tr)
+    check_size("fmri", x=dims[0], y=dims[1], z=dims[2], n_volumes=max(n_volumes, 1))
     rng = make_rng(seed)
     names = [
         FMRI_CATEGORIES[k] if k < len(FMRI_CATEGORIES) else f"category{k}"

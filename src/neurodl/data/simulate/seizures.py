@@ -14,6 +14,7 @@ from ._common import (
     band_noise,
     check_float,
     check_int,
+    check_size,
     make_rng,
     pick_channels,
     pink_noise,
@@ -316,6 +317,7 @@ def simulate_continuous_seizures(
     rng = make_rng(seed)
     channels = pick_channels(_PRIORITY, n_channels)
     n_times = round(duration_hours * 3600.0 * sfreq)
+    check_size("continuous_seizures", n_subjects=n_subjects, n_channels=n_channels, n_times=n_times)
     recordings = []
     for s in range(n_subjects):
         rec = _one_recording(

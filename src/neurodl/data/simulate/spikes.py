@@ -12,7 +12,7 @@ from scipy import signal
 
 from ...exceptions import ConfigError
 from ..epochs import EpochsDataset
-from ._common import check_choice, check_float, check_int, make_rng
+from ._common import check_choice, check_float, check_int, check_size, make_rng
 
 __all__ = ["DYNAMICS", "LatentPopulation", "simulate_latent_population", "spikes_to_calcium"]
 
@@ -274,6 +274,7 @@ def simulate_latent_population(
     check_choice("dynamics", dynamics, DYNAMICS)
     n_conditions = check_int("n_conditions", n_conditions, 1)
     mean_rate = check_float("mean_rate", mean_rate, 0.0, 1000.0, low_open=True)
+    check_size("latent_population", n_trials=n_trials, n_bins=n_bins, n_neurons=n_neurons)
     rng = make_rng(seed)
 
     conditions = rng.permutation(np.resize(np.arange(n_conditions), n_trials))
