@@ -316,3 +316,12 @@ def test_config_with_a_billion_trials_is_one_cli_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(r"'n_trials'.*got 1000000000", err[0]), err
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_reader_parameter_is_a_config_error(tmp_path):
+    from neurodl.io import read
+
+    np.save(tmp_path / "x.npy", np.ones((3, 50)))
+    with pytest.raises(ConfigError, match=r"Invalid reader parameter\(s\) 'bogus' for x\.npy"):
+        read(tmp_path / "x.npy", sfreq=10.0, bogus=1)
+    assert read(tmp_path / "x.npy", sfreq=10.0).data.shape == (3, 50)

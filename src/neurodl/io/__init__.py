@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import DataFormatError
+from ..exceptions import ConfigError, DataFormatError
 from .arrays import read_array
 from .bids import read_bids
 from .eeg import read_chbmit_seizures, read_raw
@@ -78,7 +78,23 @@ def read(path: str | Path, **kwargs: Any) -> Any:
     -------
     Recording, VolumeSeries, SpikeTrains, EpochsDataset or Annotations
     """
+    import inspect
+
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no such file or folder.")
-    return _resolve(path)(path, **kwargs)
+    reader = _resolve(path)
+    params = inspect.signature(reader).parameters
+    accepted = [  # everything after the path that can be passed by name
+        n
+        for i, (n, p) in enumerate(params.items())
+        if i > 0 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise ConfigError(
+                f"Invalid reader parameter(s) {', '.join(map(repr, unknown))} for {path.name} "
+                f"({reader.__name__}). Allowed: {', '.join(map(repr, accepted)) or 'none'}."
+            )
+    return reader(path, **kwargs)
