@@ -94,6 +94,9 @@ def test_network_run_has_topomap_and_time_profile(tmp_path):
     for c in checks:
         assert c["verdict"] == ("fail" if c["rank_correlation"] > 0.5 else "pass")
     assert "Sanity checks of the saliency map" in html
+    # the network refitted with the next seed: stability of the map across seeds
+    assert -1.0 <= sal["stability_seeds"] <= 1.0
+    assert "Stability across seeds" in html
 
 
 BANDPOWER = [
@@ -139,6 +142,7 @@ def test_classical_run_skips_saliency_unless_asked(tmp_path):
     assert "Channel importance" in (tmp_path / "b" / "report.html").read_text()
     # LDA has weights: model randomisation (random coef_) and the label refit
     assert [c["check"] for c in sal["checks"]] == ["model randomisation", "label randomisation"]
+    assert sal["stability_seeds"] is None  # LDA has no seed
     raw = _raw(options={"saliency": True, "saliency_checks": False})
     sal = run_config(parse_config(raw), None).results["saliency"]
     assert sal.get("checks") is None and sal.get("sanity_verdict") is None

@@ -232,7 +232,7 @@ def saliency(
     if checks:
         from ..interpret import sanity_verdict
 
-        rows = saliency_checks(
+        rows, stability = saliency_checks(
             est,
             estimator,
             X,
@@ -247,6 +247,7 @@ def saliency(
         )
         out["checks"] = [r.to_dict() for r in rows]
         out["sanity_verdict"] = sanity_verdict(rows)
+        out["stability_seeds"] = stability
     return out
 
 
@@ -263,7 +264,7 @@ def saliency_checks(
     seed: int,
     names: list[str] | None = None,
     groups: Any = None,
-) -> list[Any]:
+) -> tuple[list[Any], float | None]:
     """Model- and label-randomisation checks of a saliency map (Adebayo et al. 2018).
 
     The map is recomputed on up to :data:`SALIENCY_CHECK_SAMPLES` of the explained samples
@@ -271,6 +272,8 @@ def saliency_checks(
     (cascading; linear models: random weights), and for a clone refitted on all samples with
     permuted labels; each is compared with the intact map by Spearman rank correlation of the
     absolute values. Models that are neither networks nor linear get the label check only.
+    Models with a ``random_state`` (networks) are also refitted with the next seed: the rank
+    correlation of the two maps is the map's stability across seeds.
 
     Parameters
     ----------
@@ -293,13 +296,18 @@ def saliency_checks(
 
     Returns
     -------
-    list of SanityCheck
+    checks : list of SanityCheck
+    stability_seeds : float or None
+        Rank correlation of the maps of two seeds (None without a ``random_state``).
     """
+    from sklearn.base import clone
+
     from ..interpret import (
         integrated_gradients,
         label_randomisation,
         model_randomisation,
         permutation_importance,
+        rank_correlation,
     )
     from .estimator import without_callbacks
 
@@ -327,9 +335,11 @@ def saliency_checks(
         rows = model_randomisation(fitted, explain, reference=reference, seed=seed)
     except ConfigError as err:
         logger.info("saliency checks: no model randomisation (%s)", err)
-    rows.append(
-        label_randomisation(
-            without_callbacks(estimator), X, y, explain, reference=reference, seed=seed
-        )
-    )
-    return rows
+    base = without_callbacks(estimator)
+    rows.append(label_randomisation(base, X, y, explain, reference=reference, seed=seed))
+    seeds = {k: seed + 1 for k in base.get_params() if k.endswith("random_state")}
+    stability = None
+    if seeds and any(v is not None for k, v in base.get_params().items() if k in seeds):
+        reseeded = clone(base).set_params(**seeds).fit(X, y)
+        stability = rank_correlation(reference, explain(reseeded))
+    return rows, stability

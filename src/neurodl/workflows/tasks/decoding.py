@@ -135,6 +135,9 @@ class SaliencyMap(ResultPart):
     sanity_verdict: str | None = Field(
         None, description="'fail' when the map survives model or label randomisation"
     )
+    stability_seeds: float | None = Field(
+        None, description="rank correlation of the maps of two seeds (networks)"
+    )
 
 
 class Rejection(ResultPart):

@@ -195,7 +195,13 @@ def _add_saliency_checks(rep: Any, sal: dict[str, Any]) -> None:
         text=f"Sanity checks of this map: {verdict.upper()}: {meaning} Spearman rank "
         "correlation of |map| before and after re-initialising the layers from the top "
         "(cascading; linear models: random weights) and after refitting on permuted labels; "
-        "above 0.5 after full randomisation or the label refit fails.",
+        "above 0.5 after full randomisation or the label refit fails."
+        + (
+            f" Stability across seeds (refit with the next seed): rank correlation "
+            f"{sal['stability_seeds']:.2f}."
+            if sal.get("stability_seeds") is not None
+            else ""
+        ),
     )
     rep.add_table(
         pd.DataFrame(
