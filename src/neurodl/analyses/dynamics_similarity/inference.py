@@ -33,6 +33,7 @@ __all__ = [
     "MethodComparison",
     "MethodSpec",
     "bootstrap_conditions",
+    "bootstrap_trials",
     "compare_dynamics",
     "rsa_similarity",
     "shuffle_null",
@@ -172,6 +173,91 @@ def bootstrap_conditions(
         idx = rng.integers(0, x.shape[0], x.shape[0])
         try:
             scores.append(score(x[idx], y[idx]))
+        except (DataFormatError, ConfigError, np.linalg.LinAlgError):
+            continue
+    values = np.asarray(scores, dtype=float)
+    if values.size == 0:
+        return float("nan"), float("nan"), values
+    tail = (1 - ci) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)), values
+
+
+def _condition_index(labels: Any, name: str) -> list[np.ndarray]:
+    lab = np.asarray(labels)
+    values = sorted(dict.fromkeys(lab.tolist()))
+    groups = [np.flatnonzero(lab == v) for v in values]
+    if len(groups) < 2:
+        raise DataFormatError(f"{name!r} must name at least 2 conditions; got {len(groups)}.")
+    return groups
+
+
+def bootstrap_trials(
+    score: Callable[[np.ndarray, np.ndarray], float],
+    trials_x: Any,
+    conditions_x: Any,
+    trials_y: Any,
+    conditions_y: Any,
+    *,
+    prepare: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    n_boot: int = 200,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, np.ndarray]:
+    """Percentile bootstrap CI of a score of condition means, resampling trials within conditions.
+
+    Each resample draws, for every condition of each system, as many trials as it has (with
+    replacement), averages them per condition (conditions in sorted label order, matched by
+    position between the systems) and scores the two mean arrays.
+
+    Parameters
+    ----------
+    score : callable ``(X, Y) -> float``
+        Called on condition means ``(n_conditions, n_times, n_units)``.
+    trials_x, trials_y : array-like of shape (n_trials, n_times, n_units) or (n_trials, n_units)
+        Single trials of each system (2-D: one time point).
+    conditions_x, conditions_y : array-like of shape (n_trials,)
+        Condition label of each trial; both systems need the same number of conditions.
+    prepare : callable ``(X, Y) -> (X, Y)``, optional
+        Applied to the means before scoring (e.g. time-averaging, z-scoring).
+    n_boot, ci, seed
+        See :func:`bootstrap_conditions`.
+
+    Returns
+    -------
+    low, high : float
+    scores : ndarray of shape (n_valid,)
+    """
+    n_boot = check_int(n_boot, "n_boot", 1)
+    ci = check_float(ci, "ci", 0.0, 1.0)
+    tx, ty = np.asarray(trials_x, dtype=float), np.asarray(trials_y, dtype=float)
+    tx = tx[:, None] if tx.ndim == 2 else tx
+    ty = ty[:, None] if ty.ndim == 2 else ty
+    gx, gy = (
+        _condition_index(conditions_x, "conditions_x"),
+        _condition_index(conditions_y, "conditions_y"),
+    )
+    if (
+        len(gx) != len(gy)
+        or tx.shape[0] != len(np.asarray(conditions_x))
+        or ty.shape[0] != len(np.asarray(conditions_y))
+    ):
+        raise DataFormatError(
+            f"Trials and condition labels must agree, with the same number of conditions on both "
+            f"sides; got {tx.shape[0]} trials / {len(gx)} conditions and {ty.shape[0]} trials / "
+            f"{len(gy)} conditions."
+        )
+    rng = np.random.default_rng(seed)
+
+    def means(trials: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+        return np.stack([trials[rng.choice(g, g.size)].mean(axis=0) for g in groups])
+
+    scores = []
+    for _ in range(n_boot):
+        x, y = means(tx, gx), means(ty, gy)
+        if prepare is not None:
+            x, y = prepare(x, y)
+        try:
+            scores.append(score(x, y))
         except (DataFormatError, ConfigError, np.linalg.LinAlgError):
             continue
     values = np.asarray(scores, dtype=float)
