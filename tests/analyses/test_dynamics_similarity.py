@@ -9,6 +9,7 @@ from sklearn.cross_decomposition import CCA
 
 from neurodl.analyses.dynamics_similarity import (
     bootstrap_conditions,
+    bootstrap_trials,
     canonical_correlations,
     cca_similarity,
     compare_dynamics,
@@ -19,6 +20,7 @@ from neurodl.analyses.dynamics_similarity import (
     fit_havok_dmd,
     procrustes_align,
     procrustes_distance,
+    rsa_similarity,
     shuffle_null,
     similarity_transform_distance,
     simulate_linear_system,
@@ -197,6 +199,29 @@ def test_bootstrap_over_conditions_brackets_the_score():
     assert values.size == 100 and low < cca_similarity(x, y) < high
 
 
+def test_trial_bootstrap_is_narrow_with_many_trials_and_wide_with_few():
+    rng = np.random.default_rng(10)
+    pattern = rng.standard_normal((6, 8))
+    widths = []
+    for n_per in (3, 40):
+        labels = np.repeat(np.arange(6), n_per)
+        tx = pattern[labels] + rng.standard_normal((labels.size, 8))
+        ty = pattern[labels] @ _random_orthogonal(8, 11) + rng.standard_normal((labels.size, 8))
+        low, high, values = bootstrap_trials(
+            lambda a, b: rsa_similarity(a, b, metric="euclidean"),
+            tx,
+            labels,
+            ty,
+            labels,
+            n_boot=60,
+            seed=1,
+        )
+        assert values.size == 60 and low <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0]
+    assert low > 0.3  # 40 trials per condition: the shared geometry is recovered
+
+
 # ------------------------------------------------------------------ bad input
 
 BAD_INPUT = [
@@ -243,6 +268,13 @@ BAD_INPUT = [
         lambda: dsa_distance(np.full((4, 2), np.nan), np.ones((4, 2))),
         DataFormatError,
         "NaN",
+    ),
+    (
+        lambda: bootstrap_trials(
+            cca_similarity, np.ones((4, 2)), [0, 0, 1, 1], np.ones((4, 2)), [0] * 4
+        ),
+        DataFormatError,
+        "at least 2 conditions",
     ),
 ]
 
