@@ -12,6 +12,7 @@ LAYERS = [
     "data",
     "io",
     "datasets",
+    "privacy",
     "preprocessing",
     "models",
     "estimators",

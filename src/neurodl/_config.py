@@ -1,7 +1,9 @@
 """Process-wide settings with thread-local overrides.
 
 Settings: ``data_root`` (default: ``$NEURODL_DATA``), ``progress`` (show progress bars),
-``n_jobs`` (default ``$NEURODL_N_JOBS`` or 1).
+``n_jobs`` (default ``$NEURODL_N_JOBS`` or 1), ``pseudonymise_subjects`` (replace subject codes
+by pseudonyms in everything a run writes; default ``$NEURODL_PSEUDONYMISE_SUBJECTS``: 1/true/yes)
+and ``pseudonym_key`` (secret for stable keyed pseudonyms; default ``$NEURODL_PSEUDONYM_KEY``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from .exceptions import ConfigError
 
-_KEYS = ("data_root", "progress", "n_jobs")
+_KEYS = ("data_root", "progress", "n_jobs", "pseudonymise_subjects", "pseudonym_key")
 _global: dict[str, Any] = {}
 _local = threading.local()
 
@@ -27,7 +29,14 @@ def _defaults() -> dict[str, Any]:
         n_jobs_i = int(n_jobs)
     except ValueError:
         raise ConfigError(f"NEURODL_N_JOBS must be an integer; got {n_jobs!r}.") from None
-    return {"data_root": Path(root) if root else None, "progress": True, "n_jobs": n_jobs_i}
+    pseudo = os.environ.get("NEURODL_PSEUDONYMISE_SUBJECTS", "").strip().lower()
+    return {
+        "data_root": Path(root) if root else None,
+        "progress": True,
+        "n_jobs": n_jobs_i,
+        "pseudonymise_subjects": pseudo in ("1", "true", "yes"),
+        "pseudonym_key": os.environ.get("NEURODL_PSEUDONYM_KEY") or None,
+    }
 
 
 def _check_keys(kwargs: dict[str, Any]) -> None:

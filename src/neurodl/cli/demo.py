@@ -24,9 +24,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "test and write report.html + results.json. No data or internet needed.",
     )
     p.add_argument("--out", default="neurodl_out", help="output folder (default: neurodl_out)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument(
-        "--n-permutations", type=int, default=None, help="override (cap) every model's permutation count"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output folder (only one a neurodl run wrote)",
+    )
+    p.add_argument(
+        "--pseudonymise-subjects",
+        action="store_true",
+        help="replace subject codes by pseudonyms in results, report and logs (P1, P2...; "
+        "keyed pseudonyms with $NEURODL_PSEUDONYM_KEY)",
+    )
+    p.add_argument(
+        "--n-permutations",
+        type=int,
+        default=None,
+        help="override (cap) every model's permutation count",
     )
     p.add_argument("--print-config", action="store_true", help="print the demo config and exit")
     p.set_defaults(func=_demo)

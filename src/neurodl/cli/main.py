@@ -19,6 +19,15 @@ from . import datasets, demo, info, models, run
 SUBCOMMANDS = (demo, run, info, datasets, models)
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Log lines without absolute machine paths (see :func:`neurodl.privacy.redact_paths`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ..privacy import active_pseudonyms, redact_paths, replace_codes
+
+        return replace_codes(redact_paths(super().format(record)), active_pseudonyms())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurodl",
@@ -44,15 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(levelname)s: %(message)s"))
     log = logging.getLogger("neurodl")
     log.addHandler(handler)
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from .._config import config_context
 
     show_progress = not args.quiet and sys.stderr.isatty()
+    settings: dict[str, object] = {"progress": show_progress}
+    if getattr(args, "pseudonymise_subjects", False):
+        settings["pseudonymise_subjects"] = True
     try:
-        with config_context(progress=show_progress):
+        with config_context(**settings):
             return int(args.func(args))
     except (NeurodlError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -18,7 +18,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="path to the YAML config file")
     p.add_argument("--out", default=None, help="output folder (default: neurodl_out/<config name>)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output folder (only one a neurodl run wrote)",
+    )
+    p.add_argument(
+        "--pseudonymise-subjects",
+        action="store_true",
+        help="replace subject codes by pseudonyms in results, report and logs (P1, P2...; "
+        "keyed pseudonyms with $NEURODL_PSEUDONYM_KEY)",
+    )
     p.add_argument("--check", action="store_true", help="only validate the config and exit")
     p.set_defaults(func=_run)
 
@@ -31,6 +41,13 @@ def summarize(result: Any, out: Path | None) -> str:
     return "\n".join(lines)
 
 
+def _config_text(path: str) -> str:
+    """The config file as shown in the report, without absolute machine paths."""
+    from ..privacy import redact_paths
+
+    return redact_paths(Path(path).read_text())
+
+
 def _run(args: argparse.Namespace) -> int:
     from ..workflows import load_config, run_config
 
@@ -39,6 +56,6 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(cfg.model_dump(), indent=2))
         return 0
     out = Path(args.out) if args.out else Path("neurodl_out") / cfg.name
-    res = run_config(cfg, out, overwrite=args.overwrite, config_text=Path(args.config).read_text())
+    res = run_config(cfg, out, overwrite=args.overwrite, config_text=_config_text(args.config))
     print(summarize(res.result, res.out_dir), file=sys.stdout)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
-import sys
 from importlib import metadata
 from typing import Any
 
@@ -61,7 +60,8 @@ def provenance(
     record : dict
         Keys ``protocol``, ``seed``, ``data_hash``, ``config``, ``versions`` (python, numpy,
         scipy, scikit-learn, torch, mne, pandas, neurodl), ``platform`` (system, release,
-        machine, python implementation, executable) and ``timestamp`` (UTC, ISO 8601).
+        machine, python implementation; no paths, user or host names: results leave the
+        machine) and ``timestamp`` (UTC, ISO 8601).
 
     Examples
     --------
@@ -81,7 +81,6 @@ def provenance(
             "release": platform.release(),
             "machine": platform.machine(),
             "python_implementation": platform.python_implementation(),
-            "executable": sys.executable,
         },
         "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -98,7 +98,22 @@ def _call(func: Any, what: str, *args: Any, **params: Any) -> Any:
 
 
 def load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
-    """Return ``(object, name)``: what the simulator, dataset or file reader gives."""
+    """Return ``(object, name)``: what the simulator, dataset or file reader gives.
+
+    With the ``pseudonymise_subjects`` setting on, subject codes are replaced by pseudonyms
+    (see :mod:`neurodl.privacy`) and the readers log only warnings (their INFO lines would name
+    the codes before they are known).
+    """
+    from .._config import get_config
+    from .._logging import use_log_level
+
+    if get_config("pseudonymise_subjects"):
+        with use_log_level("WARNING"):
+            return _load_data(data, seed=seed)
+    return _load_data(data, seed=seed)
+
+
+def _load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
     if data.source == "simulate":
         if data.simulator not in SIMULATORS:
             raise ConfigError(
@@ -128,7 +143,20 @@ def load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
                 f"Unknown sampler {sampler!r} at 'data.to_samples'. Known: {', '.join(SAMPLERS)}."
             )
         obj = _call(SAMPLERS[sampler], f"sampler {sampler!r}", obj, **params)
-    return obj, name
+    return _pseudonymised(obj, name)
+
+
+def _pseudonymised(obj: Any, name: str) -> tuple[Any, str]:
+    """Subject codes replaced by pseudonyms when the ``pseudonymise_subjects`` setting is on."""
+    from .._config import get_config
+
+    if not get_config("pseudonymise_subjects"):
+        return obj, name
+    from ..privacy import pseudonymise_subjects, remember_pseudonyms, replace_codes
+
+    obj, mapping = pseudonymise_subjects(obj, key=get_config("pseudonym_key"))
+    remember_pseudonyms(mapping)  # run_config scrubs the outputs, the CLI its log lines
+    return obj, replace_codes(name, mapping)
 
 
 def load_samples(data: DataConfig, *, seed: int = 0, need_labels: bool = True) -> tuple[Any, str]:

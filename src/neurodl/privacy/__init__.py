@@ -1,0 +1,27 @@
+"""Privacy: pseudonymised subject codes and no machine paths in what a run writes.
+
+:func:`pseudonymise_subjects` replaces subject codes in data containers before an analysis sees
+them; :func:`redact_paths` keeps absolute machine paths out of results, reports and logs.
+"""
+
+from __future__ import annotations
+
+from .pseudonyms import (
+    active_pseudonyms,
+    pseudonym_map,
+    pseudonymise_subjects,
+    remember_pseudonyms,
+    replace_codes,
+    scrub_folder,
+)
+from .redact import redact_paths
+
+__all__ = [
+    "active_pseudonyms",
+    "pseudonym_map",
+    "pseudonymise_subjects",
+    "redact_paths",
+    "remember_pseudonyms",
+    "replace_codes",
+    "scrub_folder",
+]
