@@ -14,6 +14,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..privacy import (
+    active_pseudonyms,
+    redact_paths,
+    remember_pseudonyms,
+    replace_codes,
+    scrub_folder,
+)
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig
 from .outdir import MARKER, OutputClaim, claim_output, output_error
@@ -70,6 +77,7 @@ def run_config(
     t0 = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else None
     claim: OutputClaim | None = claim_output(out, overwrite=overwrite) if out is not None else None
+    remember_pseudonyms(None)
     tmp = claim.tmp_dir if claim is not None else None
     try:
         result = spec.run(RunContext(cfg, options, tmp, config_text))
@@ -88,9 +96,13 @@ def run_config(
                 "duration_s": round(time.perf_counter() - t0, 2),
             }
         )
-        result = spec.result.from_dict(result.to_dict())  # what results.json will hold
+        # what results.json will hold: no absolute machine paths (config echoes, sources), and
+        # pseudonyms instead of subject codes when that setting is on
+        codes = active_pseudonyms()
+        result = spec.result.from_dict(replace_codes(redact_paths(result.to_dict()), codes))
         run = RunResult(result)
         if claim is not None and out is not None:
+            scrub_folder(claim.tmp_dir, codes)  # the report and any other file the task wrote
             (claim.tmp_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=2))
             claim.publish()
             run.out_dir = out
