@@ -199,3 +199,27 @@ def test_cluster_lesions_bad_labels_and_unknown_layer():
     with pytest.raises(ConfigError, match=r"Unit index 6 is out of range for layer '2'"):
         with perturbed(net, Ablate("2", [6])):
             net(x)
+
+
+def test_rsa_cnn_lesions_leave_its_state_dict_bit_identical():
+    from neurodl.models.vision import build_vision_model
+
+    net = build_vision_model("small_cnn", n_classes=3, image_size=16, channels=[4, 8], seed=0)
+    net.eval()
+    before = copy.deepcopy(net.state_dict())
+    x = torch.rand(3, 3, 16, 16)
+    with torch.no_grad():
+        intact = net(x)
+        ref = record_activations(net, ["conv1", "conv2"], x)
+        with perturbed(
+            net,
+            Ablate("conv2", [0, 5], "mean", reference=ref["conv2"]),
+            Ablate("conv1", [1], "resample", reference=ref["conv1"]),
+            Gain("conv1", [2, 3], factor=0.5),
+        ):
+            lesioned = net(x)
+        after = net(x)
+    assert not torch.allclose(lesioned, intact)
+    torch.testing.assert_close(after, intact, rtol=0, atol=0)
+    for key, value in net.state_dict().items():  # BatchNorm running statistics included
+        assert torch.equal(value, before[key]), key
