@@ -4,12 +4,16 @@ One module per task: its options model, typed result, runner and report builder.
 """
 
 from . import (
+    attribution_sanity,
     behavior_decoding,
     decoding,
+    dynamics_comparison,
     encoding,
     forecasting,
     latents,
     perturbation,
+    perturbation_decoder,
+    perturbation_rsa,
     rsa_fixed_models,
     rsa_network,
     searchlight,
@@ -19,4 +23,4 @@ from . import (
     time_resolved,
 )
 
-__all__ = ["behavior_decoding", "decoding", "encoding", "forecasting", "latents", "perturbation", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
+__all__ = ["attribution_sanity", "behavior_decoding", "decoding", "dynamics_comparison", "encoding", "forecasting", "latents", "perturbation", "perturbation_decoder", "perturbation_rsa", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
