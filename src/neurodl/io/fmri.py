@@ -66,9 +66,10 @@ NONFINITE_POLICIES = ("raise", "zero")
 
 
 def _nibabel_errors() -> tuple[type[BaseException], ...]:
+    from nibabel.freesurfer.mghformat import MGHError
     from nibabel.spatialimages import HeaderDataError, ImageDataError
 
-    return (*_READ_ERRORS, HeaderDataError, ImageDataError)
+    return (*_READ_ERRORS, HeaderDataError, ImageDataError, MGHError)
 
 
 # ---------------------------------------------------------------------------- helpers
