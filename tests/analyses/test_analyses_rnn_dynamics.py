@@ -274,3 +274,66 @@ def test_pca_trajectories_against_sklearn():
 def test_pca_trajectories_bad_input(hidden, conditions, n_components, match):
     with pytest.raises(ValueError, match=match):
         pca_trajectories(hidden, conditions, n_components=n_components)
+
+
+def test_slow_planted_flip_flop_exactly_eight_stable_corners():
+    # Three uncoupled bistable units relaxing slowly, h -> h + eps (tanh(2 h) - h): the fixed
+    # points are every combination of (-h*, 0, +h*) (brentq): 8 stable corners with
+    # |lambda| = 1 - eps (1 - 2 (1 - h*^2)) ~ 0.9992 (a GRU-like memory state, not marginal),
+    # 18 saddles and 1 unstable point. Slow relaxation leaves unpolished points strung along
+    # the slow directions; none may come out as an extra fixed point.
+    eps = 1e-3
+    h_star = brentq(lambda h: np.tanh(2 * h) - h, 0.1, 2.0)
+    init = np.random.default_rng(9).uniform(-1.5, 1.5, size=(250, 3))
+    fp = find_fixed_points(lambda h, x: h + eps * (torch.tanh(2 * h) - h), init)
+    assert fp.counts() == {"stable": 8, "unstable": 1, "saddle": 18, "marginal": 0}
+    exact = np.sign(fp.points) * np.where(np.abs(fp.points) > 0.5, h_star, 0.0)
+    error = np.linalg.norm(fp.points - exact, axis=1)
+    assert error.max() < 1e-5
+    # the localisation (one Newton step) estimates that error
+    np.testing.assert_allclose(fp.localisation, error, rtol=0.05, atol=1e-10)
+    assert {tuple(np.sign(p).astype(int)) for p in fp.stable} == {
+        (a, b, c) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)
+    }
+    lam = 1 - eps * (1 - 2 * (1 - h_star**2))
+    np.testing.assert_allclose(np.abs(fp.eigenvalues[fp.stability == "stable"]), lam, rtol=1e-6)
+
+
+def test_unconverged_points_on_a_slow_axis_merge_into_one_fixed_point():
+    # h -> A h with A = diag(0.999, 0.5): the only fixed point is 0. Without polishing and with a
+    # loose tol_q, Adam leaves the points spread along the slow axis with q below tol_q; their
+    # localisation ||pinv(A - I) (A h - h)|| is exactly their distance to 0 (the oracle), so they
+    # are recognised as one point instead of dozens.
+    a = torch.tensor([0.999, 0.5], dtype=torch.float64)
+    init = np.random.default_rng(10).uniform(-1, 1, size=(100, 2))
+    kw = {"tol_q": 1e-6, "tol_slow": 1e-5, "max_iters": 100, "polish_iters": 0}
+    fp = find_fixed_points(lambda h, x: h * a, init, **kw)
+    assert fp.n_points == 1
+    np.testing.assert_allclose(fp.localisation, np.linalg.norm(fp.points, axis=1), rtol=1e-9)
+    assert fp.stability[0] == "stable"  # |lambda| 0.999 is a slow stable point, not marginal
+    assert np.abs(fp.points[0]).max() < 0.1 + fp.localisation[0]
+
+
+def test_classify_stability_margin_is_numerical():
+    eig = np.array([[0.9995, 0.2], [1 - 1e-7, 0.2], [1 + 1e-7, 0.2], [1.0005, 0.2]])
+    assert list(classify_stability(eig)) == ["stable", "marginal", "marginal", "saddle"]
+    assert list(classify_stability(eig, tol_eig=1e-3)) == ["marginal"] * 4
+
+
+def test_line_attractor_report_counts_all_points_and_leading_moduli():
+    rng = np.random.default_rng(11)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    p = q @ np.diag([1.0, 0.3, 0.3]) @ q.T
+    pt = torch.tensor(p)
+    fp = find_fixed_points(lambda h, x: h @ pt.T, rng.normal(size=(60, 3)))
+    line = detect_line_attractor(fp)
+    assert line.n_considered == fp.n_points + fp.slow_points.shape[0]
+    assert line.variance_ratio_all > 0.999
+    np.testing.assert_allclose(line.leading_moduli, 1.0, atol=1e-9)
+    summary = line.summary()
+    assert summary["detected"] and summary["leading_modulus_max"] == pytest.approx(1.0)
+    # an expanding line: same points, leading eigenvalue 1.06, so no attractor is reported
+    grow = torch.tensor(q @ np.diag([1.06, 0.3, 0.3]) @ q.T)
+    fp2 = find_fixed_points(lambda h, x: h @ grow.T, rng.normal(size=(60, 3)))
+    line2 = detect_line_attractor(fp2)
+    assert not line2.detected and fp2.n_points == 1 and line2.leading_moduli[0] > 1.05

@@ -14,9 +14,12 @@ from neurodl.data.cognitive import (
     TaskTrials,
     flip_flop,
     from_neurogym,
+    ideal_observer_accuracy,
+    ideal_observer_choices,
     make_task_trials,
     multitask_trials,
 )
+from neurodl.data.cognitive.perceptual import CONTEXT_NOISE, PERCEPTUAL_NOISE
 from neurodl.exceptions import ConfigError
 
 # Timings that are whole multiples of 20 ms so both dts place every epoch exactly.
@@ -24,6 +27,7 @@ EXACT = {
     "parametric_working_memory": {"delay_ms": [1000, 1500]},
     "delayed_match_to_sample": {"delay_ms": [500, 1000]},
     "interval_production": {"intervals_ms": [480, 600, 800]},
+    "flip_flop": {"unset": "zero"},  # mask 1 on the whole trial (default: 0 before 1st pulse)
 }
 CHOICE_TASKS = [
     "perceptual_decision_making",
@@ -165,7 +169,66 @@ def test_flip_flop_targets_are_sign_of_last_pulse(dt):
                     last = np.sign(x[t])
                 expect[t] = last
             np.testing.assert_array_equal(tt.targets[i, :, b], expect)
-    assert tt.mask.min() == 1.0
+            # default unset="free": no loss before the bit's first pulse (no memory to hold)
+            np.testing.assert_array_equal(tt.mask[i, :, b], (np.cumsum(x != 0) > 0).astype(float))
+    zero = flip_flop(20, dt=dt, seed=4, pulse_rate=3.0, unset="zero")
+    np.testing.assert_array_equal(zero.targets, tt.targets)
+    np.testing.assert_array_equal(zero.inputs, tt.inputs)
+    assert zero.mask.min() == 1.0
+
+
+def _normal_cdf(z):
+    from scipy.stats import norm
+
+    return norm.cdf(z)
+
+
+@pytest.mark.parametrize(
+    ("name", "step_sd"),
+    [
+        # evidence stim_1 - stim_2: two channels of PERCEPTUAL_NOISE each
+        ("perceptual_decision_making", np.sqrt(2) * PERCEPTUAL_NOISE),
+        ("context_dependent_integration", CONTEXT_NOISE),
+    ],
+)
+def test_ideal_observer_matches_signal_detection_theory(name, step_sd):
+    # summing n steps of evidence c with white noise of SD step_sd per step (dt=20) chooses right
+    # with probability Phi(|c| sqrt(n) / step_sd) (the analytic oracle), averaged over the trials
+    tt = make_task_trials(name, 3000, seed=3)
+    coh = np.abs(tt.trials["coherence" if "coherence" in tt.trials else "cued_coherence"])
+    n = (tt.trials.delay_start - tt.trials.stimulus_start).to_numpy()
+    expected = np.mean(_normal_cdf(coh.to_numpy() * np.sqrt(n) / step_sd))
+    got = ideal_observer_accuracy(tt)
+    assert got == pytest.approx(expected, abs=0.015)
+    assert got > 0.9  # the published defaults leave room above the 90% goal
+
+
+def test_ideal_observer_agrees_with_independent_scans():
+    tt = make_task_trials("context_dependent_integration", 300, seed=0)
+    evidence = tt.inputs[..., 1:3].sum(axis=1)
+    cued = evidence[np.arange(tt.n_trials), tt.inputs[:, 0, 3:5].argmax(axis=1)]
+    np.testing.assert_array_equal(ideal_observer_choices(tt), np.where(cued > 0, 0, 1))
+    pdm = make_task_trials("perceptual_decision_making", 300, seed=0)
+    diff = (pdm.inputs[..., 1] - pdm.inputs[..., 2]).sum(axis=1)
+    np.testing.assert_array_equal(ideal_observer_choices(pdm), np.where(diff > 0, 0, 1))
+    for name in ("parametric_working_memory", "delayed_match_to_sample", "anti_saccade"):
+        sub = make_task_trials(name, 200, seed=0)
+        assert ideal_observer_accuracy(sub) == 1.0  # low noise: the ceiling is perfect
+    g = make_task_trials("go_nogo", 100, seed=0)
+    nogo = g.trials.rule.to_numpy() == "nogo"
+    assert np.isnan(ideal_observer_choices(g)[nogo]).all()
+    # a multitask batch: per-trial dispatch on the task column, same answers as task by task
+    names = ["go_nogo", "context_dependent_integration"]
+    mt = multitask_trials(names, 40, seed=2)
+    choices = ideal_observer_choices(mt)
+    truth = mt.trials.choice.to_numpy()
+    ok = ~np.isnan(truth)
+    assert np.mean(choices[ok] == truth[ok]) > 0.8
+
+
+def test_ideal_observer_rejects_a_task_without_choices():
+    with pytest.raises(ConfigError, match="no ideal observer for task 'flip_flop'"):
+        ideal_observer_choices(make_task_trials("flip_flop", 2, seed=0))
 
 
 BAD = [
@@ -187,6 +250,7 @@ BAD = [
     ({"name": "anti_saccade", "n_locations": 1}, r"'n_locations'.*got 1"),
     ({"name": "interval_production", "intervals_ms": [20]}, r"'intervals_ms': 20 ms"),
     ({"name": "flip_flop", "n_bits": 0}, r"'n_bits'.*got 0"),
+    ({"name": "flip_flop", "unset": "keep"}, r"'unset'. Allowed: 'free', 'zero'; got 'keep'"),
     ({"name": "flip_flop", "dt": 30.0}, r"'dt': 30.0 ms is longer than the task's pulse of 20 ms"),
 ]
 

@@ -77,6 +77,26 @@ def test_multitask_has_rule_inputs_and_per_task_accuracy(tmp_path):
     assert res.dataset == "simulated:go_nogo+anti_saccade"
 
 
+def test_context_fixed_points_at_combined_inputs_report_the_line_search(tmp_path):
+    raw = _config(
+        tasks="context_dependent_integration",
+        training={"max_epochs": 1, "batch_size": 16, "schedule": "cosine"},
+        fixed_points={
+            "inputs": ["fixation+context_motion", "zero"],
+            "n_initial": 12,
+            "max_iters": 50,
+            "polish_iters": 0,
+        },
+    )
+    raw["report"] = {"enabled": False}
+    res = run_config(parse_config(raw), tmp_path / "out").result
+    assert [fp.input for fp in res.fixed_points] == ["fixation+context_motion", "zero"]
+    la = res.fixed_points[0].line_attractor
+    assert la.n_considered == res.fixed_points[0].n_points + res.fixed_points[0].n_slow_points
+    if la.n_considered:
+        assert la.leading_modulus_max >= la.leading_modulus_median > 0
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [
@@ -84,6 +104,11 @@ def test_multitask_has_rule_inputs_and_per_task_accuracy(tmp_path):
         ({"dt": 500}, r"options.*'dt': 500(\.0)? ms is longer than"),
         ({"network": {"name": "transformer"}}, r"options\.network\.name.*'transformer'"),
         ({"fixed_points": {"inputs": "context_motion"}}, r"unknown input 'context_motion'"),
+        (
+            {"fixed_points": {"inputs": "fixation+colour"}},
+            r"unknown input 'colour' in 'fixation\+colour'",
+        ),
+        ({"training": {"max_time_s": 0}}, r"options\.training\.max_time_s"),
         ({"psychometric": {"stimulus": "volume"}}, r"no column 'volume'"),
     ],
 )

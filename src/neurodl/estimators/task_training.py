@@ -5,8 +5,9 @@
 and the loss mask travel together as ``y`` of shape ``(n_trials, n_steps, 2 * n_outputs)``
 (targets, then mask), and the objective returns, per trial, the mask-weighted summed loss and
 the summed mask, so a batch's loss is ``sum(mask * loss) / sum(mask)``: steps where
-``mask == 0`` contribute nothing. Optimiser Adam (constant learning rate, ``weight_decay`` as an
-L2 penalty), gradients clipped to ``grad_clip``, batches and noise seeded by ``random_state``.
+``mask == 0`` contribute nothing. Optimiser Adam (``weight_decay`` as an L2 penalty; constant
+learning rate unless ``schedule`` is given), gradients clipped to ``grad_clip``, batches and
+noise seeded by ``random_state``.
 After every epoch the task performance (``accuracy_fn``, by default :func:`choice_accuracy`) of
 the validation trials is recorded as ``valid_accuracy`` and training stops once it reaches
 ``stop_at_accuracy``.
@@ -154,7 +155,7 @@ class TaskTrainingResult:
     accuracy : float or None
         Task accuracy after the last epoch (validation trials, else training trials).
     stopped_reason : str
-        ``"accuracy_reached"``, ``"max_epochs"`` or ``"diverged"``.
+        ``"accuracy_reached"``, ``"time_budget"``, ``"max_epochs"`` or ``"diverged"``.
     time_s : float
         Wall time of the training.
     """
@@ -178,6 +179,10 @@ class TaskTrainingResult:
 
 class _AccuracyReached(Exception):
     """Raised from the epoch callback to stop the engine's loop."""
+
+
+class _TimeBudgetSpent(Exception):
+    """Raised from the epoch callback once ``max_time_s`` has passed."""
 
 
 def _check_model_fits(model: Any, trials: TaskTrials) -> None:
@@ -230,6 +235,7 @@ def train_task_model(
     batch_size: int = 32,
     lr: float = 1e-2,
     weight_decay: float = 0.0,
+    schedule: Literal["cosine", "onecycle", "plateau"] | None = None,
     validation_fraction: float = 0.2,
     random_state: int = 0,
     stop_at_accuracy: float | None = None,
@@ -237,6 +243,7 @@ def train_task_model(
     grad_clip: float | None = 1.0,
     num_threads: int | None = 1,
     callbacks: Sequence[Callable[[dict[str, Any]], Any]] | None = None,
+    max_time_s: float | None = None,
 ) -> TaskTrainingResult:
     """Train a task model in place on ``trials`` with a masked loss (see the module docstring).
 
@@ -250,7 +257,10 @@ def train_task_model(
     loss : {"mse", "cross_entropy"}, default="mse"
         See :data:`TASK_LOSSES`.
     max_epochs, batch_size, lr, weight_decay
-        Training vocabulary of the engine (Adam, constant ``lr``).
+        Training vocabulary of the engine (Adam).
+    schedule : {"cosine", "onecycle", "plateau"} or None, default=None
+        Learning-rate schedule of the engine (``None``: constant ``lr``; ``"cosine"`` anneals it
+        to 0 over ``max_epochs``).
     validation_fraction : float in [0, 1), default=0.2
         Trials held out (random, seeded) to monitor loss and accuracy.
     random_state : int, default=0
@@ -267,6 +277,9 @@ def train_task_model(
         Torch intra-op threads during training (restored after); ``None``: unchanged.
     callbacks : sequence of callables, optional
         ``callback(record)`` after each epoch, with the record already holding the accuracy.
+    max_time_s : float or None
+        Wall-time budget: training stops after the first epoch that ends past it
+        (``stopped_reason="time_budget"``); ``None``: no budget.
 
     Returns
     -------
@@ -295,6 +308,13 @@ def train_task_model(
             f"{validation_fraction!r}."
         )
     _check_model_fits(model, trials)
+    if max_time_s is not None and not (
+        isinstance(max_time_s, int | float) and np.isfinite(max_time_s) and max_time_s > 0
+    ):
+        raise ConfigError(
+            f"Invalid value for 'max_time_s'. Allowed: a number of seconds > 0 or None; "
+            f"got {max_time_s!r}."
+        )
     acc_fn = accuracy_fn or _default_accuracy(trials)
     if stop_at_accuracy is not None and acc_fn is None:
         raise ConfigError(
@@ -320,7 +340,7 @@ def train_task_model(
         batch_size=int(batch_size),
         lr=float(lr),
         weight_decay=float(weight_decay),
-        schedule=None,
+        schedule=schedule,
         early_stopping=False,
         grad_clip=grad_clip,
         deterministic=True,
@@ -341,6 +361,8 @@ def train_task_model(
             cb(record)
         if stop_at_accuracy is not None and record.get(acc_key, -np.inf) >= stop_at_accuracy:
             raise _AccuracyReached
+        if max_time_s is not None and time.perf_counter() - t0 > max_time_s:
+            raise _TimeBudgetSpent
 
     t0 = time.perf_counter()
     with (
@@ -364,6 +386,8 @@ def train_task_model(
             result.stopped_reason = engine_result.stopped_reason
         except _AccuracyReached:
             result.stopped_reason = "accuracy_reached"
+        except _TimeBudgetSpent:
+            result.stopped_reason = "time_budget"
         finally:
             model.eval()
     result.time_s = time.perf_counter() - t0

@@ -54,6 +54,13 @@ class FixedPoints:
         Number of initial states.
     time_s : float
         Wall time of the search.
+    params : dict
+        The search settings.
+    localisation : ndarray of shape (n_points,)
+        Estimated distance of each fixed point to the exact one, ``||pinv(J - I) (F(h) - h)||``
+        (one Newton step); large where ``J`` has an eigenvalue near 1, where a tiny ``q`` does
+        not pin the point down. Duplicates are merged within ``tol_unique`` plus the two
+        points' localisations.
     """
 
     points: np.ndarray
@@ -70,6 +77,7 @@ class FixedPoints:
     n_initial: int
     time_s: float
     params: dict = field(default_factory=dict)
+    localisation: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_points(self) -> int:
@@ -114,18 +122,23 @@ class FixedPoints:
             "n_slow_points": int(self.slow_points.shape[0]),
             "n_initial": self.n_initial,
             "time_s": self.time_s,
+            "localisation": np.asarray(self.localisation).tolist(),
             "params": dict(self.params),
         }
 
 
-def classify_stability(eigenvalues, *, tol_eig: float = 1e-3) -> np.ndarray:
+def classify_stability(eigenvalues, *, tol_eig: float = 1e-5) -> np.ndarray:
     """Label points of a discrete-time map from their Jacobian eigenvalues.
 
     Parameters
     ----------
     eigenvalues : array-like of shape (n_points, n_hidden)
-    tol_eig : float, default=1e-3
-        Moduli within ``tol_eig`` of 1 count as marginal.
+    tol_eig : float, default=1e-5
+        Moduli within ``tol_eig`` of 1 count as marginal: equal to 1 up to the resolution of the
+        eigenvalues of a float32 network's Jacobian (about 100 float32 epsilons). Trained memory
+        states sit close to 1 without being marginal (a GRU's stable states often have
+        ``|lambda|`` 0.999-0.9999, i.e. time constants of 1000-10000 steps); slowness is a time
+        scale, not a stability class: see :func:`detect_line_attractor` for that question.
 
     Returns
     -------
@@ -263,35 +276,71 @@ def _optimise(update, h, x, *, max_iters, lr, polish_iters, tol_q):
         opt.step()
     h = h.detach()
     # Levenberg-Marquardt polishing: solve (A^T A + mu I) d = -A^T r, A = J - I, r = F(h) - h.
+    # A point leaves the active set once q < tol_q * 1e-8 or its damping has grown to 1e8
+    # (ten failed steps in a row: q is at the update's rounding floor, e.g. ~1e-15 in float32).
     eye = torch.eye(h.shape[1], dtype=h.dtype)
     mu = torch.full((h.shape[0],), 1e-3, dtype=h.dtype)
     with torch.no_grad():
         q = _q(update, h, x)
     for _ in range(polish_iters):
-        if float(q.max()) < tol_q * 1e-8:
+        active = torch.nonzero((q >= tol_q * 1e-8) & (mu < 1e8)).flatten()
+        if active.numel() == 0:
             break
+        ha = h[active]
+        xa = None if x is None else x[active]
         with torch.no_grad():
-            r = _call(update, h, x) - h
-        a = _jacobians(update, h, x) - eye
+            r = _call(update, ha, xa) - ha
+        a = _jacobians(update, ha, xa) - eye
         at = a.transpose(1, 2)
-        lhs = at @ a + mu[:, None, None] * eye
+        lhs = at @ a + mu[active, None, None] * eye
         step = torch.linalg.solve(lhs, -(at @ r[:, :, None]))[:, :, 0]
         with torch.no_grad():
-            h_new = h + step
-            q_new = _q(update, h_new, x)
-        better = torch.isfinite(q_new) & (q_new < q)
-        h = torch.where(better[:, None], h_new, h)
-        q = torch.where(better, q_new, q)
-        mu = torch.where(better, mu * 0.3, mu * 10).clamp(1e-12, 1e8)
+            h_new = ha + step
+            q_new = _q(update, h_new, xa)
+        better = torch.isfinite(q_new) & (q_new < q[active])
+        h[active] = torch.where(better[:, None], h_new, ha)
+        q[active] = torch.where(better, q_new, q[active])
+        mu[active] = torch.where(better, mu[active] * 0.3, mu[active] * 10).clamp(1e-12, 1e9)
     return h, q
 
 
-def _unique(points: np.ndarray, q: np.ndarray, tol: float) -> np.ndarray:
-    """Indices of points kept greedily by increasing q, none within ``tol`` of a kept one."""
+def _localisation(update, h, x, chunk: int = 256) -> np.ndarray:
+    """Estimated distance of each state to the exact fixed point: ``||pinv(J - I) r||``.
+
+    One Newton step from ``h`` towards the root of ``F(h) - h`` (``r = F(h) - h``, ``J = dF/dh``).
+    Where ``J`` has an eigenvalue close to 1 (a slow direction, as in a saturated GRU) a tiny
+    residual still leaves the point far from the exact fixed point along that direction; exactly
+    singular directions (a continuum of fixed points) are left out (relative ``rcond`` 1e-6).
+    """
+    out = np.zeros(h.shape[0])
+    eye = np.eye(h.shape[1])
+    for start in range(0, h.shape[0], chunk):
+        hb = h[start : start + chunk]
+        xb = None if x is None else x[start : start + chunk]
+        with torch.no_grad():
+            r = (_call(update, hb, xb) - hb).numpy()
+        a = _jacobians(update, hb, xb).numpy() - eye
+        step = np.linalg.pinv(a, rcond=1e-6) @ r[:, :, None]
+        out[start : start + chunk] = np.linalg.norm(step[:, :, 0], axis=1)
+    return out
+
+
+def _unique(
+    points: np.ndarray, q: np.ndarray, tol: float, spread: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices of points kept greedily by increasing q, none a duplicate of a kept one.
+
+    ``i`` duplicates a kept ``k`` when ``||p_i - p_k|| <= tol + spread_i + spread_k``: within
+    ``tol`` of each other, widened by how far each may lie from its exact fixed point.
+    """
+    spread = np.zeros(len(points)) if spread is None else spread
     kept: list[int] = []
     for i in np.argsort(q, kind="stable"):
-        if not kept or np.min(np.linalg.norm(points[kept] - points[i], axis=1)) > tol:
-            kept.append(int(i))
+        if kept:
+            dist = np.linalg.norm(points[kept] - points[i], axis=1)
+            if np.any(dist <= tol + spread[kept] + spread[i]):
+                continue
+        kept.append(int(i))
     return np.asarray(kept, dtype=int)
 
 
@@ -306,7 +355,7 @@ def find_fixed_points(
     lr: float = 1e-2,
     polish_iters: int = 50,
     tol_unique: float = 1e-3,
-    tol_eig: float = 1e-3,
+    tol_eig: float = 1e-5,
     dtype: torch.dtype = torch.float64,
     seed: int = 0,
 ) -> FixedPoints:
@@ -331,10 +380,14 @@ def find_fixed_points(
     lr : float, default=1e-2
         Adam learning rate.
     polish_iters : int, default=50
-        Levenberg-Marquardt iterations after Adam (0 to skip).
+        Levenberg-Marquardt iterations after Adam (0 to skip; a point stops once its ``q``
+        cannot be lowered further). Polishing pulls slow points onto the nearest exact fixed
+        point; skip it to keep slow points (e.g. to look for a line attractor).
     tol_unique : float, default=1e-3
-        Points closer than this (Euclidean) are duplicates; the one with lower ``q`` is kept.
-    tol_eig : float, default=1e-3
+        Fixed points closer than ``tol_unique`` plus their two localisations (estimated distances
+        to the exact fixed point, see :class:`FixedPoints`) are duplicates; the one with lower
+        ``q`` is kept. Slow points: closer than ``tol_unique``.
+    tol_eig : float, default=1e-5
         Eigenvalue moduli within ``tol_eig`` of 1 are marginal (see :func:`classify_stability`).
     dtype : torch.dtype, default=torch.float64
         Dtype of the search; the adapters cast to the module's own dtype.
@@ -364,9 +417,14 @@ def find_fixed_points(
     pts, qs = h.numpy(), q.numpy()
     xs = None if x is None else x.numpy()
 
-    def part(mask):
+    def part(mask, localise):
         idx = np.flatnonzero(mask)
-        idx = idx[_unique(pts[idx], qs[idx], tol_unique)] if idx.size else idx
+        spread = np.zeros(idx.size)
+        if localise and idx.size:
+            xl = None if x is None else x[idx]
+            spread = _localisation(update, torch.as_tensor(pts[idx], dtype=dtype), xl)
+        keep = _unique(pts[idx], qs[idx], tol_unique, spread) if idx.size else idx
+        idx, spread = idx[keep], spread[keep]
         n_hid = pts.shape[1]
         if idx.size:
             xi = None if x is None else x[idx]
@@ -377,11 +435,12 @@ def find_fixed_points(
             jac = np.zeros((0, n_hid, n_hid))
             eig = np.zeros((0, n_hid), dtype=complex)
         labels = classify_stability(eig, tol_eig=tol_eig)
-        return idx, jac, eig, labels
+        return idx, jac, eig, labels, spread
 
     finite = np.isfinite(qs)
-    fi, fj, fe, fl = part(finite & (qs < tol_q))
-    si, sj, se, sl = part(finite & (qs >= tol_q) & (qs < tol_slow))
+    fi, fj, fe, fl, f_spread = part(finite & (qs < tol_q), localise=True)
+    # slow points are not converged: their Newton distance measures the slow flow, not an error
+    si, sj, se, sl, _ = part(finite & (qs >= tol_q) & (qs < tol_slow), localise=False)
     params = {
         "tol_q": tol_q,
         "tol_slow": tol_slow,
@@ -397,5 +456,5 @@ def find_fixed_points(
         inputs=None if xs is None else xs[fi],
         slow_points=pts[si], slow_q=qs[si], slow_jacobians=sj, slow_eigenvalues=se,
         slow_stability=sl, n_initial=int(h0.shape[0]), time_s=time.perf_counter() - t0,
-        params=params,
+        params=params, localisation=f_spread,
     )  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +31,14 @@ class LineAttractor:
         Range of the candidates' projections on ``direction``.
     indices : ndarray of int
         Indices of the candidates in ``concatenate([points, slow_points])``.
+    n_considered : int
+        Fixed (and slow) points examined, whatever their eigenvalues.
+    variance_ratio_all : float
+        Fraction of the variance of *all* examined points on their first principal component:
+        whether the fixed/slow points lie along a line at all (nan if fewer than 2).
+    leading_moduli : ndarray of shape (n_considered,)
+        Largest eigenvalue modulus of each examined point (> 1: an unstable direction, so the
+        point is not on an attracting line even if it lies on a line).
     """
 
     detected: bool
@@ -40,6 +48,36 @@ class LineAttractor:
     center: np.ndarray
     extent: float
     indices: np.ndarray
+    n_considered: int = 0
+    variance_ratio_all: float = float("nan")
+    leading_moduli: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def summary(self) -> dict:
+        """JSON-friendly numbers: detection, counts, variance on the line, leading moduli."""
+        mod = self.leading_moduli
+        return {
+            "detected": bool(self.detected),
+            "n_points": int(self.n_points),
+            "n_considered": int(self.n_considered),
+            "variance_ratio": _finite_or_none(self.variance_ratio),
+            "variance_ratio_all": _finite_or_none(self.variance_ratio_all),
+            "extent": _finite_or_none(self.extent),
+            "leading_modulus_median": float(np.median(mod)) if mod.size else None,
+            "leading_modulus_max": float(np.max(mod)) if mod.size else None,
+        }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def _pc1_ratio(points: np.ndarray) -> float:
+    """Fraction of the variance of ``points`` on their first principal component."""
+    if points.shape[0] < 2:
+        return float("nan")
+    s = np.linalg.svd(points - points.mean(axis=0), compute_uv=False)
+    var = s**2
+    return float(var[0] / var.sum()) if var.sum() > 0 else float("nan")
 
 
 def detect_line_attractor(
@@ -75,6 +113,11 @@ def detect_line_attractor(
         pts = np.concatenate([pts, fixed_points.slow_points])
         eig = np.concatenate([eig, fixed_points.slow_eigenvalues])
     n_hid = pts.shape[1]
+    extra = {
+        "n_considered": int(pts.shape[0]),
+        "variance_ratio_all": _pc1_ratio(pts),
+        "leading_moduli": np.abs(eig).max(axis=1) if eig.size else np.zeros(pts.shape[0]),
+    }
     near_one = np.abs(eig - 1) < tol_eig
     inside = np.abs(eig) < 1 - tol_eig
     cand = np.flatnonzero((near_one.sum(axis=1) == 1) & ((near_one | inside).all(axis=1)))
@@ -82,7 +125,7 @@ def detect_line_attractor(
     if sel.shape[0] < 2:
         return LineAttractor(
             False, int(sel.shape[0]), float("nan"), np.full(n_hid, np.nan),
-            sel.mean(axis=0) if sel.shape[0] else np.full(n_hid, np.nan), 0.0, cand,
+            sel.mean(axis=0) if sel.shape[0] else np.full(n_hid, np.nan), 0.0, cand, **extra,
         )  # fmt: skip
     center = sel.mean(axis=0)
     _, s, vt = np.linalg.svd(sel - center, full_matrices=False)
@@ -92,5 +135,5 @@ def detect_line_attractor(
     proj = (sel - center) @ direction
     detected = bool(sel.shape[0] >= min_points and ratio >= min_variance)
     return LineAttractor(
-        detected, int(sel.shape[0]), ratio, direction, center, float(np.ptp(proj)), cand
+        detected, int(sel.shape[0]), ratio, direction, center, float(np.ptp(proj)), cand, **extra
     )

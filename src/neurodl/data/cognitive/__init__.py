@@ -1,6 +1,7 @@
 """Cognitive tasks as generators of trials (inputs, targets, loss mask, metadata)."""
 
 from .base import TaskTrials, steps_of
+from .ideal_observer import IDEAL_OBSERVERS, ideal_observer_accuracy, ideal_observer_choices
 from .memory import delayed_match_to_sample, parametric_working_memory
 from .neurogym_adapter import from_neurogym
 from .perceptual import context_dependent_integration, perceptual_decision_making
@@ -10,6 +11,7 @@ from .timing import flip_flop, interval_production
 
 __all__ = [
     "COGNITIVE_TASKS",
+    "IDEAL_OBSERVERS",
     "TaskTrials",
     "anti_saccade",
     "context_dependent_integration",
@@ -17,6 +19,8 @@ __all__ = [
     "flip_flop",
     "from_neurogym",
     "go_nogo",
+    "ideal_observer_accuracy",
+    "ideal_observer_choices",
     "interval_production",
     "make_task_trials",
     "multitask_trials",

@@ -17,10 +17,28 @@ from ._build import (
 )
 from .base import TaskTrials
 
-__all__ = ["DEFAULT_COHERENCES", "context_dependent_integration", "perceptual_decision_making"]
+__all__ = [
+    "CONTEXT_COHERENCES",
+    "CONTEXT_NOISE",
+    "DEFAULT_COHERENCES",
+    "PERCEPTUAL_NOISE",
+    "context_dependent_integration",
+    "perceptual_decision_making",
+]
 
-#: Signed coherences drawn by default (Britten et al. 1992 style, no zero).
+#: Signed coherences of the random-dots task (Britten et al. 1992 levels, no zero).
 DEFAULT_COHERENCES = (-0.512, -0.256, -0.128, -0.064, 0.064, 0.128, 0.256, 0.512)
+#: Signed coherences of the context task: the three levels per sign of Mante et al. 2013 (about
+#: 0.05, 0.15 and 0.50 in their monkeys), as in NeuroGym's ``ContextDecisionMaking`` (5/15/50 %).
+CONTEXT_COHERENCES = (-0.5, -0.15, -0.05, 0.05, 0.15, 0.5)
+#: Per-step input noise SD at dt=20 ms of each stimulus channel of the random-dots task:
+#: NeuroGym's ``PerceptualDecisionMaking`` default ``sigma=1`` (SD ``sigma / sqrt(dt_ms)`` per
+#: step), i.e. ``1 / sqrt(20)``.
+PERCEPTUAL_NOISE = float(1.0 / np.sqrt(20.0))
+#: Per-step noise SD at dt=20 ms of each (signed) evidence channel of the context task: NeuroGym's
+#: ``ContextDecisionMaking`` default ``sigma=1`` on each of the two channels of a modality, whose
+#: difference (the signed evidence) has SD ``sqrt(2) * sigma / sqrt(dt_ms)``: ``sqrt(2 / 20)``.
+CONTEXT_NOISE = float(np.sqrt(2.0 / 20.0))
 
 
 def _choice_of(coherence: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -38,7 +56,7 @@ def perceptual_decision_making(
     seed: int | None = 0,
     rng: np.random.Generator | None = None,
     coherences: Sequence[float] = DEFAULT_COHERENCES,
-    noise: float = 1.0,
+    noise: float = PERCEPTUAL_NOISE,
     fixation_ms: float = 300.0,
     stimulus_ms: float = 800.0,
     delay_ms: float = 0.0,
@@ -52,6 +70,13 @@ def perceptual_decision_making(
     Outputs ``[fixation, choice_1, choice_2]``: hold fixation, then choose the stronger stimulus
     (``choice`` 0 for ``c > 0``, 1 for ``c < 0``, random at 0). Epochs: fixation, stimulus,
     delay (optional), response. Mask: 1 from trial start to response end, 0 in padding.
+
+    Defaults: the nonzero coherences of Britten et al. (1992) and the input noise of NeuroGym's
+    ``PerceptualDecisionMaking`` (``sigma=1``: :data:`PERCEPTUAL_NOISE` at dt=20 ms); the stimulus
+    lasts 800 ms (NeuroGym: 2000 ms). A perfect integrator of ``stim_1 - stim_2`` then chooses
+    right on about 97% of trials (90% at coherence 0.064; see
+    :func:`~neurodl.data.cognitive.ideal_observer_accuracy`). Until 2026-12 the default noise was
+    1.0, which capped that ideal observer at about 0.80.
 
     Examples
     --------
@@ -95,8 +120,8 @@ def context_dependent_integration(
     dt: float = 20.0,
     seed: int | None = 0,
     rng: np.random.Generator | None = None,
-    coherences: Sequence[float] = DEFAULT_COHERENCES,
-    noise: float = 1.0,
+    coherences: Sequence[float] = CONTEXT_COHERENCES,
+    noise: float = CONTEXT_NOISE,
     fixation_ms: float = 300.0,
     stimulus_ms: float = 800.0,
     delay_ms: float = 0.0,
@@ -110,6 +135,15 @@ def context_dependent_integration(
     choice_1, choice_2]``: the correct ``choice`` is 0 when the cued dimension's coherence is
     positive, 1 when negative. Columns: ``motion_coherence``, ``colour_coherence``, ``context``
     ("motion" or "colour"), ``cued_coherence``, ``choice`` and the epoch starts.
+
+    Defaults follow Mante et al. (2013) as NeuroGym's ``ContextDecisionMaking`` implements them:
+    coherences +-0.05, +-0.15, +-0.50 (:data:`CONTEXT_COHERENCES`) and noise ``sigma=1`` per
+    channel (:data:`CONTEXT_NOISE` on the signed evidence at dt=20 ms); the stimulus lasts 800 ms
+    (Mante and NeuroGym: 750 ms, which is not a whole number of 20 ms steps). A perfect
+    integrator of the cued input then chooses right on about 95% of trials (84% at coherence
+    0.05; see :func:`~neurodl.data.cognitive.ideal_observer_accuracy`). Until 2026-12 the
+    defaults were the random-dots coherences with noise 1.0, which capped that ideal observer at
+    about 0.85-0.89 (below the issue's 90% goal).
 
     Examples
     --------

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...exceptions import ConfigError
-from ._build import Timeline, assemble, check_n_trials, check_range, make_rng
+from ._build import Timeline, assemble, check_choice, check_n_trials, check_range, make_rng
 from .base import TaskTrials, steps_of
 
 __all__ = ["flip_flop", "interval_production"]
@@ -88,14 +88,18 @@ def flip_flop(
     duration_ms: float = 2000.0,
     pulse_rate: float = 2.0,
     pulse_ms: float = 20.0,
+    unset: str = "free",
 ) -> TaskTrials:
     """The n-bit flip-flop (Sussillo & Barak 2013), 3 bits by default.
 
     Inputs ``[flip_1..n]``: occasional pulses of +1 or -1 (``pulse_ms`` long, onsets at a
     Poisson rate of ``pulse_rate`` per second per bit, drawn on a 1 ms grid and placed at the
     step containing them; pulses of one bit never overlap). Outputs ``[bit_1..n]``: each holds
-    the sign of its input's last pulse (0 before the first one). Mask 1 everywhere. One epoch,
-    ``stimulus``; ``choice`` NaN; column ``n_pulses``. ``info["pulses"]`` lists, per trial, the
+    the sign of its input's last pulse. Before a bit's first pulse its target is 0 and
+    ``unset`` says what the loss does with it: ``"free"`` (default) masks those steps out (the
+    task defines no memory yet, so a trained network needs only the ``2**n_bits`` memory states of
+    Sussillo & Barak); ``"zero"`` asks for output 0 there (mask 1 everywhere; the network then
+    also learns stable "bit not yet set" states). One epoch, ``stimulus``; ``choice`` NaN; column ``n_pulses``. ``info["pulses"]`` lists, per trial, the
     ``(bit, onset_ms, sign)`` of each pulse.
 
     Examples
@@ -109,6 +113,7 @@ def flip_flop(
     if isinstance(n_bits, bool) or not isinstance(n_bits, int | np.integer) or n_bits < 1:
         raise ConfigError(f"Invalid value for 'n_bits'. Allowed: an integer >= 1; got {n_bits!r}.")
     check_range("pulse_rate", pulse_rate, 0.0, np.inf)
+    check_choice("unset", unset, ("free", "zero"))
     tl = Timeline(["stimulus"], np.full((n, 1), duration_ms), dt)
     pulse = steps_of(pulse_ms, dt, what="pulse")
     if pulse < 1:
@@ -118,6 +123,7 @@ def flip_flop(
     n_ms = round(float(duration_ms))
     inputs = np.zeros((n, tl.n_steps, n_bits))
     targets = np.zeros((n, tl.n_steps, n_bits))
+    mask = np.ones_like(targets)
     pulses: list[list[tuple[int, float, int]]] = []
     for i in range(n):
         events = []
@@ -125,6 +131,7 @@ def flip_flop(
             onsets = np.flatnonzero(rng.random(n_ms) < pulse_rate / 1000.0)
             signs = rng.choice([-1, 1], size=onsets.size)
             last_step = -pulse
+            first_step = tl.n_steps  # no pulse yet: the whole trial is "unset"
             for onset, sign in zip(onsets, signs, strict=True):
                 step = int(onset // dt)
                 if step < last_step + pulse or step >= tl.n_steps:
@@ -132,16 +139,19 @@ def flip_flop(
                 inputs[i, step : step + pulse, b] = sign
                 targets[i, step:, b] = sign
                 events.append((b, float(onset), int(sign)))
+                first_step = min(first_step, step)
                 last_step = step
+            if unset == "free":
+                mask[i, :first_step, b] = 0.0
         pulses.append(sorted(events, key=lambda e: (e[1], e[0])))
     return assemble(
         "flip_flop",
         tl,
         inputs,
         targets,
-        np.ones_like(targets),
+        mask,
         {"n_pulses": [len(p) for p in pulses], "choice": np.full(n, np.nan)},
         [f"flip_{b + 1}" for b in range(n_bits)],
         [f"bit_{b + 1}" for b in range(n_bits)],
-        {"pulses": pulses, "pulse_rate": float(pulse_rate)},
+        {"pulses": pulses, "pulse_rate": float(pulse_rate), "unset": unset},
     )

@@ -47,11 +47,20 @@ class TrainingOptions(TaskOptions):
     validation_fraction: float = Field(0.2, ge=0, lt=1)
     stop_at_accuracy: float | None = Field(None, gt=0, le=1)
     loss: Literal["mse", "cross_entropy"] = "mse"
+    schedule: Literal["cosine", "onecycle", "plateau"] | None = None
+    max_time_s: float | None = Field(None, gt=0)
     num_threads: int | None = Field(1, ge=1)
 
 
 class FixedPointOptions(TaskOptions):
-    """Fixed-point search: one per entry of ``inputs`` (``zero``, or an input channel at 1)."""
+    """Fixed-point search: one per entry of ``inputs``.
+
+    An entry is ``zero`` or input channel names joined by ``+`` held at 1, the others at 0 (e.g.
+    ``fixation+context_motion``: the context task's input during the stimulus with no evidence).
+    ``polish_iters=0`` skips the Levenberg-Marquardt polishing, which keeps slow points where
+    they are (polishing moves them onto the nearest exact fixed point): use it to look for a
+    line of slow points.
+    """
 
     enabled: bool = True
     inputs: list[str] = Field(default_factory=lambda: ["zero"])
@@ -62,6 +71,7 @@ class FixedPointOptions(TaskOptions):
     tol_q: float = Field(1e-8, gt=0)
     tol_slow: float = Field(1e-4, gt=0)
     tol_unique: float = Field(1e-3, gt=0)
+    polish_iters: int = Field(50, ge=0)
 
     @field_validator("inputs", mode="before")
     @classmethod
@@ -150,12 +160,13 @@ class TaskModelOptions(TrainedNetworkOptions):
     def _check_analyses(self) -> TaskModelOptions:
         """The named fixed-point inputs and trajectory columns exist."""
         probe = self.probe_trials()
-        for name in self.fixed_points.inputs:
-            if name != "zero" and name not in probe.input_names:
-                raise ValueError(
-                    f"fixed_points.inputs: unknown input {name!r}; use 'zero' or one of "
-                    f"{probe.input_names}"
-                )
+        for entry in self.fixed_points.inputs:
+            for name in [] if entry == "zero" else entry.split("+"):
+                if name not in probe.input_names:
+                    raise ValueError(
+                        f"fixed_points.inputs: unknown input {name!r} in {entry!r}; use 'zero' "
+                        f"or names of {probe.input_names} joined by '+'"
+                    )
         columns = list(probe.trials.columns)
         cond = self.trajectories.condition
         for col in [cond] if isinstance(cond, str) else cond or []:
@@ -171,6 +182,10 @@ class LineAttractorSummary(ResultPart):
     n_points: int
     variance_ratio: float | None
     extent: float | None
+    n_considered: int = 0
+    variance_ratio_all: float | None = None
+    leading_modulus_median: float | None = None
+    leading_modulus_max: float | None = None
 
 
 class FixedPointSummary(ResultPart):
@@ -396,8 +411,8 @@ def _fixed_points(
     states = sample_states(hidden, fpo.n_initial, noise=fpo.noise, seed=seed)
     for name in fpo.inputs:
         x = np.zeros(len(input_names))
-        if name != "zero":
-            x[input_names.index(name)] = 1.0
+        for channel in [] if name == "zero" else name.split("+"):
+            x[input_names.index(channel)] = 1.0
         with torch.enable_grad():
             fp = find_fixed_points(
                 update,
@@ -408,6 +423,7 @@ def _fixed_points(
                 max_iters=fpo.max_iters,
                 lr=fpo.lr,
                 tol_unique=fpo.tol_unique,
+                polish_iters=fpo.polish_iters,
                 seed=seed,
             )
         la = detect_line_attractor(fp)
@@ -425,12 +441,7 @@ def _fixed_points(
                     "max_eigenvalue_modulus": [float(m) for m in moduli],
                     "q": [float(v) for v in fp.q],
                     "time_s": float(fp.time_s),
-                    "line_attractor": {
-                        "detected": bool(la.detected),
-                        "n_points": int(la.n_points),
-                        "variance_ratio": _finite(la.variance_ratio),
-                        "extent": _finite(la.extent),
-                    },
+                    "line_attractor": la.summary(),
                 }
             )
         )
@@ -496,6 +507,8 @@ def train_network(opts: Any, seed: int) -> tuple[Any, Any, Any, Any, dict[str, s
         stop_at_accuracy=tr_opts.stop_at_accuracy if has_acc else None,
         accuracy_fn=accuracy_fn if has_acc else None,
         num_threads=tr_opts.num_threads,
+        schedule=tr_opts.schedule,
+        max_time_s=tr_opts.max_time_s,
     )
     return model, train, test, fit, kinds, trials_s
 

@@ -70,7 +70,11 @@ def write_task_model_report(
                 stability=stability,
             ),
             title=f"PCA trajectories by {result.trajectories.condition}"
-            + (f" (fixed points at input {result.fixed_points[0].input})" if points is not None else ""),
+            + (
+                f" (fixed points at input {result.fixed_points[0].input})"
+                if points is not None
+                else ""
+            ),
             section="Dynamics",
         )
     if fixed_points:
@@ -83,6 +87,8 @@ def write_task_model_report(
                         "slow points": s.n_slow_points,
                         **s.counts,
                         "line attractor": s.line_attractor.detected,
+                        "points on one line (variance)": s.line_attractor.variance_ratio_all,
+                        "leading |lambda| (median)": s.line_attractor.leading_modulus_median,
                         "time (s)": round(s.time_s, 2),
                     }
                     for s in result.fixed_points
@@ -106,7 +112,10 @@ def write_task_model_report(
                 p.levels,
                 curve.p_choice1,
                 ci=np.column_stack(
-                    [np.minimum(curve.ci_low, curve.p_choice1), np.maximum(curve.ci_high, curve.p_choice1)]
+                    [
+                        np.minimum(curve.ci_low, curve.p_choice1),
+                        np.maximum(curve.ci_high, curve.p_choice1),
+                    ]
                 ),
                 fit_x=fit_x,
                 fit_y=curve.predict(fit_x),
