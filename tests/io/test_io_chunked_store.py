@@ -235,3 +235,32 @@ def test_training_on_a_corpus_4x_the_memory_budget_stays_within_it(tmp_path):
     assert r["acc"] > 0.65  # and it learned the planted class signal
     assert r["trained_peak"] - r["base"] < budget
     assert r["loaded_peak"] - r["base"] > 4 * budget  # the probe sees an in-memory copy
+
+
+def test_engine_trains_from_the_store_exactly_as_from_memory(tmp_path, recordings):
+    torch = pytest.importorskip("torch")
+    from neurodl.estimators.torch_engine import TrainConfig, train
+    from neurodl.models.shallow import ShallowConvNet
+
+    store = write_store(tmp_path / "w.zarr", recordings, provenance=PROV)
+    ref = EpochsDataset.concatenate(recordings)
+    cfg = TrainConfig(task="classification", max_epochs=2, batch_size=8, early_stopping=False)
+
+    def fit(X):
+        torch.manual_seed(0)
+        net = ShallowConvNet(
+            n_chans=3,
+            n_times=16,
+            n_outputs=2,
+            n_filters_time=4,
+            filter_time_length=5,
+            n_filters_spat=4,
+            pool_time_length=4,
+            pool_time_stride=2,
+        )
+        train(net, X, ref.y, None, None, cfg)
+        return net.state_dict()
+
+    from_memory, from_store = fit(ref.X), fit(store.torch_view())
+    for name, value in from_memory.items():
+        torch.testing.assert_close(from_store[name], value, rtol=0, atol=0)

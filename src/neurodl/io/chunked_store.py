@@ -389,6 +389,9 @@ class LazyWindows:
 class TorchView:
     """What the training engine indexes: ``view[idx]`` is a float32 ``torch.Tensor`` batch."""
 
+    #: tells :func:`neurodl.estimators.torch_engine.loop.train` to index, not copy, this input
+    lazy_batches = True
+
     def __init__(self, windows: LazyWindows) -> None:
         self.windows = windows
         self.shape = windows.shape

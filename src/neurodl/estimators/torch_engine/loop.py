@@ -250,7 +250,9 @@ def train(
         Maps ``(batch, n_chans, n_times or crop_len)`` float tensors to ``(batch, n_outputs)``
         (any signature with ``objective``). Already on ``cfg.device``.
     X_train : ndarray of shape (n_train, n_chans, n_times)
-        (``(n_train, ...)`` with ``objective``).
+        (``(n_train, ...)`` with ``objective``). Or a lazy batch source with ``lazy_batches =
+        True`` (:meth:`neurodl.io.chunked_store.ChunkedStore.torch_view`): indexed once per batch
+        with the batch's sample indices, it returns a float32 tensor; the data stay on disk.
     y_train : ndarray of shape (n_train,) of int class indices, or (n_train, n_outputs) floats
         (``(n_train, ...)`` floats with ``objective``).
     X_valid, y_valid : arrays like the training ones, or None (no validation, no early stopping)
@@ -298,7 +300,10 @@ def train(
         if cfg.class_weight is not None
         else None
     )
-    Xt = torch.tensor(np.asarray(X_train), dtype=torch.float32)  # a copy: inputs may be read-only
+    if getattr(X_train, "lazy_batches", False):  # e.g. ChunkedStore.torch_view(): read per batch
+        Xt = X_train
+    else:
+        Xt = torch.tensor(np.asarray(X_train), dtype=torch.float32)  # a copy: may be read-only
     y_dtype = torch.long if cfg.task == "classification" and objective is None else torch.float32
     yt = torch.tensor(np.asarray(y_train), dtype=y_dtype)
     optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), cfg.lr, cfg.weight_decay)
