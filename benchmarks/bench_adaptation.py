@@ -31,6 +31,8 @@ norm on the test fold. Networks see inputs divided by the training dataset's med
     OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_adaptation.py \
         --out benchmarks/results/adaptation.json
     python benchmarks/bench_adaptation.py --smoke   # 3 subjects, 2 folds, 2 epochs
+    # the network recipe chosen per fold on training subjects among CANDIDATES:
+    python benchmarks/bench_adaptation.py --part eegmat --select --n-jobs 2
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from neurodl.data import EpochsDataset
 from neurodl.datasets import load_dataset
@@ -86,13 +89,58 @@ BONN_NET = {
     "num_threads": 1,
 }
 COMMON_SFREQ = 173.61
+#: Candidate changes to :data:`NET` for the recipe chosen on training subjects only
+#: (:class:`InnerSelect`), declared after the first run of this benchmark.
+CANDIDATES = {
+    "recipe": {},
+    "small": {"model_params": {"n_filters_time": 10, "n_filters_spat": 10}},
+    "cropped": {"cropped": True, "crop_len": 250, "crop_stride": 125},
+}
+
+
+class InnerSelect(BaseEstimator, ClassifierMixin):
+    """Pick one of ``candidates`` on an inner split of whole training subjects, refit it.
+
+    ``fit(X, y, groups)``: a :class:`~sklearn.model_selection.GroupShuffleSplit` holds out
+    ``val_fraction`` of the training subjects; every candidate is fitted on the rest and scored
+    (balanced accuracy) on them; the best is refitted on all training subjects. The test
+    subject never enters the choice.
+    """
+
+    def __init__(self, candidates=None, val_fraction=0.25, random_state=0):
+        self.candidates = candidates
+        self.val_fraction = val_fraction
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None):
+        from sklearn.base import clone
+        from sklearn.metrics import balanced_accuracy_score
+        from sklearn.model_selection import GroupShuffleSplit
+
+        split = GroupShuffleSplit(1, test_size=self.val_fraction, random_state=self.random_state)
+        tr, va = next(split.split(X, y, groups))
+        self.inner_scores_ = {}
+        for name, est in self.candidates.items():
+            fitted = clone(est).fit(X[tr], y[tr], groups=groups[tr])
+            self.inner_scores_[name] = balanced_accuracy_score(y[va], fitted.predict(X[va]))
+        self.chosen_ = max(self.inner_scores_, key=self.inner_scores_.get)
+        self.best_ = clone(self.candidates[self.chosen_]).fit(X, y, groups=groups)
+        self.classes_ = self.best_.classes_
+        print(f"  inner choice {self.chosen_}: {self.inner_scores_}", flush=True)
+        return self
+
+    def predict_proba(self, X):
+        return self.best_.predict_proba(X)
+
+    def predict(self, X):
+        return self.best_.predict(X)
 
 
 def _ds(X: np.ndarray, like: EpochsDataset, sfreq: float) -> EpochsDataset:
     return EpochsDataset(X, like.y, like.metadata, sfreq, like.ch_names, like.classes, like.info)
 
 
-def eegmat(smoke: bool) -> dict:
+def eegmat(smoke: bool, select: bool = False, n_jobs: int = 1) -> dict:
     ds = load_dataset("eegmat", last=60.0, window=4.0)
     if smoke:
         keep = ds.metadata["subject"].isin(sorted(ds.metadata["subject"].unique())[:3])
@@ -121,10 +169,28 @@ def eegmat(smoke: bool) -> dict:
             net_rec,
         ),
     }
+    if select:
+        cands = {
+            name: NeuralClassifier(
+                NET["model"],
+                sfreq=NET_SFREQ,
+                random_state=0,
+                adaptive_bn=True,
+                **{**net_params, **change},
+            )
+            for name, change in CANDIDATES.items()
+        }
+        runs = {
+            "ts_lr + recentring": runs["ts_lr + recentring"],
+            "shallow (chosen on training subjects) + recentring + AdaBN": (
+                InnerSelect(cands),
+                net_rec,
+            ),
+        }
     cvs, out = {}, {"models": {}, "adaptation": record}
     for name, (est, data) in runs.items():
         t0 = time.perf_counter()
-        cv = cross_validate(est, data, proto, "balanced_accuracy")
+        cv = cross_validate(est, data, proto, "balanced_accuracy", n_jobs=n_jobs)
         cvs[name] = cv
         out["models"][name] = {
             "score": float(cv.score),
@@ -138,6 +204,10 @@ def eegmat(smoke: bool) -> dict:
         ("shallow + recentring + AdaBN", "shallow"),
         ("ts_lr + recentring", "ts_lr"),
     ]
+    if select:
+        pairs = [
+            ("shallow (chosen on training subjects) + recentring + AdaBN", "ts_lr + recentring")
+        ]
     out["comparisons"] = []
     for a, b in pairs:
         cmp = compare_models(cvs[a], cvs[b], names=(a, b))
@@ -243,10 +313,16 @@ def main() -> None:
     ap.add_argument("--part", choices=["eegmat", "bonn", "both"], default="both")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--select",
+        action="store_true",
+        help="EEGMAT: the network recipe chosen per fold among CANDIDATES on training subjects",
+    )
+    ap.add_argument("--n-jobs", type=int, default=1, help="EEGMAT folds in parallel")
     args = ap.parse_args()
     res: dict = {"smoke": args.smoke}
     if args.part in ("eegmat", "both"):
-        res["eegmat"] = eegmat(args.smoke)
+        res["eegmat"] = eegmat(args.smoke, args.select, args.n_jobs)
     if args.part in ("bonn", "both"):
         res["bonn"] = bonn(args.smoke, list(range(1 if args.smoke else args.seeds)))
     if args.out:

@@ -155,3 +155,24 @@ def test_adaptive_bn_undoes_a_gain_shift_of_the_test_inputs() -> None:
         next(iter(adapted.model_.parameters())).detach().numpy(),
         next(iter(plain.model_.parameters())).detach().numpy(),
     )
+
+
+def test_adaptive_bn_with_cropped_training_adapts_on_crops() -> None:
+    X, y = _data(n=24)
+    X = np.repeat(X, 8, axis=2)  # 128 samples
+    clf = NeuralClassifier(
+        "shallow",
+        max_epochs=1,
+        batch_size=8,
+        validation_fraction=0.0,
+        random_state=0,
+        sfreq=128.0,
+        device="cpu",
+        cropped=True,
+        crop_len=100,
+        crop_stride=14,
+        adaptive_bn=True,
+        model_params={"n_filters_time": 4, "n_filters_spat": 4},
+    ).fit(X, y)
+    proba = clf.predict_proba(X)  # the model sees crops of 100 samples, adapted on them too
+    assert proba.shape == (24, 2) and np.allclose(proba.sum(1), 1)

@@ -29,6 +29,7 @@ from .torch_engine import (
     TrainResult,
     build_augmenter,
     determinism,
+    eval_crop_starts,
     predict_outputs,
     resolve_device,
     train,
@@ -415,7 +416,11 @@ class _NeuralBase(BaseEstimator):
         with _torch_threads(self.num_threads), use_log_level("info" if self.verbose else None):
             net = self.model_
             if self.adaptive_bn:  # batch-norm statistics of these (unlabelled) inputs
-                net = adapt_batchnorm(net, X3, device=self.device_)
+                X_adapt = X3
+                if self.crop_len_ is not None:  # the crops the model sees at prediction
+                    starts = eval_crop_starts(X3.shape[2], self.crop_len_, self.crop_stride_)
+                    X_adapt = np.concatenate([X3[:, :, s : s + self.crop_len_] for s in starts])
+                net = adapt_batchnorm(net, X_adapt, device=self.device_)
             out = predict_outputs(
                 net,
                 X3,
