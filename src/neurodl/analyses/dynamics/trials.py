@@ -192,44 +192,44 @@ def trial_window_counts(
 ) -> TrialCounts:
     """Spike counts of every unit in a window around each trial's alignment time.
 
-        The window is ``[a + start, a + t_after]`` with ``a = trials[align] (+ trials[align_shift])``
-        and ``start = t_start`` (or ``-t_before``). Counts are taken with
-        :func:`~neurodl.analyses.dynamics.bin_trials` (a spike at time ``t`` counts in the bin with
+    The window is ``[a + start, a + t_after]`` with ``a = trials[align] (+ trials[align_shift])``
+    and ``start = t_start`` (or ``-t_before``). Counts are taken with
+    :func:`~neurodl.analyses.dynamics.bin_trials` (a spike at time ``t`` counts in the bin with
     ``left <= t < right``; the last bin also includes its right edge).
 
-        Parameters
-        ----------
-        spikes : SpikeTrains
-            With a trial table (``start_time``, ``stop_time`` and the columns named here).
-        rows : ndarray of bool, shape (n_trials,), optional
-            Trials counted (others are left 0); default all.
-        align : str, default="start_time"
-            Column of alignment times (seconds).
-        align_shift : str, optional
-            Column added to ``align`` (seconds; e.g. a reaction time counted from ``stop_time``).
-        t_start : float, optional
-            Window start relative to the alignment time; overrides ``t_before``.
-        t_before : float, default=0.0
-            Seconds before the alignment time (start ``-t_before``) when ``t_start`` is None.
-        t_after : float, optional
-            Window end relative to the alignment time; default the shortest
-            ``stop_time - a`` among the counted trials.
-        bin_size : float, optional
-            None: one count per unit over the whole window; else ``floor(width / bin_size)`` bins.
-        sqrt : bool, default=True
-            Square-root the counts (variance stabilisation).
+    Parameters
+    ----------
+    spikes : SpikeTrains
+        With a trial table (``start_time``, ``stop_time`` and the columns named here).
+    rows : ndarray of bool, shape (n_trials,), optional
+        Trials counted (others are left 0); default all.
+    align : str, default="start_time"
+        Column of alignment times (seconds).
+    align_shift : str, optional
+        Column added to ``align`` (seconds; e.g. a reaction time counted from ``stop_time``).
+    t_start : float, optional
+        Window start relative to the alignment time; overrides ``t_before``.
+    t_before : float, default=0.0
+        Seconds before the alignment time (start ``-t_before``) when ``t_start`` is None.
+    t_after : float, optional
+        Window end relative to the alignment time; default the shortest
+        ``stop_time - a`` among the counted trials.
+    bin_size : float, optional
+        None: one count per unit over the whole window; else ``floor(width / bin_size)`` bins.
+    sqrt : bool, default=True
+        Square-root the counts (variance stabilisation).
 
-        Returns
-        -------
-        TrialCounts
-            ``X`` of shape (n_trials, n_bins * n_units), the table with ``_window_start``, the window.
+    Returns
+    -------
+    TrialCounts
+        ``X`` of shape (n_trials, n_bins * n_units), the table with ``_window_start``, the window.
 
-        Raises
-        ------
-        ConfigError
-            Unknown ``align``/``align_shift`` column, or a window that ends before it starts.
-        DataFormatError
-            No trial table, or a missing alignment time in a counted trial.
+    Raises
+    ------
+    ConfigError
+        Unknown ``align``/``align_shift`` column, or a window that ends before it starts.
+    DataFormatError
+        No trial table, or a missing alignment time in a counted trial.
     """
     if spikes.trials is None:
         raise DataFormatError("'spikes' has no trial table; trial windows need one.")

@@ -38,11 +38,19 @@ __all__ = [
 
 
 class TrialFilter(_Strict):
+    """Keep only the trials whose ``column`` of the trial table holds one of ``values``."""
+
     column: str
     values: list[Any]
 
 
 class TrialLabel(_Strict):
+    """A label from the trial table: ``column``, optionally thresholded or restricted.
+
+    ``names`` are the class names in label order (default: the values, or ``"<column> < t"``
+    and ``">= t"`` with a threshold); see :func:`neurodl.analyses.dynamics.trials.trial_labels`.
+    """
+
     column: str
     threshold: float | None = None
     """Labels ``value >= threshold`` as 1 (``above``) and the rest 0 (``below``)."""
