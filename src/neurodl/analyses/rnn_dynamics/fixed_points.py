@@ -277,7 +277,7 @@ def _optimise(update, h, x, *, max_iters, lr, polish_iters, tol_q):
     h = h.detach()
     # Levenberg-Marquardt polishing: solve (A^T A + mu I) d = -A^T r, A = J - I, r = F(h) - h.
     # A point leaves the active set once q < tol_q * 1e-8 or its damping has grown to 1e8
-    # (ten failed steps in a row: q is at the update's rounding floor, e.g. ~1e-15 in float32).
+    # (about ten failed steps: q is at the update's rounding floor, e.g. ~1e-15 in float32).
     eye = torch.eye(h.shape[1], dtype=h.dtype)
     mu = torch.full((h.shape[0],), 1e-3, dtype=h.dtype)
     with torch.no_grad():
@@ -297,7 +297,9 @@ def _optimise(update, h, x, *, max_iters, lr, polish_iters, tol_q):
         with torch.no_grad():
             h_new = ha + step
             q_new = _q(update, h_new, xa)
-        better = torch.isfinite(q_new) & (q_new < q[active])
+        # a step counts only if it lowers q by more than rounding noise (0.1%), so points at
+        # the update's floating-point floor stop instead of random-walking there
+        better = torch.isfinite(q_new) & (q_new < q[active] * (1 - 1e-3))
         h[active] = torch.where(better[:, None], h_new, ha)
         q[active] = torch.where(better, q_new, q[active])
         mu[active] = torch.where(better, mu[active] * 0.3, mu[active] * 10).clamp(1e-12, 1e9)
