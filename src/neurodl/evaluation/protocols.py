@@ -13,7 +13,7 @@ name                       what it does                                         
 ``leave-one-subject-out``  test on one subject, train on all the others            ``subject``
 ``leave-one-run-out``      inside each subject x session, test one run             ``run``
 ``grouped-kfold``          GroupKFold by ``group_by`` (recording or segment)       ``group_by``
-``blocked-timeseries``     contiguous blocks per recording, train only on the past  (time check)
+``blocked-timeseries``     contiguous blocks per recording; train on the past      (time check)
 ``leave-one-site-out``     test on one site, train on the others                   ``site``
 ``site-stratified-kfold``  k-fold of subjects stratified by site x label           ``subject``
 =========================  ======================================================  ==============

@@ -5,19 +5,19 @@ recording, a dataset) and uses it to transform that group's samples only, so a t
 adapted with its own data and nothing of it reaches the other groups. Which groups' data were
 used is the caller's to record (see :func:`neurodl.evaluation.adapt_dataset`).
 
-=========================  ==================================================================
-function                   what each group's samples become
-=========================  ==================================================================
-:func:`align_signals`      ``R^{-1/2} X``: whitened by the group's reference covariance ``R``
-                           (``"euclidean"``: arithmetic mean of the sample covariances, He &
-                           Wu 2019; ``"riemann"``: Riemannian mean of shrinkage covariances, so
-                           the group's covariances are re-centred at the identity, Zanini et
-                           al. 2018)
-:func:`recentre_covariances`  ``M^{-1/2} C M^{-1/2}`` for covariance matrices ``C`` (pyRiemann)
-:func:`standardize_groups` per channel: minus the group's mean, divided by the group's SD
-:func:`scale_groups`       divided by one number per group (median per-channel SD): amplitude
-                           harmonisation between datasets or sites
-=========================  ==================================================================
+==============================  ==================================================================
+function                        what each group's samples become
+==============================  ==================================================================
+:func:`align_signals`           ``R^{-1/2} X``: whitened by the group's reference covariance ``R``
+                                (``"euclidean"``: arithmetic mean of the sample covariances, He &
+                                Wu 2019; ``"riemann"``: Riemannian mean of shrinkage covariances, so
+                                the group's covariances are re-centred at the identity, Zanini et
+                                al. 2018)
+:func:`recentre_covariances`    ``M^{-1/2} C M^{-1/2}`` for covariance matrices ``C`` (pyRiemann)
+:func:`standardize_groups`      per channel: minus the group's mean, divided by the group's SD
+:func:`scale_groups`            divided by one number per group (median per-channel SD): amplitude
+                                harmonisation between datasets or sites
+==============================  ==================================================================
 """
 
 from __future__ import annotations
