@@ -182,7 +182,7 @@ def cluster_units(
     >>> acts = np.concatenate([a + 0.1 * rng.normal(size=(200, 3)),
     ...                        b + 0.1 * rng.normal(size=(200, 3))], axis=1)
     >>> labels = cluster_units(acts, 2)
-    >>> len(set(labels[:3])), len(set(labels[3:])), labels[0] != labels[3]
+    >>> len(set(labels[:3])), len(set(labels[3:])), bool(labels[0] != labels[3])
     (1, 1, True)
     """
     from sklearn.cluster import KMeans
