@@ -195,3 +195,19 @@ def test_bandpower_features_find_a_planted_rhythm(rng):
 def test_cohort_rejects_mismatched_rows():
     with pytest.raises(DataFormatError, match="must match"):
         SubjectCohort(np.zeros((3, 2)), [0, 1], ["a", "b", "c"], ["s"] * 3, pd.DataFrame(), ["x"])
+
+
+def test_brainnet_edge_to_edge_equals_the_two_convolutions():
+    import torch
+    from torch import nn
+
+    from neurodl.models.brainnet import EdgeToEdge
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 2, 7, 7)
+    e2e = EdgeToEdge(2, 3, 7)
+    row, col = nn.Conv2d(2, 3, (1, 7), bias=False), nn.Conv2d(2, 3, (7, 1), bias=False)
+    row.weight.data = e2e.row_weight.data[:, :, None, :]
+    col.weight.data = e2e.col_weight.data[:, :, :, None]
+    expected = row(x) + col(x) + e2e.bias[:, None, None]
+    torch.testing.assert_close(e2e(x), expected, atol=1e-5, rtol=1e-5)

@@ -33,6 +33,8 @@ SLOW = {
     "cross-dataset + adaptation covered by test_workflows_crossdataset.py",
     "eegmat_rest_vs_arithmetic_loso": "ShallowNet x 12 LOSO folds on 24 EDF files; decoding + "
     "adaptation covered by test_workflows_crossdataset.py",
+    "abide_autism_connectome": "343 subjects x 19,900 edges, 10 sites, BrainNetCNN (minutes "
+    "shrunk); biomarker covered by eegmat_counting_quality and test_workflows_biomarker.py",
 }
 
 

@@ -9,6 +9,7 @@ weighted edges; node-to-graph filters sum the nodes. A linear head reads the gra
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -17,23 +18,50 @@ from torch import nn
 from ..exceptions import ConfigError
 from .registry import register_model
 
-__all__ = ["BrainNetCNN", "EdgeToEdge"]
+__all__ = ["BrainNetCNN", "EdgeToEdge", "EdgeToNode"]
 
 
 class EdgeToEdge(nn.Module):
-    """Cross-shaped filter: out[i, j] = sum_k w_row[k] x[i, k] + sum_k w_col[k] x[k, j].
+    """Cross-shaped filter: out[o, i, j] = sum_c,k row[o, c, k] x[c, i, k] + col[o, c, k] x[c, k, j].
 
+    The same as a ``(1, n)`` plus an ``(n, 1)`` convolution, written as two matrix products
+    (several times faster than the wide convolutions on CPU).
     ``x`` of shape (batch, in_channels, n, n) -> (batch, out_channels, n, n).
     """
 
     def __init__(self, in_channels: int, out_channels: int, n_nodes: int) -> None:
         super().__init__()
-        self.row = nn.Conv2d(in_channels, out_channels, (1, n_nodes))
-        self.col = nn.Conv2d(in_channels, out_channels, (n_nodes, 1))
+        bound = 1.0 / math.sqrt(in_channels * n_nodes)
+        self.row_weight = nn.Parameter(torch.empty(out_channels, in_channels, n_nodes))
+        self.col_weight = nn.Parameter(torch.empty(out_channels, in_channels, n_nodes))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        for w in (self.row_weight, self.col_weight, self.bias):
+            nn.init.uniform_(w, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, in_channels, n, n) -> (batch, out_channels, n, n)."""
-        return self.row(x) + self.col(x)  # (b, c, n, 1) + (b, c, 1, n) broadcast
+        row = torch.einsum("bcik,ock->boi", x, self.row_weight)  # (b, o, n): per row i
+        col = torch.einsum("bckj,ock->boj", x, self.col_weight)  # (b, o, n): per column j
+        return row[..., :, None] + col[..., None, :] + self.bias[:, None, None]
+
+
+class EdgeToNode(nn.Module):
+    """Weighted sum of each node's edges: out[o, i] = sum_c,k w[o, c, k] x[c, i, k] + b[o].
+
+    ``x`` of shape (batch, in_channels, n, n) -> (batch, out_channels, n).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, n_nodes: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_channels * n_nodes)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n_nodes))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        for w in (self.weight, self.bias):
+            nn.init.uniform_(w, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, in_channels, n, n) -> (batch, out_channels, n)."""
+        return torch.einsum("bcik,ock->boi", x, self.weight) + self.bias[:, None]
 
 
 @register_model("brainnetcnn")
@@ -49,7 +77,8 @@ class BrainNetCNN(nn.Module):
     sfreq : float or None
         Unused (uniform signature).
     n_e2e, n_e2n, n_n2g : int, default=8, 32, 64
-        Filters of the three connectome layers.
+        Filters of the three connectome layers. ``n_e2e=0`` skips the edge-to-edge layer (the
+        edge-to-node layer then reads the matrix itself: one matrix product, much cheaper on CPU).
     dropout : float, default=0.5
         Dropout before the node-to-graph layer and the head.
     negative_slope : float, default=0.33
@@ -59,6 +88,8 @@ class BrainNetCNN(nn.Module):
     --------
     >>> m = BrainNetCNN(10, 10, 2)
     >>> m(torch.zeros(3, 10, 10)).shape
+    torch.Size([3, 2])
+    >>> BrainNetCNN(10, 10, 2, n_e2e=0)(torch.zeros(3, 10, 10)).shape
     torch.Size([3, 2])
     """
 
@@ -81,22 +112,24 @@ class BrainNetCNN(nn.Module):
                 f"BrainNetCNN needs square connectivity matrices (n_chans == n_times); got "
                 f"n_chans={n_chans}, n_times={n_times}."
             )
-        for name, value in (("n_e2e", n_e2e), ("n_e2n", n_e2n), ("n_n2g", n_n2g)):
-            if int(value) < 1:
-                raise ConfigError(f"Invalid value for {name!r}. Allowed: >= 1; got {value!r}.")
+        for name, value, low in (("n_e2e", n_e2e, 0), ("n_e2n", n_e2n, 1), ("n_n2g", n_n2g, 1)):
+            if int(value) < low:
+                raise ConfigError(f"Invalid value for {name!r}. Allowed: >= {low}; got {value!r}.")
         if not 0.0 <= float(dropout) < 1.0:
             raise ConfigError(f"Invalid value for 'dropout'. Allowed: [0, 1); got {dropout!r}.")
         n = int(n_chans)
-        self.edge_to_edge = EdgeToEdge(1, int(n_e2e), n)
-        self.edge_to_node = nn.Conv2d(int(n_e2e), int(n_e2n), (1, n))
-        self.node_to_graph = nn.Conv2d(int(n_e2n), int(n_n2g), (n, 1))
+        self.edge_to_edge = EdgeToEdge(1, int(n_e2e), n) if int(n_e2e) else None
+        self.edge_to_node = EdgeToNode(max(int(n_e2e), 1), int(n_e2n), n)
+        self.node_to_graph = nn.Linear(int(n_e2n) * n, int(n_n2g))  # weighted sum over nodes
         self.activation = nn.LeakyReLU(float(negative_slope))
         self.dropout = nn.Dropout(float(dropout))
         self.head = nn.Linear(int(n_n2g), n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of shape (batch, n_regions, n_regions) -> (batch, n_outputs)."""
-        h = self.activation(self.edge_to_edge(x.unsqueeze(1)))  # (b, e2e, n, n)
-        h = self.activation(self.edge_to_node(h))  # (b, e2n, n, 1)
-        h = self.activation(self.node_to_graph(self.dropout(h)))  # (b, n2g, 1, 1)
-        return self.head(self.dropout(h.flatten(1)))
+        h = x.unsqueeze(1)  # (b, 1, n, n)
+        if self.edge_to_edge is not None:
+            h = self.activation(self.edge_to_edge(h))  # (b, e2e, n, n)
+        h = self.activation(self.edge_to_node(h))  # (b, e2n, n)
+        h = self.activation(self.node_to_graph(self.dropout(h).flatten(1)))  # (b, n2g)
+        return self.head(self.dropout(h))

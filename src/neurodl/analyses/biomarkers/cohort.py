@@ -179,7 +179,7 @@ class SubjectCohort:
             "n_subjects": self.n_subjects,
             "unit": self.unit,
             "per_class": {c: int(np.sum(self.y == k)) for k, c in enumerate(self.classes)},
-            "per_site": {s: int(np.sum(self.sites == s)) for s in sorted(set(self.sites))},
+            "per_site": {str(s): int(np.sum(self.sites == s)) for s in sorted(set(self.sites))},
             "excluded": by_rule,
         }
 

@@ -206,7 +206,7 @@ class ConnectomeFeatures(TransformerMixin, BaseEstimator):
             raise DataFormatError("The tangent space needs at least 2 training subjects.")
         if self.kind == "tangent" and self.reference == "log_euclidean":
             vals, vecs = np.linalg.eigh(X)
-            log_mean = np.einsum("nij,nj,nkj->ik", vecs, np.log(vals), vecs) / len(X)
+            log_mean = ((vecs * np.log(vals)[:, None, :]) @ vecs.transpose(0, 2, 1)).mean(axis=0)
             v, u = np.linalg.eigh(log_mean)
             self.mean_ = (u * np.exp(v)) @ u.T
             self.whitening_ = (u * np.exp(-v / 2)) @ u.T
@@ -229,7 +229,7 @@ class ConnectomeFeatures(TransformerMixin, BaseEstimator):
         if self.kind == "tangent":
             w = self.whitening_
             vals, vecs = np.linalg.eigh(w @ X @ w)
-            return np.einsum("nij,nj,nkj->nik", vecs, np.log(vals), vecs)
+            return (vecs * np.log(vals)[:, None, :]) @ vecs.transpose(0, 2, 1)
         if self.kind == "correlation":
             out = np.array([cov_to_corr(c) for c in X])
         else:

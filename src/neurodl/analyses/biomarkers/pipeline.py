@@ -13,6 +13,7 @@ subjects (within sites when asked) and refits on the same folds.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,18 @@ _SIDE = ("sites", "covariates")
 
 
 def _accepts(method: Any, name: str) -> bool:
+    owner = getattr(method, "__self__", None)
+    if owner is not None:  # bound method: cache by class (signatures do not change per object)
+        return _accepts_by_class(type(owner), method.__name__, name)
+    return _accepts_uncached(method, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _accepts_by_class(cls: type, method_name: str, name: str) -> bool:
+    return _accepts_uncached(getattr(cls, method_name), name)
+
+
+def _accepts_uncached(method: Any, name: str) -> bool:
     try:
         params = inspect.signature(method).parameters
     except (TypeError, ValueError):
@@ -282,7 +295,13 @@ def _linear_weights(est: Any) -> np.ndarray | None:
 
 
 def _run_fold(
-    estimator: Any, cohort: SubjectCohort, y: np.ndarray, tr: np.ndarray, te: np.ndarray
+    estimator: Any,
+    cohort: SubjectCohort,
+    y: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    *,
+    need_score: bool = True,
 ) -> dict[str, Any]:
     cov = cohort.confounds.to_numpy(dtype=float) if cohort.confounds.shape[1] else None
     side_tr = {"sites": cohort.sites[tr], "covariates": None if cov is None else cov[tr]}
@@ -290,7 +309,7 @@ def _run_fold(
     est = clone(estimator)
     est.fit(cohort.X[tr], y[tr], **_side(est.fit, side_tr))
     pred = np.asarray(est.predict(cohort.X[te], **_side(est.predict, side_te)))
-    score = _score_of(est, cohort.X[te], side_te)
+    score = _score_of(est, cohort.X[te], side_te) if need_score else None
     return {"est": est, "pred": pred, "score": score}
 
 
@@ -375,13 +394,17 @@ def subject_permutation_test(
     within_site: bool = True,
     seed: int = 0,
     observed: float | None = None,
+    statistic: str = "pooled",
     **protocol_params: Any,
 ) -> PermutationResult:
     """Permutation test of the subject-level balanced accuracy: diagnosis permuted across subjects.
 
     Every permutation refits ``estimator`` on the same folds. With ``within_site`` the labels
     move only among subjects of one site (each site keeps its class balance, so a site effect
-    cannot masquerade as a group effect).
+    cannot masquerade as a group effect). The statistic is the balanced accuracy of all
+    out-of-fold predictions pooled (``"pooled"``, defined even when a small test fold holds one
+    class) or the mean of the fold scores (``"fold_mean"``); ``observed`` (when given, to
+    avoid refitting) must be the same statistic.
 
     Returns
     -------
@@ -398,12 +421,20 @@ def subject_permutation_test(
         )
     _, splits = subject_splits(cohort, protocol, **protocol_params)
 
+    if statistic not in ("pooled", "fold_mean"):
+        raise ConfigError(
+            f"Invalid value for 'statistic'. Allowed: 'pooled', 'fold_mean'; got {statistic!r}."
+        )
+
     def cv_score(y: np.ndarray) -> float:
-        vals = []
+        vals, preds = [], np.empty_like(y)
         for tr, te, _ in splits:
-            pred = _run_fold(estimator, cohort, y, tr, te)["pred"]
-            vals.append(subject_metrics(y[te], pred)["balanced_accuracy"])
-        return float(np.nanmean(vals))
+            preds[te] = _run_fold(estimator, cohort, y, tr, te, need_score=False)["pred"]
+            vals.append(subject_metrics(y[te], preds[te])["balanced_accuracy"])
+        tested = np.concatenate([te for _, te, _ in splits])
+        if statistic == "pooled":
+            return subject_metrics(y[tested], preds[tested])["balanced_accuracy"]
+        return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
     y = cohort.y
     obs = cv_score(y) if observed is None else float(observed)
