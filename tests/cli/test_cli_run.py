@@ -195,7 +195,7 @@ def test_null_data_is_not_significant(tmp_path):
         ({"model": {"name": "svmm"}}, "Unknown model 'svmm'"),
         ({"evaluation": {"protocol": "leave-one-subjet-out"}}, "leave-one-subjet-out"),
         ({"preprocessing": [{"bandpas": {}}]}, "bandpas"),
-        ({"data": {"source": "simulate", "simulator": "nope"}}, "Unknown simulator 'nope'"),
+        ({"data": {"source": "simulate", "simulator": "nope"}}, "unknown simulator 'nope'"),
     ],
 )
 def test_bad_config_exits_nonzero_with_one_line(tmp_path, capsys, overrides, match):

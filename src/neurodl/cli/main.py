@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
 from .. import __version__
@@ -28,6 +29,28 @@ class _RedactingFormatter(logging.Formatter):
         return replace_codes(redact_paths(super().format(record)), active_pseudonyms())
 
 
+#: Errors whose message is written for the user: shown as they are.
+_CLEAR = (NeurodlError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+def error_line(err: BaseException) -> str:
+    """One line for any error: the message of ours, type and message of anything else."""
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(err, _CLEAR):
+        return first or type(err).__name__
+    where = ""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" in {tb.tb_frame.f_code.co_name}()"
+    return (
+        f"{type(err).__name__}{where}: {first or '(no message)'} "
+        "(run with --debug for the traceback; `neurodl run CONFIG --check` validates a config)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurodl",
@@ -39,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress bars, warnings only"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (INFO level)")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, show the full traceback (for reports)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.add_parser(sub)
@@ -66,13 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with config_context(**settings):
             return int(args.func(args))
-    except (NeurodlError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"neurodl: error: {msg}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("neurodl: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        print(f"neurodl: error: {error_line(err)}", file=sys.stderr)
+        return 1
     finally:
         log.removeHandler(handler)
 

@@ -29,7 +29,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="replace subject codes by pseudonyms in results, report and logs (P1, P2...; "
         "keyed pseudonyms with $NEURODL_PSEUDONYM_KEY)",
     )
-    p.add_argument("--check", action="store_true", help="only validate the config and exit")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the config (names, parameters, data, labels, folds) and exit; "
+        "nothing is fitted",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the validated config with every default filled in, as JSON, and exit",
+    )
     p.set_defaults(func=_run)
 
 
@@ -52,8 +62,15 @@ def _run(args: argparse.Namespace) -> int:
     from ..workflows import load_config, run_config
 
     cfg = load_config(args.config)
-    if args.check:
+    if args.print_config:
         print(json.dumps(cfg.model_dump(), indent=2))
+        return 0
+    if args.check:
+        from ..workflows.precheck import check_samples
+
+        for line in check_samples(cfg):
+            print(line)
+        print(f"config OK: {args.config} (task {cfg.task})")
         return 0
     out = Path(args.out) if args.out else Path("neurodl_out") / cfg.name
     res = run_config(cfg, out, overwrite=args.overwrite, config_text=_config_text(args.config))

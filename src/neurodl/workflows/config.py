@@ -52,13 +52,22 @@ class DataConfig(_Strict):
 
     ``source: simulate`` uses a built-in simulator (``simulator`` + ``params``);
     ``source: dataset`` a named dataset under the data root (``dataset`` + ``params``);
-    ``source: file`` any file neurodl reads (``path`` + ``params`` for the reader).
+    ``source: file`` any file neurodl reads (``path`` + ``params`` for the reader);
+    ``source: files`` several recordings (``files``: a list of paths and/or glob patterns, read
+    with the same reader and ``params``), each labelled with the subject/session/run of its
+    BIDS entities (``sub-01_ses-02_run-03``) or of ``pattern`` (``"{subject}R{run}"`` on the
+    file name without extension); ``to_samples`` then cuts each recording and stacks the samples.
     """
 
-    source: Literal["simulate", "dataset", "file"] = "simulate"
+    source: Literal["simulate", "dataset", "file", "files"] = "simulate"
     simulator: str | None = None
     dataset: str | None = None
     path: str | None = None
+    files: list[str] | None = None
+    """Recordings for ``source: files``: paths or glob patterns, relative to the working folder."""
+    pattern: str | None = None
+    """How the file names (without extension) give ``{subject}``, ``{session}`` and ``{run}``,
+    e.g. ``"{subject}R{run}"`` for ``S001R04.edf``; default: BIDS entities in the name."""
     data_root: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     to_samples: dict[str, dict[str, Any]] | None = None
@@ -79,7 +88,9 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _source_fields(self) -> DataConfig:
-        need = {"simulate": "simulator", "dataset": "dataset", "file": "path"}[self.source]
+        need = {"simulate": "simulator", "dataset": "dataset", "file": "path", "files": "files"}[
+            self.source
+        ]
         if getattr(self, need) is None:
             raise ValueError(f"data.source is {self.source!r}, so data.{need} is required")
         return self
@@ -112,6 +123,16 @@ class EvaluationConfig(_Strict):
     n_boot: int = Field(1000, ge=0, le=1_000_000)
     ci: float = Field(0.95, gt=0.0, lt=1.0)
     n_jobs: int = 1
+    """Parallel workers for folds and permutations: 1 serial, k > 1 workers, -1 all cores."""
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _n_jobs(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError(
+                "n_jobs is 1 (serial), a number of workers > 1, or -1 (all cores); 0 has no meaning"
+            )
+        return value
 
 
 class ReportConfig(_Strict):
@@ -131,7 +152,8 @@ class RunConfig(_Strict):
 
     task: str = "decoding"
     name: str = "run"
-    seed: int = 0
+    seed: int = Field(0, ge=0)
+    """Seed of every random choice of the run (splits, permutations, network weights)."""
     data: DataConfig | None = None
     """Required by the tasks that read data (checked by :func:`neurodl.workflows.parse_config`);
     tasks that generate their own trials (e.g. ``task_model``) take none."""

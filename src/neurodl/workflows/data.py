@@ -6,49 +6,63 @@ imported until it is used); the tables below map config names to those functions
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._logging import logger
-from ..exceptions import ConfigError, DataFormatError
+from ..exceptions import ConfigError, DataFormatError, DatasetError
 from .config import DataConfig
+from .files import expand_files, read_files
 
-__all__ = ["SAMPLERS", "SIMULATORS", "load_data", "load_samples"]
+__all__ = [
+    "SAMPLERS",
+    "SIMULATORS",
+    "check_data",
+    "load_data",
+    "load_samples",
+    "reader_for",
+    "reuse_loaded_samples",
+]
 
 
-def _motor_imagery(**kw: Any) -> Any:
+def _motor_imagery() -> Callable[..., Any]:
     from ..data.simulate import simulate_motor_imagery
 
-    return simulate_motor_imagery(**kw)
+    return simulate_motor_imagery
 
 
-def _evoked(**kw: Any) -> Any:
+def _evoked() -> Callable[..., Any]:
     from ..data.simulate import simulate_evoked
 
-    return simulate_evoked(**kw)
+    return simulate_evoked
 
 
-def _continuous_seizures(**kw: Any) -> Any:
+def _continuous_seizures() -> Callable[..., Any]:
     from ..data.simulate import simulate_continuous_seizures
 
-    return simulate_continuous_seizures(**kw)
+    return simulate_continuous_seizures
 
 
-def _fmri(**kw: Any) -> Any:
+def _fmri() -> Callable[..., Any]:
     from ..data.simulate import simulate_fmri
 
-    return simulate_fmri(**kw)
+    return simulate_fmri
 
 
-def _latent_population(**kw: Any) -> Any:
+def _latent_population() -> Callable[..., Any]:
     from ..data.simulate import simulate_latent_population
 
-    return simulate_latent_population(**kw)
+    return simulate_latent_population
 
 
-#: ``data.simulator`` name -> simulator (see :mod:`neurodl.data.simulate`).
-SIMULATORS: dict[str, Callable[..., Any]] = {
+#: ``data.simulator`` name -> a function returning the simulator (see :mod:`neurodl.data.simulate`).
+SIMULATORS: dict[str, Callable[[], Callable[..., Any]]] = {
     "motor_imagery": _motor_imagery,
     "evoked": _evoked,
     "continuous_seizures": _continuous_seizures,
@@ -57,37 +71,102 @@ SIMULATORS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _fmri_volumes(obj: Any, **kw: Any) -> Any:
+def _fmri_volumes() -> Callable[..., Any]:
     from ..io.fmri import volumes_to_dataset
 
-    return volumes_to_dataset(obj, **kw)
+    return volumes_to_dataset
 
 
-def _fmri_samples(obj: Any, **kw: Any) -> Any:
+def _fmri_samples() -> Callable[..., Any]:
     from ..analyses.fmri.glm import fmri_samples
 
-    return fmri_samples(obj, **kw)
+    return fmri_samples
 
 
-def _windows(obj: Any, **kw: Any) -> Any:
+def _windows() -> Callable[..., Any]:
     from ..preprocessing import make_windows
 
-    return make_windows(obj, **kw)
+    return make_windows
 
 
-def _epochs(obj: Any, **kw: Any) -> Any:
-    from ..preprocessing import epochs_from_annotations
+def _epochs() -> Callable[..., Any]:
+    from .epochs_sampler import epochs_sampler
 
-    return epochs_from_annotations(obj, **kw)
+    return epochs_sampler
 
 
-#: ``data.to_samples`` name -> function turning what was loaded into an EpochsDataset.
-SAMPLERS: dict[str, Callable[..., Any]] = {
+#: ``data.to_samples`` name -> a function returning the sampler, which turns what was loaded
+#: into an EpochsDataset (its first argument is what was loaded).
+SAMPLERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "fmri_volumes": _fmri_volumes,
     "fmri_samples": _fmri_samples,
     "windows": _windows,
     "epochs": _epochs,
 }
+
+
+def _known(name: str | None, table: dict[str, Any], where: str, what: str) -> Callable[..., Any]:
+    """The function registered as ``name`` in ``table``; an unknown name lists the known ones."""
+    if name not in table:
+        close = difflib.get_close_matches(str(name), list(table), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"Invalid value at {where!r}: unknown {what} {name!r}.{hint} Known: {', '.join(table)}."
+        )
+    return table[name]()
+
+
+def reader_for(data: DataConfig) -> Callable[..., Any] | None:
+    """The function ``data.params`` is passed to (simulator, dataset loader or file reader)."""
+    if data.source == "simulate":
+        return _known(data.simulator, SIMULATORS, "data.simulator", "simulator")
+    if data.source == "dataset":
+        from ..datasets import get_dataset
+
+        try:
+            return get_dataset(str(data.dataset)).loader
+        except DatasetError as err:
+            raise ConfigError(f"Invalid value at 'data.dataset': {err}") from None
+    from ..io import _resolve
+
+    first = expand_files(data)[0] if data.source == "files" else Path(str(data.path))
+    return _resolve(first)
+
+
+def check_data(data: DataConfig, *, where: str = "data") -> None:
+    """Validate ``data``'s names and parameters against the functions they are passed to.
+
+    Checks the simulator/dataset/reader name and ``params`` (names, required ones, types), the
+    sampler of ``to_samples`` and its parameters, and ``reject``; reads no data (a ``files``
+    pattern is expanded to find the reader).
+
+    Raises
+    ------
+    ConfigError
+        Naming the offending key, what is allowed and what was given.
+    """
+    from .params import check_params
+
+    func = reader_for(data)
+    if func is not None:
+        provided = {"seed"} if data.source == "simulate" else set()
+        if data.source == "files":
+            provided |= {"subject", "session", "run"}
+        check_params(
+            func,
+            data.params,
+            where=f"{where}.params",
+            skip=0 if data.source == "simulate" else 1,
+            provided=provided,
+        )
+    if data.to_samples:
+        ((sampler, params),) = data.to_samples.items()
+        fn = _known(sampler, SAMPLERS, f"{where}.to_samples", "sampler")
+        check_params(fn, params or {}, where=f"{where}.to_samples.{sampler}", skip=1)
+    if data.reject:
+        from ..preprocessing import reject_by_amplitude
+
+        check_params(reject_by_amplitude, data.reject, where=f"{where}.reject", skip=1)
 
 
 def _call(func: Any, what: str, *args: Any, **params: Any) -> Any:
@@ -114,23 +193,23 @@ def load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
 
 
 def _load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
+    from ..data import EpochsDataset
+
+    func = reader_for(data)
     if data.source == "simulate":
-        if data.simulator not in SIMULATORS:
-            raise ConfigError(
-                f"Unknown simulator {data.simulator!r} at 'data.simulator'. "
-                f"Known: {', '.join(SIMULATORS)}."
-            )
-        obj = _call(
-            SIMULATORS[data.simulator],
-            f"simulator {data.simulator!r}",
-            **{"seed": seed, **data.params},
-        )
+        obj = _call(func, f"simulator {data.simulator!r}", **{"seed": seed, **data.params})
         name = f"simulated:{data.simulator}"
     elif data.source == "dataset":
         from ..datasets import load_dataset
 
         obj = load_dataset(data.dataset, data_root=data.data_root, **data.params)
         name = str(data.dataset)
+    elif data.source == "files":
+        obj, name = read_files(data)
+        if len(obj) == 1:
+            obj = obj[0]
+        elif not data.to_samples and all(isinstance(o, EpochsDataset) for o in obj):
+            obj = _concatenate(obj)
     else:
         from ..io import read
 
@@ -138,12 +217,29 @@ def _load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
         name = Path(str(data.path)).name
     if data.to_samples:
         ((sampler, params),) = data.to_samples.items()
-        if sampler not in SAMPLERS:
-            raise ConfigError(
-                f"Unknown sampler {sampler!r} at 'data.to_samples'. Known: {', '.join(SAMPLERS)}."
-            )
-        obj = _call(SAMPLERS[sampler], f"sampler {sampler!r}", obj, **params)
+        fn = _known(sampler, SAMPLERS, "data.to_samples", "sampler")
+        if isinstance(obj, list) and sampler != "windows":  # one recording per file: per file
+            parts = [_call(fn, f"sampler {sampler!r}", o, **(params or {})) for o in obj]
+            obj = _concatenate(parts)
+        else:
+            obj = _call(fn, f"sampler {sampler!r}", obj, **(params or {}))
     return _pseudonymised(obj, name)
+
+
+def _concatenate(parts: list[Any]) -> Any:
+    """Samples cut from several recordings as one EpochsDataset (classes must agree)."""
+    from ..data import EpochsDataset
+
+    if len(parts) == 1:
+        return parts[0]
+    classes = [p.classes for p in parts]
+    if any(c != classes[0] for c in classes):
+        raise DataFormatError(
+            f"The files give different classes ({classes[0]} and "
+            f"{next(c for c in classes if c != classes[0])}): name every class in the "
+            "sampler's event_id so each file uses the same codes."
+        )
+    return EpochsDataset.concatenate(parts)
 
 
 def _pseudonymised(obj: Any, name: str) -> tuple[Any, str]:
@@ -159,8 +255,37 @@ def _pseudonymised(obj: Any, name: str) -> tuple[Any, str]:
     return obj, replace_codes(name, mapping)
 
 
+#: Samples loaded in this run, by config: filled inside :func:`reuse_loaded_samples` only.
+_LOADED: ContextVar[dict[str, tuple[Any, str]] | None] = ContextVar("_LOADED", default=None)
+
+
+@contextmanager
+def reuse_loaded_samples() -> Iterator[None]:
+    """Within this block, :func:`load_samples` reads each data section once.
+
+    The run checks the samples (:func:`neurodl.workflows.precheck.check_samples`) before the
+    task loads them; the task then gets the same object instead of reading the files again.
+    """
+    token = _LOADED.set({})
+    try:
+        yield
+    finally:
+        _LOADED.reset(token)
+
+
 def load_samples(data: DataConfig, *, seed: int = 0, need_labels: bool = True) -> tuple[Any, str]:
     """Like :func:`load_data`, but require labelled samples (an EpochsDataset)."""
+    cache = _LOADED.get()
+    key = f"{seed}|{need_labels}|{data.model_dump_json()}"
+    if cache is not None and key in cache:
+        return cache[key]
+    out = _load_samples(data, seed=seed, need_labels=need_labels)
+    if cache is not None:
+        cache[key] = out
+    return out
+
+
+def _load_samples(data: DataConfig, *, seed: int, need_labels: bool) -> tuple[Any, str]:
     from ..data import EpochsDataset
 
     ds, name = load_data(data, seed=seed)
@@ -172,6 +297,13 @@ def load_samples(data: DataConfig, *, seed: int = 0, need_labels: bool = True) -
         )
     if need_labels and ds.y is None:
         raise DataFormatError(f"The data from {name} have no labels (y); this task needs them.")
+    if need_labels and len(np.unique(np.asarray(ds.y), axis=0)) < 2:
+        value = np.asarray(ds.y)[0] if ds.n_samples else None
+        raise DataFormatError(
+            f"The data from {name} have a single label value ({value!r} for all "
+            f"{ds.n_samples} samples): nothing to decode. Check the labels or the sampler's "
+            "event_id / labels."
+        )
     if data.reject:
         from ..preprocessing import reject_by_amplitude
 

@@ -23,7 +23,9 @@ from ..privacy import (
 )
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig
+from .data import reuse_loaded_samples
 from .outdir import MARKER, OutputClaim, claim_output, output_error
+from .precheck import check_samples
 from .registry import RunContext, get_task
 from .results import TaskResult
 from .validate import task_options
@@ -80,7 +82,9 @@ def run_config(
     remember_pseudonyms(None)
     tmp = claim.tmp_dir if claim is not None else None
     try:
-        result = spec.run(RunContext(cfg, options, tmp, config_text))
+        with reuse_loaded_samples():
+            check_samples(cfg)  # labels and folds, before anything is fitted
+            result = spec.run(RunContext(cfg, options, tmp, config_text))
         if not isinstance(result, spec.result):
             raise TypeError(
                 f"task {cfg.task!r} returned a {type(result).__name__}, not a "

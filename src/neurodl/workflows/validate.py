@@ -22,9 +22,15 @@ from ..exceptions import ConfigError
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig, TaskOptions, format_errors
 from .crossdata import check_evaluation
+from .data import check_data
 from .registry import TASKS, get_task, unused_sections_message
 
-__all__ = ["load_config", "parse_config", "task_options"]
+__all__ = ["load_config", "parse_config", "read_yaml", "task_options"]
+
+
+#: Tasks that read their ``data`` section with their own loaders (not
+#: :func:`neurodl.workflows.data.load_data`); their ``data.params`` are checked when they run.
+OWN_DATA_TASKS = frozenset({"biomarker", "perturbation_rsa", "rsa_fixed_models", "rsa_network"})
 
 
 def task_options(cfg: RunConfig) -> TaskOptions:
@@ -64,22 +70,52 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
     if refusal:
         raise ConfigError(f"Invalid config {where}: {refusal}")
     check_evaluation(cfg, where=where)  # protocol, cross-dataset, adaptation, augment
+    if cfg.data is not None and cfg.task not in OWN_DATA_TASKS:
+        check_data(cfg.data)  # reader/simulator/sampler names and parameters
     return cfg
+
+
+def _unique_key_loader() -> type:
+    """A YAML SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise ConfigError(
+                        f"duplicate key {key!r} at line {line} (first given at line "
+                        f"{seen[key]}): give each key once."
+                    )
+                seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+def read_yaml(text: str, *, source: str = "(text)") -> Any:
+    """Parse YAML config text; duplicate keys and syntax errors raise :class:`ConfigError`."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader subclass
+    except ConfigError as err:
+        raise ConfigError(f"Config file {source}: {err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"Config file {source} is not valid YAML: {err}".replace("\n", " ")
+        ) from None
 
 
 def load_config(path: str | Path) -> RunConfig:
     """Read a YAML (or JSON) config file and validate it strictly."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file {str(path)!r} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(
-            f"Config file {str(path)!r} is not valid YAML: {err}".replace("\n", " ")
-        ) from None
+    data = read_yaml(path.read_text(), source=repr(str(path)))
     if data is None:
         raise ConfigError(f"Config file {str(path)!r} is empty.")
     cfg = parse_config(data, source=repr(str(path)))
