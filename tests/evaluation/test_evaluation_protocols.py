@@ -140,6 +140,9 @@ def test_every_protocol_split_passes_the_guard_on_its_groups(name):
     params = (
         {"n_splits": 3} if name in ("within-session", "grouped-kfold", "blocked-timeseries") else {}
     )
+    if name == "cross-dataset":  # two "datasets" sharing subjects: the sessions, apart
+        ds.metadata["dataset"] = np.where(ds.metadata["session"] == "ses0", "train", "test")
+        params = {"n_splits": 3, "group_by": "subject"}
     proto = get_protocol(name, **params)
     n = 0
     for train, test in proto.split(ds):
