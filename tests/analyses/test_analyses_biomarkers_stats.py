@@ -148,3 +148,32 @@ def test_connectome_bad_input(rng):
         ConnectomeFeatures("coherence").fit(np.eye(3)[None].repeat(2, 0))
     with pytest.raises(DataFormatError, match=r"shape \(n_subjects, n_regions, n_regions\)"):
         ConnectomeFeatures().fit(np.zeros((4, 3)))
+
+
+def _fake_abide(root, rng):
+    (root / "rois_cc200").mkdir(parents=True)
+    rows = []
+    for i, (site, dx) in enumerate([("A", 1), ("A", 2), ("A", 1), ("B", 1), ("B", 2), ("B", 2)]):
+        rel = f"rois_cc200/{site}_{i}_rois_cc200.1D"
+        rows.append(f"{rel},{i},{site},{dx},-9999,{20 + i},1,100,0.1,OK,OK,OK")
+        if i != 2:  # subject 2 is listed but has no file
+            np.savetxt(root / rel, rng.normal(size=(30, 200)), header="#")
+    np.savetxt(root / "rois_cc200/B_9_rois_cc200.1D", rng.normal(size=(30, 200)))  # orphan
+    head = "file,SUB_ID,SITE_ID,DX_GROUP,DSM_IV_TR,AGE_AT_SCAN,SEX,FIQ,func_mean_fd,"
+    head += "qc_rater_1,qc_func_rater_2,qc_func_rater_3"
+    (root / "phenotypes.csv").write_text("\n".join([head, *rows]) + "\n")
+
+
+def test_abide_rows_without_files_and_files_without_rows(tmp_path, rng):
+    from neurodl.analyses.biomarkers import load_abide_cohort
+
+    _fake_abide(tmp_path, rng)
+    with pytest.raises(DataFormatError, match=r"1 phenotype rows have no data file.*A_2_"):
+        load_abide_cohort(tmp_path, missing_files="error")
+    with pytest.raises(DataFormatError, match=r"1 data files have no phenotype row.*B_9_"):
+        load_abide_cohort(tmp_path, orphan_files="error")
+    cohort = load_abide_cohort(tmp_path)
+    assert cohort.n_subjects == 5 and cohort.X.shape == (5, 200, 200)
+    rules = {(e.rule, e.subject) for e in cohort.exclusions}
+    assert ("missing_files", "2") in rules
+    assert ("orphan_files", "rois_cc200/B_9_rois_cc200.1D") in rules
