@@ -222,3 +222,21 @@ def test_bad_finetune_input():
         FineTunedClassifier(None, mode="probe").fit(X, y)
     with pytest.raises(ConfigError, match=r"'pretrained'.*got SSLPretrainer"):
         FineTunedClassifier(SSLPretrainer()).fit(X, y)
+
+
+def test_eegnet_encoder_pretrains_finetunes_and_probes():
+    X, rec, onset = _drifting_recordings(n_rec=2, n_win=20)
+    y = np.arange(len(X)) % 2
+    pre = SSLPretrainer(
+        "eegnet",
+        model_params={"F1": 4, "F2": 8},
+        objective="relative_positioning",
+        sfreq=64.0,
+        tau_pos=3.0,
+        tau_neg=8.0,
+        max_epochs=1,
+    ).fit(X, recordings=rec, onsets=onset)
+    assert pre.transform(X[:5]).shape == (5, pre.encoder_.network.head.in_features)
+    for mode in ("finetune", "linear_probe"):
+        clf = FineTunedClassifier(pre.encoder_, mode=mode, n_steps=3).fit(X, y)
+        assert clf.predict_proba(X[:3]).shape == (3, 2)
