@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..execution import ExecutionSection
+
 __all__ = [
     "DataConfig",
     "EvaluationConfig",
@@ -161,6 +163,9 @@ class RunConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    execution: ExecutionSection = Field(default_factory=ExecutionSection)
+    """Where independent units (folds, permutations) run: ``backend: local | ray``, ``address``,
+    ``resources``, ``max_retries``, ``cache_dir`` (see :class:`neurodl.execution.ExecutionConfig`)."""
     options: dict[str, Any] = Field(default_factory=dict)
     # folder of the config file when read by load_config (relative option paths resolve there)
     _config_dir: Path | None = PrivateAttr(default=None)

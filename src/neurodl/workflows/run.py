@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..execution import use_execution
 from ..privacy import (
     active_pseudonyms,
     redact_paths,
@@ -82,7 +83,7 @@ def run_config(
     remember_pseudonyms(None)
     tmp = claim.tmp_dir if claim is not None else None
     try:
-        with reuse_loaded_samples():
+        with reuse_loaded_samples(), use_execution(cfg.execution.to_config(cfg.config_dir)):
             check_samples(cfg)  # labels and folds, before anything is fitted
             result = spec.run(RunContext(cfg, options, tmp, config_text))
         if not isinstance(result, spec.result):
