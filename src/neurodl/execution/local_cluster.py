@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -169,6 +170,8 @@ class LocalRayCluster:
             if self.nodes[index].poll() is None or _session_members(self.nodes[index].pid):
                 self.kill_node(index)
         self.nodes = []
+        if self.log_dir is not None:  # the nodes' ray start logs (kept when start() failed)
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalRayCluster:
         return self.start()
