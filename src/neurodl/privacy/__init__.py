@@ -1,11 +1,13 @@
 """Privacy: pseudonymised subject codes and no machine paths in what a run writes.
 
 :func:`pseudonymise_subjects` replaces subject codes in data containers before an analysis sees
-them; :func:`redact_paths` keeps absolute machine paths out of results, reports and logs.
+them; :func:`redact_paths` keeps absolute machine paths out of results, reports and logs;
+:func:`deidentify` writes a de-identified copy of recordings and BIDS sidecars.
 """
 
 from __future__ import annotations
 
+from .deidentify import DeidentificationReport, deidentify
 from .pseudonyms import (
     active_pseudonyms,
     pseudonym_map,
@@ -17,7 +19,9 @@ from .pseudonyms import (
 from .redact import redact_paths
 
 __all__ = [
+    "DeidentificationReport",
     "active_pseudonyms",
+    "deidentify",
     "pseudonym_map",
     "pseudonymise_subjects",
     "redact_paths",
