@@ -258,3 +258,28 @@ def test_broken_edf_header_is_refused(tmp_path):
     src.write_bytes(b"0       " + b" " * 100)
     with pytest.raises(DataFormatError, match="shorter than 256"):
         deidentify(src, tmp_path / "out")
+
+
+def test_cli_claims_the_output_folder(bids_root, tmp_path, capsys):
+    from neurodl.cli.main import main
+
+    root, _, _ = bids_root
+    out = tmp_path / "deid"
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("cli-secret\n")
+    args = ["deidentify", str(root), str(out), "--key-file", str(key_file), "--recode-subjects"]
+    assert main(args) == 0
+    assert "2 patient and 2 recording fields blanked" in capsys.readouterr().out
+    assert (out / ".neurodl-output").is_file()
+    assert not any(CANARIES["subject_folder"] in str(p) for p in out.rglob("*"))
+    assert main(args) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    capsys.readouterr()
+    assert main(["deidentify", str(root), str(root / "deid")]) == 1
+    assert "outside the input" in capsys.readouterr().err
+    assert not (root / "deid").exists() and not list(root.glob(".deid*"))
+    other = tmp_path / "mine"
+    other.mkdir()
+    assert main(["deidentify", str(root), str(other), "--overwrite"]) == 1
+    assert "not written by neurodl" in capsys.readouterr().err
