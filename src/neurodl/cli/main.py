@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..exceptions import NeurodlError
-from . import datasets, deidentify, demo, info, models, run
+from . import config, datasets, deidentify, demo, info, init, models, run
 
 #: Subcommand modules, in the order shown by ``neurodl --help``.
-SUBCOMMANDS = (demo, run, info, datasets, models, deidentify)
+SUBCOMMANDS = (demo, run, init, config, info, datasets, models, deidentify)
 
 
 class _RedactingFormatter(logging.Formatter):

@@ -42,7 +42,7 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, use_attribute_docstrings=True)
 
 
 class TaskOptions(_Strict):
