@@ -297,6 +297,11 @@ def _load_samples(data: DataConfig, *, seed: int, need_labels: bool) -> tuple[An
         )
     if need_labels and ds.y is None:
         raise DataFormatError(f"The data from {name} have no labels (y); this task needs them.")
+    if ds.n_samples == 0:
+        raise DataFormatError(
+            f"The data from {name} give no samples (every epoch dropped or no event found): "
+            "check the sampler's event_id, tmin/tmax and reject thresholds."
+        )
     if need_labels and len(np.unique(np.asarray(ds.y), axis=0)) < 2:
         value = np.asarray(ds.y)[0] if ds.n_samples else None
         raise DataFormatError(
