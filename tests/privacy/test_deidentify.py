@@ -247,8 +247,8 @@ def test_refuses_unsafe_places_and_unsupported_formats(bids_root, tmp_path):
     assert not (tmp_path / "o").exists()
     (root / "sub-02").mkdir()
     (root / "sub-02" / "rec.vhdr").write_text("Brain Vision Data Exchange Header File")
-    (root / "sub-02" / "rec.fif").write_bytes(b"\x00")
-    with pytest.raises(DataFormatError, match="not supported yet: BrainVision, FIF"):
+    (root / "sub-02" / "rec.set").write_bytes(b"\x00")
+    with pytest.raises(DataFormatError, match="not supported yet: BrainVision, EEGLAB"):
         deidentify(root, tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
@@ -283,3 +283,37 @@ def test_cli_claims_the_output_folder(bids_root, tmp_path, capsys):
     other.mkdir()
     assert main(["deidentify", str(root), str(other), "--overwrite"]) == 1
     assert "not written by neurodl" in capsys.readouterr().err
+
+
+def test_fif_anonymised_with_the_same_values(tmp_path):
+    rng = np.random.default_rng(2)
+    data = rng.normal(scale=1e-5, size=(3, 600))
+    info = mne.create_info(["Fz", "Cz", "Pz"], 200.0, "eeg")
+    raw = mne.io.RawArray(data, info, verbose="error")
+    start = dt.datetime(2018, 7, 1, 10, 0, 0, tzinfo=dt.timezone.utc)
+    raw.set_meas_date(start)
+    with raw.info._unlock():
+        raw.info["subject_info"] = {
+            "his_id": CANARIES["patient_code"],
+            "last_name": CANARIES["patient_name"],
+            "birthday": dt.date(1961, 8, 13),
+        }
+        raw.info["experimenter"] = CANARIES["technician"]
+        raw.info["description"] = CANARIES["hospital"]
+    raw.set_annotations(mne.Annotations([0.5], [1.0], [CANARIES["annotation"]], orig_time=start))
+    folder = tmp_path / "in" / "sub-01" / "meg"
+    folder.mkdir(parents=True)
+    raw.save(folder / "sub-01_task-rest_raw.fif", fmt="double", verbose="error")
+    out = tmp_path / "out"
+    report = deidentify(tmp_path / "in", out, key="k")
+    new_file = out / "sub-01" / "meg" / "sub-01_task-rest_raw.fif"
+    content = new_file.read_bytes()
+    for name in ("patient_code", "patient_name", "technician", "hospital", "annotation"):
+        assert CANARIES[name].encode() not in content, name
+    new = mne.io.read_raw_fif(new_file, preload=True, verbose="error")
+    np.testing.assert_array_equal(new.get_data(), raw.get_data())
+    assert new.annotations.onset.tolist() == [0.5]
+    assert new.annotations.description.tolist() == ["annotation-1"]
+    assert set(new.info["subject_info"]) <= {"his_id"}
+    assert new.info["meas_date"] <= start - dt.timedelta(days=365)
+    assert report.totals()["subject_info_removed"] == 1

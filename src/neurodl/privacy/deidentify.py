@@ -1,11 +1,14 @@
 """De-identify recordings and BIDS sidecars: ``neurodl deidentify IN OUT`` and :func:`deidentify`.
 
-What is done (signals are never re-encoded; EDF/BDF data records are copied byte for byte):
+What is done (EDF/BDF data records are copied byte for byte, never re-encoded):
 
 ============================  ===================================================================
 EDF/BDF (EDF+/BDF+)           patient field ``X X X X``, recording field ``Startdate X X X X``,
                               start date moved back by the subject's offset, annotation texts
                               replaced by neutral codes (onsets and durations kept)
+FIF (raw)                     MNE's ``Raw.anonymize`` (subject info, experimenter, description,
+                              ids, dates moved back by the offset), annotation texts coded;
+                              signals rewritten in their on-disk format (same values)
 ``participants.tsv``/json     only participant_id, sex and age (in 5-year bins) kept
 ``*.tsv`` (scans, sessions)   ``acq_time`` moved back by the subject's offset
 ``*.json``                    identifying fields removed (:data:`IDENTIFYING_JSON_FIELDS`)
@@ -16,7 +19,7 @@ Dates move back by one secret offset per subject (365 to 4015 whole days from an
 and the subject), so intervals between a subject's files survive. Subjects are BIDS ``sub-``
 labels or, outside BIDS, the EDF+ patient code. Subject codes are re-coded (``sub-P01``... or,
 with a key, ``sub-S`` + 10 hex digits) only when asked, and the old -> new mapping is written
-only to the file the user names. Other formats (FIF, BrainVision, EEGLAB, NWB, NIfTI, GDF...)
+only to the file the user names. Other formats (BrainVision, EEGLAB, NWB, NIfTI, GDF...)
 are refused as not supported yet, so nothing leaves unchecked.
 """
 
@@ -43,6 +46,7 @@ from .deidentify_bids import (
     time_tsv,
 )
 from .deidentify_edf import EDF_FIRST_DATE, deidentify_edf, read_edf_header
+from .deidentify_fif import deidentify_fif, fif_measurement_date
 from .pseudonyms import pseudonym_map
 
 __all__ = [
@@ -59,7 +63,6 @@ REPORT_NAME = "deidentification_report.json"
 
 #: Formats that may carry identities and are refused until they are handled.
 NOT_SUPPORTED_YET = {
-    ".fif": "FIF",
     ".vhdr": "BrainVision",
     ".vmrk": "BrainVision",
     ".eeg": "BrainVision",
@@ -77,6 +80,8 @@ _TEXT_NAMES = ("README", "CHANGES", "LICENSE", ".bidsignore")
 _TEXT_SUFFIXES = (".md", ".txt", ".rst")
 _SKIPPED = (".neurodl-output",)
 _OFFSET_RANGE = (365, 4015)
+#: Earliest date MNE writes into a FIF file.
+FIF_FIRST_DATE = dt.date(1970, 1, 2)
 
 
 @dataclass
@@ -172,6 +177,8 @@ def _kind(path: Path) -> str:
     name, suffix = path.name, path.suffix.lower()
     if suffix in (".edf", ".bdf"):
         return "edf"
+    if suffix == ".fif":
+        return "fif"
     if name == "participants.tsv":
         return "participants"
     if suffix == ".tsv":
@@ -214,7 +221,7 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
         raise DataFormatError(
             "De-identification of these formats is not supported yet: "
             + ", ".join(unsupported)
-            + ". Supported: EDF/BDF (EDF+/BDF+), BIDS TSV and JSON sidecars, README/CHANGES text."
+            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BIDS TSV and JSON sidecars, README/CHANGES text."
         )
     return files
 
@@ -279,7 +286,7 @@ def deidentify(
     Raises
     ------
     DataFormatError
-        A file of a format not supported yet (FIF, BrainVision, NWB...) or a broken EDF header.
+        A file of a format not supported yet (BrainVision, NWB...) or a broken EDF header.
     ConfigError, OutputExistsError
         ``out_path`` inside the input or already existing; a mapping file in a bad place.
     """
@@ -320,17 +327,23 @@ def deidentify_into(
     secret = _secret(key)
     files = _inputs(in_path)
 
-    # Pass 1: subjects, and the earliest EDF date of each (offsets keep dates in the EDF range).
+    # Pass 1: subjects, and the largest offset each allows (dates stay in the formats' range).
     subject_of: dict[Path, str] = {}
-    earliest: dict[str, dt.date] = {}
+    max_offset: dict[str, int] = {}
     for src, rel in files:
         subject = _bids_subject(rel)
+        date, first_date = None, EDF_FIRST_DATE
         if _kind(src) == "edf":
             header = read_edf_header(src)
             subject = subject or header.patient_code or "unknown"
-            first = earliest.get(subject, header.start_date)
-            earliest[subject] = min(first, header.start_date)
-        subject_of[src] = subject or "unknown"
+            date = header.start_date
+        elif _kind(src) == "fif":
+            date, first_date = fif_measurement_date(src), FIF_FIRST_DATE
+        subject = subject or "unknown"
+        if date is not None:
+            allowed = (date - first_date).days
+            max_offset[subject] = min(max_offset.get(subject, allowed), allowed)
+        subject_of[src] = subject
     labels = {s for s in subject_of.values() if s != "unknown"}
     participants = [src for src, rel in files if rel.name == "participants.tsv"]
     for src in participants:
@@ -344,8 +357,8 @@ def deidentify_into(
     def offset_of(subject: str) -> int:
         if subject not in offsets:
             offset = _base_offset(secret, subject)
-            if subject in earliest:
-                offset = min(offset, (earliest[subject] - EDF_FIRST_DATE).days)
+            if subject in max_offset:
+                offset = min(offset, max_offset[subject])
             offsets[subject] = offset
         return offsets[subject]
 
@@ -370,6 +383,8 @@ def deidentify_into(
         kind = _kind(src)
         if kind == "edf":
             found = deidentify_edf(src, dst, offset_of(subject_of[src]), codes)
+        elif kind == "fif":
+            found = deidentify_fif(src, dst, offset_of(subject_of[src]), codes)
         elif kind == "participants":
             found = participants_tsv(src, dst, mapping)
         elif kind == "tsv":
