@@ -186,7 +186,7 @@ def test_no_canary_survives_and_signals_are_byte_identical(bids_root, tmp_path):
         onsets = [round(o, 3) for o in raw.annotations.onset]
         assert onsets == [0.5, 2.25]
         assert list(raw.annotations.duration) == [1.0, 0.5]
-        assert all(d.startswith("annotation-") for d in raw.annotations.description)
+        assert sorted(raw.annotations.description) == ["A1", "A2"]
     assert new_starts[1] - new_starts[0] == starts["ses-2"] - starts["ses-1"]
     assert new_starts[0] < starts["ses-1"] - dt.timedelta(days=364)
 
@@ -313,7 +313,34 @@ def test_fif_anonymised_with_the_same_values(tmp_path):
     new = mne.io.read_raw_fif(new_file, preload=True, verbose="error")
     np.testing.assert_array_equal(new.get_data(), raw.get_data())
     assert new.annotations.onset.tolist() == [0.5]
-    assert new.annotations.description.tolist() == ["annotation-1"]
+    assert new.annotations.description.tolist() == ["A1"]
     assert set(new.info["subject_info"]) <= {"his_id"}
     assert new.info["meas_date"] <= start - dt.timedelta(days=365)
     assert report.totals()["subject_info_removed"] == 1
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "eeg/mne_testing_subset/EDF/test_edf_overlapping_annotations.edf",
+        "eeg/mne_testing_subset/EDF/test_utf8_annotations.edf",
+        "eeg/mne_testing_subset/EDF/test_reduced.edf",
+        "eeg/mne_testing_subset/BDF/multiple_annotation_chans.bdf",
+        "eeg/eegmmidb_S001/S001R03.edf",
+    ],
+)
+def test_real_edf_bdf_values_and_annotation_timing_kept(shared_data, tmp_path, relpath):
+    src = shared_data(relpath)
+    deidentify(src, tmp_path / "out", key="k")
+    dst = tmp_path / "out" / src.name
+    read = mne.io.read_raw_bdf if src.suffix == ".bdf" else mne.io.read_raw_edf
+    before = read(src, preload=True, verbose="error")
+    after = read(dst, preload=True, verbose="error")
+    np.testing.assert_array_equal(after.get_data(), before.get_data())
+    np.testing.assert_array_equal(after.annotations.onset, before.annotations.onset)
+    np.testing.assert_array_equal(after.annotations.duration, before.annotations.duration)
+    codes = dict(zip(before.annotations.description, after.annotations.description, strict=True))
+    assert len(set(codes.values())) == len(codes)  # one code per distinct text
+    assert after.info["meas_date"] <= before.info["meas_date"] - dt.timedelta(days=365)
+    assert dst.read_bytes()[8:168] == b"X X X X".ljust(80) + b"Startdate X X X X".ljust(80)

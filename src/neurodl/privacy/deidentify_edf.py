@@ -10,8 +10,9 @@ count ns), then ns * 256 bytes of per-signal fields, then the data records. Here
 - the start date is shifted back by the subject's secret offset in whole days (the time of day is
   kept, so intervals between a subject's files survive);
 - in EDF+/BDF+ ``EDF Annotations`` / ``BDF Annotations`` signals, every annotation text of every
-  TAL (``+onset[\\x15duration]\\x14text\\x14...\\x00``) is replaced by a neutral code (the same
-  text gets the same code within a call), onsets and durations kept byte for byte;
+  TAL (``+onset[\\x15duration]\\x14text\\x14...\\x00``) is replaced by a neutral code
+  (``A1``, ``A2``...; the same text gets the same code within a call), onsets and durations kept
+  byte for byte;
 - every other byte of every data record is copied unchanged.
 """
 
@@ -179,7 +180,7 @@ def _recode_tals(block: bytes, codes: dict[bytes, bytes], path: Path) -> tuple[b
         for text in texts:
             if text:
                 n_texts += 1
-                text = codes.setdefault(text, b"annotation-%d" % (len(codes) + 1))
+                text = codes.setdefault(text, b"A%d" % (len(codes) + 1))
             new_texts.append(text + b"\x14")
         out += match.group(1) + match.group(2) + b"\x14" + b"".join(new_texts) + b"\x00"
         pos = match.end()

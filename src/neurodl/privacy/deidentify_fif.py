@@ -62,7 +62,7 @@ def deidentify_fif(
         texts = []
         for text in raw.annotations.description:
             key = str(text).encode("utf-8")
-            texts.append(codes.setdefault(key, b"annotation-%d" % (len(codes) + 1)).decode())
+            texts.append(codes.setdefault(key, b"A%d" % (len(codes) + 1)).decode())
         raw.set_annotations(
             mne.Annotations(
                 onset=raw.annotations.onset,
