@@ -6,6 +6,7 @@ One module per task: its options model, typed result, runner and report builder.
 from . import (
     attribution_sanity,
     behavior_decoding,
+    biomarker,
     decoding,
     dynamics_comparison,
     encoding,
@@ -23,4 +24,4 @@ from . import (
     time_resolved,
 )
 
-__all__ = ["attribution_sanity", "behavior_decoding", "decoding", "dynamics_comparison", "encoding", "forecasting", "latents", "perturbation", "perturbation_decoder", "perturbation_rsa", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
+__all__ = ["attribution_sanity", "behavior_decoding", "biomarker", "decoding", "dynamics_comparison", "encoding", "forecasting", "latents", "perturbation", "perturbation_decoder", "perturbation_rsa", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
