@@ -246,9 +246,9 @@ def test_refuses_unsafe_places_and_unsupported_formats(bids_root, tmp_path):
         deidentify(root, tmp_path / "o", mapping_file=tmp_path / "o" / "map.tsv")
     assert not (tmp_path / "o").exists()
     (root / "sub-02").mkdir()
-    (root / "sub-02" / "rec.vhdr").write_text("Brain Vision Data Exchange Header File")
+    (root / "sub-02" / "rec.nwb").write_bytes(b"\x00")
     (root / "sub-02" / "rec.set").write_bytes(b"\x00")
-    with pytest.raises(DataFormatError, match="not supported yet: BrainVision, EEGLAB"):
+    with pytest.raises(DataFormatError, match="not supported yet: EEGLAB, NWB"):
         deidentify(root, tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
@@ -344,3 +344,43 @@ def test_real_edf_bdf_values_and_annotation_timing_kept(shared_data, tmp_path, r
     assert len(set(codes.values())) == len(codes)  # one code per distinct text
     assert after.info["meas_date"] <= before.info["meas_date"] - dt.timedelta(days=365)
     assert dst.read_bytes()[8:168] == b"X X X X".ljust(80) + b"Startdate X X X X".ljust(80)
+
+
+def test_brainvision_comments_markers_and_dates(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    data = np.random.default_rng(3).normal(size=(500, 2)).astype("<f4")
+    (folder / "rec.eeg").write_bytes(data.tobytes())
+    (folder / "rec.vhdr").write_text(
+        "Brain Vision Data Exchange Header File Version 1.0\n"
+        f"; recorded by {CANARIES['technician']}\n"
+        "[Common Infos]\nCodepage=UTF-8\nDataFile=rec.eeg\nMarkerFile=rec.vmrk\n"
+        "DataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels=2\n"
+        "SamplingInterval=4000\n[Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n"
+        "[Channel Infos]\nCh1=Fz,,1,µV\nCh2=Cz,,1,µV\n"
+        f"[Comment]\nPatient: {CANARIES['patient_name']}\nImpedance [kOhm] at 09:10:11 :\n"
+    )
+    (folder / "rec.vmrk").write_text(
+        "Brain Vision Data Exchange Marker File Version 1.0\n"
+        "[Common Infos]\nCodepage=UTF-8\nDataFile=rec.eeg\n[Marker Infos]\n"
+        "Mk1=New Segment,,1,1,0,20190314091011000000\n"
+        f"Mk2=Comment,{CANARIES['annotation']},101,1,0\n"
+        "Mk3=Stimulus,S  1,201,1,0\n"
+        "Mk4=Stimulus,S  1,301,1,0\n"
+    )
+    out = tmp_path / "out"
+    report = deidentify(folder, out, key="k")
+    for rel, content in _all_output_bytes(out).items():
+        for name in ("technician", "patient_name", "annotation", "scan_date"):
+            canary = CANARIES[name].replace("-", "").encode()
+            assert canary not in content.replace(b"-", b""), (name, rel)
+    assert (out / "rec.eeg").read_bytes() == (folder / "rec.eeg").read_bytes()
+    before = mne.io.read_raw_brainvision(folder / "rec.vhdr", preload=True, verbose="error")
+    after = mne.io.read_raw_brainvision(out / "rec.vhdr", preload=True, verbose="error")
+    np.testing.assert_array_equal(after.get_data(), before.get_data())
+    np.testing.assert_array_equal(after.annotations.onset, before.annotations.onset)
+    assert len(set(after.annotations.description)) == len(set(before.annotations.description))
+    assert after.info["meas_date"] <= before.info["meas_date"] - dt.timedelta(days=365)
+    assert after.info["meas_date"].time() == before.info["meas_date"].time()
+    totals = report.totals()
+    assert totals["marker_texts_replaced"] == 3 and totals["dates_shifted"] == 1

@@ -9,6 +9,9 @@ EDF/BDF (EDF+/BDF+)           patient field ``X X X X``, recording field ``Start
 FIF (raw)                     MNE's ``Raw.anonymize`` (subject info, experimenter, description,
                               ids, dates moved back by the offset), annotation texts coded;
                               signals rewritten in their on-disk format (same values)
+BrainVision                   ``.vhdr`` [Comment] section and ``;`` lines dropped; ``.vmrk``
+                              marker texts coded, New Segment dates moved back; ``.eeg``
+                              copied byte for byte
 ``participants.tsv``/json     only participant_id, sex and age (in 5-year bins) kept
 ``*.tsv`` (scans, sessions)   ``acq_time`` moved back by the subject's offset
 ``*.json``                    identifying fields removed (:data:`IDENTIFYING_JSON_FIELDS`)
@@ -19,7 +22,7 @@ Dates move back by one secret offset per subject (365 to 4015 whole days from an
 and the subject), so intervals between a subject's files survive. Subjects are BIDS ``sub-``
 labels or, outside BIDS, the EDF+ patient code. Subject codes are re-coded (``sub-P01``... or,
 with a key, ``sub-S`` + 10 hex digits) only when asked, and the old -> new mapping is written
-only to the file the user names. Other formats (BrainVision, EEGLAB, NWB, NIfTI, GDF...)
+only to the file the user names. Other formats (EEGLAB, NWB, NIfTI, GDF...)
 are refused as not supported yet, so nothing leaves unchecked.
 """
 
@@ -45,6 +48,7 @@ from .deidentify_bids import (
     recode_text,
     time_tsv,
 )
+from .deidentify_brainvision import deidentify_eeg_data, deidentify_vhdr, deidentify_vmrk
 from .deidentify_edf import EDF_FIRST_DATE, deidentify_edf, read_edf_header
 from .deidentify_fif import deidentify_fif, fif_measurement_date
 from .pseudonyms import pseudonym_map
@@ -63,9 +67,7 @@ REPORT_NAME = "deidentification_report.json"
 
 #: Formats that may carry identities and are refused until they are handled.
 NOT_SUPPORTED_YET = {
-    ".vhdr": "BrainVision",
-    ".vmrk": "BrainVision",
-    ".eeg": "BrainVision",
+    ".eeg": "Nihon Kohden (.eeg without a BrainVision .vhdr)",
     ".set": "EEGLAB",
     ".fdt": "EEGLAB",
     ".nwb": "NWB",
@@ -179,6 +181,10 @@ def _kind(path: Path) -> str:
         return "edf"
     if suffix == ".fif":
         return "fif"
+    if suffix in (".vhdr", ".vmrk"):
+        return suffix[1:]
+    if suffix == ".eeg" and path.with_suffix(".vhdr").is_file():
+        return "eeg"  # BrainVision binary data (Nihon Kohden .EEG files have no .vhdr)
     if name == "participants.tsv":
         return "participants"
     if suffix == ".tsv":
@@ -221,7 +227,7 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
         raise DataFormatError(
             "De-identification of these formats is not supported yet: "
             + ", ".join(unsupported)
-            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BIDS TSV and JSON sidecars, README/CHANGES text."
+            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BrainVision, BIDS TSV and JSON sidecars, README/CHANGES text."
         )
     return files
 
@@ -286,7 +292,7 @@ def deidentify(
     Raises
     ------
     DataFormatError
-        A file of a format not supported yet (BrainVision, NWB...) or a broken EDF header.
+        A file of a format not supported yet (EEGLAB, NWB...) or a broken EDF header.
     ConfigError, OutputExistsError
         ``out_path`` inside the input or already existing; a mapping file in a bad place.
     """
@@ -385,6 +391,14 @@ def deidentify_into(
             found = deidentify_edf(src, dst, offset_of(subject_of[src]), codes)
         elif kind == "fif":
             found = deidentify_fif(src, dst, offset_of(subject_of[src]), codes)
+        elif kind == "vhdr":
+            found = deidentify_vhdr(src, dst, lambda text: recode_text(text, mapping))
+        elif kind == "vmrk":
+            found = deidentify_vmrk(
+                src, dst, offset_of(subject_of[src]), codes, lambda t: recode_text(t, mapping)
+            )
+        elif kind == "eeg":
+            found = deidentify_eeg_data(src, dst)
         elif kind == "participants":
             found = participants_tsv(src, dst, mapping)
         elif kind == "tsv":
