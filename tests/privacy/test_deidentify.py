@@ -384,3 +384,9 @@ def test_brainvision_comments_markers_and_dates(tmp_path):
     assert after.info["meas_date"].time() == before.info["meas_date"].time()
     totals = report.totals()
     assert totals["marker_texts_replaced"] == 3 and totals["dates_shifted"] == 1
+    deidentify(folder / "rec.vhdr", tmp_path / "one", key="k")  # a header brings its files
+    assert sorted(p.name for p in (tmp_path / "one").glob("rec.*")) == [
+        "rec.eeg",
+        "rec.vhdr",
+        "rec.vmrk",
+    ]

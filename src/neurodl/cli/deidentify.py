@@ -11,9 +11,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "deidentify",
         help="write a de-identified copy of EDF/BDF/FIF/BrainVision recordings or a BIDS folder",
-        description="Copy IN (an EDF/BDF/FIF/BrainVision file or a folder, BIDS-aware) to the new folder OUT with "
-        "header identities blanked, dates shifted by a secret per-subject offset, annotation "
-        "texts coded and identifying sidecar fields removed; EDF/BDF signals are copied byte for byte. "
+        description="Copy IN (an EDF/BDF/FIF/BrainVision file or a folder, BIDS-aware) to the new "
+        "folder OUT with header identities blanked, dates shifted by a secret per-subject "
+        "offset, annotation texts coded and identifying sidecar fields removed; EDF/BDF signals "
+        "are copied byte for byte. "
         "FIF raw files are anonymised with MNE; BrainVision headers and markers are cleaned. IN "
         "is never written. EEGLAB, NWB and NIfTI are not supported yet.",
     )

@@ -206,6 +206,12 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
     """(source, path relative to the input root) of every file, refusing unsupported ones."""
     if in_path.is_file():
         files = [(in_path, Path(in_path.name))]
+        if in_path.suffix.lower() == ".vhdr":  # its marker and data files come along
+            files += [
+                (sibling, Path(sibling.name))
+                for sibling in (in_path.with_suffix(".vmrk"), in_path.with_suffix(".eeg"))
+                if sibling.is_file()
+            ]
     else:
         files = []
         for path in sorted(in_path.rglob("*")):
@@ -227,7 +233,8 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
         raise DataFormatError(
             "De-identification of these formats is not supported yet: "
             + ", ".join(unsupported)
-            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BrainVision, BIDS TSV and JSON sidecars, README/CHANGES text."
+            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BrainVision, BIDS TSV and JSON "
+            "sidecars, README/CHANGES text."
         )
     return files
 
@@ -266,7 +273,7 @@ def deidentify(
     key: str | bytes | None = None,
     recode_subjects: bool | None = None,
 ) -> DeidentificationReport:
-    """Write a de-identified copy of a recording or folder (BIDS-aware) to the new folder ``out_path``.
+    """Write a de-identified copy of a recording or a folder (BIDS-aware) to a new folder.
 
     Parameters
     ----------

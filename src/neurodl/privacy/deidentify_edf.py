@@ -118,7 +118,8 @@ def read_edf_header(path: Path) -> EdfHeader:
     match = re.fullmatch(r"(\d\d)\.(\d\d)\.(\d\d)", date_text)
     if not match:
         raise DataFormatError(
-            f"Invalid value for EDF start date in {path.name}: expected dd.mm.yy; got {date_text!r}."
+            f"Invalid value for EDF start date in {path.name}: expected dd.mm.yy; got "
+            f"{date_text!r}."
         )
     day, month, yy = (int(g) for g in match.groups())
     try:
