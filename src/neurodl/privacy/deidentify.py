@@ -140,6 +140,7 @@ class DeidentificationReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as written to ``deidentification_report.json``."""
         return {
             "summary": self.summary(),
             "totals": self.totals(),
@@ -149,6 +150,10 @@ class DeidentificationReport:
             "files": self.files,
             "skipped": self.skipped,
             "not_inspected": [e["file"] for e in self.files if e["kind"] == "text"],
+            "notes": [
+                "File and folder names are kept, except sub- codes when re-coding; check them.",
+                "Signals are unchanged and can themselves identify a person (fingerprinting).",
+            ],
         }
 
 

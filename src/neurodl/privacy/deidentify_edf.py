@@ -65,10 +65,12 @@ class EdfHeader:
 
     @property
     def bytes_per_sample(self) -> int:
+        """3 for BDF, 2 for EDF."""
         return 3 if self.bdf else 2
 
     @property
     def record_size(self) -> int:
+        """Bytes of one data record (all signals)."""
         return sum(self.samples_per_record) * self.bytes_per_sample
 
 
