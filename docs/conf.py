@@ -107,7 +107,7 @@ sphinx_gallery_conf = {
     "filename_pattern": {"fast": r"/plot_fast_", "full": r"/plot_", "none": r"^$"}[_GALLERY_MODE],
     "ignore_pattern": r"(__init__|/_.*)\.py$",
     "plot_gallery": "False" if _GALLERY_MODE == "none" else "True",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "neurodl_docs.gallery.tutorial_order",
     "download_all_examples": False,
     "remove_config_comments": True,
     "write_computation_times": False,

@@ -137,7 +137,8 @@ def _decoded_images(page: Path, tmp_path: Path) -> list[dict]:
     probe = page.with_name(f"_probe_{page.name}")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"))
     proc = run_chromium("--dump-dom", probe.as_uri(), user_data_dir=tmp_path / "profile")
-    match = re.search(r'<pre id="image-probe">(.*?)</pre>', proc.stdout, re.DOTALL)
+    # the theme's script adds attributes (tabindex) to every <pre>
+    match = re.search(r'<pre id="image-probe"[^>]*>(.*?)</pre>', proc.stdout, re.DOTALL)
     assert match, f"no probe in Chromium's DOM (rc={proc.returncode}): {proc.stderr[-2000:]}"
     import html
 

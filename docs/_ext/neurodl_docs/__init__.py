@@ -27,6 +27,7 @@ __all__ = [
     "escape_shape_stars",
     "generate",
     "public_bases",
+    "remove_deleted_tutorials",
     "resolve_other_path",
     "setup",
     "skip_generated_members",
@@ -43,6 +44,13 @@ def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
+
+
+def _remove_stale(folder: Path, keep: set[str]) -> None:
+    """Delete generated pages of things that no longer exist (a renamed package or task)."""
+    for path in folder.glob("*.rst"):
+        if path.stem not in keep:
+            path.unlink()
 
 
 def _examples_by_task(examples_dir: Path) -> dict[str, list[str]]:
@@ -81,9 +89,7 @@ def _benchmarks(results_dir: Path, out_dir: Path) -> None:
         _write(out_dir / f"{path.stem}.rst", rst + source)
         index.append(f"   {path.stem}")
     _write(out_dir / "index.rst", "\n".join(index) + "\n")
-    for stale in out_dir.glob("*.rst"):
-        if stale.stem != "index" and not (results_dir / f"{stale.stem}.md").exists():
-            stale.unlink()
+    _remove_stale(out_dir, {"index", *(path.stem for path in files)})
 
 
 def _notes(docs_dir: Path, out_dir: Path) -> None:
@@ -119,12 +125,14 @@ def generate(app: Any) -> None:
             if line.startswith(".. automodule::")
         )
     _write(out / "api" / "index.rst", api_index_rst(pages))
+    _remove_stale(out / "api", {"index", *(page.package for page in pages)})
 
     examples = _examples_by_task(repo / "examples")
     _write(out / "config" / "index.rst", config_reference_rst(RunConfig, TASKS))
     for name, spec in TASKS.items():
         _write(out / "config" / f"task_{name}.rst", task_page_rst(spec, examples.get(name, [])))
 
+    _remove_stale(out / "config", {"index", *(f"task_{name}" for name in TASKS)})
     _benchmarks(repo / "benchmarks" / "results", out / "benchmarks")
     _notes(src, out / "notes")
 
@@ -299,8 +307,23 @@ def public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[type])
     bases[:] = out or [object]
 
 
+def remove_deleted_tutorials(app: Any) -> None:
+    """Delete the gallery output of tutorials whose script was deleted or renamed.
+
+    sphinx-gallery leaves it behind, and its page, in no toctree any more, would fail the build.
+    Runs before sphinx-gallery writes the gallery (``builder-inited``, priority 400).
+    """
+    src = Path(app.srcdir)
+    scripts = {p.stem for p in (src / "tutorials").glob("*.py")}
+    out = src / "auto_tutorials"
+    for path in out.glob("plot_*") if out.is_dir() else []:
+        if path.is_file() and path.name.split(".", 1)[0] not in scripts:
+            path.unlink()
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the page generator and the reference resolver."""
+    app.connect("builder-inited", remove_deleted_tutorials, priority=400)
     app.connect("builder-inited", generate)
     app.connect("missing-reference", resolve_other_path)
     app.connect("autodoc-process-docstring", escape_shape_stars)

@@ -98,7 +98,17 @@ _ROLE = re.compile(r":[\w:]+:`~?\.?([^`<]*?)(?:\s*<[^>]*>)?`")
 def summary_line(obj: Any) -> str:
     """The first paragraph of ``obj``'s docstring as safe rst (roles become literals)."""
     if not (inspect.isclass(obj) or inspect.isfunction(obj)):
-        return ""  # constants: their __doc__ is their type's
+        # a constant: its __doc__ is its type's; show its value when short
+        keys = isinstance(obj, dict)
+        try:
+            shown = repr(sorted(obj, key=str) if isinstance(obj, dict | set | frozenset) else obj)
+        except TypeError:
+            return ""
+        if callable(obj) or "`" in shown or "\n" in shown:
+            return ""
+        if len(shown) > 70:
+            shown = shown[:66].rstrip() + " ..."
+        return ("keys " if keys else "") + _literal(shown)
     doc = inspect.getdoc(obj)
     if not doc:
         return ""

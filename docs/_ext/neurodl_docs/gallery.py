@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["figure_scraper"]
+__all__ = ["TUTORIAL_ORDER", "figure_scraper", "tutorial_order"]
 
 
 _SEEN: dict[str, set[int]] = {}
@@ -36,3 +36,27 @@ def figure_scraper(block: Any, block_vars: dict[str, Any], gallery_conf: dict[st
         fig.savefig(path, dpi=96)
         paths.append(path)
     return figure_rst(paths, gallery_conf["src_dir"]) if paths else ""
+
+
+#: Tutorials in the order of the user guide's chapters; others follow, by name.
+TUTORIAL_ORDER = (
+    "plot_fast_decode_simulated_eeg.py",
+    "plot_attribution_sanity.py",
+    "plot_seizure_detection_simulated.py",
+    "plot_encoding_simulated.py",
+    "plot_rsa_fixed_models.py",
+    "plot_latents_simulated.py",
+    "plot_task_rnn_fixed_points.py",
+    "plot_lesion_task_rnn.py",
+    "plot_biomarker_simulated_cohort.py",
+    "plot_adaptation_site_shift.py",
+    "plot_fast_privacy.py",
+    "plot_scale_resume.py",
+)
+
+
+def tutorial_order(filename: str) -> tuple[int, str]:
+    """Sort key of a tutorial file name (sphinx-gallery's ``within_subsection_order``)."""
+    name = str(filename).rsplit("/", 1)[-1]
+    rank = TUTORIAL_ORDER.index(name) if name in TUTORIAL_ORDER else len(TUTORIAL_ORDER)
+    return rank, name
