@@ -33,6 +33,10 @@ SMALL: dict[str, dict] = {
 N_TIMES = 64
 # Only the shipped models: tests elsewhere may register throw-away models in the same process.
 MODELS = [n for n in list_models() if get_model_class(n).__module__.startswith("neurodl.")]
+#: Models whose input is a square matrix (connectomes): their contract is checked on
+#: (batch, n, n) inputs in test_square_input_models_honour_the_contract.
+SQUARE = [n for n in MODELS if getattr(get_model_class(n), "square_input", False)]
+MODELS = [n for n in MODELS if n not in SQUARE]
 
 
 def _build(name: str, n_chans: int = 3, n_outputs: int = 2, **extra):
@@ -146,3 +150,30 @@ def test_constructor_arguments_are_not_rewritten(name):
             assert getattr(net, arg) == value
     for arg, value in SMALL.get(name, {}).items():
         assert getattr(net, arg) == value
+
+
+def test_square_input_models_refuse_signals_and_train_on_matrices():
+    assert SQUARE == ["brainnetcnn"]
+    for name in SQUARE:
+        with pytest.raises(Exception, match="square"):
+            build_model(name, n_chans=3, n_times=64, n_outputs=2, sfreq=None)
+        torch.manual_seed(0)
+        net = build_model(name, n_chans=6, n_times=6, n_outputs=3, sfreq=None)
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(16, 6, 6, generator=gen)
+        x = (a + a.transpose(1, 2)) / 2
+        y = torch.arange(16) % 3
+        assert net(x).shape == (16, 3)
+        net.eval()
+        with torch.no_grad():  # batch independence in eval mode
+            torch.testing.assert_close(net(x)[:4], net(x[:4]))
+        net.train()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(30):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < 0.5 * losses[0]

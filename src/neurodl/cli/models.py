@@ -34,6 +34,10 @@ def model_table(
         min_fn = getattr(cls, "min_n_times", None)
         minimum = int(min_fn(sfreq=sfreq)) if min_fn is not None else 1
         row: dict[str, Any] = {"name": name, "class": cls.__name__, "min_n_times": minimum}
+        if getattr(cls, "square_input", False) and n_chans != n_times:
+            row.update(n_params=None, note="square input only")  # e.g. connectivity matrices
+            rows.append(row)
+            continue
         try:
             net = build_model(
                 name, n_chans=n_chans, n_times=n_times, n_outputs=n_outputs, sfreq=sfreq
@@ -63,6 +67,9 @@ def run_models(args: argparse.Namespace) -> int:
     width = max(len(r["name"]) for r in rows)
     print(f"{'name':<{width}}  {'class':<16}  {'parameters':>10}  {'min n_times':>11}")
     for r in rows:
-        params = f"{r['n_params']:,}" if r["n_params"] is not None else "too short"
+        if r["n_params"] is not None:
+            params = f"{r['n_params']:,}"
+        else:
+            params = "square only" if r["note"] == "square input only" else "too short"
         print(f"{r['name']:<{width}}  {r['class']:<16}  {params:>10}  {r['min_n_times']:>11}")
     return 0

@@ -93,6 +93,10 @@ class BrainNetCNN(nn.Module):
     torch.Size([3, 2])
     """
 
+    #: Inputs are square matrices (n_chans == n_times), not signals: ``neurodl models`` and the
+    #: registry's contract tests build it with a square shape.
+    square_input = True
+
     def __init__(
         self,
         n_chans: int,
