@@ -140,9 +140,9 @@ def _task_a_scores(model: Any, test: Any) -> tuple[Any, Any]:
 
 
 def planted(seeds: list[int], epochs: int, n_train: int, n_test: int) -> dict[str, Any]:
+    from neurodl.analyses.perturb import state_dict_hash as state_hash
     from neurodl.analyses.perturb import unit_importance
     from neurodl.estimators.task_training import predict_task, train_task_model
-    from neurodl.workflows.tasks.perturbation import state_hash
 
     rows = []
     for seed in seeds:

@@ -143,6 +143,11 @@ def test_every_protocol_split_passes_the_guard_on_its_groups(name):
     if name == "cross-dataset":  # two "datasets" sharing subjects: the sessions, apart
         ds.metadata["dataset"] = np.where(ds.metadata["session"] == "ses0", "train", "test")
         params = {"n_splits": 3, "group_by": "subject"}
+    if name in ("leave-one-site-out", "site-stratified-kfold"):  # 6 subjects at 3 sites
+        ds = make_dataset(n_subjects=6, n_sessions=1, n_runs=2, n_per_run=12)
+        subject_index = ds.metadata["subject"].str.extract(r"(\d+)$")[0].astype(int)
+        ds.metadata["site"] = "site" + (subject_index % 3).astype(str)
+        params = {"n_splits": 2} if name == "site-stratified-kfold" else {}
     proto = get_protocol(name, **params)
     n = 0
     for train, test in proto.split(ds):

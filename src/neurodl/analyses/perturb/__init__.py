@@ -8,7 +8,7 @@ weight edits inside a ``with`` block. :func:`unit_importance`, :func:`lesion_cur
 (or convolution channels, axis 1) to lesion, beside matched random sets.
 """
 
-from ._apply import perturbed, record_activations, unit_axis
+from ._apply import perturbed, record_activations, state_dict_hash, unit_axis
 from ._importance import dose_response, lesion_curve, unit_importance
 from ._specs import Ablate, Clamp, Gain, Noise, Perturbation, ScaleWeights
 from ._targeting import (
@@ -33,6 +33,7 @@ __all__ = [
     "lesion_sizes",
     "perturbed",
     "record_activations",
+    "state_dict_hash",
     "unit_axis",
     "unit_importance",
     "unit_responses",

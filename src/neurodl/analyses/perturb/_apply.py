@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -338,3 +339,17 @@ def record_activations(
     if empty:
         raise ConfigError(f"Layer(s) {empty} were not called during the forward pass.")
     return {name: torch.cat(outs, dim=0) for name, outs in store.items()}
+
+
+def state_dict_hash(model: nn.Module) -> str:
+    """SHA-256 of every tensor of ``model.state_dict()`` (names, dtypes, shapes and bytes).
+
+    Equal before and after a perturbation study proves the study left the model unchanged
+    (buffers such as BatchNorm running statistics included).
+    """
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        arr = tensor.detach().cpu().contiguous().numpy()
+        h.update(f"{name}|{arr.dtype}|{arr.shape}|".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()

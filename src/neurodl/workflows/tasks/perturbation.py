@@ -19,7 +19,6 @@ Every perturbation is undone on leaving its ``with`` block; the runner checks th
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Literal
 
 import numpy as np
@@ -247,13 +246,10 @@ class PerturbationResult(TaskResult):
 
 
 def state_hash(model: Any) -> str:
-    """sha256 of every tensor of ``model.state_dict()`` (names, dtypes, shapes, bytes)."""
-    h = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        arr = tensor.detach().cpu().contiguous().numpy()
-        h.update(f"{name}|{arr.dtype}|{arr.shape}|".encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()
+    """sha256 of every tensor of ``model.state_dict()`` (see :func:`~neurodl.analyses.perturb.state_dict_hash`)."""
+    from ...analyses.perturb import state_dict_hash
+
+    return state_dict_hash(model)
 
 
 def _study(opts: PerturbationOptions, model: Any, test: Any, seed: int) -> dict[str, Any]:
