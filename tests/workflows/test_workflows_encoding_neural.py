@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from neurodl.exceptions import ConfigError, DataFormatError, DatasetError
+from neurodl.privacy import redact_paths
 from neurodl.workflows import load_config, parse_config, run_config
 from neurodl.workflows.data import load_data
 from neurodl.workflows.tasks.encoding import EncodingResult
@@ -79,14 +80,14 @@ def test_features_file_equals_fir_design(tmp_path, fmt):
     fir = run_config(_cfg(BASE), None).results
     assert res["features"] == "file" and res["n_features"] == X.shape[1]
     assert res["heldout_r_median"] == pytest.approx(fir["heldout_r_median"], abs=1e-6)
-    assert res["features_path"] == str(path)
+    assert res["features_path"] == redact_paths(str(path))  # no machine path in results
 
 
 def test_features_path_relative_to_data_root_and_cwd(tmp_path, monkeypatch):
     np.save(tmp_path / "feats.npy", _fir())
     opts = {**BASE, "features": "file", "features_path": "feats.npy"}
     res = run_config(_cfg(opts, {**SIM_FMRI, "data_root": str(tmp_path)}), None).results
-    assert res["features_path"] == str(tmp_path / "feats.npy")
+    assert res["features_path"] == redact_paths(str(tmp_path / "feats.npy"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEURODL_DATA", raising=False)
     assert run_config(_cfg(opts), None).results["n_features"] == 8
@@ -172,4 +173,4 @@ def test_features_path_relative_to_config_folder(tmp_path, monkeypatch):
     cfg = load_config(cdir / "enc.yaml")
     assert cfg.config_dir == cdir.resolve()
     res = run_config(cfg, None).results
-    assert res["features_path"] == str(cdir.resolve() / "feats.npy")
+    assert res["features_path"] == redact_paths(str(cdir.resolve() / "feats.npy"))
