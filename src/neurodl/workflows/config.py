@@ -215,6 +215,12 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 def format_errors(
     err: ValidationError, source: str, *, model: type[BaseModel] | None = None, prefix: str = ""
 ) -> str:
+    """One message for every error of a config's ``ValidationError``.
+
+    Each error gets its dotted key path (after ``prefix``), unknown keys get the closest allowed
+    key of ``model`` (default :class:`RunConfig`), missing keys and bad values are named with
+    what was given; ``source`` names the config (a file or "config").
+    """
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
