@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 from .. import __version__
@@ -51,6 +52,29 @@ def error_line(err: BaseException) -> str:
     )
 
 
+class _OncePerMessage(logging.Filter):
+    """Each warning once per command (the same warning from every fold is one); failed-fit
+    warnings are left to the run's summary, which lists them once at the end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ..workflows.fit_checks import _FIT_MESSAGES, message_key
+
+        if record.levelno < logging.WARNING:
+            return True
+        message = record.getMessage()
+        if _FIT_MESSAGES.search(message):
+            return False
+        key = message_key(message)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurodl",
@@ -80,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_RedactingFormatter("%(levelname)s: %(message)s"))
+    handler.addFilter(_OncePerMessage())
     log = logging.getLogger("neurodl")
     log.addHandler(handler)
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
@@ -90,7 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "pseudonymise_subjects", False):
         settings["pseudonymise_subjects"] = True
     try:
-        with config_context(**settings):
+        with config_context(**settings), warnings.catch_warnings():
+            from ..workflows.fit_checks import FailedFitWarning
+
+            warnings.simplefilter("ignore", FailedFitWarning)  # the summary lists them once
             return int(args.func(args))
     except KeyboardInterrupt:
         print("neurodl: interrupted", file=sys.stderr)

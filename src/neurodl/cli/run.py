@@ -45,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def summarize(result: Any, out: Path | None) -> str:
     """One-paragraph human summary of a typed task result (and where its report is)."""
-    lines = list(result.summary_lines())
+    lines = [f"WARNING: {w}" for w in getattr(result, "warnings", None) or []]
+    lines += list(result.summary_lines())
     if out is not None:
         lines.append(f"report: {out / 'report.html'}")
     return "\n".join(lines)

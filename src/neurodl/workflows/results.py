@@ -122,6 +122,11 @@ class TaskResult(ResultPart):
         default_factory=dict, description="Each model's own statistics, the main model first."
     )
     summary: str | None = Field(None, description="A task-specific one-paragraph summary.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Failed or doubtful fits (one predicted class, training loss that did not "
+        "fall, input scale), each once; shown in the CLI and at the top of the report.",
+    )
     config: dict[str, Any] = Field(default_factory=dict)
     neurodl_version: str | None = None
     duration_s: float | None = None

@@ -25,6 +25,7 @@ from ..privacy import (
 from . import tasks as _tasks  # noqa: F401  (registers every task)
 from .config import RunConfig
 from .data import reuse_loaded_samples
+from .fit_checks import collect_warnings, finish_warnings, flag_report
 from .outdir import MARKER, OutputClaim, claim_output, output_error
 from .precheck import check_samples
 from .registry import RunContext, get_task
@@ -83,9 +84,14 @@ def run_config(
     remember_pseudonyms(None)
     tmp = claim.tmp_dir if claim is not None else None
     try:
-        with reuse_loaded_samples(), use_execution(cfg.execution.to_config(cfg.config_dir)):
+        with (
+            reuse_loaded_samples(),
+            collect_warnings(),
+            use_execution(cfg.execution.to_config(cfg.config_dir)),
+        ):
             check_samples(cfg)  # labels and folds, before anything is fitted
             result = spec.run(RunContext(cfg, options, tmp, config_text))
+            result = finish_warnings(result)  # failed fits: results.json["warnings"]
         if not isinstance(result, spec.result):
             raise TypeError(
                 f"task {cfg.task!r} returned a {type(result).__name__}, not a "
@@ -107,6 +113,7 @@ def run_config(
         result = spec.result.from_dict(replace_codes(redact_paths(result.to_dict()), codes))
         run = RunResult(result)
         if claim is not None and out is not None:
+            flag_report(claim.tmp_dir / "report.html", result.warnings)
             scrub_folder(claim.tmp_dir, codes)  # the report and any other file the task wrote
             (claim.tmp_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=2))
             claim.publish()

@@ -16,6 +16,7 @@ from ...exceptions import ConfigError
 from .._progress import progress_bar
 from ..config import ModelConfig, TaskOptions
 from ..crossdata import prepare_samples
+from ..fit_checks import finish_warnings
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
 
@@ -432,6 +433,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         adaptation=prepared.adaptation,
         cross_dataset=ds_eval.info.get("cross_dataset"),
     )
+    result = finish_warnings(result)  # a collapsed model's saliency is flagged in the report
     if ctx.write_report:
         from .decoding_report import write_decoding_report
 
