@@ -145,6 +145,15 @@ def _cases(tmp):
             ["no file matches"],
         ),
         "unknown task": (_base(task="decodng"), ["unknown task", "decoding"]),
+        "unknown model": (_base(model={"name": "ldaa"}), ["Unknown model 'ldaa'", "lda"]),
+        "unknown model parameter": (
+            _base(model={"name": "lda", "params": {"shrinkag": "auto"}}),
+            ["'shrinkag'", "shrinkage"],
+        ),
+        "unknown network parameter": (
+            _base(model={"name": "shallow", "params": {"n_filter_time": 8}}),
+            ["'n_filter_time'", "Did you mean 'n_filters_time'"],
+        ),
     }
 
 
@@ -175,6 +184,9 @@ NAMES = [
     "n_jobs 0",
     "no file matches",
     "unknown task",
+    "unknown model",
+    "unknown model parameter",
+    "unknown network parameter",
 ]
 
 

@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from ..exceptions import ConfigError
 from . import tasks as _tasks  # noqa: F401  (registers every task)
-from .config import RunConfig, TaskOptions, format_errors
+from .config import ModelConfig, RunConfig, TaskOptions, format_errors
 from .crossdata import check_evaluation
 from .data import check_data
 from .registry import TASKS, get_task, unused_sections_message
 
-__all__ = ["load_config", "parse_config", "read_yaml", "task_options"]
+__all__ = ["check_model", "load_config", "parse_config", "read_yaml", "task_options"]
 
 
 #: Tasks that read their ``data`` section with their own loaders (not
@@ -71,8 +71,49 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
         raise ConfigError(f"Invalid config {where}: {refusal}")
     check_evaluation(cfg, where=where)  # protocol, cross-dataset, adaptation, augment
     if cfg.data is not None and cfg.task not in OWN_DATA_TASKS:
-        check_data(cfg.data)  # reader/simulator/sampler names and parameters
+        check_data(cfg.data)
+    if cfg.task == "decoding":
+        check_model(cfg.model, where="model")
+        baseline = cfg.options.get("baseline")
+        if isinstance(baseline, dict):
+            check_model(
+                ModelConfig.model_validate(baseline), where="options.baseline"
+            )  # reader/simulator/sampler names and parameters
     return cfg
+
+
+#: Sampling rate (Hz) given to models that need one when checking a config before any data.
+_STAND_IN_SFREQ = 10_000.0
+
+
+def check_model(spec: ModelConfig, *, where: str) -> None:
+    """Refuse an unknown model name or parameter before anything is fitted.
+
+    Classical models check their parameters when built; a network's architecture parameters
+    (``model_params``) are checked against its class's signature (after ``n_chans, n_times,
+    n_outputs``), so a typo fails here and not after the data are read.
+    """
+    from ..analyses.decoding import make_decoder
+    from ..models import get_model_class
+    from .params import check_params
+
+    try:  # the data's rate is not known yet: a high stand-in (no band is above its Nyquist)
+        est = make_decoder(spec.name, spec.params, sfreq=_STAND_IN_SFREQ)
+    except ConfigError as err:
+        raise ConfigError(f"Invalid value at {where!r}: {err}") from None
+    except TypeError as err:
+        raise ConfigError(f"Invalid parameters at '{where}.params': {err}.") from None
+    model, model_params = getattr(est, "model", None), getattr(est, "model_params", None)
+    if isinstance(model, str) and isinstance(model_params, dict):
+        cls = get_model_class(model)
+        check_params(
+            cls,
+            model_params,
+            where=f"{where}.params",
+            skip=3,
+            provided={"sfreq", *(getattr(cls, "data_params", None) or ())},
+            what=f"network {model!r}",
+        )
 
 
 def _unique_key_loader() -> type:
