@@ -81,7 +81,11 @@ def test_info_shows_all_facts(tiny, capsys):
 def test_info_real_entry_and_unknown_name(capsys):
     code, out, _ = _run(capsys, "datasets", "info", "bonn")
     assert code == 0
-    assert "Andrzejak" in out and "173.61 Hz" in out and "loader: neurodl.datasets.bonn.read_bonn" in out
+    assert (
+        "Andrzejak" in out
+        and "173.61 Hz" in out
+        and "loader: neurodl.datasets.bonn.read_bonn" in out
+    )
     code, out, err = _run(capsys, "datasets", "info", "bonnn")
     assert code == 1
     assert err.startswith("neurodl: error: Unknown dataset 'bonnn'. Known datasets: ")
