@@ -181,7 +181,7 @@ TRAIN = textwrap.dedent(
         return int(status.split("VmRSS:")[1].split()[0]) * 1024
 
     torch.set_num_threads(1)
-    n_rec, per_rec, C, T = 96, 16, 22, 1000        # 96 recordings of 1.4 MB: 135 MB of windows
+    n_rec, per_rec, C, T = 144, 16, 22, 1000       # 144 recordings of 1.4 MB: 203 MB of windows
     def recordings():                                 # the "preprocessing": one at a time
         for k in range(n_rec):
             rng = np.random.default_rng(k)
@@ -218,20 +218,24 @@ TRAIN = textwrap.dedent(
 )
 
 
-@pytest.mark.slow  # writes and trains on a 135 MB corpus in a subprocess
+@pytest.mark.slow  # writes and trains on a 203 MB corpus in a subprocess
 def test_training_on_a_corpus_4x_the_memory_budget_stays_within_it(tmp_path):
     pytest.importorskip("torch")
-    budget = 32 * 2**20  # memory allowed above the interpreter + libraries
+    # memory allowed above the interpreter + libraries: the batches, the allocator's arenas and
+    # zarr's codec buffers (measured 15-37 MB on a fresh CI venv), never the corpus (4x more)
+    budget = 48 * 2**20
     out = subprocess.run(
         [sys.executable, "-c", TRAIN, str(tmp_path / "big.zarr")],
         capture_output=True,
         text=True,
         check=True,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        # glibc gives each of zarr's codec threads its own malloc arena, which keeps freed batch
+        # buffers resident (~10 MB more, varying by machine); two arenas measure the data path
+        env=dict(os.environ, OMP_NUM_THREADS="1", MALLOC_ARENA_MAX="2"),
     )
     r = json.loads(out.stdout)
     assert r["store_bytes"] >= 4 * budget
-    assert r["n"] == 96 * 16  # every window was trained on
+    assert r["n"] == 144 * 16  # every window was trained on
     assert r["acc"] > 0.65  # and it learned the planted class signal
     assert r["trained_peak"] - r["base"] < budget
     assert r["loaded_peak"] - r["base"] > 4 * budget  # the probe sees an in-memory copy
