@@ -68,8 +68,11 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.check:
         from ..workflows.precheck import check_samples
+        from ..workflows.run import _privacy_settings
 
-        for line in check_samples(cfg):
+        with _privacy_settings(cfg):
+            lines = check_samples(cfg)
+        for line in lines:
             print(line)
         print(f"config OK: {args.config} (task {cfg.task})")
         return 0

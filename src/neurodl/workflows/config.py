@@ -34,6 +34,7 @@ __all__ = [
     "DataConfig",
     "EvaluationConfig",
     "ModelConfig",
+    "PrivacyConfig",
     "ReportConfig",
     "RunConfig",
     "TaskOptions",
@@ -144,6 +145,20 @@ class ReportConfig(_Strict):
     enabled: bool = True
 
 
+class PrivacyConfig(_Strict):
+    """What a run may reveal about the people recorded.
+
+    ``pseudonymise_subjects: true`` replaces every subject code by a pseudonym (``P1``,
+    ``P2`` ...; keyed, stable pseudonyms with ``$NEURODL_PSEUDONYM_KEY``) in the samples before
+    the task sees them and in everything the run writes (``results.json``, the report, log
+    lines); the same as ``neurodl run --pseudonymise-subjects`` or
+    ``$NEURODL_PSEUDONYMISE_SUBJECTS=1``, but recorded with the config.
+    """
+
+    pseudonymise_subjects: bool = False
+    """Replace subject codes by pseudonyms in the data and in every output of the run."""
+
+
 class RunConfig(_Strict):
     """A whole run: data -> preprocessing -> model -> evaluation -> report.
 
@@ -163,6 +178,8 @@ class RunConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    """``pseudonymise_subjects``: subject codes replaced by pseudonyms in all outputs."""
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
     """Where independent units (folds, permutations) run: ``backend: local | ray``, ``address``,
     ``resources``, ``max_retries``, ``cache_dir`` (see :class:`neurodl.execution.ExecutionConfig`)."""

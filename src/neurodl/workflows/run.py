@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,15 @@ from .results import TaskResult
 from .validate import task_options
 
 __all__ = ["RunResult", "run_config"]
+
+
+def _privacy_settings(cfg: RunConfig) -> AbstractContextManager[None]:
+    """The config's ``privacy`` section as settings (on top of the CLI flag / environment)."""
+    from .._config import config_context
+
+    if cfg.privacy.pseudonymise_subjects:
+        return config_context(pseudonymise_subjects=True)
+    return nullcontext()
 
 
 @dataclass
@@ -85,6 +95,7 @@ def run_config(
     tmp = claim.tmp_dir if claim is not None else None
     try:
         with (
+            _privacy_settings(cfg),
             reuse_loaded_samples(),
             collect_warnings(),
             use_execution(cfg.execution.to_config(cfg.config_dir)),
