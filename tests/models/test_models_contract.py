@@ -29,6 +29,7 @@ SMALL: dict[str, dict] = {
     "tcn": {"n_filters": 8, "n_blocks": 2, "kernel_size": 3},
     "lstm": {"hidden_size": 8},
     "gru": {"hidden_size": 8},
+    "tangent_mlp": {"drop_prob": 0.1},  # 6 tangent features for 3 channels: less dropout
 }
 N_TIMES = 64
 # Only the shipped models: tests elsewhere may register throw-away models in the same process.

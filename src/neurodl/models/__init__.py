@@ -24,6 +24,7 @@ def _load_architectures() -> None:
         dynamics,
         eegnet,
         recurrent,
+        riemann,
         shallow,
         simple,
         spectral,

@@ -1,0 +1,187 @@
+"""A network on Riemannian tangent vectors of shrinkage covariances, "tangent_mlp" in the registry.
+
+The classical pipeline OAS covariances -> tangent space -> logistic regression, with the
+logistic regression replaced by a small perceptron trained by the network engine (augmentation,
+early stopping on whole training subjects, adaptive batch norm): each window's covariance is
+computed inside the network (OAS shrinkage, Chen et al. 2010, as
+:class:`sklearn.covariance.OAS`), optionally projected by a learnt bilinear map
+``W^T C W`` (SPDNet's BiMap, Huang & Van Gool 2017), mapped to the tangent space at the identity
+by the matrix logarithm and vectorised (upper triangle, off-diagonal terms times sqrt(2), so the
+Euclidean norm of the vector is the Frobenius norm of the matrix).
+
+The identity is the right reference point when every subject's signals were re-centred on the
+subject's own Riemannian mean (the ``riemannian_recentring`` adaptation step): each subject's
+mean covariance is then the identity. The first batch norm standardises the tangent vector;
+with ``adaptive_bn`` in the estimator its statistics are re-estimated on the test subject's
+unlabelled windows (a per-subject standardisation of the tangent features).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..exceptions import ConfigError
+from ._layers import check_positive_int, check_probability
+from .registry import register_model
+
+__all__ = ["TangentSpaceNet", "oas_covariances", "tangent_vectors"]
+
+
+def oas_covariances(x: torch.Tensor) -> torch.Tensor:
+    """OAS-shrunk covariance of every window (the formula of :func:`sklearn.covariance.oas`).
+
+    Parameters
+    ----------
+    x : Tensor of shape (batch, n_chans, n_times)
+
+    Returns
+    -------
+    cov : Tensor of shape (batch, n_chans, n_chans)
+        ``(1 - s) S + s mu I`` with ``S`` the empirical covariance (mean removed, divided by
+        ``n_times``), ``mu = trace(S) / n_chans`` and ``s`` the OAS shrinkage (at most 1).
+    """
+    n_chans, n_times = x.shape[1], x.shape[2]
+    xc = x - x.mean(dim=2, keepdim=True)
+    emp = xc @ xc.transpose(1, 2) / n_times
+    mu = torch.diagonal(emp, dim1=1, dim2=2).sum(-1) / n_chans  # (batch,)
+    alpha = (emp**2).mean(dim=(1, 2))
+    num = alpha + mu**2
+    den = (n_times + 1) * (alpha - mu**2 / n_chans)
+    safe = torch.where(den > 0, den, torch.ones_like(den))
+    shrink = torch.where(den > 0, torch.clamp(num / safe, max=1.0), torch.ones_like(den))
+    eye = torch.eye(n_chans, dtype=x.dtype, device=x.device)
+    s = shrink[:, None, None]
+    return (1.0 - s) * emp + s * mu[:, None, None] * eye
+
+
+def tangent_vectors(cov: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Upper-triangle vectors of ``logm(cov)`` (the tangent space at the identity).
+
+    Parameters
+    ----------
+    cov : Tensor of shape (batch, n, n)
+        Symmetric positive definite matrices.
+    eps : float, default=1e-8
+        Eigenvalues are clamped at ``eps`` before the logarithm.
+
+    Returns
+    -------
+    vec : Tensor of shape (batch, n * (n + 1) // 2)
+        Diagonal terms as they are, off-diagonal terms times sqrt(2) (pyriemann's ``upper``).
+    """
+    n = cov.shape[-1]
+    evals, evecs = torch.linalg.eigh(cov)
+    log = (evecs * torch.log(torch.clamp(evals, min=eps))[:, None, :]) @ evecs.transpose(1, 2)
+    iu = torch.triu_indices(n, n, device=cov.device)
+    weight = torch.where(iu[0] == iu[1], 1.0, math.sqrt(2.0)).to(cov.dtype)
+    return log[:, iu[0], iu[1]] * weight
+
+
+@register_model("tangent_mlp")
+class TangentSpaceNet(nn.Module):
+    """Covariance (OAS) -> [bilinear map] -> matrix log -> batch norm -> MLP head(s).
+
+    Parameters
+    ----------
+    n_chans, n_times, n_outputs : int
+        Input channels, input samples, outputs (classes).
+    sfreq : float, optional
+        Unused (uniform signature).
+    n_hidden : int, default=64
+        Hidden units of each head; 0 gives a linear read-out of the standardised tangent
+        vector (a logistic regression trained by the engine).
+    n_spatial : int or None, default=None
+        With an int ``k < n_chans``: a learnt bilinear map ``W^T C W`` (``W`` of shape
+        (n_chans, k), initialised with orthonormal columns) before the logarithm; None: the
+        full covariance.
+    drop_prob : float, default=0.5
+        Dropout on the standardised tangent vector and on the hidden units.
+    n_members : int, default=1
+        Independently initialised heads on the same tangent vector; their logits are averaged
+        (an ensemble inside one network).
+    eps : float, default=1e-8
+        Eigenvalue floor of the logarithm.
+
+    Attributes
+    ----------
+    n_features_ : int
+        Length of the tangent vector, ``m (m + 1) / 2`` with ``m = n_spatial or n_chans``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = TangentSpaceNet(19, 500, 2)
+    >>> net.n_features_, tuple(net(torch.randn(3, 19, 500)).shape)
+    (190, (3, 2))
+    """
+
+    def __init__(
+        self,
+        n_chans: int,
+        n_times: int,
+        n_outputs: int,
+        *,
+        sfreq: Any = None,
+        n_hidden: int = 64,
+        n_spatial: int | None = None,
+        drop_prob: float = 0.5,
+        n_members: int = 1,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__()
+        c = check_positive_int("n_chans", n_chans)
+        check_positive_int("n_times", n_times)
+        out = check_positive_int("n_outputs", n_outputs)
+        members = check_positive_int("n_members", n_members)
+        p = check_probability("drop_prob", drop_prob)
+        n_hidden = check_positive_int("n_hidden", n_hidden, minimum=0)
+        if n_spatial is not None:
+            k = check_positive_int("n_spatial", n_spatial)
+            if k > c:
+                raise ConfigError(
+                    f"Invalid value for 'n_spatial': expected an integer <= n_chans ({c}), "
+                    f"got {n_spatial!r}."
+                )
+        self.n_chans, self.n_times, self.n_outputs, self.sfreq = n_chans, n_times, n_outputs, sfreq
+        self.n_hidden, self.n_spatial, self.drop_prob = n_hidden, n_spatial, drop_prob
+        self.n_members, self.eps = members, eps
+        m = c if n_spatial is None else n_spatial
+        self.n_features_ = m * (m + 1) // 2
+        if n_spatial is not None:
+            w = torch.linalg.qr(torch.randn(c, m))[0]
+            self.bimap = nn.Parameter(w)
+        else:
+            self.register_parameter("bimap", None)
+        self.bnorm = nn.BatchNorm1d(self.n_features_)
+        self.dropout = nn.Dropout(p)
+
+        def head() -> nn.Module:
+            if n_hidden == 0:
+                return nn.Linear(self.n_features_, out)
+            return nn.Sequential(
+                nn.Linear(self.n_features_, n_hidden),
+                nn.GELU(),
+                nn.Dropout(p),
+                nn.Linear(n_hidden, out),
+            )
+
+        self.heads = nn.ModuleList([head() for _ in range(members)])
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Tangent vectors (before batch norm), shape (batch, n_features_), from (batch,
+        n_chans, n_times) signals (computed in float64)."""
+        cov = oas_covariances(x.double())
+        if self.bimap is not None:
+            w = self.bimap.double()
+            cov = w.T @ cov @ w
+            cov = cov + self.eps * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
+        return tangent_vectors(cov, self.eps).to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` of shape (batch, n_chans, n_times) -> logits (batch, n_outputs)."""
+        z = self.dropout(self.bnorm(self.features(x)))
+        return torch.stack([h(z) for h in self.heads]).mean(0)
