@@ -100,6 +100,10 @@ class LocalRayCluster:
             OMP_NUM_THREADS="1",
             RAY_health_check_period_ms="1000",
             RAY_health_check_failure_threshold="3",
+            # Ray >= 2.5x turns token auth on for `ray start` whenever ~/.ray/auth_token exists
+            # (any private ray.init() writes one), while a driver connecting by address does
+            # not send it: a loopback test cluster runs without auth unless asked otherwise
+            RAY_AUTH_MODE=os.environ.get("RAY_AUTH_MODE", "disabled"),
         )
         assert self.log_dir is not None
         log = (self.log_dir / f"{name}.log").open("wb")
