@@ -1,13 +1,19 @@
-"""Time-resolved (sliding-window) decoding of epochs, with bootstrap CIs and a chance level."""
+"""Time-resolved (sliding-window) decoding of epochs, with bootstrap CIs and a chance level.
+
+Windows are independent units of :func:`neurodl.execution.run_units` (in this process, a joblib
+pool with ``n_jobs`` or a Ray cluster with ``execution``; the same scores on every backend).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ...exceptions import ConfigError, DataFormatError
+from ...execution import ExecutionConfig, run_units
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -161,6 +167,18 @@ def window_features(
     return F, starts
 
 
+def _window_predictions(shared: tuple[Any, ...], window: int) -> np.ndarray:
+    """One unit of :func:`time_resolved_decoding`: out-of-fold predictions of one window."""
+    from sklearn.base import clone
+
+    F_all, y, folds, estimator = shared
+    F = F_all[window]
+    pred = np.empty_like(y)
+    for tr, te in folds:
+        pred[te] = clone(estimator).fit(F[tr], y[tr]).predict(F[te])
+    return pred
+
+
 def time_resolved_decoding(
     X: Any,
     y: Any,
@@ -177,6 +195,7 @@ def time_resolved_decoding(
     n_jobs: int = 1,
     features: str = "amplitude",
     bands: Any = DEFAULT_BANDS,
+    execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
 ) -> TimeResolvedResult:
     """Decode ``y`` from each sliding window of the epochs (features: see :func:`window_features`).
 
@@ -196,18 +215,20 @@ def time_resolved_decoding(
     n_boot, ci, seed
         Percentile bootstrap over trials of the pooled out-of-fold predictions.
     n_jobs : int, default=1
+        Local backend: joblib workers (one window per unit).
     features : {"amplitude", "bandpower"}, default="amplitude"
         Per-window features (:data:`WINDOW_FEATURES`): mean and slope per channel, or
         log-variance of band-passed signal per band and channel (rhythm power).
     bands : sequence of (low, high), default=((8, 13), (13, 30))
         Bands in Hz for ``"bandpower"``.
+    execution : ExecutionConfig, mapping, str or None
+        Where the windows run (:func:`neurodl.execution.run_units`); None uses
+        :func:`neurodl.execution.get_execution`. The scores do not depend on it.
 
     Returns
     -------
     TimeResolvedResult
     """
-    from joblib import Parallel, delayed
-    from sklearn.base import clone
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -233,13 +254,15 @@ def time_resolved_decoding(
         )
     folds = [(np.asarray(a), np.asarray(b)) for a, b in folds]
 
-    def one(F: np.ndarray) -> np.ndarray:
-        pred = np.empty_like(y)
-        for tr, te in folds:
-            pred[te] = clone(estimator).fit(F[tr], y[tr]).predict(F[te])
-        return pred
-
-    preds = np.column_stack(Parallel(n_jobs=n_jobs)(delayed(one)(F) for F in F_all))
+    preds = np.column_stack(
+        run_units(
+            _window_predictions,
+            range(len(F_all)),
+            shared=(F_all, y, folds, estimator),
+            n_jobs=n_jobs,
+            execution=execution,
+        )
+    )
     n_classes = int(y.max()) + 1
     scores = _balanced(y, preds, n_classes)
     rng = np.random.default_rng(seed)

@@ -3,12 +3,14 @@
 Neighbourhoods are balls of ``radius`` millimetres (voxel sizes from the affine) around each mask
 voxel, restricted to mask voxels; on single-slice data (one voxel thick) the ball is a disk.
 Each neighbourhood is cross-validated with the given folds (e.g. leave-one-run-out); batches of
-centres run in parallel with joblib. :func:`searchlight_map` writes the scores as a NIfTI.
+centres are independent units of :func:`neurodl.execution.run_units`: in this process, a joblib
+pool (``n_jobs``) or a Ray cluster (``execution``), with the same scores on every backend.
+:func:`searchlight_map` writes the scores as a NIfTI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ import numpy as np
 from ..._logging import logger
 from ...data import VolumeSeries
 from ...exceptions import ConfigError, DataFormatError
+from ...execution import ExecutionConfig, run_units
 
 __all__ = ["searchlight", "searchlight_map", "sphere_neighbors"]
 
@@ -77,6 +80,12 @@ def _score_batch(
     return out
 
 
+def _score_unit(shared: tuple[Any, ...], batch: list[np.ndarray]) -> np.ndarray:
+    """One unit of :func:`searchlight`: the scores of one batch of centres."""
+    X, y, folds, estimator, scoring = shared
+    return _score_batch(X, y, folds, batch, estimator, scoring)
+
+
 def searchlight(
     X: Any,
     y: Any,
@@ -88,6 +97,7 @@ def searchlight(
     scoring: str = "balanced_accuracy",
     n_jobs: int = 1,
     batch_size: int = 64,
+    execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
 ) -> np.ndarray:
     """Cross-validated decoding score of every neighbourhood.
 
@@ -105,14 +115,18 @@ def searchlight(
     scoring : str, default="balanced_accuracy"
         A scikit-learn scorer name.
     n_jobs : int, default=1
-        joblib workers (batches of ``batch_size`` centres each).
+        Local backend: joblib workers (batches of ``batch_size`` centres each).
     batch_size : int, default=64
+        Centres per unit of work.
+    execution : ExecutionConfig, mapping, str or None
+        Where the batches run (:func:`neurodl.execution.run_units`; e.g. ``{"backend": "ray",
+        "address": ...}``); None uses :func:`neurodl.execution.get_execution`. The scores do
+        not depend on it.
 
     Returns
     -------
     scores : ndarray of shape (n_voxels,)
     """
-    from joblib import Parallel, delayed
     from sklearn.model_selection import LeaveOneGroupOut
 
     X = np.asarray(X, dtype=float)
@@ -142,8 +156,12 @@ def searchlight(
     logger.info(
         "searchlight: %d centres, %d folds, %d batches", len(neighbors), len(folds), len(batches)
     )
-    parts = Parallel(n_jobs=n_jobs)(
-        delayed(_score_batch)(X, y, folds, b, estimator, scoring) for b in batches
+    parts = run_units(
+        _score_unit,
+        batches,
+        shared=(X, y, folds, estimator, scoring),
+        n_jobs=n_jobs,
+        execution=execution,
     )
     return np.concatenate(parts)
 
