@@ -113,7 +113,7 @@ def test_trial_rows_and_labels(spikes):
     np.testing.assert_array_equal(rows, expected.to_numpy())
     assert not rows[[4, 9, 11]].any()
     y, names = trial_labels(tr[rows], "resp")
-    assert names == ["1.0", "2.0"]
+    assert names == ["1", "2"]  # float-coded integers keep their names (issue 13, item 5)
     np.testing.assert_array_equal(y, (tr["resp"][rows] == 2).to_numpy().astype(int))
     y, names = trial_labels(tr, "rt", threshold=0.45)
     np.testing.assert_array_equal(y, (tr["rt"] >= 0.45).to_numpy().astype(int))

@@ -34,6 +34,7 @@ from .binning import bin_trials
 __all__ = [
     "TrialCounts",
     "decode_trial_label",
+    "label_values",
     "trial_dataset",
     "trial_estimator",
     "trial_labels",
@@ -122,9 +123,11 @@ def trial_labels(
         The label column.
     threshold : float, optional
         Label ``value >= threshold`` as 1 and the rest as 0. Default: one class per distinct
-        value, in sorted order of the values as strings.
+        value, in sorted order (numbers by value, anything else as strings; see
+        :func:`label_values`).
     names : sequence of str, optional
-        Class names (one per class, in label order); default the values (or ``"<column> < t"``,
+        Class names (one per class, in label order); default the values as written (``"1"``
+        for a code read as ``1.0``; strings as they are) (or ``"<column> < t"``,
         ``">= t"`` with a threshold).
     where : str, default="column"
         Name of ``column`` in error messages; ``names`` is reported as ``<where minus
@@ -146,14 +149,46 @@ def trial_labels(
     if threshold is not None:
         y = (values.to_numpy(dtype=float) >= threshold).astype(int)
         return y, list(names or [f"{column} < {threshold:g}", f">= {threshold:g}"])
-    classes, y = np.unique(values.astype(str).to_numpy(), return_inverse=True)
+    classes, y = label_values(values)
+    shown = [str(c) for c in classes]
     if names is not None and len(names) != len(classes):
         stem = where.removesuffix(".column") if where.endswith(".column") else where
         raise ConfigError(
             f"Invalid value for '{stem}.names'. Allowed: {len(classes)} names, one per value "
-            f"of {column!r} ({', '.join(classes)}, in this order); got {list(names)!r}."
+            f"of {column!r} ({', '.join(shown)}, in this order); got {list(names)!r}."
         )
-    return y.astype(int), list(names) if names is not None else [str(c) for c in classes]
+    return y, list(names) if names is not None else shown
+
+
+def label_values(values: pd.Series | Sequence[Any]) -> tuple[list[Any], np.ndarray]:
+    """The distinct values of a label column with their types, and each trial's class index.
+
+    Numbers sort by value and keep their type, whole-valued floats becoming ``int`` (a column
+    of codes read as float because of missing values elsewhere gives ``1``, not ``1.0``);
+    anything else is compared as strings (strings stay strings).
+
+    Parameters
+    ----------
+    values : Series or sequence of shape (n_trials,)
+        The label of each trial (no missing value).
+
+    Returns
+    -------
+    classes : list of int, float or str
+        The distinct values in class order.
+    y : ndarray of int, shape (n_trials,)
+        Index of each trial's value in ``classes``.
+    """
+    arr = np.asarray(pd.Series(values).to_numpy())
+    numeric = arr.dtype.kind in "biuf" and arr.dtype.kind != "b"
+    if numeric:
+        uniq, y = np.unique(arr.astype(float), return_inverse=True)
+        whole = bool(np.all(np.isfinite(uniq)) and np.all(uniq == np.round(uniq)))
+        classes: list[Any] = [int(v) if whole else float(v) for v in uniq]
+    else:
+        uniq, y = np.unique(arr.astype(str), return_inverse=True)
+        classes = [str(v) for v in uniq]
+    return classes, np.asarray(y, dtype=int).ravel()
 
 
 @dataclass
@@ -397,6 +432,7 @@ def decode_trial_label(
     n_permutations: int = 0,
     n_boot: int = 1000,
     ci: float = 0.95,
+    progress: Any = None,
 ) -> tuple[dict[str, Any], Any]:
     """Cross-validated score, CI, chance level, permutation p-value and timing of trial labels.
 
@@ -422,6 +458,9 @@ def decode_trial_label(
     n_boot : int, default=1000
         Bootstrap resamples of the CI (0: t-interval over folds).
     ci : float, default=0.95
+    progress : callable, optional
+        Passed to :func:`neurodl.analyses.decoding.decode` (``progress(label)`` -> a context
+        manager yielding ``callback(done, total)``).
 
     Returns
     -------
@@ -446,6 +485,7 @@ def decode_trial_label(
         n_permutations=n_permutations,
         n_boot=n_boot,
         ci=ci,
+        progress=progress,
     )
     scores = res.main_scores
     cv, y = scores.cv, np.asarray(dataset.y).astype(int)

@@ -14,13 +14,15 @@ label-permutation p-value.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from ..._logging import logger
-from ...exceptions import DataFormatError
+from ...exceptions import ConfigError, DataFormatError
+from .._progress import progress_bar
 from ..config import RunConfig, TaskOptions, _Strict
 from ..data import load_data
 from ..registry import RunContext, register_task
@@ -70,6 +72,10 @@ class InnerSearch(_Strict):
 class SpikeTrialDecodingOptions(TaskOptions):
     """Options of the ``spike_trial_decoding`` task."""
 
+    intervals: str | None = None
+    """The NWB interval table whose rows are the trials (e.g. ``recognition_table``). Needed
+    when the file has several interval tables and no ``trials`` table (or name it with
+    ``trials: {column: table, values: [<name>]}``)."""
     trials: TrialFilter | None = None
     label: TrialLabel
     extra_labels: dict[str, TrialLabel] = Field(default_factory=dict)
@@ -102,6 +108,9 @@ class SpikeTrialDecodingResult(TaskResult):
     label: str
     n_trials: int
     classes: list[str]
+    class_values: list[Any] | None = None
+    """The label values of the classes as in the trial table (int, float or str); None with a
+    threshold."""
     class_counts: list[int]
     ci_method: str
     fold_scores: list[float | None]
@@ -130,6 +139,36 @@ def _targets(opts: SpikeTrialDecodingOptions) -> dict[str, TrialLabel]:
     return {"label": opts.label, **{f"extra_labels.{k}": v for k, v in opts.extra_labels.items()}}
 
 
+def _interval_table(obj: Any, opts: SpikeTrialDecodingOptions) -> Any:
+    """The spike trains with the named NWB interval table as their trials.
+
+    :func:`neurodl.io.read_nwb` keeps every interval table in ``info["intervals"]``; without
+    a ``trials`` table its trials are the other tables stacked with a ``table`` column, which
+    is ambiguous with several: then a table must be named (``options.intervals``, or a
+    ``trials`` filter on the ``table`` column).
+    """
+    tables = dict((obj.info or {}).get("intervals") or {})
+    listed = ", ".join(f"{k} ({len(v)})" for k, v in sorted(tables.items()))
+    if opts.intervals is not None:
+        if opts.intervals not in tables:
+            raise ConfigError(
+                "Invalid value for 'options.intervals'. Allowed: "
+                + (f"an interval table of the file: {listed}" if tables else "null (no tables)")
+                + f"; got {opts.intervals!r}."
+            )
+        picked = tables[opts.intervals].reset_index(drop=True)
+        return dataclasses.replace(obj, trials=picked)
+    stacked = sorted(k for k in tables if k not in ("epochs", "trials"))
+    named = opts.trials is not None and opts.trials.column == "table"
+    if "trials" not in tables and len(stacked) > 1 and not named:
+        raise ConfigError(
+            f"The data have {len(stacked)} interval tables and no 'trials' table: {listed}. "
+            "Name the one whose rows are the trials with 'options.intervals' (e.g. intervals: "
+            f"{stacked[0]})."
+        )
+    return obj
+
+
 def _decode_target(
     cfg: RunConfig,
     opts: SpikeTrialDecodingOptions,
@@ -146,14 +185,19 @@ def _decode_target(
         trial_estimator,
         trial_labels,
     )
+    from ...analyses.dynamics.trials import label_values
+    from ...estimators import is_neural
     from ...evaluation import get_protocol
 
     sel = counts.trials[rows]
     y, names = trial_labels(
         sel, label.column, threshold=label.threshold, names=label.names, where=f"options.{where}"
     )
+    X = counts.X[rows]
+    if is_neural(cfg.model.name):  # networks: (trials, units, bins), a sequence per unit
+        X = X.reshape(len(X), counts.n_bins, -1).transpose(0, 2, 1).copy()
     ds = trial_dataset(
-        counts.X[rows],
+        X,
         y,
         sel,
         classes=names,
@@ -180,6 +224,10 @@ def _decode_target(
         n_permutations=ev.n_permutations,
         n_boot=ev.n_boot,
         ci=ev.ci,
+        progress=progress_bar,
+    )
+    out["class_values"] = (
+        None if label.threshold is not None else label_values(sel[label.column])[0]
     )
     logger.info(
         "spike_trial_decoding %s: %s %.3f (p=%s)",
@@ -211,6 +259,7 @@ def run_spike_trial_decoding(ctx: RunContext) -> SpikeTrialDecodingResult:
             f"spike_trial_decoding needs spike trains with a trial table; {name} gave "
             f"{type(obj).__name__}."
         )
+    obj = _interval_table(obj, opts)
     table = obj.trials.reset_index(drop=True)
     keep = None
     if opts.trials is not None:
@@ -218,6 +267,7 @@ def run_spike_trial_decoding(ctx: RunContext) -> SpikeTrialDecodingResult:
             table,
             opts.trials.column,
             opts.trials.values,
+            base=keep,
             dropna=False,
             where="options.trials.column",
         )
