@@ -18,8 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "info",
         help="summarise a recording, volume, spike or array file",
-        description="Read a file (EDF, BDF, GDF, BrainVision, EEGLAB, FIF, NIfTI, NWB, MAT, NPY, "
-        "NPZ, CSV...) or a suite2p/BIDS folder and print its channels, rate, duration and labels.",
+        description="Read a file (EDF, BDF, GDF, BrainVision, EEGLAB, FIF, epochs -epo.fif, NIfTI, "
+        "MGH/MGZ, Analyze .hdr/.img, NWB, MAT, NPY, NPZ, CSV...) or a suite2p/BIDS folder and "
+        "print its channels, rate, duration and labels; for an annotation-only EDF+ (a sleep "
+        "hypnogram) the count and total duration of each label; for epochs the event counts, "
+        "tmin and tmax.",
     )
     p.add_argument("path", type=Path, help="file or folder to read")
     p.add_argument(
@@ -54,12 +57,16 @@ def run_info(args: argparse.Namespace) -> int:
     """Read ``args.path`` with :func:`neurodl.io.read` and print :func:`describe` of it."""
     from ..io import read
     from ..io._summary import describe
+    from ..io.eeg import is_annotation_only, read_annotations
 
     kwargs: dict[str, Any] = {}
     if args.sfreq is not None and args.path.exists():
         kwargs = _rate_kwargs(args.path, args.sfreq)
     try:
-        obj = read(args.path, **kwargs)
+        if is_annotation_only(args.path):  # a hypnogram: read() refuses it as a recording
+            obj = read_annotations(args.path)
+        else:
+            obj = read(args.path, **kwargs)
     except NeurodlError:
         raise
     except _READ_ERRORS as err:

@@ -1,6 +1,6 @@
 """Data containers: the ground floor of neurodl (imports nothing above it)."""
 
-from .epochs import METADATA_COLUMNS, EpochsDataset, TorchEpochs
+from .epochs import METADATA_COLUMNS, EpochsDataset, TorchEpochs, as_epochs_dataset
 from .recording import Annotations, Recording
 from .spikes import SpikeTrains
 from .volume import VolumeSeries
@@ -13,4 +13,5 @@ __all__ = [
     "SpikeTrains",
     "TorchEpochs",
     "VolumeSeries",
+    "as_epochs_dataset",
 ]

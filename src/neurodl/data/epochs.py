@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,14 @@ import pandas as pd
 from ..exceptions import DataFormatError
 from ._checks import check_array
 
-__all__ = ["METADATA_COLUMNS", "EpochsDataset", "TorchEpochs"]
+__all__ = [
+    "METADATA_COLUMNS",
+    "EpochsDataset",
+    "TorchEpochs",
+    "as_epochs_dataset",
+    "epochs_array",
+    "is_mne_epochs",
+]
 
 #: Columns every metadata table has (filled with defaults when not given).
 METADATA_COLUMNS = ("subject", "session", "run", "recording", "segment", "trial", "onset")
@@ -187,18 +195,44 @@ class EpochsDataset:
 
     # ------------------------------------------------------------------ conversions
     def to_mne(self) -> Any:
-        """Return an ``mne.EpochsArray`` (3-D X only); metadata become ``epochs.metadata``."""
+        """Return an ``mne.EpochsArray`` of 3-D ``X`` (n_samples, n_channels, n_times).
+
+        What :meth:`from_mne` kept comes back: channel types (``info["ch_types"]``, else
+        ``misc``), ``tmin`` (``info["tmin"]``, else 0), event codes and names
+        (``info["event_id"]``, else class ``k`` is code ``k`` named ``classes[k]``), the montage
+        (``info["montage"]``) and event samples (``onset * sfreq`` when finite and distinct).
+        ``metadata`` becomes ``epochs.metadata``.
+        """
         import mne
 
         if self.X.ndim != 3 or self.sfreq is None:
             raise ValueError("to_mne needs 3-D X (n_samples, n_channels, n_times) and sfreq.")
         names = self.ch_names or [f"ch{i:03d}" for i in range(self.X.shape[1])]
-        info = mne.create_info(names, self.sfreq, "misc")
-        y = np.zeros(self.n_samples, int) if self.y is None else np.asarray(self.y).astype(int)
-        events = np.column_stack([np.arange(self.n_samples), np.zeros(self.n_samples, int), y])
-        return mne.EpochsArray(
-            np.asarray(self.X), info, events=events, metadata=self.metadata, verbose="error"
+        types = self.info.get("ch_types")
+        valid = set(mne.io.get_channel_type_constants())
+        if not types or len(types) != len(names):
+            types = ["misc"] * len(names)
+        info = mne.create_info(names, self.sfreq, [t if t in valid else "misc" for t in types])
+        codes, event_id = _event_codes(self)
+        assert self.metadata is not None
+        onset = self.metadata["onset"].to_numpy(dtype=float)
+        samples = np.rint(onset * self.sfreq).astype(int) if np.isfinite(onset).all() else None
+        if samples is None or len(np.unique(samples)) != len(samples):
+            samples = np.arange(self.n_samples)
+        events = np.column_stack([samples, np.zeros(self.n_samples, int), codes])
+        epochs = mne.EpochsArray(
+            np.asarray(self.X),
+            info,
+            events=events,
+            tmin=float(self.info.get("tmin", 0.0)),
+            event_id=event_id,
+            metadata=self.metadata,
+            verbose="error",
         )
+        montage = self.info.get("montage")
+        if montage:
+            epochs.set_montage(_montage_from_dict(montage), on_missing="ignore", verbose="error")
+        return epochs
 
     @classmethod
     def from_mne(
@@ -209,10 +243,31 @@ class EpochsDataset:
         subject: str | None = None,
         session: str | None = None,
         run: str | None = None,
+        recording: str | None = None,
     ) -> EpochsDataset:
-        """Build from an ``mne.Epochs``; ``y`` defaults to the event codes mapped to 0..K-1."""
+        """Build from an ``mne.Epochs`` (the one conversion every neurodl entry point uses).
+
+        Parameters
+        ----------
+        epochs : mne.Epochs
+            Epochs of shape (n_epochs, n_channels, n_times) (loaded on demand).
+        y : ndarray of shape (n_epochs,), optional
+            Labels; by default the event codes mapped to ``0..K-1`` in code order, with
+            ``classes`` their event names (``epochs.event_id``).
+        subject, session, run : str, optional
+            Identity written to every row of the metadata.
+        recording : str, optional
+            Recording id; each epoch then gets its own segment ``<recording>_<index>``.
+
+        Returns
+        -------
+        EpochsDataset
+            ``X`` in SI units; ``info`` keeps ``ch_types``, ``tmin``, ``event_id`` and the
+            ``montage`` (channel positions, json-safe) so :meth:`to_mne` restores them; columns
+            of ``epochs.metadata`` are kept.
+        """
         X = epochs.get_data(copy=True)
-        codes = epochs.events[:, 2]
+        codes = np.asarray(epochs.events[:, 2])
         classes = None
         if y is None:
             inv = {v: k for k, v in epochs.event_id.items()}
@@ -224,12 +279,27 @@ class EpochsDataset:
         if epochs.metadata is not None:
             for col in epochs.metadata.columns:
                 md[col] = epochs.metadata[col].to_numpy()
-        for key, val in (("subject", subject), ("session", session), ("run", run)):
+        for key, val in (
+            ("subject", subject),
+            ("session", session),
+            ("run", run),
+            ("recording", recording),
+        ):
             if val is not None:
                 md[key] = str(val)
         md["onset"] = epochs.events[:, 0] / epochs.info["sfreq"]
         md["trial"] = np.arange(n)
-        return cls(X, y, md, epochs.info["sfreq"], list(epochs.ch_names), classes)
+        if recording is not None:
+            md["segment"] = [f"{recording}_{i:03d}" for i in range(n)]
+        info: dict[str, Any] = {
+            "ch_types": list(epochs.get_channel_types()),
+            "tmin": float(epochs.tmin),
+            "event_id": {str(k): int(v) for k, v in epochs.event_id.items()},
+        }
+        montage = _montage_to_dict(epochs.get_montage())
+        if montage:
+            info["montage"] = montage
+        return cls(X, y, md, epochs.info["sfreq"], list(epochs.ch_names), classes, info)
 
     def to_torch(self, *, transform: Any = None) -> TorchEpochs:
         """Return a ``torch.utils.data.Dataset`` yielding ``(x, y)`` float32/long tensors."""
@@ -276,6 +346,112 @@ class EpochsDataset:
         n_subj = self.metadata["subject"].nunique()
         ylab = "" if self.y is None else f", y {self.y.shape}"
         return f"<EpochsDataset X {self.X.shape}{ylab}, {n_subj} subject(s)>"
+
+
+def _event_codes(ds: EpochsDataset) -> tuple[np.ndarray, dict[str, int]]:
+    """MNE event codes of shape (n_samples,) and ``event_id`` for :meth:`EpochsDataset.to_mne`."""
+    n = ds.n_samples
+    if ds.y is None:
+        return np.ones(n, int), {"0": 1}
+    y = np.asarray(ds.y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            "to_mne needs integer class labels y of shape (n_samples,) (or none); got "
+            f"{y.dtype} of shape {y.shape}."
+        )
+    names = ds.classes or [str(k) for k in range(int(y.max()) + 1 if n else 0)]
+    saved = ds.info.get("event_id") or {}
+    if all(name in saved for name in names):
+        code_of = [int(saved[name]) for name in names]
+    else:
+        code_of = list(range(len(names)))
+    if n and (y.min() < 0 or y.max() >= len(names)):
+        raise ValueError(f"y holds codes outside 0..{len(names) - 1} (the classes).")
+    codes = np.asarray(code_of, dtype=int)[y] if n else np.zeros(0, int)
+    present = set(np.unique(y).tolist())
+    event_id = {name: code_of[k] for k, name in enumerate(names) if k in present}
+    return codes, event_id
+
+
+def _montage_to_dict(montage: Any) -> dict[str, Any] | None:
+    """A json-safe dict of an ``mne.channels.DigMontage`` (positions in metres), or None."""
+    if montage is None:
+        return None
+    pos = montage.get_positions()
+    ch_pos = {
+        str(k): [float(c) for c in v]
+        for k, v in pos["ch_pos"].items()
+        if v is not None and np.isfinite(v).all()
+    }
+    if not ch_pos:
+        return None
+    out: dict[str, Any] = {"coord_frame": str(pos["coord_frame"]), "ch_pos": ch_pos}
+    for key in ("nasion", "lpa", "rpa"):
+        if pos.get(key) is not None:
+            out[key] = [float(c) for c in pos[key]]
+    return out
+
+
+def _montage_from_dict(montage: dict[str, Any]) -> Any:
+    """The ``mne.channels.DigMontage`` of a dict made by :func:`_montage_to_dict`."""
+    import mne
+
+    return mne.channels.make_dig_montage(
+        ch_pos={k: np.asarray(v, float) for k, v in montage["ch_pos"].items()},
+        nasion=montage.get("nasion"),
+        lpa=montage.get("lpa"),
+        rpa=montage.get("rpa"),
+        coord_frame=montage.get("coord_frame", "head"),
+    )
+
+
+def is_mne_epochs(obj: Any) -> bool:
+    """True when ``obj`` is an ``mne.Epochs`` (any ``mne.BaseEpochs``); never imports MNE."""
+    mne = sys.modules.get("mne")
+    return mne is not None and isinstance(obj, mne.BaseEpochs)
+
+
+def as_epochs_dataset(obj: Any, *, name: str = "dataset") -> EpochsDataset:
+    """Return ``obj`` as an :class:`EpochsDataset`; an ``mne.Epochs`` goes through
+    :meth:`EpochsDataset.from_mne` (labels = event names).
+
+    Parameters
+    ----------
+    obj : EpochsDataset or mne.Epochs
+        Samples of shape (n_samples, n_channels, n_times) (or (n_samples, n_features)).
+    name : str
+        Parameter name used in the error message.
+
+    Returns
+    -------
+    EpochsDataset
+
+    Raises
+    ------
+    TypeError
+        Anything else, naming what is allowed and what was given.
+    """
+    if isinstance(obj, EpochsDataset):
+        return obj
+    if is_mne_epochs(obj):
+        return EpochsDataset.from_mne(obj)
+    raise TypeError(
+        f"Invalid value for {name!r}. Allowed: an mne.Epochs or an EpochsDataset; "
+        f"got {type(obj).__name__}."
+    )
+
+
+def epochs_array(X: Any) -> Any:
+    """``X`` itself, or the data array of an EpochsDataset / ``mne.Epochs``.
+
+    Returns an ndarray of shape (n_samples, n_channels, n_times) for those two; anything else
+    (array-like) is returned unchanged for the caller to validate.
+    """
+    if isinstance(X, EpochsDataset):
+        return X.X
+    if is_mne_epochs(X):
+        return X.get_data(copy=True)
+    return X
 
 
 class TorchEpochs:

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._logging import logger, use_log_level
+from ..data.epochs import epochs_array
 from ..exceptions import ConfigError, DataFormatError
 from .torch_engine import (
     SCHEDULES,
@@ -182,6 +183,7 @@ class _NeuralBase(BaseEstimator):
             )
 
     def _validate_X(self, X: Any, y: Any = None, *, reset: bool) -> Any:
+        X = epochs_array(X)  # an mne.Epochs or EpochsDataset: its data array
         kw = {"allow_nd": True, "dtype": [np.float32, np.float64], "ensure_min_samples": 1}
         ndim = getattr(X, "ndim", None)
         if not reset and ndim in (2, 3) and ndim != self.input_ndim_:

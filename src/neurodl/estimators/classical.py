@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..data.epochs import epochs_array
 from ..exceptions import ConfigError, DataFormatError
 
 __all__ = [
@@ -37,14 +38,14 @@ class Flatten(TransformerMixin, BaseEstimator):
     """Reshape ``(n_samples, ...)`` to ``(n_samples, n_features)``; 2-D input passes through."""
 
     def fit(self, X: Any, y: Any = None) -> Flatten:
-        X = np.asarray(X)
+        X = np.asarray(epochs_array(X))
         if X.ndim < 2:
             raise DataFormatError(f"Flatten needs at least 2-D input; got shape {X.shape}.")
         self.n_features_in_ = int(np.prod(X.shape[1:]))
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        X = np.asarray(X)
+        X = np.asarray(epochs_array(X))
         return X.reshape(len(X), -1)
 
 
@@ -151,7 +152,7 @@ class RequireChannels(TransformerMixin, BaseEstimator):
         self.model = model
 
     def _check(self, X: Any) -> np.ndarray:
-        X = np.asarray(X)
+        X = np.asarray(epochs_array(X))
         if X.ndim != 3:
             raise DataFormatError(
                 f"Model {self.model!r} needs signals of shape (n_samples, n_channels, n_times); "

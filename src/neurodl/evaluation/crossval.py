@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .._logging import logger
-from ..data import EpochsDataset
+from ..data import EpochsDataset, as_epochs_dataset
 from ..exceptions import ConfigError
 from ..execution import ExecutionConfig, run_units
 from ._json import to_jsonable
@@ -132,10 +132,7 @@ def _setup(
     seed: int,
     want_scores: bool,
 ) -> _Setup:
-    if not isinstance(dataset, EpochsDataset):
-        raise TypeError(
-            f"Invalid value for 'dataset'. Allowed: an EpochsDataset; got {type(dataset).__name__}."
-        )
+    dataset = as_epochs_dataset(dataset)
     if dataset.y is None:
         raise ValueError("The dataset has no labels (dataset.y is None); cross-validation needs y.")
     if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
@@ -312,8 +309,10 @@ def cross_validate(
     estimator : sklearn-compatible estimator
         Has ``fit(X, y)`` and ``predict(X)``; ``predict_proba`` or ``decision_function`` for
         ``roc_auc``.
-    dataset : EpochsDataset
+    dataset : EpochsDataset or mne.Epochs
         ``X`` of shape (n_samples, ...) is passed to the estimator as is; ``y`` is required.
+        An ``mne.Epochs`` is converted with :meth:`~neurodl.data.EpochsDataset.from_mne`
+        (labels = event names, every epoch in one subject/session/run).
     protocol : str or Protocol
         A key of :data:`~neurodl.evaluation.PROTOCOLS` (built with ``seed`` where it shuffles) or
         a :class:`~neurodl.evaluation.Protocol`.
@@ -347,6 +346,7 @@ def cross_validate(
     >>> res.n_folds, res.score > res.chance
     (5, True)
     """
+    dataset = as_epochs_dataset(dataset)
     setup = _setup(estimator, dataset, protocol, metric, seed, want_scores=return_predictions)
     X, y = dataset.X, np.asarray(dataset.y)
     logger.info(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..data import EpochsDataset
+from ..data import EpochsDataset, as_epochs_dataset
 from ..exceptions import LeakageError
 
 __all__ = ["check_no_leakage"]
@@ -80,10 +80,7 @@ def check_no_leakage(
     ...
     neurodl.exceptions.LeakageError: ...
     """
-    if not isinstance(dataset, EpochsDataset):
-        raise TypeError(
-            f"Invalid value for 'dataset'. Allowed: an EpochsDataset; got {type(dataset).__name__}."
-        )
+    dataset = as_epochs_dataset(dataset)
     n = dataset.n_samples
     train = _as_index(train_idx, n, "train_idx")
     test = _as_index(test_idx, n, "test_idx")

@@ -32,7 +32,7 @@ from sklearn.model_selection import (
     TimeSeriesSplit,
 )
 
-from ..data import EpochsDataset
+from ..data import EpochsDataset, as_epochs_dataset
 from ..exceptions import ConfigError, DataFormatError
 
 __all__ = [
@@ -142,10 +142,7 @@ class Protocol:
 
     def splits(self, dataset: EpochsDataset) -> list[Split]:
         """Return all folds as ``(train_idx, test_idx, block)`` triples (sorted index arrays)."""
-        if not isinstance(dataset, EpochsDataset):
-            raise TypeError(
-                f"Invalid value for 'dataset'. Allowed: an EpochsDataset; got {type(dataset).__name__}."
-            )
+        dataset = as_epochs_dataset(dataset)
         out = []
         for train, test, block in self._splits(dataset):
             train = np.sort(np.asarray(train, dtype=np.intp))

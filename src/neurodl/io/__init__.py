@@ -2,8 +2,9 @@
 
 :func:`read` picks the reader from the file name; the format-specific readers live in
 ``io/eeg.py`` (MNE), ``io/fmri.py`` (nibabel), ``io/spikes.py`` (NWB, suite2p),
-``io/arrays.py`` (MAT/NPZ/CSV/NPY) and ``io/bids.py``. MNE, nibabel and pynwb objects never
-leave this package. Readers of named datasets live in :mod:`neurodl.datasets`.
+``io/arrays.py`` (MAT/NPZ/CSV/NPY) and ``io/bids.py``; epoched files (``-epo.fif``, EEGLAB
+``.set`` with several trials) go to :func:`~neurodl.io.epochs.read_epochs` (``io/epochs.py``).
+MNE, nibabel and pynwb objects never leave this package. Readers of named datasets live in :mod:`neurodl.datasets`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..exceptions import ConfigError, DataFormatError
 from .arrays import read_array
 from .bids import read_bids
 from .eeg import read_chbmit_seizures, read_raw
+from .epochs import is_epoched, read_epochs
 from .fmri import read_nifti
 from .spikes import read_nwb, read_suite2p
 
@@ -26,6 +28,10 @@ __all__ = ["READERS", "read"]
 READERS: dict[str, Callable[..., Any]] = {
     ".nii.gz": read_nifti,
     ".nii": read_nifti,
+    ".mgz": read_nifti,
+    ".mgh": read_nifti,
+    ".hdr": read_nifti,  # Analyze 7.5 / NIfTI pair (.hdr + .img)
+    ".img": read_nifti,
     ".edf": read_raw,
     ".bdf": read_raw,
     ".gdf": read_raw,
@@ -59,7 +65,10 @@ def _resolve(path: Path) -> Callable[..., Any]:
         )
     for suffix in sorted(READERS, key=len, reverse=True):
         if name.endswith(suffix):
-            return READERS[suffix]
+            reader = READERS[suffix]
+            if reader is read_raw and is_epoched(path):
+                return read_epochs
+            return reader
     known = ", ".join(sorted(READERS))
     raise DataFormatError(f"{path}: unsupported file type {path.suffix!r}. Supported: {known}.")
 

@@ -17,6 +17,14 @@ __all__ = ["FORMAT_NAMES", "describe", "format_name"]
 FORMAT_NAMES: dict[str, str] = {
     ".nii.gz": "NIfTI (gzip)",
     ".nii": "NIfTI",
+    ".mgz": "MGH (FreeSurfer, gzip)",
+    ".mgh": "MGH (FreeSurfer)",
+    ".hdr": "Analyze/NIfTI pair (.hdr/.img)",
+    ".img": "Analyze/NIfTI pair (.hdr/.img)",
+    "-epo.fif": "FIF epochs (MNE)",
+    "_epo.fif": "FIF epochs (MNE)",
+    "-epo.fif.gz": "FIF epochs (MNE, gzip)",
+    "_epo.fif.gz": "FIF epochs (MNE, gzip)",
     ".edf": "EDF/EDF+",
     ".bdf": "BDF (BioSemi)",
     ".gdf": "GDF",
@@ -93,14 +101,31 @@ def _recording(rec: Recording) -> list[str]:
     return lines
 
 
+def _span(seconds: float) -> str:
+    """``seconds`` as ``"5400 s (1.50 h)"`` (hours or minutes shown when long)."""
+    if seconds >= 3600:
+        return f"{seconds:g} s ({seconds / 3600:.2f} h)"
+    if seconds >= 60:
+        return f"{seconds:g} s ({seconds / 60:.1f} min)"
+    return f"{seconds:g} s"
+
+
 def _annotations(ann: Annotations) -> list[str]:
     if not len(ann):
         return ["annotations: none"]
     end = float(np.max(ann.onset + ann.duration))
-    return [
+    lines = [
         f"annotations: {len(ann)} ({len(ann.unique_labels())} labels: {_counts(ann.label)})",
         f"annotation span: {float(ann.onset[0]):.3f} s to {end:.3f} s",
     ]
+    if np.any(ann.duration > 0):  # interval labels (sleep stages, seizures): time per label
+        labels = ann.label.astype(str)
+        totals = {lab: float(ann.duration[labels == lab].sum()) for lab in np.unique(labels)}
+        items = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{k} {_span(v)}" for k, v in items[:_MAX_LABELS])
+        more = f", ... (+{len(items) - _MAX_LABELS} labels)" if len(items) > _MAX_LABELS else ""
+        lines.append(f"total duration by label: {shown}{more}")
+    return lines
 
 
 def _volume(vol: VolumeSeries) -> list[str]:
@@ -113,6 +138,8 @@ def _volume(vol: VolumeSeries) -> list[str]:
     ]
     if vol.mask is not None:
         lines.append(f"mask: {int(vol.mask.sum())} voxels")
+    if vol.info.get("format"):
+        lines.append(f"image class: {vol.info['format']}")
     if vol.events is not None:
         lines.append(f"events: {len(vol.events)} rows, columns {_first(vol.events.columns)}")
         for col in ("trial_type", "label", "condition"):
@@ -143,6 +170,19 @@ def _epochs(ds: EpochsDataset) -> list[str]:
     lines.append(f"sampling rate: {_rate(ds.sfreq)}")
     if ds.sfreq and ds.X.ndim == 3:
         lines.append(f"window: {ds.X.shape[2] / ds.sfreq:.3f} s ({ds.X.shape[2]} samples)")
+    if "tmin" in ds.info and ds.sfreq and ds.X.ndim == 3:
+        tmin = float(ds.info["tmin"])
+        tmax = float(ds.info.get("tmax", tmin + (ds.X.shape[2] - 1) / ds.sfreq))
+        lines.append(f"epochs: {ds.n_samples}, tmin {tmin:g} s to tmax {tmax:g} s around events")
+    if ds.info.get("ch_types"):
+        lines.append(f"channel types: {_counts(ds.info['ch_types'])}")
+    event_id = ds.info.get("event_id")
+    if event_id and ds.y is not None and ds.classes is not None and ds.y.ndim == 1:
+        n_of = Counter(ds.classes[int(v)] for v in ds.y if 0 <= int(v) < len(ds.classes))
+        items = sorted(event_id.items(), key=lambda kv: kv[1])
+        shown = ", ".join(f"{k} (code {v}) x{n_of.get(k, 0)}" for k, v in items[:_MAX_LABELS])
+        more = f", ... (+{len(items) - _MAX_LABELS})" if len(items) > _MAX_LABELS else ""
+        lines.append(f"events: {shown}{more}")
     if ds.y is None:
         lines.append("labels: none")
     elif ds.y.ndim == 1 and not np.issubdtype(ds.y.dtype, np.floating):

@@ -30,6 +30,7 @@ __all__ = [
     "FATAL_WARNINGS",
     "check_declared_size",
     "check_fatal_warnings",
+    "is_annotation_only",
     "read_annotations",
     "read_chbmit_seizures",
     "read_raw",
@@ -64,7 +65,8 @@ _QUIET_WARNINGS: tuple[str, ...] = (r"does not conform to MNE naming conventions
 #: regex on MNE's error message -> the explanation given to the user.
 _ERROR_HINTS: dict[str, str] = {
     r"number of trials is \d+": (
-        "it holds epoched data (several trials); read_raw reads continuous recordings only"
+        "it holds epoched data (several trials); read_raw reads continuous recordings only: "
+        "use neurodl.io.epochs.read_epochs (neurodl.io.read picks it)"
     ),
     r"Could not find measurement data": (
         "it holds no continuous measurement (e.g. an MNE events '-eve.fif' or another "
@@ -79,6 +81,13 @@ _ERROR_HINTS: dict[str, str] = {
     ),
     r"Could not find the \.fdt data file|\.fdt not found": "its .fdt data file is missing",
     r"Unsupported file type": "MNE has no reader for this file type",
+    r"Could not find event data|does not seem to contain epochs": (
+        "it holds continuous data, not epochs (read it with neurodl.io.eeg.read_raw)"
+    ),
+    r"does not start with a file id tag": "it is corrupt or not a FIF file (no FIF file id tag)",
+    r"No raw data in": (
+        "it holds no continuous data (an epochs FIF? use neurodl.io.epochs.read_epochs)"
+    ),
     r"Incorrect number of samples": (
         "its data file holds fewer samples than the header declares (truncated .fdt?)"
     ),
@@ -197,6 +206,18 @@ def _edf_signal_labels(path: Path) -> list[str] | None:
     if len(labels) != 16 * n_signals:
         return None
     return [labels[16 * i : 16 * (i + 1)].decode("latin-1").strip() for i in range(n_signals)]
+
+
+def is_annotation_only(path: str | Path) -> bool:
+    """True when ``path`` is an EDF/BDF(+) file whose only signals are annotations (a hypnogram).
+
+    Reads the 256-byte header and the signal labels only.
+    """
+    path = Path(path)
+    if _suffix(path) not in (".edf", ".bdf") or not path.is_file():
+        return False
+    labels = _edf_signal_labels(path)
+    return bool(labels) and all(lab in _ANNOTATION_LABELS for lab in labels)  # type: ignore[union-attr]
 
 
 def _brainvision_companions(path: Path) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from .._logging import logger
-from ..data import EpochsDataset, Recording
+from ..data import Recording
+from ..data.epochs import epochs_array
 from ..exceptions import ConfigError, DataFormatError, NotFittedError
 
 __all__ = [
@@ -50,15 +51,14 @@ def check_epochs_data(X: Any, *, name: str = "X") -> np.ndarray:
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_channels, n_times) or EpochsDataset
+    X : array-like of shape (n_samples, n_channels, n_times), EpochsDataset or mne.Epochs
         The epochs.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_channels, n_times)
     """
-    if isinstance(X, EpochsDataset):
-        X = X.X
+    X = epochs_array(X)
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
