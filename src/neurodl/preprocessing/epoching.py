@@ -169,6 +169,7 @@ def epochs_from_annotations(
         "window_s": len(times) / rec.sfreq,
         "sfreq": rec.sfreq,
         "event_id": mapping,
+        "unit": ", ".join(sorted(set(rec.units or ["a.u."]))),
         "n_dropped_edge": len(dropped),
         "dropped_onsets": dropped.tolist(),
     }

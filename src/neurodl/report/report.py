@@ -245,6 +245,7 @@ class Report:
         title: str,
         section: str | None = None,
         max_rows: int = 500,
+        show_rows: int = 10,
     ) -> Report:
         """Add a table (all cells escaped; numbers with 4 significant digits).
 
@@ -257,6 +258,9 @@ class Report:
             See :class:`Report`.
         max_rows : int, default=500
             Longer tables are cut, with a note giving the total.
+        show_rows : int, default=10
+            Rows shown open; the rest (up to ``max_rows``) sit in a collapsed ``<details>``
+            block the reader expands.
         """
         _check_str(title, "title")
         if (
@@ -265,10 +269,21 @@ class Report:
             or max_rows < 1
         ):
             raise ValueError(f"'max_rows' must be a positive integer; got {max_rows!r}.")
+        if isinstance(show_rows, bool) or not isinstance(show_rows, (int, np.integer)):
+            raise ValueError(f"'show_rows' must be a positive integer; got {show_rows!r}.")
+        if show_rows < 1:
+            raise ValueError(f"'show_rows' must be a positive integer; got {show_rows!r}.")
         header, rows, n_total = _table_rows(dataframe_or_records, int(max_rows))
         sec = self._section_for(section, title)
         sec.items.append(
-            {"kind": "table", "title": title, "header": header, "rows": rows, "n_total": n_total}
+            {
+                "kind": "table",
+                "title": title,
+                "header": header,
+                "rows": rows[: int(show_rows)],
+                "more_rows": rows[int(show_rows) :],
+                "n_total": n_total,
+            }
         )
         return self
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...exceptions import DataFormatError
+from ..wording import amplitude_label
 from ._base import _ACCENT, PALETTE, _as_float_array, _new_figure, _style_axes
 
 __all__ = [
@@ -42,6 +43,8 @@ def plot_data_summary(
     classes: Sequence[str] | None = None,
     groups: Sequence[Any] | np.ndarray | None = None,
     max_per_class: int = 200,
+    unit: str | None = None,
+    group_label: str = "group",
 ) -> Any:
     """Summarize a labelled data set: class counts, and what a sample looks like per class.
 
@@ -62,6 +65,11 @@ def plot_data_summary(
         Group of each sample (subject, session, ...): class counts are shown per group.
     max_per_class : int, default=200
         At most this many samples per class (the first ones) enter the averages.
+    unit : str, optional
+        Unit of the values (``"V"``, ``"a.u."``...): on the amplitude and power axes; None says
+        "unit unknown".
+    group_label : str, default="group"
+        What a group is (``"subject / session"``): the x-axis label of the class counts.
 
     Returns
     -------
@@ -121,7 +129,7 @@ def plot_data_summary(
         step = max(1, g_uniq.size // 20)
         ticks = np.arange(g_uniq.size)[::step]
         ax.set_xticks(ticks, [str(g) for g in g_uniq[::step]], rotation=45, ha="right")
-        ax.set_xlabel("group")
+        ax.set_xlabel(group_label)
         ax.set_title(f"Class counts per group ({g_uniq.size} groups, n = {y_arr.size})")
         ax.legend(fontsize=8, framealpha=0.9)
     ax.set_ylabel("samples")
@@ -143,7 +151,7 @@ def plot_data_summary(
             ax.plot(t, mean, color=colors[u], linewidth=1.2, label=name)
             ax.fill_between(t, mean - sd, mean + sd, color=colors[u], alpha=0.15, linewidth=0)
         ax.set_xlabel("time (s)" if sfreq is not None else "sample")
-        ax.set_ylabel("amplitude")
+        ax.set_ylabel(amplitude_label(unit))
         ax.set_title(f"Mean ± SD per class, {ch_label}")
         ax.legend(fontsize=8, framealpha=0.9)
         _style_axes(ax)
@@ -164,7 +172,7 @@ def plot_data_summary(
                     label=name,
                 )
             ax.set_xlabel("frequency (Hz)")
-            ax.set_ylabel("power (mean over channels)")
+            ax.set_ylabel(f"power ({unit or 'unit unknown'}²/Hz, mean over channels)")
             ax.set_title("Mean power spectrum per class")
             ax.legend(fontsize=8, framealpha=0.9)
             _style_axes(ax)
@@ -198,7 +206,7 @@ def plot_data_summary(
 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("feature")
-        ax.set_ylabel("value")
+        ax.set_ylabel(f"value ({unit})" if unit else "value")
         ax.set_title(f"Feature mean ± SD per class ({n_ch} features)")
         ax.legend(fontsize=8, framealpha=0.9)
         _style_axes(ax)
