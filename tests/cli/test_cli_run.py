@@ -93,7 +93,12 @@ def test_demo_writes_results_and_report(demo_run):
     assert base["p_value"] == pytest.approx(1 / 10)  # smallest possible with 9 permutations
     assert base["n_permutations"] == 9 and len(base["null_scores"]) == 9
     assert base["permuted_within"] == "subject/session"
-    assert res["models"]["shallow"]["p_value"] is None and res["p_value"] is None
+    # the network's own p-value: its held-out predictions against permuted test labels (no
+    # refit); the top-level p-value is the main model's
+    net = res["models"]["shallow"]
+    assert net["permutation_method"] == "held_out" and base["permutation_method"] == "refit"
+    assert net["n_permutations"] == 1000 and net["permuted_within"].startswith("fold test set")
+    assert res["p_value"] == net["p_value"] < 0.01
     assert res["score_mean"] == res["models"]["shallow"]["score_mean"]
     comp = res["comparison"]
     assert (comp["model_a"], comp["model_b"]) == ("shallow", "csp_lda")
@@ -126,7 +131,8 @@ def test_demo_cli_prints_each_models_own_p_value_and_the_comparison(demo_run):
     lines = (demo_run.parent / "stdout.txt").read_text().splitlines()
     net = next(line for line in lines if line.startswith("shallow: "))
     base = next(line for line in lines if line.startswith("csp_lda: "))
-    assert "no permutation test" in net and "[baseline]" not in net
+    assert "held-out permutation p = " in net and "not refitted" in net
+    assert "[baseline]" not in net
     assert "permutation p = 0.1000" in base and base.endswith("[baseline]")
     assert any(line.startswith("'shallow' ") and "on the same splits" in line for line in lines)
 

@@ -61,14 +61,17 @@ def test_neural_decoding_records_curves_and_tests_the_baseline(tmp_path):
         assert c["epoch"][0] == 0 and len(c["train_loss"]) == len(c["valid_loss"]) <= 8
     base = res["models"]["lda"]
     assert res["baseline"] == "lda" and len(base["fold_scores"]) == 6
-    # auto: only the baseline is permuted beside a network; the network's p stays its own
-    assert base["p_value"] is not None and res["p_value"] is None
+    # auto: only the baseline is refitted on permutations beside a network; the network gets
+    # its own held-out permutation p-value, which is the top-level one
+    assert base["p_value"] is not None and base["permutation_method"] == "refit"
+    assert res["p_value"] == res["models"]["mlp"]["p_value"] is not None
+    assert res["models"]["mlp"]["permutation_method"] == "held_out"
     assert res["score_mean"] > res["chance_level"]
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk["learning_curves"] == curves
     page = (tmp_path / "out" / "report.html").read_text()
     assert "Learning curves" in page and "own statistics" in page
-    assert "No permutation test was run for &#39;mlp&#39;" in page
+    assert "Held-out permutation test of &#39;mlp&#39;" in page
     assert "Permutation test refitting &#39;lda&#39;" in page
 
 

@@ -68,8 +68,9 @@ def test_net_example_fast_copy_runs(name, shared_data, tmp_path):
     assert res["model"] == "stftnet" and res["model_kind"] == "neural"
     assert res["n_splits"] == 5 and res["n_samples"] == 4 * n_segments
     assert len(res["fold_scores"]) == 5
-    # auto: the permutation test refits the baseline only; the network has no p-value
-    assert res["p_value"] is None and res["models"]["stftnet"]["p_value"] is None
+    # auto: the permutation test refits the baseline only; the network gets the held-out test
+    assert res["p_value"] == res["models"]["stftnet"]["p_value"] is not None
+    assert res["models"]["stftnet"]["permutation_method"] == "held_out"
     assert res["baseline"] == "logbandpower_lr"
     base = res["models"]["logbandpower_lr"]
     assert base["p_value"] is not None and base["n_permutations"] == 2

@@ -4,6 +4,7 @@ from .adaptation import ADAPTATIONS, adapt_dataset, check_adaptation
 from .compare import PairedComparison, compare_models, corrected_resampled_ttest
 from .crossdataset import CrossDataset, combine_datasets  # registers "cross-dataset"
 from .crossval import CVResult, cross_validate
+from .heldout import held_out_permutation_test
 from .leakage import check_no_leakage
 from .metrics import METRICS, Metric, chance_level, get_metric, score
 from .protocols import (
@@ -58,6 +59,7 @@ __all__ = [
     "fold_ci",
     "get_metric",
     "get_protocol",
+    "held_out_permutation_test",
     "library_versions",
     "permutation_labels",
     "permutation_test",

@@ -50,6 +50,10 @@ class PermutationResult:
     unit : str or None
         Metadata column whose groups carried one label each and were permuted as wholes
         (None: samples were permuted).
+    method : str
+        ``"refit"``: the model was refitted on every permutation
+        (:func:`permutation_test`); ``"held_out"``: the trained folds' test labels were
+        permuted (:func:`~neurodl.evaluation.held_out_permutation_test`).
     """
 
     score: float
@@ -58,6 +62,7 @@ class PermutationResult:
     metric: str = ""
     within: str | None = None
     unit: str | None = None
+    method: str = "refit"
 
     @property
     def n_permutations(self) -> int:

@@ -14,7 +14,7 @@ undefined are typed ``float | None``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,7 +69,13 @@ class ModelStats(ResultPart):
     fold_scores: list[float | None] = Field(default_factory=list)
     block_scores: dict[str, float | None] = Field(default_factory=dict)
     p_value: float | None = Field(
-        None, description="This model's own permutation p-value (refitting this model)."
+        None,
+        description="This model's own permutation p-value (see permutation_method).",
+    )
+    permutation_method: Literal["refit", "held_out"] | None = Field(
+        None,
+        description="'refit': the model refitted on every permutation; 'held_out': each "
+        "fold's trained model kept and its test labels permuted (no refit).",
     )
     n_permutations: int = 0
     null_scores: list[float | None] | None = None

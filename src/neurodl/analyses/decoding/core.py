@@ -39,7 +39,9 @@ class ModelScores:
         Confidence interval of ``score``; ``ci_method`` says how it was obtained.
     ci_method : str
     permutation : PermutationResult or None
-        This model's own permutation test (refitting this model), when computed.
+        This model's own permutation test, when computed: refitting this model on every
+        permutation (``permutation.method == "refit"``) or permuting its held-out labels
+        (``"held_out"``).
     """
 
     name: str
@@ -170,6 +172,7 @@ def decode(
     baseline_name: str = "baseline",
     seed: int = 0,
     n_permutations: int | dict[str, int] = 0,
+    held_out_permutations: int | dict[str, int] = 0,
     n_boot: int = 1000,
     ci: float = 0.95,
     n_jobs: int | None = 1,
@@ -204,6 +207,11 @@ def decode(
     n_permutations : int or dict of str to int, default=0
         Permutations per model: one number for every model, or ``{name: n}`` (models not
         named get none). 0 skips the test.
+    held_out_permutations : int or dict of str to int, default=0
+        For models without a refitting test: permutations of their held-out labels
+        (:func:`~neurodl.evaluation.held_out_permutation_test`: each fold's trained model kept,
+        no refit), so that a network too costly to refit hundreds of times still gets its own
+        p-value. Same form as ``n_permutations``.
     n_boot : int, default=1000
         Bootstrap resamples of each score's CI (0: t-interval over folds).
     ci : float, default=0.95
@@ -238,6 +246,7 @@ def decode(
         compare_models,
         cross_validate,
         get_protocol,
+        held_out_permutation_test,
         permutation_test,
     )
     from .estimator import without_callbacks
@@ -258,9 +267,7 @@ def decode(
     for i, (key, est) in enumerate(estimators.items()):
         label = "cross-validation" if i == 0 else f"{key} cross-validation"
         with progress(label) as cb:
-            cv = cross_validate(
-                est, dataset, proto, metric, n_jobs=n_jobs, seed=seed, progress=cb
-            )
+            cv = cross_validate(est, dataset, proto, metric, n_jobs=n_jobs, seed=seed, progress=cb)
         interval, method = score_ci(cv, metric, n_boot=n_boot, ci=ci)
         models[key] = ModelScores(key, cv, float(cv.score), interval, method)
     for key, est in estimators.items():
@@ -280,6 +287,14 @@ def decode(
                 n_jobs=n_jobs,
                 progress=cb,
             )
+    for key in estimators:
+        n_held = _n_perm(held_out_permutations, key)
+        if n_held <= 0 or models[key].permutation is not None:
+            continue
+        logger.info("held-out permutation test of %s: %d permutations", key, n_held)
+        models[key].permutation = held_out_permutation_test(
+            models[key].cv, dataset, proto, n_permutations=n_held, seed=seed
+        )
     comparison = None
     if baseline is not None:
         comparison = compare_models(

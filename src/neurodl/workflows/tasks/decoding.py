@@ -19,7 +19,6 @@ from ..crossdata import prepare_samples
 from ..fit_checks import finish_warnings
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
-from ._report_labels import describe_folds, preprocessing_steps
 
 __all__ = ["DecodingOptions", "DecodingTaskResult", "run_decoding"]
 
@@ -32,13 +31,20 @@ class DecodingOptions(TaskOptions):
     own permutation test (refitting that model on every permutation): ``both``, ``model``,
     ``baseline``, or ``auto`` (both when the main model is classical; only the baseline when
     it is a network and a baseline is given, since refitting a network hundreds of times is
-    rarely affordable). ``network_permutations`` sets the number of permutations for a neural
-    main model (default: ``evaluation.n_permutations``).
+    rarely affordable: the network then gets the held-out test, see
+    ``held_out_permutations``). ``network_permutations`` sets the number of permutations for
+    a neural main model (default: ``evaluation.n_permutations``).
     """
 
     baseline: ModelConfig | None = None
     permutation_model: Literal["auto", "model", "baseline", "both"] = "auto"
     network_permutations: int | None = Field(None, ge=0, le=100_000)
+    held_out_permutations: int = Field(1000, ge=0, le=1_000_000)
+    """Models without a refitting permutation test (a network beside a baseline under
+    ``auto``) get a held-out permutation test with this many permutations: each fold's trained
+    model is kept and its test labels are permuted (no refit; see
+    :func:`neurodl.evaluation.held_out_permutation_test`). 0 skips it; it runs only when
+    ``evaluation.n_permutations`` > 0."""
     saliency: StrictBool | Literal["auto"] = "auto"
     """Channel/time attributions of the model refitted on all samples (``auto``: networks
     only; classical models get permutation channel importance when ``true``)."""
@@ -180,12 +186,6 @@ class DecodingTaskResult(TaskResult):
     confusion_matrix: list[list[float | None]] | None = None
     rejection: Rejection | None = None
     preprocessing_before_split: list[dict[str, Any]] = Field(default_factory=list)
-    preprocessing_steps: list[dict[str, Any]] = Field(
-        default_factory=list, description="every preprocessing step, with where it was applied"
-    )
-    fold_labels: list[str] = Field(
-        default_factory=list, description="what each fold tests (subject, session, run)"
-    )
     provenance: dict[str, Any] = Field(default_factory=dict)
     learning_curves: list[dict[str, list[float | None]]] | None = None
     saliency: SaliencyMap | None = None
@@ -215,11 +215,12 @@ class DecodingTaskResult(TaskResult):
             extra = []
             if m.role == "main":
                 extra.append(f"chance {self.chance_level:.3f}")
-            extra.append(
-                f"permutation p = {m.p_value:.4f}"
-                if m.p_value is not None
-                else "no permutation test"
-            )
+            if m.p_value is None:
+                extra.append("no permutation test")
+            elif m.permutation_method == "held_out":
+                extra.append(f"held-out permutation p = {m.p_value:.4f}, not refitted")
+            else:
+                extra.append(f"permutation p = {m.p_value:.4f}")
             if m.role == "main":
                 extra.append(f"{self.n_splits} splits")
             lines.append(
@@ -251,7 +252,7 @@ def _permuted_models(opts: DecodingOptions, neural: bool) -> tuple[bool, bool]:
     return (choice in ("model", "both"), choice in ("baseline", "both"))
 
 
-def _model_stats(scores: Any, model: str, role: str, kind: str, n_perm: int) -> ModelStats:
+def _model_stats(scores: Any, model: str, role: str, kind: str) -> ModelStats:
     """One model's statistics as stored in ``results.json``."""
     cv, perm = scores.cv, scores.permutation
     return ModelStats.model_validate(
@@ -266,7 +267,8 @@ def _model_stats(scores: Any, model: str, role: str, kind: str, n_perm: int) -> 
                 "fold_scores": cv.scores,
                 "block_scores": dict(cv.block_scores),
                 "p_value": None if perm is None else perm.p_value,
-                "n_permutations": n_perm if perm is not None else 0,
+                "n_permutations": perm.n_permutations if perm is not None else 0,
+                "permutation_method": None if perm is None else perm.method,
                 "null_scores": None if perm is None else perm.null_distribution,
                 "permuted_within": None if perm is None else perm.within,
                 **scores.timing,
@@ -328,6 +330,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     n_perm = {name: n_main if perm_main else 0}
     if base_name is not None:
         n_perm[base_name] = ev.n_permutations if perm_base else 0
+    n_held = {k: (opts.held_out_permutations if ev.n_permutations > 0 else 0) for k in n_perm}
     curves = LearningCurves() if neural else None
     estimator = build(cfg.model, [curves] if curves is not None else None)
     protocol = prepared.protocol
@@ -341,6 +344,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         baseline_name=base_name or "baseline",
         seed=cfg.seed,
         n_permutations=n_perm,
+        held_out_permutations=n_held,
         n_boot=ev.n_boot,
         ci=ev.ci,
         n_jobs=ev.n_jobs,
@@ -381,14 +385,13 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     prov = provenance(
         protocol=ev.protocol, seed=cfg.seed, data_hash=data_hash, config=cfg.model_dump()
     )
-    models = {name: _model_stats(main, cfg.model.name, "main", kind, n_perm[name])}
+    models = {name: _model_stats(main, cfg.model.name, "main", kind)}
     if base_name is not None:
         models[base_name] = _model_stats(
             res.models[base_name],
             opts.baseline.name,
             "baseline",
             _kind(opts.baseline.name),
-            n_perm[base_name],
         )
     comparison = None
     if res.comparison is not None:
@@ -426,10 +429,6 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         confusion_matrix=cv.confusion_matrix,
         rejection=ds.info.get("rejection"),
         preprocessing_before_split=cfg.preprocessing[: n_leading_per_sample(cfg.preprocessing)],
-        preprocessing_steps=preprocessing_steps(
-            cfg.preprocessing, n_leading_per_sample(cfg.preprocessing), cfg.data.to_samples
-        ),
-        fold_labels=describe_folds(ds_eval.metadata, cv.test_indices),
         provenance=prov,
         learning_curves=curves.to_results() if curves is not None else None,
         saliency=trim_saliency(sal),
