@@ -63,7 +63,9 @@ class EpochsDataset:
     classes : list of str or None
         Names of the integer classes in ``y`` (``classes[k]`` is the name of label ``k``).
     info : dict
-        Free-form provenance (dataset name, window length, ...).
+        Free-form provenance (dataset name, window length, ...). Epochs from MNE
+        (:meth:`from_mne`, :func:`neurodl.io.epochs.read_epochs`) keep ``ch_types``, ``tmin``,
+        ``event_id`` and ``montage`` here, which :meth:`to_mne` restores.
 
     Examples
     --------
