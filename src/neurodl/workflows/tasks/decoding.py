@@ -19,6 +19,7 @@ from ..crossdata import prepare_samples
 from ..fit_checks import finish_warnings
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
+from ._report_labels import describe_folds, preprocessing_steps
 
 __all__ = ["DecodingOptions", "DecodingTaskResult", "run_decoding"]
 
@@ -186,6 +187,12 @@ class DecodingTaskResult(TaskResult):
     confusion_matrix: list[list[float | None]] | None = None
     rejection: Rejection | None = None
     preprocessing_before_split: list[dict[str, Any]] = Field(default_factory=list)
+    preprocessing_steps: list[dict[str, Any]] = Field(
+        default_factory=list, description="every preprocessing step, with where it was applied"
+    )
+    fold_labels: list[str] = Field(
+        default_factory=list, description="what each fold tests (subject, session, run)"
+    )
     provenance: dict[str, Any] = Field(default_factory=dict)
     learning_curves: list[dict[str, list[float | None]]] | None = None
     saliency: SaliencyMap | None = None
@@ -429,6 +436,10 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         confusion_matrix=cv.confusion_matrix,
         rejection=ds.info.get("rejection"),
         preprocessing_before_split=cfg.preprocessing[: n_leading_per_sample(cfg.preprocessing)],
+        preprocessing_steps=preprocessing_steps(
+            cfg.preprocessing, n_leading_per_sample(cfg.preprocessing), cfg.data.to_samples
+        ),
+        fold_labels=describe_folds(ds_eval.metadata, cv.test_indices),
         provenance=prov,
         learning_curves=curves.to_results() if curves is not None else None,
         saliency=trim_saliency(sal),

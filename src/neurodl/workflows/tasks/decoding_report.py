@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...report.figures.statistics import plot_learning_curves
+from ...report.wording import metric_label, permutation_p_note
 
 __all__ = ["write_decoding_report"]
 
@@ -24,7 +25,7 @@ def _interpretation(results: dict[str, Any]) -> str:
     ci_text = f"{level}% CI [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "no CI"
     main = results["model"]
     lines = [
-        f"{main!r}: mean {results['metric']} {score:.3f} ({ci_text}) against a chance "
+        f"{main!r}: mean {metric_label(results['metric'])} {score:.3f} ({ci_text}) against a chance "
         f"level of {chance:.3f} for these labels, under the {results['protocol']} protocol "
         f"({results['n_splits']} splits; every split checked for leakage before fitting)."
     ]
@@ -41,6 +42,7 @@ def _interpretation(results: dict[str, Any]) -> str:
             lines.append(f"No permutation test was run for {key!r}.")
             continue
         verdict = "above chance" if p < 0.05 else "not distinguishable from chance"
+        note = permutation_p_note(p, m["n_permutations"])
         how = (
             f"Held-out permutation test of {key!r} ({m['n_permutations']} permutations of each "
             f"fold's test labels within {m.get('permuted_within')}; the trained folds kept, "
@@ -49,10 +51,42 @@ def _interpretation(results: dict[str, Any]) -> str:
             else f"Permutation test refitting {key!r} ({m['n_permutations']} permutations, "
             f"labels permuted within {m.get('permuted_within') or 'the whole dataset'})"
         )
-        lines.append(f"{how}: p = {p:.4g}, so the score of {key!r} is {verdict} at alpha = 0.05.")
+        lines.append(
+            f"{how}: p = {p:.4g}"
+            + (f" ({note})" if note else "")
+            + f", so the score of {key!r} is {verdict} at alpha = 0.05."
+        )
     if results.get("comparison"):
         lines.append(results["comparison"]["verdict"])
     return " ".join(lines)
+
+
+def _block_name(block: str) -> str:
+    """``"01/1"`` -> ``"subject 01, session 1"`` (blocks are subject/session)."""
+    parts = str(block).split("/")
+    if len(parts) == 2:
+        return f"subject {parts[0]}, session {parts[1]}"
+    return f"subject {block}"
+
+
+def _group_names(dataset: Any) -> np.ndarray:
+    """Each sample's subject and session in words (the class-count panel's groups)."""
+    md = dataset.metadata
+    subj = md["subject"].astype(str) if "subject" in md else pd.Series(["?"] * len(md))
+    if "session" in md and md["session"].nunique() > 1:
+        return np.asarray(
+            "sub " + subj.to_numpy() + ", ses " + md["session"].astype(str).to_numpy()
+        )
+    return np.asarray("sub " + subj.to_numpy())
+
+
+def _unit(dataset: Any) -> str | None:
+    """The unit of the samples' values: z-score after standardisation, else the data's own."""
+    info = getattr(dataset, "info", None) or {}
+    if info.get("standardize"):
+        return "z-score"
+    unit = info.get("unit") or info.get("units")
+    return None if unit is None else str(unit)
 
 
 def _add_pairwise(rep: Any, pw: dict[str, Any]) -> None:
@@ -224,8 +258,9 @@ def _add_saliency_checks(rep: Any, sal: dict[str, Any]) -> None:
     )
 
 
-def _add_errors(rep: Any, err: dict[str, Any]) -> None:
-    """Misclassified test samples: how many, where they concentrate, the worst ones listed."""
+def _add_errors(rep: Any, err: dict[str, Any], fold_labels: list[str]) -> None:
+    """Misclassified test samples: how many, where they concentrate, the worst ones listed
+    (the fold number replaced by what the fold tests)."""
     n, total = err["n_errors"], err["n_tested"]
     if not n:
         rep.add_section("Errors", text=f"No misclassified test samples ({total} tested).")
@@ -244,8 +279,14 @@ def _add_errors(rep: Any, err: dict[str, Any]) -> None:
         "predict_proba": "p_true / p_pred: predicted probability of the true / predicted class",
         "decision_function": "p_true / p_pred: decision score of the true / predicted class",
     }.get(err.get("score_kind") or "", "no class scores were kept")
+    rows = pd.DataFrame(err["rows"])
+    if fold_labels and "fold" in rows:
+        rows["fold"] = [
+            fold_labels[int(f)] if 0 <= int(f) < len(fold_labels) else f for f in rows["fold"]
+        ]
+        rows = rows.rename(columns={"fold": "test fold"})
     rep.add_table(
-        pd.DataFrame(err["rows"]),
+        rows,
         title=f"Misclassified test samples, most confidently wrong first ({what})",
         section="Errors",
     )
@@ -295,8 +336,9 @@ def write_decoding_report(
         title or f"neurodl: {results['name']}",
         subtitle=f"{results['dataset']} - {results['model']} - {results['protocol']}",
     )
+    metric = metric_label(results["metric"])
     summary: dict[str, Any] = {
-        results["metric"]: {
+        metric: {
             "value": results["score_mean"],
             **({"ci": tuple(results["score_ci"])} if None not in results["score_ci"] else {}),
             "detail": f"mean over {results['n_splits']} splits",
@@ -305,9 +347,11 @@ def write_decoding_report(
     }
     for key, m in results["models"].items():
         if m.get("p_value") is not None:
+            note = permutation_p_note(m["p_value"], m["n_permutations"])
             summary[f"permutation p ({key})"] = {
                 "value": m["p_value"],
-                "detail": f"{m['n_permutations']} permutations "
+                "detail": note
+                or f"{m['n_permutations']} permutations "
                 + (
                     "of the held-out labels, not refitted"
                     if m.get("permutation_method") == "held_out"
@@ -346,7 +390,9 @@ def write_decoding_report(
             sfreq=dataset.sfreq,
             ch_names=dataset.ch_names,
             classes=dataset.classes,
-            groups=dataset.groups(["subject", "session"]),
+            groups=_group_names(dataset),
+            unit=_unit(dataset),
+            group_label="subject, session",
         ),
         title="Data summary",
         section="Data",
@@ -359,21 +405,22 @@ def write_decoding_report(
     rep.add_figure(
         plot_fold_scores(
             results["fold_scores"],
-            metric=results["metric"],
+            metric=metric,
             chance_level=results["chance_level"],
             ci=None if None in results["score_ci"] else tuple(results["score_ci"]),
-            fold_labels=blocks,
+            fold_labels=results.get("fold_labels") or blocks,
         ),
         title="Per-split scores",
         section="Cross-validated scores",
-        caption=f"One point per test split; band: {results['ci_method']}; dashed: chance level.",
+        caption=f"One point per test split, labelled by what it tests; band: "
+        f"{results['ci_method']}; dashed: chance level.",
     )
     if results.get("block_scores"):
         rep.add_table(
             pd.DataFrame(
                 {
-                    "block": list(results["block_scores"]),
-                    results["metric"]: list(results["block_scores"].values()),
+                    "block": [_block_name(b) for b in results["block_scores"]],
+                    metric: list(results["block_scores"].values()),
                 }
             ),
             title="Score per block",
@@ -388,7 +435,7 @@ def write_decoding_report(
             caption="Pooled over test splits; rows true class, normalised per row.",
         )
     if results.get("errors"):
-        _add_errors(rep, results["errors"])
+        _add_errors(rep, results["errors"], results.get("fold_labels") or [])
     if results.get("pairwise"):
         _add_pairwise(rep, results["pairwise"])
     if len(results["models"]) > 1:
@@ -402,7 +449,7 @@ def write_decoding_report(
                 {
                     "model": list(ms),
                     "role": [m["role"] for m in ms.values()],
-                    results["metric"]: col("score_mean"),
+                    metric: col("score_mean"),
                     "CI low": [(m.get("score_ci") or [None, None])[0] for m in ms.values()],
                     "CI high": [(m.get("score_ci") or [None, None])[1] for m in ms.values()],
                     "permutation p": col("p_value"),
@@ -437,13 +484,16 @@ def write_decoding_report(
     for key, m in permuted.items():
         null = np.array([np.nan if v is None else v for v in m["null_scores"]], dtype=float)
         rep.add_figure(
-            plot_null_distribution(
-                null, m["score_mean"], p_value=m["p_value"], metric=results["metric"]
-            ),
+            plot_null_distribution(null, m["score_mean"], p_value=m["p_value"], metric=metric),
             title=f"Null distribution ({key})",
             section="Permutation tests",
             caption=f"Scores of {key!r} refitted with permuted labels (within "
-            f"{m.get('permuted_within') or 'all'}); line: its observed score.",
+            f"{m.get('permuted_within') or 'all'}); line: its observed score."
+            + (
+                f" {permutation_p_note(m['p_value'], m['n_permutations'])}."
+                if permutation_p_note(m["p_value"], m["n_permutations"])
+                else ""
+            ),
         )
 
     # Provenance
@@ -454,11 +504,28 @@ def write_decoding_report(
             for k in ("protocol", "metric", "model", "seed", "data_hash")
             if k in results
         }
+        | {"metric": metric}
         | {"neurodl version": __version__, "timestamp": results["provenance"].get("timestamp")},
         title="Run",
         section="Provenance",
     )
-    if results.get("preprocessing_before_split"):
+    if results.get("preprocessing_steps"):
+        rep.add_table(
+            pd.DataFrame(
+                {
+                    "step": [st["step"] for st in results["preprocessing_steps"]],
+                    "parameters": [
+                        ", ".join(f"{k}={v}" for k, v in st["params"].items()) or "defaults"
+                        for st in results["preprocessing_steps"]
+                    ],
+                    "applied": [st["applied"] for st in results["preprocessing_steps"]],
+                }
+            ),
+            title="Preprocessing (every step, in order)",
+            section="Provenance",
+            show_rows=50,
+        )
+    elif results.get("preprocessing_before_split"):
         rep.add_key_values(
             {
                 "steps": results["preprocessing_before_split"],
