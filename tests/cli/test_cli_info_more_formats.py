@@ -186,3 +186,20 @@ def test_info_real_epoched_eeglab(shared_data, capsys):
     assert d["type"] == "EpochsDataset" and d["format"] == "EEGLAB"
     assert d["epochs"] == "4, tmin -0.06 s to tmax 0.08 s around events"
     assert d["events"] == "S255/S  8 (code 1) x1, S  8 (code 2) x1, S255/S  9 (code 3) x2"
+
+
+def test_hdr_suffix_dispatch(tmp_path, capsys):
+    from neurodl.io import _resolve
+    from neurodl.io.eeg import read_raw
+    from neurodl.io.fmri import read_nifti
+
+    nirx = tmp_path / "nirx.hdr"
+    nirx.write_text('[GeneralInfo]\nFileName="x"\n')
+    assert _resolve(nirx) is read_raw  # MNE reads NIRx fNIRS recordings from their .hdr
+    assert _resolve(tmp_path / "rec.ahdr") is read_raw  # BrainVision's other header suffix
+    garbage = tmp_path / "garbage.hdr"
+    garbage.write_bytes(b"\x01\x02" * 200)
+    assert _resolve(garbage) is read_nifti
+    assert main(["info", str(garbage)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("neurodl: error: ") and "garbage.hdr" in err[-1]

@@ -36,6 +36,7 @@ READERS: dict[str, Callable[..., Any]] = {
     ".bdf": read_raw,
     ".gdf": read_raw,
     ".vhdr": read_raw,
+    ".ahdr": read_raw,  # BrainVision header under its other suffix
     ".set": read_raw,
     ".fif": read_raw,
     ".fif.gz": read_raw,
@@ -49,6 +50,15 @@ READERS: dict[str, Callable[..., Any]] = {
     ".csv": read_array,
     ".txt": read_array,
 }
+
+
+def _is_nirx_header(path: Path) -> bool:
+    """True when ``path`` is a NIRx (fNIRS) text header (``[GeneralInfo]``), not Analyze/NIfTI."""
+    try:
+        with open(path, "rb") as fid:
+            return fid.read(64).lstrip(b"\xef\xbb\xbf \r\n").startswith(b"[GeneralInfo]")
+    except OSError:
+        return False
 
 
 def _resolve(path: Path) -> Callable[..., Any]:
@@ -68,6 +78,8 @@ def _resolve(path: Path) -> Callable[..., Any]:
             reader = READERS[suffix]
             if reader is read_raw and is_epoched(path):
                 return read_epochs
+            if suffix == ".hdr" and _is_nirx_header(path):
+                return read_raw  # MNE reads NIRx recordings from their .hdr
             return reader
     known = ", ".join(sorted(READERS))
     raise DataFormatError(f"{path}: unsupported file type {path.suffix!r}. Supported: {known}.")

@@ -29,6 +29,7 @@ FORMAT_NAMES: dict[str, str] = {
     ".bdf": "BDF (BioSemi)",
     ".gdf": "GDF",
     ".vhdr": "BrainVision",
+    ".ahdr": "BrainVision",
     ".set": "EEGLAB",
     ".fif": "FIF (MNE/Neuromag)",
     ".fif.gz": "FIF (MNE/Neuromag, gzip)",
