@@ -21,7 +21,7 @@ from .epochs import is_epoched, read_epochs
 from .fmri import read_nifti
 from .spikes import read_nwb, read_suite2p
 
-__all__ = ["READERS", "read"]
+__all__ = ["READERS", "read", "read_epochs"]
 
 #: suffix (lower case) -> reader. The first match wins; longer suffixes first. The readers import
 #: MNE, nibabel or pynwb only when called.

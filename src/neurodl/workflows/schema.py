@@ -118,7 +118,7 @@ def _callable_rows(func: Callable[..., Any], prefix: str, *, skip: int) -> list[
 
 def _callables() -> list[tuple[str, str, Callable[..., Any], int]]:
     """(title, key prefix, function, leading parameters filled by neurodl) for data params."""
-    from ..io import READERS, read_bids, read_suite2p
+    from ..io import READERS, read_bids, read_epochs, read_suite2p
     from ..preprocessing import PREPROCESSING_STEPS
     from .data import SAMPLERS, SIMULATORS
 
@@ -132,6 +132,9 @@ def _callables() -> list[tuple[str, str, Callable[..., Any], int]]:
     for reader, sfx in [*suffixes.items(), (read_suite2p, ["suite2p folder"])]:
         out.append((f"reader of {', '.join(sfx)} ({reader.__name__})", "data.params", reader, 1))
     out.append(("reader of a BIDS folder (read_bids)", "data.params", read_bids, 1))
+    out.append(
+        ("reader of epoched -epo.fif / EEGLAB .set (read_epochs)", "data.params", read_epochs, 1)
+    )
     for name, get in SAMPLERS.items():
         func = get()
         out.append((f"sampler {name!r} ({func.__name__})", f"data.to_samples.{name}", func, 1))
