@@ -61,6 +61,12 @@ def _latent_population() -> Callable[..., Any]:
     return simulate_latent_population
 
 
+def _fingerprint_sessions() -> Callable[..., Any]:
+    from ..analyses.fingerprint import simulate_fingerprint_sessions
+
+    return simulate_fingerprint_sessions
+
+
 #: ``data.simulator`` name -> a function returning the simulator (see :mod:`neurodl.data.simulate`).
 SIMULATORS: dict[str, Callable[[], Callable[..., Any]]] = {
     "motor_imagery": _motor_imagery,
@@ -68,6 +74,7 @@ SIMULATORS: dict[str, Callable[[], Callable[..., Any]]] = {
     "continuous_seizures": _continuous_seizures,
     "fmri": _fmri,
     "latent_population": _latent_population,
+    "fingerprint_sessions": _fingerprint_sessions,
 }
 
 

@@ -10,6 +10,7 @@ from . import (
     decoding,
     dynamics_comparison,
     encoding,
+    fingerprint,
     forecasting,
     latents,
     perturbation,
@@ -24,4 +25,4 @@ from . import (
     time_resolved,
 )
 
-__all__ = ["attribution_sanity", "behavior_decoding", "biomarker", "decoding", "dynamics_comparison", "encoding", "forecasting", "latents", "perturbation", "perturbation_decoder", "perturbation_rsa", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
+__all__ = ["attribution_sanity", "behavior_decoding", "biomarker", "decoding", "dynamics_comparison", "encoding", "fingerprint", "forecasting", "latents", "perturbation", "perturbation_decoder", "perturbation_rsa", "rsa_fixed_models", "rsa_network", "searchlight", "seizure", "spike_trial_decoding", "task_model", "time_resolved"]
