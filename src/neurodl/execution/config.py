@@ -143,14 +143,21 @@ class ExecutionSection(BaseModel):
     'ray'
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     backend: Literal["local", "ray"] = "local"
+    """``local``: this machine (joblib); ``ray``: a Ray cluster (``pip install neurodl[ray]``)."""
     address: str | None = None
+    """Ray cluster address (``host:port``); None starts or joins a local Ray instance."""
     resources: dict[str, float] = Field(default_factory=dict)
+    """Ray resources of each unit, e.g. ``{num_cpus: 2}``."""
     max_retries: int = Field(3, ge=0)
+    """Times a unit whose worker died is retried."""
     cache_dir: str | None = None
+    """Folder of finished units' results (keyed by data, config and code version): a killed
+    run resumes from them."""
     connect_timeout: float = Field(10.0, gt=0)
+    """Seconds to wait for a Ray address to answer before a clear error."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ExecutionSection:

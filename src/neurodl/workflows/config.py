@@ -63,16 +63,27 @@ class DataConfig(_Strict):
     """
 
     source: Literal["simulate", "dataset", "file", "files"] = "simulate"
+    """Where the samples come from: a built-in simulator, a named dataset under the data root,
+    one file or folder neurodl reads, or several recordings (``files``)."""
     simulator: str | None = None
+    """Simulator for ``source: simulate`` (``neurodl config schema`` lists each one's
+    ``data.params``), e.g. ``motor_imagery``, ``evoked``, ``fmri``."""
     dataset: str | None = None
+    """Named dataset for ``source: dataset`` (``neurodl datasets`` lists them), read from
+    ``data_root``."""
     path: str | None = None
+    """File or folder for ``source: file`` (EDF/BDF/FIF/BrainVision/EEGLAB/GDF/NIfTI/NWB/...,
+    a BIDS root or a suite2p folder); relative paths resolve from the working folder."""
     files: list[str] | None = None
     """Recordings for ``source: files``: paths or glob patterns, relative to the working folder."""
     pattern: str | None = None
     """How the file names (without extension) give ``{subject}``, ``{session}`` and ``{run}``,
     e.g. ``"{subject}R{run}"`` for ``S001R04.edf``; default: BIDS entities in the name."""
     data_root: str | None = None
+    """Folder holding the named datasets (default: ``$NEURODL_DATA``)."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Parameters of the simulator, dataset loader or file reader (validated against its
+    signature; ``neurodl config schema`` lists them)."""
     to_samples: dict[str, dict[str, Any]] | None = None
     """Optional conversion of what the reader returns into labelled samples: one key naming a
     sampler (``fmri_volumes``, ``windows``, ``epochs``) with its parameters."""
@@ -103,7 +114,12 @@ class ModelConfig(_Strict):
     """The estimator: a registered name and its parameters."""
 
     name: str = "logistic_regression"
+    """A registered model (``neurodl models`` lists them): classical pipelines (e.g. ``lda``,
+    ``csp_lda``, ``tangent_space_lr``) or networks (e.g. ``shallow``, ``eegnet``, ``mlp``)."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Parameters of that model (checked against its signature, with the closest name for a
+    typo); networks share the training vocabulary ``max_epochs``, ``batch_size``, ``lr``,
+    ``weight_decay``, ``validation_fraction``, ``random_state``."""
 
 
 class EvaluationConfig(_Strict):
@@ -118,13 +134,29 @@ class EvaluationConfig(_Strict):
     """
 
     protocol: str = "within-session"
+    """How samples are split into training and test folds, every split checked for leakage:
+    ``within-session``, ``cross-session``, ``leave-one-subject-out``, ``leave-one-run-out``,
+    ``grouped-kfold``, ``blocked-timeseries``, ``leave-one-site-out``,
+    ``site-stratified-kfold``, ``cross-dataset``."""
     protocol_params: dict[str, Any] = Field(default_factory=dict)
+    """Parameters of the protocol (e.g. ``n_splits``, ``group_by``; for ``cross-dataset`` the
+    ``test_data`` section)."""
     unlabelled_test_data: bool = False
+    """Allow adaptation steps (and adaptive batch norm) to use the test folds' unlabelled
+    samples; recorded in the results. Test labels are never used."""
     adaptation: list[dict[str, Any]] = Field(default_factory=list)
+    """Unsupervised alignment steps, each ``{name: {by: column}}`` (``euclidean_alignment``,
+    ``riemannian_recentring``, ``standardize``, ``amplitude``)."""
     metric: str = "balanced_accuracy"
+    """Score of every fold: ``balanced_accuracy``, ``accuracy``, ``roc_auc``, ``kappa`` for
+    classes; ``r2``, ``pearson_r`` for continuous targets."""
     n_permutations: int = Field(200, ge=0, le=100_000)
+    """Label permutations of each model's own permutation test (0: none); labels move only
+    within the protocol's exchangeability blocks."""
     n_boot: int = Field(1000, ge=0, le=1_000_000)
+    """Bootstrap resamples of each score's confidence interval (0: a t-interval over folds)."""
     ci: float = Field(0.95, gt=0.0, lt=1.0)
+    """Level of every confidence interval."""
     n_jobs: int = 1
     """Parallel workers for folds and permutations: 1 serial, k > 1 workers, -1 all cores."""
 
@@ -142,7 +174,9 @@ class ReportConfig(_Strict):
     """Report options."""
 
     title: str | None = None
+    """Title of ``report.html`` (default: from the task and dataset)."""
     enabled: bool = True
+    """Write ``report.html`` (``results.json`` is always written)."""
 
 
 class PrivacyConfig(_Strict):
@@ -169,21 +203,29 @@ class RunConfig(_Strict):
 
     task: str = "decoding"
     name: str = "run"
+    """A name for the run, recorded in ``results.json`` and the report."""
     seed: int = Field(0, ge=0)
     """Seed of every random choice of the run (splits, permutations, network weights)."""
     data: DataConfig | None = None
     """Required by the tasks that read data (checked by :func:`neurodl.workflows.parse_config`);
     tasks that generate their own trials (e.g. ``task_model``) take none."""
     preprocessing: list[dict[str, dict[str, Any]]] = Field(default_factory=list)
+    """Steps in order, each ``{name: {parameters}}`` (``bandpass``, ``notch``, ``resample``,
+    ``standardize``, ``log_bandpower`` ...); per-sample steps run once before splitting, steps
+    that learn from data are fitted inside each training fold."""
     model: ModelConfig = Field(default_factory=ModelConfig)
+    """The main model: a registered name and its parameters."""
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    """Protocol, metric and statistics."""
     report: ReportConfig = Field(default_factory=ReportConfig)
+    """The HTML report."""
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     """``pseudonymise_subjects``: subject codes replaced by pseudonyms in all outputs."""
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
     """Where independent units (folds, permutations) run: ``backend: local | ray``, ``address``,
     ``resources``, ``max_retries``, ``cache_dir`` (see :class:`neurodl.execution.ExecutionConfig`)."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """The task's own settings (``neurodl config schema --task T`` lists them)."""
     # folder of the config file when read by load_config (relative option paths resolve there)
     _config_dir: Path | None = PrivateAttr(default=None)
 
