@@ -74,3 +74,10 @@ def test_bad_arguments_fail_before_any_cluster():
         fit_distributed(NeuralClassifier(**PARAMS), X, y, num_workers=0)
     with pytest.raises(ConfigError, match="'estimator'"):
         fit_distributed(object(), X, y)
+    with pytest.raises(ConfigError, match="'lr'"):
+        fit_distributed(NeuralClassifier(**{**PARAMS, "lr": -1.0}), X, y)
+    with pytest.raises(ConfigError, match="as many samples"):
+        fit_distributed(NeuralClassifier(**PARAMS), X, y[:-1])
+    import ray
+
+    assert not ray.is_initialized()  # nothing was started

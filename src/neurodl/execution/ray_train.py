@@ -134,7 +134,9 @@ def fit_distributed(
     Raises
     ------
     ConfigError
-        ``num_workers`` not a positive int, or an estimator that is not a neural estimator.
+        ``num_workers`` not a positive int, an estimator that is not a neural estimator, an
+        invalid estimator parameter, or ``X`` and ``y`` of different lengths (all checked
+        before any worker starts).
     MissingDependencyError
         Ray Train is not installed.
     """
@@ -146,6 +148,9 @@ def fit_distributed(
             "Invalid value for 'estimator'. Allowed: a NeuralClassifier or NeuralRegressor; "
             f"got {type(estimator).__name__}."
         )
+    estimator._check_params()  # a bad parameter fails here, before any worker starts
+    if len(X) != len(y):
+        raise ConfigError(f"'X' and 'y' must have as many samples; got {len(X)} and {len(y)}.")
     train, TorchTrainer = _import_torch_trainer()
     cfg = get_execution() if execution is None else ExecutionConfig.from_value(execution)
     ray_cfg = cfg if cfg.backend == "ray" else ExecutionConfig(backend="ray")
