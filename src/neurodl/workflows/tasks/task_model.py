@@ -34,22 +34,42 @@ class NetworkOptions(TaskOptions):
     """The network: ``leaky_rnn``, ``gru`` or ``lstm`` and its parameters (``n_hidden``, ...)."""
 
     name: Literal["leaky_rnn", "gru", "lstm"] = "leaky_rnn"
+    """The recurrent network: 'leaky_rnn' (continuous-time rate RNN), 'gru' or 'lstm' (see
+    neurodl.models.task_rnn.build_task_model)."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments of the network (e.g. n_hidden, alpha, noise); n_inputs/n_outputs come
+    from the trials."""
 
 
 class TrainingOptions(TaskOptions):
     """Training (see :func:`~neurodl.estimators.task_training.train_task_model`)."""
 
     max_epochs: int = Field(30, ge=1, le=100_000)
+    """Maximum passes over the training trials (Adam)."""
     batch_size: int = Field(32, ge=1)
+    """Trials per mini-batch."""
     lr: float = Field(1e-2, gt=0)
+    """Adam learning rate."""
     weight_decay: float = Field(0.0, ge=0)
+    """Adam L2 weight decay (0: none)."""
     validation_fraction: float = Field(0.2, ge=0, lt=1)
+    """Fraction of the training trials held out (seeded) to monitor loss and accuracy; 0: none
+    (accuracy then on the training trials)."""
     stop_at_accuracy: float | None = Field(None, gt=0, le=1)
+    """Stop training once the validation accuracy reaches this value (0-1); None: train for
+    max_epochs. Ignored for tasks without an accuracy."""
     loss: Literal["mse", "cross_entropy"] = "mse"
+    """'mse' on the masked target outputs, or 'cross_entropy' over the output units of each masked
+    step."""
     schedule: Literal["cosine", "onecycle", "plateau"] | None = None
+    """Learning-rate schedule: 'cosine' (anneal to 0 over max_epochs), 'onecycle' or 'plateau';
+    None: constant lr."""
     max_time_s: float | None = Field(None, gt=0)
+    """Wall-time budget in seconds: training stops after the first epoch that ends past it; None: no
+    budget."""
     num_threads: int | None = Field(1, ge=1)
+    """Torch intra-op threads during training and analysis (restored after); None: leave unchanged.
+    """
 
 
 class FixedPointOptions(TaskOptions):
@@ -63,15 +83,28 @@ class FixedPointOptions(TaskOptions):
     """
 
     enabled: bool = True
+    """Search for fixed points of the trained network (false: skip)."""
     inputs: list[str] = Field(default_factory=lambda: ["zero"])
+    """Constant inputs to search at: 'zero' or input channel names joined by '+' (held at 1, the
+    others at 0); one search per entry. A single string is accepted."""
     n_initial: int = Field(128, ge=1, le=100_000)
+    """Initial states per search, drawn from the held-out hidden-state trajectories."""
     noise: float = Field(0.01, ge=0)
+    """Standard deviation of the Gaussian noise added to each initial state."""
     max_iters: int = Field(500, ge=1)
+    """Adam iterations minimising q = |F(h) - h|^2 / 2."""
     lr: float = Field(1e-2, gt=0)
+    """Adam learning rate of the search."""
     tol_q: float = Field(1e-8, gt=0)
+    """Points with q below this are fixed points."""
     tol_slow: float = Field(1e-4, gt=0)
+    """Points with tol_q <= q < tol_slow are reported as slow points."""
     tol_unique: float = Field(1e-3, gt=0)
+    """Fixed points closer than this (plus their localisation) are duplicates; the one with lower q
+    is kept."""
     polish_iters: int = Field(50, ge=0)
+    """Levenberg-Marquardt iterations after Adam; 0 skips polishing and keeps slow points in place
+    (to look for a line attractor)."""
 
     @field_validator("inputs", mode="before")
     @classmethod
@@ -83,15 +116,23 @@ class PsychometricOptions(TaskOptions):
     """Psychometric curve of the held-out choices against a stimulus column (auto: coherence)."""
 
     enabled: bool = True
+    """Fit a psychometric curve of the held-out choices (two-choice tasks only)."""
     stimulus: str | None = None
+    """Trial-table column of the stimulus strength; None: the first of 'coherence', 'cued_coherence'
+    present."""
 
 
 class TrajectoryOptions(TaskOptions):
     """Condition-averaged PCA trajectories of the held-out hidden states."""
 
     enabled: bool = True
+    """Compute condition-averaged PCA trajectories of the held-out hidden states."""
     condition: str | list[str] | None = None
+    """Trial-table column(s) defining the conditions (several: joined); None: 'task' with several
+    tasks, else the first complete column of coherence, cued_coherence, rule, f1, sample, interval,
+    else each trial its own."""
     n_components: int = Field(3, ge=2, le=10)
+    """Principal components kept (2-10)."""
 
 
 class TrainedNetworkOptions(TaskOptions):
@@ -102,10 +143,16 @@ class TrainedNetworkOptions(TaskOptions):
     """
 
     tasks: list[str] = Field(default_factory=lambda: ["perceptual_decision_making"])
+    """Cognitive task(s) to train on (names of neurodl.data.cognitive.COGNITIVE_TASKS); several: one
+    network with rule inputs. A single string is accepted."""
     task_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per task name, extra keyword arguments of its trial generator."""
     dt: float = Field(20.0, gt=0)
+    """Simulation time step in ms."""
     n_train_trials: int = Field(1000, ge=4, le=1_000_000)
+    """Training trials generated (the validation trials are taken from them)."""
     n_test_trials: int = Field(400, ge=2, le=1_000_000)
+    """Held-out test trials (fresh seed) on which the network is scored and analysed."""
     network: NetworkOptions = Field(default_factory=NetworkOptions)
     training: TrainingOptions = Field(default_factory=TrainingOptions)
     psychometric: PsychometricOptions = Field(default_factory=PsychometricOptions)
