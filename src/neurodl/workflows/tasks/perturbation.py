@@ -53,15 +53,24 @@ class ImportanceOptions(TaskOptions):
     """Single-unit ablations (``top``: rows kept in the result, all units are scored)."""
 
     top: int = Field(20, ge=1)
+    """Rows of the single-unit ablation table kept in the result and report (every unit is scored).
+    """
 
 
 class LesionOptions(TaskOptions):
     """Top-k vs random lesions of the hidden layer (``mode``: see :class:`~neurodl.analyses.perturb.Ablate`)."""
 
     sizes: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16])
+    """Numbers of hidden units lesioned together (each <= n_hidden): the most important ones first
+    (targeted) and random sets of the same size."""
     n_random: int = Field(10, ge=1, le=10_000)
+    """Random unit sets drawn per lesion size (the baseline the targeted lesion is compared with).
+    """
     mode: Literal["zero", "mean", "resample"] = "zero"
+    """How a lesioned unit is silenced: 'zero' (set to 0), 'mean' (its mean over the held-out trials
+    and time) or 'resample' (values copied from other held-out states)."""
     ci: float = Field(0.95, gt=0, lt=1)
+    """Confidence level of the intervals over the random lesions (e.g. 0.95)."""
 
     @field_validator("sizes")
     @classmethod
@@ -82,8 +91,13 @@ class GainOptions(TaskOptions):
     """
 
     target: list[Literal["recurrent", "sensory"]] = Field(default_factory=lambda: ["recurrent"])
+    """Weights scaled: 'recurrent' and/or 'sensory' (input weights of the sensory channels); one
+    dose-response curve each. A single string is accepted."""
     levels: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.8, 1.0, 1.2, 1.5])
+    """Gain factors (>= 0) the target weights are multiplied by; 1.0 is the intact network."""
     inputs: list[str] | None = None
+    """Sensory input channels scaled by a 'sensory' gain; None: every input except fixation,
+    context_* and rule_*."""
 
     @field_validator("target", mode="before")
     @classmethod
