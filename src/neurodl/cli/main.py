@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"neurodl {__version__}")
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bars, warnings only"
+        "-q", "--quiet", action="store_true", help="no progress (bars or lines), warnings only"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (INFO level)")
     parser.add_argument(
@@ -110,7 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from .._config import config_context
 
-    show_progress = not args.quiet and sys.stderr.isatty()
+    # progress: bars on a terminal, one INFO line per fold otherwise, nothing with -q
+    show_progress = False if args.quiet else ("bar" if sys.stderr.isatty() else "log")
+    progress_log = logging.getLogger("neurodl.progress")
+    progress_log.setLevel(logging.INFO if show_progress == "log" else logging.NOTSET)
     settings: dict[str, object] = {"progress": show_progress}
     if getattr(args, "pseudonymise_subjects", False):
         settings["pseudonymise_subjects"] = True
@@ -130,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         log.removeHandler(handler)
+        progress_log.setLevel(logging.NOTSET)
 
 
 def run_main() -> None:  # pragma: no cover - console entry point

@@ -24,6 +24,7 @@ from ..privacy import (
     scrub_folder,
 )
 from . import tasks as _tasks  # noqa: F401  (registers every task)
+from ._progress import task_progress
 from .config import RunConfig
 from .data import reuse_loaded_samples
 from .fit_checks import collect_warnings, finish_warnings, flag_report
@@ -101,7 +102,8 @@ def run_config(
             use_execution(cfg.execution.to_config(cfg.config_dir)),
         ):
             check_samples(cfg)  # labels and folds, before anything is fitted
-            result = spec.run(RunContext(cfg, options, tmp, config_text))
+            with task_progress(cfg.task):  # epochs of networks trained outside a fold loop
+                result = spec.run(RunContext(cfg, options, tmp, config_text))
             result = finish_warnings(result)  # failed fits: results.json["warnings"]
         if not isinstance(result, spec.result):
             raise TypeError(

@@ -10,6 +10,8 @@ stability of the linear weights across folds and bootstraps, and what the sample
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,6 +215,11 @@ def _stability(
     return out
 
 
+@contextlib.contextmanager
+def _no_progress(label: str) -> Iterator[None]:
+    yield None
+
+
 def biomarker_analysis(
     cohort: SubjectCohort,
     *,
@@ -234,6 +241,7 @@ def biomarker_analysis(
     n_stability_boot: int = 0,
     site_check: bool = True,
     seed: int = 0,
+    progress: Any = None,
 ) -> BiomarkerAnalysis:
     """Run a subject-level biomarker analysis on ``cohort`` (binary labels 0/1).
 
@@ -271,6 +279,9 @@ def biomarker_analysis(
     site_check : bool, default=True
         Site decodability before/after ComBat (when the cohort has >= 2 sites).
     seed : int, default=0
+    progress : callable, optional
+        ``progress(label)`` returning a context manager that yields ``callback(done, total)``
+        or None (the CLI's progress bars); called for the linear and the network CV.
 
     Returns
     -------
@@ -315,7 +326,11 @@ def biomarker_analysis(
         cb = combat in ("on", "select")
         linear = linear_pipeline(lin_cohort, lin_features, combat=cb, **kw)
         linear_name = f"{features}{' + ComBat' if cb else ''} + logistic regression"
-    res = subject_cross_validate(linear, cohort if candidates else lin_cohort, protocol, **params)
+    progress = progress or _no_progress
+    with progress("biomarker: linear cross-validation") as cb:
+        res = subject_cross_validate(
+            linear, cohort if candidates else lin_cohort, protocol, progress=cb, **params
+        )
     logger.info("biomarker: %s %.3f", linear_name, res.cv.score)
     metrics = subject_metrics_ci(
         res.cv.y_true, res.cv.y_pred, res.y_score, n_boot=n_boot, ci=ci, seed=seed
@@ -326,7 +341,8 @@ def biomarker_analysis(
         net = network_pipeline(
             cohort, name, dict(network.get("params", {})), features=features, seed=seed
         )
-        res_net = subject_cross_validate(net, cohort, protocol, **params)
+        with progress(f"biomarker: {name} cross-validation") as cb:
+            res_net = subject_cross_validate(net, cohort, protocol, progress=cb, **params)
         out.network, out.network_name = res_net, name
         out.network_metrics = subject_metrics_ci(
             res_net.cv.y_true, res_net.cv.y_pred, res_net.y_score, n_boot=n_boot, ci=ci, seed=seed

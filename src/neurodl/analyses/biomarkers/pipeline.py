@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,6 +320,7 @@ def subject_cross_validate(
     protocol: str | Protocol = "leave-one-site-out",
     *,
     keep_weights: bool = True,
+    progress: Callable[[int, int], Any] | None = None,
     **protocol_params: Any,
 ) -> SubjectCV:
     """Cross-validate ``estimator`` over the subjects of ``cohort``; everything fitted per fold.
@@ -334,6 +336,8 @@ def subject_cross_validate(
         A protocol of :mod:`neurodl.evaluation.protocols` (e.g. ``"site-stratified-kfold"``).
     keep_weights : bool, default=True
         Keep each fold's final linear weights (for stability).
+    progress : callable, optional
+        Called as ``progress(n_done, n_folds)`` after each fold.
     **protocol_params
         Passed to the protocol (``n_splits``, ``seed``).
 
@@ -355,6 +359,8 @@ def subject_cross_validate(
         fold_metrics.append({"fold": k, "block": block, "n_test": len(te), **m})
         scores.append(m["balanced_accuracy"])
         logger.info("subject CV fold %d (%s): balanced accuracy %.3f", k, block, scores[-1])
+        if progress is not None:
+            progress(k + 1, len(splits))
     tested = np.concatenate([te for _, te, _ in splits])
     y_pred = np.concatenate([f["pred"] for f in folds])
     y_score1 = np.concatenate([f["score"] for f in folds])

@@ -6,7 +6,7 @@ pool with ``n_jobs`` or a Ray cluster with ``execution``; the same scores on eve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +196,7 @@ def time_resolved_decoding(
     features: str = "amplitude",
     bands: Any = DEFAULT_BANDS,
     execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> TimeResolvedResult:
     """Decode ``y`` from each sliding window of the epochs (features: see :func:`window_features`).
 
@@ -224,6 +225,8 @@ def time_resolved_decoding(
     execution : ExecutionConfig, mapping, str or None
         Where the windows run (:func:`neurodl.execution.run_units`); None uses
         :func:`neurodl.execution.get_execution`. The scores do not depend on it.
+    progress : callable, optional
+        Called as ``progress(n_done, n_windows)`` as windows finish.
 
     Returns
     -------
@@ -261,6 +264,7 @@ def time_resolved_decoding(
             shared=(F_all, y, folds, estimator),
             n_jobs=n_jobs,
             execution=execution,
+            progress=progress,
         )
     )
     n_classes = int(y.max()) + 1

@@ -10,7 +10,7 @@ pool (``n_jobs``) or a Ray cluster (``execution``), with the same scores on ever
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,7 @@ def searchlight(
     n_jobs: int = 1,
     batch_size: int = 64,
     execution: ExecutionConfig | Mapping[str, Any] | str | None = None,
+    progress: Callable[[int, int], Any] | None = None,
 ) -> np.ndarray:
     """Cross-validated decoding score of every neighbourhood.
 
@@ -122,6 +123,8 @@ def searchlight(
         Where the batches run (:func:`neurodl.execution.run_units`; e.g. ``{"backend": "ray",
         "address": ...}``); None uses :func:`neurodl.execution.get_execution`. The scores do
         not depend on it.
+    progress : callable, optional
+        Called as ``progress(n_done, n_batches)`` as batches of centres finish.
 
     Returns
     -------
@@ -162,6 +165,7 @@ def searchlight(
         shared=(X, y, folds, estimator, scoring),
         n_jobs=n_jobs,
         execution=execution,
+        progress=progress,
     )
     return np.concatenate(parts)
 

@@ -198,6 +198,7 @@ def evaluate_models(
     confidence: float = 0.95,
     batch_size: int = 50,
     seed: int | None = 0,
+    progress: Any = None,
 ) -> RSAResult:
     """Evaluate fixed model RDMs against subjects' data RDMs, with optional inference.
 
@@ -222,6 +223,8 @@ def evaluate_models(
     batch_size : int, default=50
         Resamples per vectorised batch (bounds memory).
     seed : int or None, default=0
+    progress : callable, optional
+        Called as ``progress(n_done, n_bootstrap)`` after each batch of resamples.
 
     Returns
     -------
@@ -268,7 +271,9 @@ def evaluate_models(
     if bootstrap is not None:
         if boot_subj and n_subj < 2:
             raise DataFormatError(f"bootstrap over subjects needs >= 2 subject RDMs; got {n_subj}.")
-        _run_bootstrap(result, mods, dat, boot_cond, boot_subj, n_bootstrap, batch_size, rng)
+        _run_bootstrap(
+            result, mods, dat, boot_cond, boot_subj, n_bootstrap, batch_size, rng, progress
+        )
         result.ci = _percentile_ci(result.bootstrap_scores, confidence)
     if n_permutations:
         result.p_values = _permutation_p(mods, dat, scores, method, n_permutations, batch_size, rng)
@@ -286,6 +291,7 @@ def _run_bootstrap(
     n_bootstrap: int,
     batch_size: int,
     rng: np.random.Generator,
+    progress: Any = None,
 ) -> None:
     n_cond, n_subj = dat.n_conditions, dat.n_rdms
     model_mats, data_mats = mods.get_matrices(), dat.get_matrices()
@@ -323,6 +329,8 @@ def _run_bootstrap(
         weights = counts[:, None, :] * np.isfinite(per_subj)
         with np.errstate(invalid="ignore", divide="ignore"):
             samples.append(np.nansum(per_subj * counts[:, None, :], axis=-1) / weights.sum(-1))
+        if progress is not None:
+            progress(start + b, n_bootstrap)
     boot = np.concatenate(samples, axis=0)
     boot[~np.isfinite(boot)] = np.nan
     result.bootstrap_scores = boot

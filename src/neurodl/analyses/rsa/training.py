@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from neurodl._logging import logger
+from neurodl._progress_events import epoch_end
 from neurodl.exceptions import ConfigError, DataFormatError
 
 __all__ = [
@@ -194,6 +195,7 @@ def train_network(
                 total += float(loss.detach()) * len(idx)
             losses.append(total / len(X))
             logger.info("train_network: epoch %d/%d loss %.4f", epoch + 1, epochs, losses[-1])
+            epoch_end(epoch, epochs, {"train_loss": losses[-1]})
     model.eval()
     test_acc = None
     if X_test is not None and y_test is not None:

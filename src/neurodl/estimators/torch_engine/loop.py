@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..._logging import logger
+from ..._progress_events import epoch_end
 from ...exceptions import ConfigError
 from .augment import augment_seed
 from .checkpoint import clone_state, load_checkpoint, restore_checkpoint, save_checkpoint
@@ -388,6 +389,7 @@ def train(
         dist.barrier()
         for cb in callbacks:
             cb(record)
+        epoch_end(epoch, cfg.max_epochs, record)  # progress displays (neurodl._progress_events)
         if stopped:
             break
     if stopped == "diverged":

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..._logging import logger
+from .._progress import progress_steps
 from ..registry import RunContext
 from ..results import ModelStats, TaskResult, jsonable
 
@@ -142,7 +143,7 @@ def fit_forecasters(
 
     out: dict[str, dict[str, Any]] = {}
     preds: dict[str, np.ndarray] = {}
-    for name, params in forecasters.items():
+    for name, params in progress_steps("forecasters", forecasters.items(), unit="model"):
         t0 = time.perf_counter()
         f = make_forecaster(name, seed=seed, horizons=horizons, **params).fit(c_tr)
         fit_time = time.perf_counter() - t0

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..._logging import logger
+from .._progress import progress_note
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ModelStats, ResultPart, TaskResult
@@ -218,7 +218,7 @@ def run_attribution_sanity(ctx: RunContext) -> AttributionSanityResult:
         cascade=opts.cascade,
         threshold=opts.threshold,
         seed=cfg.seed,
-        progress=lambda msg: logger.info("attribution_sanity: %s", msg),
+        progress=lambda msg: progress_note("attribution_sanity", msg),
     )
     rows = []
     for m in study.methods:

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from ..._logging import logger
 from ...exceptions import ConfigError, DataFormatError
+from .._progress import progress_steps
 from ..config import RunConfig, TaskOptions, _Strict
 from ..data import load_data
 from ..registry import RunContext, register_task
@@ -193,6 +194,7 @@ def _evaluate(
     X_te: np.ndarray | None,
     y_te: np.ndarray | None,
     cv: Any,
+    desc: str = "cross-validation",
 ) -> tuple[dict[str, Any], np.ndarray]:
     """One decoder on the train/test split (``X_te`` given) or under ``cv``: (entry, prediction)."""
     if X_te is not None:
@@ -205,7 +207,7 @@ def _evaluate(
         return {**_scores(y_te, pred), **_timing(est, len(X_te), pt, fit_time)}, pred
     pred = np.full(y.shape, np.nan)
     fold_r2, fits, pts, est = [], [], [], None
-    for tr, te in cv.split(X):
+    for tr, te in progress_steps(desc, cv.split(X), unit="fold"):
         t0 = time.perf_counter()
         est = build().fit(X[tr], y[tr])
         fits.append(time.perf_counter() - t0)
@@ -249,7 +251,8 @@ def run_behavior_decoding(ctx: RunContext) -> BehaviorDecodingResult:
             est = build()  # validate early
             gap = opts.gap if opts.gap is not None else int(params.get("n_lags", 10))
             cv = None if X_te is not None else ContiguousBlockCV(opts.n_splits, gap=gap)
-            entry, preds[dec_name] = _evaluate(build, X, y, X_te, y_te, cv)
+            desc = f"{dec_name} cross-validation"
+            entry, preds[dec_name] = _evaluate(build, X, y, X_te, y_te, cv, desc)
             seeded = {"random_state": est.random_state} if hasattr(est, "random_state") else {}
             entry["params"] = {**seeded, **params}
             per[dec_name] = entry

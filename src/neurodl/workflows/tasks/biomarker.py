@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from ...exceptions import ConfigError
+from .._progress import progress_bar
 from ..config import RunConfig, TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult
@@ -214,6 +215,7 @@ def run_biomarker(ctx: RunContext) -> BiomarkerResult:
         n_stability_boot=opts.n_stability_boot,
         site_check=opts.site_check,
         seed=cfg.seed,
+        progress=progress_bar,
     )
     cv = res.linear.cv
     perm = res.permutation

@@ -28,6 +28,7 @@ from pydantic import Field, field_validator
 
 from ..._logging import logger
 from ...exceptions import ConfigError, DataFormatError
+from .._progress import progress_steps
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ResultPart, TaskResult
@@ -341,7 +342,7 @@ def compare(
     by_trials = model.trials is not None and reference.trials is not None
     params = _method_params(opts)
     out = []
-    for name in methods:
+    for name in progress_steps("dynamics_comparison", methods, unit="method"):
         spec = METHODS[name]
         base = {
             "method": name,

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ...exceptions import DataFormatError
+from .._progress import progress_steps
 from ..config import RunConfig, TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ModelStats, TaskResult
@@ -251,7 +252,10 @@ def run_encoding(ctx: RunContext) -> EncodingResult:
             f"options.train_runs/test_runs select no volume; runs present: {sorted(set(run_num))}."
         )
     names = ["ridge"] if opts.encoder == "ridge" else ["ridge", opts.encoder]
-    fitted = {n: _fit(n, opts, X, Y, train, test, runs, cfg.seed) for n in names}
+    fitted = {
+        n: _fit(n, opts, X, Y, train, test, runs, cfg.seed)
+        for n in progress_steps("encoders", names, unit="encoder")
+    }
     rep_data, conds = block_repeats(Y, labels, runs, opts.segment_length)
     ceiling = noise_ceiling(rep_data, method=opts.ceiling_method, n_average=1, seed=cfg.seed)
     norms = {

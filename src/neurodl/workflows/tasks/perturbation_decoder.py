@@ -31,6 +31,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..._logging import logger
 from ...exceptions import ConfigError
+from .._progress import progress_steps
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ResultPart, TaskResult
@@ -466,7 +467,8 @@ def run_perturbation_decoder(ctx: RunContext) -> DecoderLesionResult:
     t0 = time.perf_counter()
     fit_s = 0.0
     for seed in seeds:
-        for k, (tr, te, _) in enumerate(splits):
+        desc = f"perturbation_decoder seed {seed}"
+        for k, (tr, te, _) in progress_steps(desc, enumerate(splits), unit="fold"):
             est = make_decoder(
                 cfg.model.name,
                 cfg.model.params,

@@ -25,6 +25,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..._logging import logger
 from ...exceptions import ConfigError
+from .._progress import progress_steps
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ResultPart
@@ -363,7 +364,7 @@ def run_perturbation_rsa(ctx: RunContext) -> RSALesionResult:
     t0 = time.perf_counter()
     train_s = 0.0
     layers: list[str] = []
-    for seed in seeds:
+    for seed in progress_steps("perturbation_rsa", seeds, unit="seed"):
         t1 = time.perf_counter()
         model, training = _trained(opts, seed, getattr(cfg, "_config_dir", None))
         train_s += time.perf_counter() - t1

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ...exceptions import ConfigError
+from .._progress import progress_bar
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ModelStats, jsonable
@@ -154,17 +155,19 @@ def run_rsa_fixed_models(ctx: RunContext) -> RSAFixedModelsResult:
         models = models.subset([models.names.index(m) for m in opts.models])
     hit = k92["hIT"].average_by("subject")
     fig1 = k92["fig1"]
-    res = evaluate_models(
-        models,
-        hit,
-        method=opts.method,
-        bootstrap=opts.bootstrap,
-        n_bootstrap=opts.n_bootstrap,
-        n_permutations=opts.n_permutations,
-        ceiling_zscore=opts.ceiling_zscore,
-        confidence=opts.confidence,
-        seed=cfg.seed,
-    )
+    with progress_bar("rsa_fixed_models bootstrap", unit="resample") as cb:
+        res = evaluate_models(
+            models,
+            hit,
+            method=opts.method,
+            bootstrap=opts.bootstrap,
+            n_bootstrap=opts.n_bootstrap,
+            n_permutations=opts.n_permutations,
+            ceiling_zscore=opts.ceiling_zscore,
+            confidence=opts.confidence,
+            seed=cfg.seed,
+            progress=cb,
+        )
     summary = res.to_dict()
     hit_vs_mit = {
         m: float(compare_rdms(fig1.subset(0), fig1.subset(1), method=m)[0, 0])

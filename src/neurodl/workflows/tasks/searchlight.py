@@ -14,9 +14,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ConfigDict, Field
 
+from .._progress import progress_bar
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import TaskResult, jsonable
+from ._brain_maps import map_on_anatomy
 from ._shared import brain_slices, fmt, load_volumes, report_title, versions
 
 __all__ = ["SearchlightOptions", "SearchlightResult", "run_searchlight"]
@@ -88,7 +90,8 @@ def run_searchlight(ctx: RunContext) -> SearchlightResult:
     mask = vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool)
     neighbors = sphere_neighbors(mask, opts.radius, affine=vs.affine)
     groups = ds.metadata["run"].to_numpy()
-    scores = searchlight(ds.X, ds.y, neighbors, groups=groups, n_jobs=opts.n_jobs)
+    with progress_bar("searchlight", unit="batch") as cb:
+        scores = searchlight(ds.X, ds.y, neighbors, groups=groups, n_jobs=opts.n_jobs, progress=cb)
     chance = float(chance_level(ds.y, "balanced_accuracy"))
     maps = None
     if ctx.out_dir is not None:
@@ -157,6 +160,12 @@ def write_searchlight_report(
         title="Searchlight map",
         caption=f"Radius {res['radius_mm']} mm, leave-one-run-out, classes {res['classes']}.",
     )
+    rep.add_figure(
+        map_on_anatomy(volumes, scores, title="Searchlight balanced accuracy",
+                       label="balanced accuracy", threshold=res["chance_level"]),
+        title="Searchlight map on anatomy",
+        caption="Voxels above chance over the mean EPI (nilearn plot_stat_map).",
+    )  # fmt: skip
     rep.add_key_values({k: res[k] for k in _REPORTED if res.get(k) is not None}, title="Results")
     if config_text:
         rep.add_code(config_text, title="Config")

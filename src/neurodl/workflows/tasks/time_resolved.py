@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from ...exceptions import DataFormatError
+from .._progress import progress_bar
 from ..config import TaskOptions
 from ..data import load_samples
 from ..registry import RunContext, register_task
@@ -100,11 +101,12 @@ def run_time_resolved(ctx: RunContext) -> TimeResolvedResult:
             f"time_resolved needs epochs (n, channels, times) with sfreq; got {X.shape}."
         )
     tmin = float(ds.info.get("tmin", 0.0))
-    res = time_resolved_decoding(
-        X, ds.y, ds.sfreq, window=opts.window, step=opts.step, tmin=tmin, folds=opts.n_folds,
-        n_boot=cfg.evaluation.n_boot, ci=cfg.evaluation.ci, seed=cfg.seed, n_jobs=opts.n_jobs,
-        features=opts.features, bands=opts.bands,
-    )  # fmt: skip
+    with progress_bar("time-resolved decoding", unit="window") as cb:
+        res = time_resolved_decoding(
+            X, ds.y, ds.sfreq, window=opts.window, step=opts.step, tmin=tmin, folds=opts.n_folds,
+            n_boot=cfg.evaluation.n_boot, ci=cfg.evaluation.ci, seed=cfg.seed, n_jobs=opts.n_jobs,
+            features=opts.features, bands=opts.bands, progress=cb,
+        )  # fmt: skip
     # TRF: cue impulse (one feature per class) -> every channel, epochs as separate runs.
     n, n_ch, n_t = X.shape
     onset = round(-tmin * ds.sfreq) if tmin < 0 else 0
