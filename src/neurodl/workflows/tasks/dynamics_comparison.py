@@ -47,10 +47,15 @@ class SimulatedSystemOptions(TaskOptions):
     """A simulated 2-D linear system seen through a random embedding (see ``simulate.py``)."""
 
     kind: Literal["rotation", "line_attractor", "stable_point"] = "rotation"
+    """Latent 2-D dynamics: 'rotation', 'line_attractor' or 'stable_point'."""
     n_units: int = Field(20, ge=2, le=10_000)
+    """Units the 2-D latent system is embedded in (random Gaussian map)."""
     noise: float = Field(0.02, ge=0)
+    """SD of the process noise of x[t+1] = A x[t] + noise."""
     n_conditions: int = Field(8, ge=2, le=10_000)
+    """Trajectories, one per random start on the unit circle."""
     n_times: int = Field(50, ge=3, le=100_000)
+    """Time points per trajectory."""
 
 
 class ModelOptions(TaskOptions):
@@ -62,9 +67,15 @@ class ModelOptions(TaskOptions):
     """
 
     source: Literal["task_rnn", "simulated"] = "task_rnn"
+    """The model compared with the data: 'task_rnn' (an RNN trained as configured under 'trained')
+    or 'simulated' (the system under 'simulated')."""
     trained: TrainedNetworkOptions = Field(default_factory=TrainedNetworkOptions)
     condition: str | None = None
+    """Trial column whose values define the conditions averaged over (task RNN only); None: the
+    first of location, coherence, ... present."""
     epoch: str | None = None
+    """Keep only the steps of this task epoch (from <epoch>_start to the next epoch's start, aligned
+    at its start); None: whole trials."""
     simulated: SimulatedSystemOptions = Field(default_factory=SimulatedSystemOptions)
 
 
@@ -72,13 +83,19 @@ class DSAOptions(TaskOptions):
     """DSA parameters (see :func:`neurodl.analyses.dynamics_similarity.dsa_distance`)."""
 
     n_delays: int = Field(2, ge=1)
+    """Delays of the delay (Hankel) embedding before the HAVOK/DMD fit."""
     delay_interval: int = Field(1, ge=1)
+    """Steps between successive delays of the embedding."""
     rank: int | None = Field(
         None, ge=1, description="None: the smaller of the two delay embeddings' ranks."
     )
     lamb: float = Field(0.0, ge=0)
+    """Ridge penalty of the DMD least-squares fit (0: none)."""
     score_method: Literal["angular", "euclidean", "wasserstein"] = "angular"
+    """Distance between the two operators: 'angular' (radians, 0 to pi, after the best orthogonal
+    alignment), 'euclidean' (Frobenius) or 'wasserstein' (matched eigenvalues)."""
     n_starts: int = Field(4, ge=0, le=100)
+    """Random starts of the orthogonal alignment search, besides four fixed ones."""
     n_pca: int | None = Field(
         10, ge=1, description="Project each system on its top PCs before DSA (None: all units)."
     )
@@ -91,15 +108,25 @@ class DynamicsComparisonOptions(TaskOptions):
     methods: list[Literal["cca", "procrustes", "dsa", "rsa"]] = Field(
         default_factory=lambda: ["cca", "procrustes", "dsa", "rsa"]
     )
+    """Similarity methods run, each once: 'cca', 'procrustes' (angular), 'dsa' (dynamical similarity
+    analysis) and 'rsa'."""
     controls: list[SimulatedSystemOptions] = Field(default_factory=list)
+    """Simulated latent systems of known dynamics (keys as in model.simulated) compared with the
+    model by DSA; empty: none."""
     n_components: int | None = Field(3, ge=1, description="PCA dimensions for CCA/Procrustes.")
     cca_reg: float = Field(0.0, ge=0, le=1)
+    """CCA shrinkage of each covariance towards a scaled identity, 0-1 (0: plain CCA)."""
     rsa_metric: Literal["correlation", "euclidean", "cosine"] = "correlation"
+    """Distance of the RDMs of the RSA method: 'correlation', 'euclidean' or 'cosine'."""
     dsa: DSAOptions = Field(default_factory=DSAOptions)
     zscore: bool = Field(True, description="z-score each unit over conditions x time points.")
     n_shuffles: int = Field(100, ge=0, le=100_000)
+    """Shuffles of the null distribution (conditions, or time points for DSA); 0: no p-values."""
     n_boot: int = Field(200, ge=0, le=100_000)
+    """Bootstrap resamples (over trials when both sides have them, else conditions) of each score's
+    CI; 0: no CI."""
     ci: float = Field(0.95, gt=0, lt=1)
+    """Confidence level of the bootstrap intervals (e.g. 0.95)."""
 
     @field_validator("methods")
     @classmethod
