@@ -34,26 +34,44 @@ class SimulationOptions(TaskOptions):
     """Parameters of :func:`~neurodl.data.attribution_sim.simulate_attribution_eeg`."""
 
     n_trials: int = Field(3000, ge=4, le=1_000_000)
+    """Simulated trials, half per class (even number)."""
     n_channels: int = Field(10, ge=2, le=256)
+    """Channels (>= n_sources + n_suppressors + 1); the rest carry noise only."""
     n_sources: int = Field(2, ge=1)
+    """Channels carrying the class signal (the burst)."""
     n_suppressors: int = Field(2, ge=0)
+    """Suppressor channels (0 to n_sources), each paired with one source: no class signal, but they
+    cancel the source's distractor."""
     sfreq: float = Field(32.0, ge=16.0)
+    """Sampling rate in Hz (>= 16)."""
     duration: float = Field(1.0, gt=0.0, le=60.0)
+    """Epoch length in s."""
     window: tuple[float, float] = (0.35, 0.75)
+    """Start and stop of the class burst in s (0 <= start < stop <= duration): the true time window.
+    """
     frequency: float = Field(6.0, gt=0.0)
+    """Burst frequency in Hz (below Nyquist)."""
     effect_size: float = Field(3.0, ge=0.0)
+    """Peak burst amplitude in units of the background noise SD (0: no class signal)."""
     distractor: float = Field(1.5, ge=0.0)
+    """SD of the distractor shared by each source and its suppressor."""
 
 
 class NetworkSpec(TaskOptions):
     """The network (a registered neural model) and its training."""
 
     name: str = "mlp"
+    """Registered neural model (see neurodl.models) of the network explained."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of that model (architecture hyper-parameters)."""
     max_epochs: int = Field(20, ge=1, le=10_000)
+    """Training epochs of the network (no validation split, no early stopping)."""
     batch_size: int = Field(64, ge=1)
+    """Samples per mini-batch."""
     lr: float = Field(0.003, gt=0.0)
+    """Learning rate."""
     num_threads: int | None = Field(1, ge=1)
+    """Torch intra-op threads while training (restored after); None: unchanged."""
 
 
 class AttributionSanityOptions(TaskOptions):
@@ -62,17 +80,29 @@ class AttributionSanityOptions(TaskOptions):
     simulation: SimulationOptions = Field(default_factory=SimulationOptions)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     linear: Literal["lda", "logistic_regression"] = "lda"
+    """The linear model explained beside the network: 'lda' (shrinkage LDA) or
+    'logistic_regression', on the flattened channels x times."""
     network_methods: list[str] | None = None
     """Keys of :data:`~neurodl.analyses.interpret.study.NETWORK_METHODS` (default: all)."""
     linear_methods: list[str] | None = None
     """Keys of :data:`~neurodl.analyses.interpret.study.LINEAR_METHODS` (default: all)."""
     n_splits: int = Field(3, ge=2, le=20)
+    """Stratified folds; each method's map is computed on every held-out fold."""
     n_explain: int = Field(200, ge=2)
+    """Held-out samples explained per fold (at most)."""
     n_check_samples: int = Field(100, ge=2)
+    """Samples of the first held-out fold used by the sanity checks."""
     n_seeds: int = Field(2, ge=1, le=10)
+    """Networks trained with different seeds on the first fold for the seed stability of the maps
+    (1: none)."""
     checks: bool = True
+    """Run the model- and label-randomisation sanity checks (Adebayo et al. 2018)."""
     cascade: bool = True
+    """Model randomisation layer by layer from the top, one row per layer (false: only the fully
+    randomised model)."""
     threshold: float = Field(0.5, ge=-1.0, lt=1.0)
+    """Rank correlation with the original map above which a randomised map 'survives' and the method
+    fails the check."""
 
     @field_validator("network_methods", "linear_methods")
     @classmethod
