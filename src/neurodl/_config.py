@@ -1,6 +1,7 @@
 """Process-wide settings with thread-local overrides.
 
-Settings: ``data_root`` (default: ``$NEURODL_DATA``), ``progress`` (show progress bars),
+Settings: ``data_root`` (default: ``$NEURODL_DATA``), ``progress`` (True or ``"bar"``: progress
+bars; ``"log"``: log lines per fold and every few epochs; False: silent),
 ``n_jobs`` (default ``$NEURODL_N_JOBS`` or 1), ``pseudonymise_subjects`` (replace subject codes
 by pseudonyms in everything a run writes; default ``$NEURODL_PSEUDONYMISE_SUBJECTS``: 1/true/yes)
 and ``pseudonym_key`` (secret for stable keyed pseudonyms; default ``$NEURODL_PSEUDONYM_KEY``).
