@@ -34,6 +34,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="comma-separated event labels / label values to decode (default: all but rest)",
     )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="decoding model, e.g. shallow, eegnet, gru, mlp (networks) or lda (default: chosen "
+        "from the data; see `neurodl models`)",
+    )
+    p.add_argument(
+        "--n-permutations",
+        type=int,
+        default=100,
+        help="label permutations of the permutation test (default: 100; 0: none)",
+    )
+    p.add_argument(
+        "--max-epochs", type=int, default=None, help="training epochs of a network model"
+    )
     p.add_argument("--out", type=Path, default=Path("config.yaml"), help="(default: config.yaml)")
     p.set_defaults(func=run_init)
 
@@ -45,7 +60,15 @@ def run_init(args: argparse.Namespace) -> int:
     if args.out.exists():
         raise OutputExistsError(f"{args.out} exists; neurodl init never overwrites a file.")
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-    text = starter_config(args.data, task=args.task, labels=args.labels, classes=classes)
+    text = starter_config(
+        args.data,
+        task=args.task,
+        labels=args.labels,
+        classes=classes,
+        model=args.model,
+        n_permutations=args.n_permutations,
+        max_epochs=args.max_epochs,
+    )
     try:
         with open(args.out, "x") as f:  # "x": fails if the file appeared meanwhile
             f.write(text)

@@ -192,6 +192,12 @@ def _fmri(
             }
         },
     }
+    if not classes and len(chosen) > 2:
+        comments.append(
+            f"Decoding all {len(chosen)} labels; for one pair, list it in "
+            f"data.to_samples.fmri_samples.labels (e.g. [{chosen[0]}, {chosen[1]}]) or rerun "
+            "init with --classes A,B."
+        )
     runs = "run" in table.columns and table["run"].nunique() > 1
     comments.append(
         "One sample per volume, linear detrend + z-score per run; "
@@ -220,7 +226,9 @@ def _binary_columns(trials: Any) -> list[tuple[str, dict[str, int]]]:
     return out
 
 
-def _spikes(st: Any, path: Path, classes: list[str] | None) -> tuple[list[str], dict]:
+def _spikes(
+    st: Any, path: Path, classes: list[str] | None, network: bool = False
+) -> tuple[list[str], dict]:
     trials = st.trials
     if trials is None or len(trials) == 0:
         raise DataFormatError(
@@ -258,6 +266,9 @@ def _spikes(st: Any, path: Path, classes: list[str] | None) -> tuple[list[str], 
         t_after=round(min(dur, 2.0), 3),
         sqrt=True,
     )
+    if network:  # a network reads each unit's counts as a sequence of bins
+        options["bin_size"] = round(max(options["t_after"] / 10, 0.01), 2)
+        comments.append(f"Network: counts in {options['bin_size']} s bins, one sequence per unit.")
     return comments, {
         "task": "spike_trial_decoding",
         "data": {"source": "file", "path": str(path)},
@@ -267,6 +278,38 @@ def _spikes(st: Any, path: Path, classes: list[str] | None) -> tuple[list[str], 
     }
 
 
+def _check_model(model: str | None, n_permutations: Any, max_epochs: Any) -> bool:
+    """Validate the model name and counts; return whether the model is a network."""
+    import difflib
+
+    from ..estimators import is_neural, list_estimators
+
+    if (
+        isinstance(n_permutations, bool)
+        or not isinstance(n_permutations, int)
+        or n_permutations < 0
+    ):
+        raise ConfigError(
+            f"Invalid value for '--n-permutations': an int >= 0; got {n_permutations!r}."
+        )
+    if max_epochs is not None and (
+        isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1
+    ):
+        raise ConfigError(f"Invalid value for '--max-epochs': an int >= 1; got {max_epochs!r}.")
+    if model is None:
+        return False
+    families = list_estimators()
+    allowed = sorted(set(families.get("classical", [])) | set(families.get("neural", [])))
+    if model not in allowed:
+        close = difflib.get_close_matches(model, allowed, n=1)
+        raise ConfigError(
+            f"Invalid value for '--model': {model!r}."
+            + (f" Did you mean {close[0]!r}?" if close else "")
+            + f" Allowed: {', '.join(allowed)}."
+        )
+    return is_neural(model)
+
+
 def starter_config(
     paths: list[str | Path],
     *,
@@ -274,6 +317,9 @@ def starter_config(
     labels: str | Path | None = None,
     classes: list[str] | None = None,
     name: str | None = None,
+    model: str | None = None,
+    n_permutations: int = 100,
+    max_epochs: int | None = None,
 ) -> str:
     """The YAML text of a commented starter config for ``paths``.
 
@@ -292,6 +338,14 @@ def starter_config(
         every event label except rest/edge markers, or the most balanced two-valued column.
     name : str or None
         The run's name (default: the first file's name).
+    model : str or None
+        The decoding model (any name of ``neurodl models`` or a classical model); default: a
+        covariance model for sustained EEG events, shrinkage LDA otherwise. A network gets its
+        sequence input (NWB: counts in bins) and keeps the classical baseline where there is one.
+    n_permutations : int, default=100
+        Label permutations of the main model's permutation test (0: none).
+    max_epochs : int or None
+        Training epochs of a network model (default: the network's own).
 
     Returns
     -------
@@ -300,6 +354,8 @@ def starter_config(
     """
     from ..data import Recording, SpikeTrains, VolumeSeries
     from ..io import read
+
+    network = _check_model(model, n_permutations, max_epochs)
 
     if task != "decoding":
         raise ConfigError(f"Invalid value for '--task'. Allowed: 'decoding'; got {task!r}.")
@@ -313,18 +369,23 @@ def starter_config(
     elif isinstance(first, VolumeSeries):
         comments, sec = _fmri(first, files[0], Path(labels) if labels else None, classes)
     elif isinstance(first, SpikeTrains):
-        comments, sec = _spikes(first, files[0], classes)
+        comments, sec = _spikes(first, files[0], classes, network)
     else:
         raise DataFormatError(
             f"{files[0]}: neurodl init writes configs for recordings, fMRI images and NWB units; "
             f"this file gives a {type(first).__name__}."
         )
+    if model is not None:
+        sec["model"] = {"name": model}
+        comments.append(f"Model: {model} (from --model).")
+    if network and max_epochs is not None:
+        sec["model"]["params"] = {"max_epochs": int(max_epochs)}
     run_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", files[0].name.split(".", 1)[0])
     protocol = sec["protocol"]
     ev: dict[str, Any] = {"protocol": protocol}
     if protocol == "within-session":
         ev["protocol_params"] = {"n_splits": 5}
-    ev.update(metric="balanced_accuracy", n_permutations=100, n_boot=1000)
+    ev.update(metric="balanced_accuracy", n_permutations=int(n_permutations), n_boot=1000)
     head = [
         f"Starter config written by `neurodl init` from {', '.join(p.name for p in files)}.",
         *comments,

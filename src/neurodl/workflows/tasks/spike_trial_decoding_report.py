@@ -19,15 +19,21 @@ def write_spike_trial_report(ctx: RunContext, result: Any, perm: Any) -> None:
     import pandas as pd
 
     from ...report import plot_null_distribution
+    from ...report.wording import metric_label, permutation_p_note
 
-    metric = str(result.metric)
+    metric = metric_label(result.metric)
     rep = new_report(ctx, str(result.dataset), "trial decoding")
     rep.add_summary(
         {
             metric: result.score_mean,
             "95% CI": result.score_ci,
             "chance": result.chance_level,
-            "p-value": result.p_value if result.p_value is not None else "n/a",
+            "p-value": {
+                "value": result.p_value if result.p_value is not None else "n/a",
+                "detail": permutation_p_note(
+                    result.p_value, getattr(result, "n_permutations", None)
+                ),
+            },
         }
     )
     keys = ("n_trials", "n_units", "aligned_to", "window_s", "classes", "class_counts")
