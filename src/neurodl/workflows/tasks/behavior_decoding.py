@@ -50,16 +50,24 @@ class BehaviorSpec(_Strict):
     """Where the behaviour is: a variable of a file beside the data (or the data file)."""
 
     file: str | None = None
+    """File holding the behaviour, relative to the data's folder; None: the data file itself."""
     key: str
+    """Variable (array key) of the behaviour in that file: (n_bins,) or (n_bins, n_dims), one row
+    per neural bin."""
     transform: Literal["none", "circular"] = "none"
+    """'none', or 'circular': a position on a loop (first column) becomes (cos, sin) of 2 pi value /
+    period."""
     period: float | None = None
+    """Loop length for transform 'circular' (same units as the behaviour); required there."""
 
 
 class TestSplitSpec(_Strict):
     """A separate test split stored in the same file(s) under other variable names."""
 
     neural_key: str
+    """Variable of the test-split neural bins in the data file."""
     behavior_key: str
+    """Variable of the test-split behaviour in the behaviour file."""
 
 
 class BehaviorDecodingOptions(TaskOptions):
@@ -71,11 +79,17 @@ class BehaviorDecodingOptions(TaskOptions):
         default_factory=lambda: {"ridge": {}, "wiener": {"n_lags": 10}, "kalman": {}},
         min_length=1,
     )
+    """Decoder name -> its parameters (neurodl.analyses.dynamics.make_decoder: ridge, wiener,
+    kalman, gru, lstm, ...); each is evaluated; list baselines first."""
     main: str | None = None
     """The decoder whose score is the top-level score (default: the last one in ``decoders``)."""
     n_splits: int = Field(5, ge=2, le=50)
+    """Contiguous blocks of the cross-validation (used when there is no 'test' split)."""
     gap: int | None = Field(None, ge=0)
+    """Bins left out on each side of a test block (against leakage through lagged features); None:
+    the decoder's n_lags (default 10)."""
     torch_threads: int | None = Field(None, ge=1)
+    """Torch intra-op threads for the neural decoders (restored after); None: unchanged."""
 
 
 class BehaviorDecodingResult(TaskResult):
