@@ -129,7 +129,7 @@ class CrossDataset(Protocol):
     [([0, 1, 2, 3], [4, 5, 6, 7])]
     >>> folds = CrossDataset("a", "b", n_splits=2, group_by="segment").splits(ds)
     >>> sorted(te.tolist() for _, te, _ in folds)
-    [[4, 6], [5, 7]]
+    [[4, 5], [6, 7]]
     """
 
     name = "cross-dataset"

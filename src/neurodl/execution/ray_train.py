@@ -15,8 +15,12 @@ state). Ray Train is optional: ``pip install 'neurodl[ray]'`` (``ray[train]``).
 
 Examples
 --------
+Needs a Ray cluster, so not run as a doctest:
+
 >>> est = NeuralClassifier(model="shallow", batch_size=64)  # doctest: +SKIP
->>> fit_distributed(est, X, y, num_workers=4, execution={"backend": "ray", "address": "head:6379"})
+>>> fit_distributed(  # doctest: +SKIP
+...     est, X, y, num_workers=4, execution={"backend": "ray", "address": "head:6379"}
+... )
 """
 
 from __future__ import annotations

@@ -131,7 +131,9 @@ def check_params(
     if not var_kw:
         for key in params:
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
+                lower = {a.lower(): a for a in allowed}  # 'TR' -> 'tr': case first
+                close = [lower[str(key).lower()]] if str(key).lower() in lower else []
+                close = close or difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
                     f"Invalid parameter {key!r} at {where!r} for {label}.{hint} Allowed: "

@@ -265,7 +265,7 @@ def compare_rdms(a: RDMs | Any, b: RDMs | Any, *, method: str = "pearson") -> np
     --------
     >>> import numpy as np
     >>> compare_rdms(np.array([[1.0, 2.0, 3.0]]), np.array([[2.0, 4.0, 6.5]])).round(3)
-    array([[0.999]])
+    array([[0.998]])
     """
     ra, rb = _as_rdms(a, "a"), _as_rdms(b, "b")
     if ra.n_conditions != rb.n_conditions:
