@@ -30,24 +30,44 @@ class NetworkOptions(TaskOptions):
     """A network trained on the same folds as the linear model."""
 
     name: str = "brainnetcnn"
+    """Registered neural model (e.g. 'brainnetcnn' for connectomes) trained on the same folds and
+    compared with the linear model."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of that model and its training."""
 
 
 class BiomarkerOptions(TaskOptions):
     """Options of the ``biomarker`` task."""
 
     features: str | None = None
+    """Feature kind: 'correlation', 'partial correlation', 'tangent' (connectomes), 'bandpower',
+    'riemann' (EEG signals) or 'vector' (used as is); None: correlation / bandpower / vector by the
+    data."""
     candidates: list[str] | None = None
+    """Feature kinds chosen among by nested CV on the training subjects (with and without ComBat
+    under combat 'select'); None: 'features' alone."""
     combat: Literal["off", "on", "select"] = "off"
+    """ComBat site harmonisation fitted in the training folds: 'off', 'on', or 'select' (chosen by
+    nested CV; needs 'candidates'). Needs >= 2 sites."""
     confound_regression: bool = False
+    """Regress the cohort's confounds (e.g. age, sex) out of the features inside the folds."""
     C: float = Field(0.01, gt=0)
+    """Inverse L2 regularisation strength of the logistic regression."""
     bands: list[tuple[float, float]] | None = None
+    """Frequency bands in Hz (low, high) of the 'bandpower' features; None: delta, theta, alpha,
+    beta, low gamma (1-4, 4-8, 8-13, 13-30, 30-45)."""
     network: NetworkOptions | None = None
     within_site: bool = True
+    """Permute the diagnosis within sites in the permutation test."""
     alpha: float = Field(0.05, gt=0, lt=1)
+    """FDR level of the per-feature effect sizes."""
     top_k: int = Field(50, ge=1)
+    """Size of the selected feature set whose overlap across folds and bootstraps measures weight
+    stability."""
     n_stability_boot: int = Field(0, ge=0)
+    """Bootstrap refits of the linear model for the weight stability (0: folds only)."""
     site_check: bool = True
+    """Report how well the site is decodable before and after ComBat (with >= 2 sites)."""
 
 
 class Metric(ResultPart):
