@@ -48,7 +48,7 @@ class BiomarkerOptions(TaskOptions):
     under combat 'select'); None: 'features' alone."""
     combat: Literal["off", "on", "select"] = "off"
     """ComBat site harmonisation fitted in the training folds: 'off', 'on', or 'select' (chosen by
-    nested CV; needs 'candidates'). Needs >= 2 sites."""
+    nested CV among 'candidates'; without them like 'on'). Needs >= 2 sites."""
     confound_regression: bool = False
     """Regress the cohort's confounds (e.g. age, sex) out of the features inside the folds."""
     C: float = Field(0.01, gt=0)
