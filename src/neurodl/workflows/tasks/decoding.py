@@ -39,7 +39,11 @@ class DecodingOptions(TaskOptions):
 
     baseline: ModelConfig | None = None
     permutation_model: Literal["auto", "model", "baseline", "both"] = "auto"
+    """Which models get their own refitting permutation test: 'model', 'baseline', 'both', or 'auto'
+    (both for a classical main model; only the baseline when the main model is a network or searched
+    and a baseline is given)."""
     network_permutations: int | None = Field(None, ge=0, le=100_000)
+    """Permutations of a neural main model's refitting test; None: evaluation.n_permutations."""
     held_out_permutations: int = Field(1000, ge=0, le=1_000_000)
     """Models without a refitting permutation test (a network beside a baseline under
     ``auto``) get a held-out permutation test with this many permutations: each fold's trained
