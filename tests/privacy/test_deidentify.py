@@ -246,9 +246,9 @@ def test_refuses_unsafe_places_and_unsupported_formats(bids_root, tmp_path):
         deidentify(root, tmp_path / "o", mapping_file=tmp_path / "o" / "map.tsv")
     assert not (tmp_path / "o").exists()
     (root / "sub-02").mkdir()
-    (root / "sub-02" / "rec.nwb").write_bytes(b"\x00")
-    (root / "sub-02" / "rec.set").write_bytes(b"\x00")
-    with pytest.raises(DataFormatError, match="not supported yet: EEGLAB, NWB"):
+    (root / "sub-02" / "rec.gdf").write_bytes(b"\x00")  # EEGLAB and NWB are handled now
+    (root / "sub-02" / "rec.nii").write_bytes(b"\x00")
+    with pytest.raises(DataFormatError, match="not supported yet: GDF, NIfTI"):
         deidentify(root, tmp_path / "o")
     assert not (tmp_path / "o").exists()
 

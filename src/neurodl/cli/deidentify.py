@@ -10,15 +10,21 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "deidentify",
-        help="write a de-identified copy of EDF/BDF/FIF/BrainVision recordings or a BIDS folder",
-        description="Copy IN (an EDF/BDF/FIF/BrainVision file or a folder, BIDS-aware) to the new "
+        help="write a de-identified copy of EDF/BDF/FIF/BrainVision/EEGLAB/NWB recordings or a "
+        "BIDS folder",
+        description="Copy IN (an EDF/BDF/FIF/BrainVision/EEGLAB/NWB file or a folder, BIDS-aware) "
+        "to the new "
         "folder OUT with header identities blanked, dates shifted by a secret per-subject "
         "offset, annotation texts coded and identifying sidecar fields removed; EDF/BDF signals "
         "are copied byte for byte. "
-        "FIF raw files are anonymised with MNE; BrainVision headers and markers are cleaned. IN "
-        "is never written. EEGLAB, NWB and NIfTI are not supported yet.",
+        "FIF raw files are anonymised with MNE; BrainVision headers and markers are cleaned; "
+        "EEGLAB .set fields are emptied (.fdt copied byte for byte); NWB subject and session "
+        "fields are removed. IN is never written. A folder holding any other format (NIfTI, "
+        "GDF...) is refused whole.",
     )
-    p.add_argument("input", type=Path, help="EDF/BDF/FIF/.vhdr file or folder to de-identify")
+    p.add_argument(
+        "input", type=Path, help="EDF/BDF/FIF/.vhdr/.set/.nwb file or folder to de-identify"
+    )
     p.add_argument("out", type=Path, help="output folder (new, outside IN)")
     p.add_argument(
         "--recode-subjects",

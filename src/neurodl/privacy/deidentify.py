@@ -12,6 +12,12 @@ FIF (raw)                     MNE's ``Raw.anonymize`` (subject info, experimente
 BrainVision                   ``.vhdr`` [Comment] section and ``;`` lines dropped; ``.vmrk``
                               marker texts coded, New Segment dates moved back; ``.eeg``
                               copied byte for byte
+EEGLAB (.set/.fdt)            names, folder, subject, group, condition, session, comments,
+                              history, descriptions and ``etc`` emptied; event texts coded;
+                              ``.fdt`` copied byte for byte (:mod:`.deidentify_eeglab`)
+NWB                           session and subject fields removed (subject id removed or
+                              re-coded), dates moved back, ``comments`` neutral; written
+                              fresh by pynwb's export (:mod:`.deidentify_nwb`)
 ``participants.tsv``/json     only participant_id, sex and age (in 5-year bins) kept
 ``*.tsv`` (scans, sessions)   ``acq_time`` moved back by the subject's offset
 ``*.json``                    identifying fields removed (:data:`IDENTIFYING_JSON_FIELDS`)
@@ -22,8 +28,8 @@ Dates move back by one secret offset per subject (365 to 4015 whole days from an
 and the subject), so intervals between a subject's files survive. Subjects are BIDS ``sub-``
 labels or, outside BIDS, the EDF+ patient code. Subject codes are re-coded (``sub-P01``... or,
 with a key, ``sub-S`` + 10 hex digits) only when asked, and the old -> new mapping is written
-only to the file the user names. Other formats (EEGLAB, NWB, NIfTI, GDF...)
-are refused as not supported yet, so nothing leaves unchecked.
+only to the file the user names. Other formats (NIfTI, GDF, MATLAB...) are refused as not
+supported yet, and a folder holding any of them is refused whole, so nothing leaves unchecked.
 """
 
 from __future__ import annotations
@@ -50,7 +56,9 @@ from .deidentify_bids import (
 )
 from .deidentify_brainvision import deidentify_eeg_data, deidentify_vhdr, deidentify_vmrk
 from .deidentify_edf import EDF_FIRST_DATE, deidentify_edf, read_edf_header
+from .deidentify_eeglab import copy_eeglab_data, deidentify_eeglab, eeglab_data_file
 from .deidentify_fif import deidentify_fif, fif_measurement_date
+from .deidentify_nwb import deidentify_nwb, nwb_subject_and_date
 from .pseudonyms import pseudonym_map
 
 __all__ = [
@@ -68,9 +76,7 @@ REPORT_NAME = "deidentification_report.json"
 #: Formats that may carry identities and are refused until they are handled.
 NOT_SUPPORTED_YET = {
     ".eeg": "Nihon Kohden (.eeg without a BrainVision .vhdr)",
-    ".set": "EEGLAB",
-    ".fdt": "EEGLAB",
-    ".nwb": "NWB",
+    ".fdt": "EEGLAB data without its .set",
     ".gdf": "GDF",
     ".nii": "NIfTI",
     ".gz": "compressed (NIfTI .nii.gz...)",
@@ -135,7 +141,8 @@ class DeidentificationReport:
             f"{t.get('annotation_texts_replaced', 0)} annotation texts coded; "
             f"{t.get('times_shifted', 0)} acquisition times shifted; "
             f"{t.get('fields_removed', 0)} JSON fields and {t.get('columns_dropped', 0)} "
-            f"participant columns removed); {self.subjects} subjects, dates shifted per subject"
+            f"participant columns removed; {t.get('set', 0)} EEGLAB, {t.get('nwb', 0)} NWB); "
+            f"{self.subjects} subjects, dates shifted per subject"
             + ("; subject codes re-coded" if self.recoded_subjects else "")
         )
 
@@ -186,6 +193,12 @@ def _kind(path: Path) -> str:
         return "edf"
     if suffix == ".fif":
         return "fif"
+    if suffix == ".set":
+        return "set"
+    if suffix == ".fdt" and path.with_suffix(".set").is_file():
+        return "fdt"
+    if suffix == ".nwb":
+        return "nwb"
     if suffix in (".vhdr", ".vmrk"):
         return suffix[1:]
     if suffix == ".eeg" and path.with_suffix(".vhdr").is_file():
@@ -217,6 +230,10 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
                 for sibling in (in_path.with_suffix(".vmrk"), in_path.with_suffix(".eeg"))
                 if sibling.is_file()
             ]
+        if in_path.suffix.lower() == ".set":  # its signal file comes along
+            data_name = eeglab_data_file(in_path)
+            if data_name and (in_path.parent / data_name).is_file():
+                files.append((in_path.parent / data_name, Path(data_name)))
     else:
         files = []
         for path in sorted(in_path.rglob("*")):
@@ -238,8 +255,9 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
         raise DataFormatError(
             "De-identification of these formats is not supported yet: "
             + ", ".join(unsupported)
-            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BrainVision, BIDS TSV and JSON "
-            "sidecars, README/CHANGES text."
+            + ". Supported: EDF/BDF (EDF+/BDF+), FIF (raw), BrainVision, EEGLAB (.set/.fdt), "
+            "NWB, BIDS TSV and JSON sidecars, README/CHANGES text. Nothing was written: remove "
+            "or convert those files and run again."
         )
     return files
 
@@ -304,7 +322,8 @@ def deidentify(
     Raises
     ------
     DataFormatError
-        A file of a format not supported yet (EEGLAB, NWB...) or a broken EDF header.
+        A file of a format not supported yet (GDF, NIfTI...; the whole input is refused), a
+        broken EDF header, an unreadable EEGLAB or NWB file.
     ConfigError, OutputExistsError
         ``out_path`` inside the input or already existing; a mapping file in a bad place.
     """
@@ -357,6 +376,8 @@ def deidentify_into(
             date = header.start_date
         elif _kind(src) == "fif":
             date, first_date = fif_measurement_date(src), FIF_FIRST_DATE
+        elif _kind(src) == "nwb":
+            subject = subject or nwb_subject_and_date(src)[0]
         subject = subject or "unknown"
         if date is not None:
             allowed = (date - first_date).days
@@ -411,6 +432,13 @@ def deidentify_into(
             )
         elif kind == "eeg":
             found = deidentify_eeg_data(src, dst)
+        elif kind == "set":
+            found = deidentify_eeglab(src, dst, codes, lambda t: recode_text(t, mapping))
+        elif kind == "fdt":
+            found = copy_eeglab_data(src, dst)
+        elif kind == "nwb":
+            subject = subject_of[src]
+            found = deidentify_nwb(src, dst, offset_of(subject), mapping.get(subject))
         elif kind == "participants":
             found = participants_tsv(src, dst, mapping)
         elif kind == "tsv":

@@ -1,0 +1,147 @@
+"""De-identify one NWB recording: subject and session fields, with :mod:`pynwb` (export).
+
+The copy is written fresh by ``NWBHDF5IO.export`` (no removed text survives in the file's free
+space). In ``/general``: the session id, experimenter, institution, lab, notes, protocol,
+pharmacology, surgery, virus, slices, stimulus notes, data collection, related publications,
+keywords, the experiment description and source script are removed (:data:`SESSION_FIELDS`);
+the session description becomes ``"de-identified recording"`` and the identifier a random
+UUID. In the subject: the date of birth, description, weight and genotype are removed
+(:data:`SUBJECT_FIELDS`); the subject id is removed, or replaced by its new code when codes are
+re-coded; age, sex, species and strain stay. The session start, the timestamps reference time
+and the file creation dates move back by the subject's offset (intervals survive). Every
+``comments`` text of a data object becomes ``"no comments"``. The signals are copied with their
+dtype and values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import DataFormatError
+
+__all__ = ["SESSION_FIELDS", "SUBJECT_FIELDS", "deidentify_nwb", "nwb_subject_and_date"]
+
+#: NWBFile fields removed.
+SESSION_FIELDS = (
+    "session_id",
+    "experimenter",
+    "institution",
+    "lab",
+    "notes",
+    "protocol",
+    "pharmacology",
+    "surgery",
+    "virus",
+    "slices",
+    "stimulus_notes",
+    "data_collection",
+    "related_publications",
+    "keywords",
+    "experiment_description",
+    "source_script",
+    "source_script_file_name",
+)
+#: Subject fields removed (``subject_id`` is removed or re-coded).
+SUBJECT_FIELDS = ("date_of_birth", "description", "weight", "genotype")
+
+
+def nwb_subject_and_date(path: Path) -> tuple[str | None, dt.date | None]:
+    """The subject id and the session start date of an NWB file (None when absent)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as fh:
+            sid = fh.get("general/subject/subject_id")
+            start = fh.get("session_start_time")
+            subject = None if sid is None else _decode(sid[()])
+            date = None if start is None else dt.datetime.fromisoformat(_decode(start[()])).date()
+    except (OSError, ValueError) as err:
+        raise DataFormatError(
+            f"{path.name}: cannot read it as an NWB (HDF5) file ({err})."
+        ) from None
+    return subject, date
+
+
+def _decode(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _shift(value: Any, days: int) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value - dt.timedelta(days=days)
+    if isinstance(value, list | tuple):
+        return [_shift(v, days) for v in value]
+    return value
+
+
+def deidentify_nwb(
+    src: Path, dst: Path, offset_days: int, subject_code: str | None
+) -> dict[str, object]:
+    """Write the de-identified copy of the NWB file ``src`` to ``dst``.
+
+    Parameters
+    ----------
+    src, dst : Path
+    offset_days : int
+        Days the dates move back.
+    subject_code : str or None
+        The subject's new code (re-coding on), or None to remove the subject id.
+
+    Returns
+    -------
+    dict
+        ``session_fields_removed`` and ``subject_fields_removed`` (names), ``date_shifted``,
+        ``comments_replaced`` (count).
+    """
+    from pynwb import NWBHDF5IO
+
+    try:
+        io = NWBHDF5IO(str(src), "r")
+        nwb = io.read()
+    except Exception as err:  # pynwb/hdmf raise many types on a broken file
+        raise DataFormatError(f"{src.name}: cannot read it as an NWB file ({err}).") from None
+    try:
+        fields = nwb.fields
+        removed = [name for name in SESSION_FIELDS if fields.pop(name, None) is not None]
+        fields["session_description"] = "de-identified recording"
+        fields["identifier"] = str(uuid.uuid4())
+        shifted = False
+        for name in ("session_start_time", "timestamps_reference_time", "file_create_date"):
+            if fields.get(name) is not None:
+                fields[name] = _shift(fields[name], offset_days)
+                shifted = True
+        nwb.set_modified()
+        subject_removed = []
+        subject = fields.get("subject")
+        if subject is not None:
+            sub = subject.fields
+            subject_removed = [name for name in SUBJECT_FIELDS if sub.pop(name, None) is not None]
+            if sub.get("subject_id") is not None:
+                subject_removed.append(
+                    "subject_id" if subject_code is None else "subject_id (re-coded)"
+                )
+                if subject_code is None:
+                    sub.pop("subject_id")
+                else:
+                    sub["subject_id"] = subject_code
+            subject.set_modified()
+        n_comments = 0
+        for obj in nwb.all_children():
+            own = getattr(obj, "fields", None)
+            if isinstance(own, dict) and own.get("comments") not in (None, "no comments"):
+                own["comments"] = "no comments"
+                obj.set_modified()
+                n_comments += 1
+        with NWBHDF5IO(str(dst), "w") as out:
+            out.export(src_io=io, nwbfile=nwb)
+    finally:
+        io.close()
+    return {
+        "session_fields_removed": removed,
+        "subject_fields_removed": subject_removed,
+        "date_shifted": shifted,
+        "comments_replaced": n_comments,
+    }
