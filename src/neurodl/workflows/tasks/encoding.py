@@ -41,24 +41,50 @@ class EncodingOptions(TaskOptions):
     """
 
     features: Literal["fir", "file"] = "fir"
+    """'fir' (the FIR-delayed category design) or 'file' (a feature matrix from features_path, one
+    row per volume)."""
     features_path: str | None = None
+    """Feature file for features 'file' (read with neurodl.io.arrays.read_array); relative: config
+    folder, working folder, then the data root."""
     features_key: str | None = None
+    """Array key in an .npz/.mat features_path; None: its only array."""
     encoder: Literal["ridge", "mlp"] = "ridge"
+    """'ridge' (per-voxel penalties chosen by CV) or 'mlp' (NeuralEncoder over all voxels, reported
+    beside the ridge)."""
     n_delays: int = Field(6, ge=1, le=40)
+    """FIR delays 0 .. n_delays-1 in volumes (cover the haemodynamic response, e.g. 6 x 2.5 s);
+    features 'fir' only."""
     train_runs: list[int] | None = None
+    """Run numbers fitted on; None: every run not in test_runs."""
     test_runs: list[int] = Field(default_factory=lambda: [10, 11])
+    """Run numbers scored (held-out r per voxel)."""
     alphas: list[float] = Field(default_factory=lambda: list(np.logspace(-2, 4, 13)))
+    """Ridge penalties searched per voxel."""
     cv_folds: int = Field(5, ge=2)
+    """Folds of the ridge penalty search on the train runs (grouped by run)."""
     ceiling_method: Literal["split_half", "repeats"] = "split_half"
+    """Noise ceiling: 'split_half' (Spearman-Brown corrected split-half r of the repeats) or
+    'repeats' (signal/noise variance of the repeats, NSD's ncsnr)."""
     segment_length: int = Field(12, ge=2)
+    """Volumes per stimulus block used as one repeat for the ceiling, from the block's first volume
+    (include the HRF tail)."""
     min_ceiling: float = Field(0.1, ge=0.0, lt=1.0)
+    """Voxels with a noise ceiling below this are left out of the normalised r."""
     n_hidden: int = Field(64, ge=1, le=100_000)
+    """Hidden units of the mlp encoder."""
     max_epochs: int = Field(200, ge=1, le=100_000)
+    """Maximum training epochs of the mlp encoder."""
     weight_decay: float = Field(1e-2, ge=0.0)
+    """Weight decay (L2) of the mlp encoder."""
     lr: float = Field(1e-3, gt=0.0)
+    """Learning rate of the mlp encoder."""
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    """Dropout of the mlp encoder's hidden layer (0: none)."""
     patience: int = Field(20, ge=1)
+    """Early-stopping patience of the mlp encoder in epochs (validation on held-out train runs; the
+    best epoch is restored)."""
     num_threads: int | None = Field(1, ge=1)
+    """Torch intra-op threads of the mlp encoder; None: unchanged."""
 
     @model_validator(mode="after")
     def _features_path(self) -> EncodingOptions:
