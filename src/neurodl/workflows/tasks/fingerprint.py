@@ -39,16 +39,25 @@ class FingerprintOptions(TaskOptions):
     sessions: tuple[str, str] | None = None
     """The two values of ``split_by`` compared (A, B); default the first two, sorted."""
     features: list[Feature] = Field(default_factory=lambda: ["correlation", "bandpower"])
+    """Profiles identified from, each once: 'correlation' (channel correlations), 'covariance'
+    (log-Euclidean covariance) and/or 'bandpower' (log band power per channel and band)."""
     mitigations: list[Mitigation] = Field(
         default_factory=lambda: ["none", "standardise", "recentre"]
     )
+    """Per-recording mitigations compared (must include 'none', the risk before mitigation):
+    'standardise' (each channel z-scored) and/or 'recentre' (signals whitened so the mean covariance
+    is the identity)."""
     window: float = Field(2.0, gt=0.0)
     """Window (s) of the covariances and Welch segments."""
     bands: list[tuple[float, float]] | None = None
     """Bands (Hz) of the ``bandpower`` profile (default 1-4, 4-8, 8-10, 10-13, 13-20, 20-30)."""
     l_freq: float | None = Field(1.0, gt=0.0)
+    """Low edge in Hz of the band-pass applied to every recording first; None: no high-pass."""
     h_freq: float | None = Field(40.0, gt=0.0)
+    """High edge in Hz of that band-pass; None: no low-pass."""
     n_permutations: int = Field(1000, ge=0, le=100_000)
+    """Permutations of the subject labels for the identification accuracy's null (chance 1 /
+    n_subjects); 0: no p-value."""
 
     @model_validator(mode="after")
     def _check(self) -> FingerprintOptions:

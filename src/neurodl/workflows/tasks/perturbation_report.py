@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ...report.wording import metric_label
 from ..registry import RunContext
 from ._dynamics_common import fmt, new_report, save_report
 
@@ -145,7 +146,7 @@ def write_decoder_lesion_report(ctx: RunContext, result: Any) -> None:
     rep = new_report(ctx, str(result.dataset), "lesions of a decoding network's feature maps")
     rep.add_summary(
         {
-            f"intact held-out {result.metric}": fmt(result.score_mean),
+            f"intact held-out {metric_label(result.metric)}": fmt(result.score_mean),
             "chance": fmt(result.chance_level),
             "network": f"{result.model}, layer {result.layer!r} ({result.n_units} units)",
             "repeats": f"{len(result.repeats)} (seeds {result.seeds} x {result.n_splits} folds)",
@@ -158,7 +159,7 @@ def write_decoder_lesion_report(ctx: RunContext, result: Any) -> None:
             result.curve,
             "fraction",
             f"fraction of {result.layer!r} lesioned",
-            f"held-out {result.metric}",
+            f"held-out {metric_label(result.metric)}",
             result.chance_level,
             f"Targeted vs random lesions ({result.ci_level:.0%} CI over repeats)",
         ),
@@ -177,7 +178,7 @@ def write_decoder_lesion_report(ctx: RunContext, result: Any) -> None:
                 result.gain,
                 "level",
                 f"gain of {result.gain_channels} ({result.gain_layer})",
-                f"held-out {result.metric}",
+                f"held-out {metric_label(result.metric)}",
                 result.chance_level,
                 "Channel gain",
             ),
@@ -223,7 +224,7 @@ def write_rsa_lesion_report(ctx: RunContext, result: Any) -> None:
                 relabelled,
                 "fraction",
                 "fraction of the layer's channels lesioned",
-                f"readout RDM vs hIT ({result.metric})",
+                f"readout RDM vs hIT ({metric_label(result.metric)})",
                 None,
                 f"{strategy.capitalize()} lesions, one line per lesioned layer",
             ),
