@@ -41,10 +41,14 @@ class ForecastingOptions(TaskOptions):
     """Options of the ``forecasting`` task."""
 
     horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10], min_length=1)
+    """Forecast horizons in bins ahead; each is scored (bits/spike and R^2), the first gives the
+    top-level score."""
     forecasters: dict[ForecasterName, dict[str, Any]] = Field(
         default_factory=lambda: {"persistence": {}, "linear_ar": {}, "rnn": {"max_epochs": 50}},
         min_length=1,
     )
+    """Forecaster name -> its parameters (neurodl.analyses.dynamics.make_forecaster: 'persistence',
+    'linear_ar', 'rnn'); each is fitted and scored."""
     main: ForecasterName | None = None
     """The forecaster whose score is the top-level score (default: ``rnn`` when listed, else
     the last one in ``forecasters``)."""
@@ -56,6 +60,7 @@ class ForecastingOptions(TaskOptions):
     t_min: int = Field(5, ge=0)
     """Forecasts made before this bin of a trial are not scored (warm-up)."""
     torch_threads: int | None = Field(None, ge=1)
+    """Torch intra-op threads of the neural forecasters (restored after); None: unchanged."""
 
 
 class ForecastingResult(TaskResult):
