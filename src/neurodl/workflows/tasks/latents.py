@@ -42,27 +42,43 @@ class ForecastSpec(_Strict):
     """Forecasters by horizon fitted on the same training trials (scored on the test trials)."""
 
     horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10])
+    """Forecast horizons in bins ahead (those >= n_bins - 5 are dropped)."""
     models: list[Literal["persistence", "linear_ar", "rnn"]] = Field(
         default_factory=lambda: ["persistence", "linear_ar", "rnn"]
     )
+    """Forecasters fitted: 'persistence', 'linear_ar' and/or 'rnn'
+    (neurodl.analyses.dynamics.make_forecaster)."""
     rnn: dict[str, Any] = Field(default_factory=dict)
+    """Parameters of the 'rnn' forecaster (e.g. max_epochs)."""
 
 
 class LatentsOptions(TaskOptions):
     """Options of the ``latents`` task."""
 
     model: Literal["lfads", "autoencoder"] = "lfads"
+    """'lfads' (sequential VAE) or 'autoencoder' (the same network, not variational)."""
     model_params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the lfads estimator (architecture and training, e.g. max_epochs)."""
     heldout_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    """Fraction of the neurons held out (random): the model sees only the held-in ones and predicts
+    these (co-bps); 0: no co-bps."""
     forward_bins: int = Field(10, ge=0)
+    """Last bins of every trial held out and forecast (fp-bps); 0: none."""
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    """Fraction of the trials held out (random) for testing."""
     smoothing_sigma: float = Field(2.0, ge=0.0)
+    """Gaussian kernel SD in bins of the 'smoothing' baseline."""
     baselines: list[Literal["smoothing", "pca", "fa", "gpfa"]] = Field(
         default_factory=lambda: ["smoothing", "gpfa"]
     )
+    """Latent baselines beside the model: 'smoothing', 'pca', 'fa', 'gpfa' (GPFA-like); held-out
+    neurons from them via a Poisson GLM."""
     n_baseline_components: int = Field(3, ge=1)
+    """Latent dimensions of the pca/fa/gpfa baselines (at most the held-in neurons)."""
     forecast: ForecastSpec | None = Field(default_factory=ForecastSpec)
+    """Forecasters by horizon fitted on the same training trials; null: none."""
     torch_threads: int | None = Field(None, ge=1)
+    """Torch intra-op threads while fitting (restored after); None: unchanged."""
 
 
 class LatentsResult(TaskResult):
