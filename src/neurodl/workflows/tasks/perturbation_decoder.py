@@ -64,8 +64,13 @@ class ChannelGainOptions(TaskOptions):
     layer: str | None = None
     """Layer whose channels are scaled (default: ``options.layer``)."""
     channels: list[int] | None = None
+    """Channel indices (>= 0) of the layer scaled; None: the 'top' most selective on the training
+    fold."""
     top: int = Field(5, ge=1)
+    """Number of most class-selective channels (training fold, per repeat) scaled when 'channels' is
+    not given."""
     levels: list[float] = Field(default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0])
+    """Gain factors (>= 0) the chosen channels are multiplied by; 1.0 is the intact network."""
 
     @field_validator("levels")
     @classmethod
@@ -86,16 +91,25 @@ class DecoderLesionOptions(TaskOptions):
     layer: str
     """Module name in the network (e.g. ``pool_nonlin`` or ``bnorm`` of ShallowConvNet)."""
     mode: Literal["zero", "mean", "resample"] = "mean"
+    """How ablated channels are silenced: 'zero', 'mean' (their training-fold mean) or 'resample'
+    (values copied from training-fold samples)."""
     fractions: list[float] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 0.75])
+    """Fractions of the layer's channels ablated, in (0, 1] (sorted)."""
     targeting: list[Literal["selectivity", "importance"]] = Field(
         default_factory=lambda: ["selectivity"]
     )
+    """Ranking of the targeted lesions, each compared with random sets: 'selectivity' (ANOVA F on
+    the training fold) and/or 'importance' (drop of the true-class log-probability when the channel
+    alone is ablated). A single string is accepted."""
     reduce: Literal["mean", "rms"] = "mean"
     """How a channel's map is reduced to one response per sample for selectivity/clusters."""
     axis: int | None = None
     """Unit axis of the layer output (default: 1 for convolutions, last for dense layers)."""
     n_random: int = Field(10, ge=1, le=10_000)
+    """Random channel sets of the same size per fraction (the matched control)."""
     n_clusters: int | None = Field(None, ge=2)
+    """Cluster the channels by their training responses into this many clusters and ablate cluster
+    by cluster; None: no cluster lesions."""
     n_reference: int = Field(256, ge=1)
     """Training samples kept as the ``resample`` reference and scored for ``importance``."""
     seeds: list[int] | None = None
