@@ -32,12 +32,19 @@ class TrainOptions(TaskOptions):
     """Training of the network on the generated shape task."""
 
     n_per_class: int = Field(300, ge=1)
+    """Generated training images per shape class."""
     n_test_per_class: int = Field(50, ge=1)
+    """Generated held-out images per shape class (test accuracy)."""
     classes: list[str] | None = None
+    """Shape names of the classes (neurodl.analyses.rsa.stimuli.SHAPES); None: all 8."""
     epochs: int = Field(15, ge=1)
+    """Training epochs."""
     batch_size: int = Field(64, ge=1)
+    """Images per mini-batch."""
     lr: float = Field(3e-3, gt=0.0)
+    """Learning rate."""
     weight_decay: float = Field(1e-4, ge=0.0)
+    """Weight decay (L2)."""
     stimulus_params: dict[str, Any] = Field(default_factory=dict)
     """Passed to :func:`neurodl.analyses.rsa.stimuli.make_shape_stimuli` (e.g. ``n_clutter``)."""
 
@@ -48,6 +55,7 @@ class RSANetworkOptions(TaskOptions):
     architecture: str = "small_cnn"
     """A name from :data:`neurodl.models.vision.VISION_MODELS`, or ``torchvision:<arch>``."""
     architecture_params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the architecture (e.g. widths; torchvision: its builder's arguments)."""
     image_size: int = Field(48, ge=8)
     """Network input size: the 92 images are resized to it; the training images are drawn at it."""
     weights: str | None = None
@@ -56,19 +64,38 @@ class RSANetworkOptions(TaskOptions):
     """Layer names (default: the model's ``layer_names``)."""
     train: TrainOptions = Field(default_factory=TrainOptions)
     control: bool = True
+    """Also score an untrained copy of the network (same architecture, seeded) as a control."""
     input_mean: list[float] | None = None
+    """Per-channel mean subtracted from the images after resizing (e.g. ImageNet's); None: none."""
     input_std: list[float] | None = None
+    """Per-channel SD the images are divided by after the mean; None: none."""
     rdm_metric: str = "correlation"
+    """Distance between a layer's activation patterns in its RDM (scipy pdist name, e.g.
+    'correlation', 'euclidean')."""
     method_hit: str = "pearson"
+    """RDM comparison with the human IT RDMs: 'pearson', 'spearman', 'kendall_tau_a', 'cosine',
+    'whitened_cosine' or 'whitened_pearson'."""
     method_mit: str = "pearson"
+    """RDM comparison with the monkey IT RDM (same choices as method_hit)."""
     bootstrap: BOOTSTRAP = "conditions"
+    """Bootstrap of the CIs and the trained-vs-untrained test: over 'conditions' (images),
+    'subjects', 'both', or None (no bootstrap); a single-RDM area (mIT) falls back to 'conditions'.
+    """
     n_bootstrap: int = Field(1000, ge=1, le=1_000_000)
+    """Bootstrap resamples."""
     ceiling_zscore: bool = True
+    """Z-score the subjects' RDMs before averaging them in the noise ceiling."""
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    """Confidence level of the bootstrap intervals (e.g. 0.95)."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    """FDR level (q) of the report's trained-vs-untrained layer tests."""
     reduction: Literal["pca", "srp"] | None = None
+    """Reduce each layer's activations before the RDM: 'pca' (incremental PCA) or 'srp' (sparse
+    random projection); None: full activations."""
     n_components: int = Field(100, ge=1)
+    """Output dimension of the reduction (PCA: at most the 92 images)."""
     cache_dir: str | None = None
+    """Folder caching the layer activations (<key>.npz files); None: no cache."""
 
     @field_validator("method_hit", "method_mit")
     @classmethod
