@@ -47,12 +47,19 @@ class RSALesionOptions(TaskOptions):
     """Options of ``perturbation_rsa`` (network keys as in ``rsa_network``)."""
 
     architecture: str = "small_cnn"
+    """A name from neurodl.models.vision.VISION_MODELS, or 'torchvision:<arch>' (as in rsa_network).
+    """
     architecture_params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the architecture."""
     image_size: int = Field(48, ge=8)
+    """Network input size: the 92 images are resized to it; the training images are drawn at it."""
     weights: str | None = None
+    """A state-dict file: use these weights instead of training (the same for every seed)."""
     train: TrainOptions = Field(default_factory=TrainOptions)
     input_mean: list[float] | None = None
+    """Per-channel mean subtracted from the images after resizing; None: none."""
     input_std: list[float] | None = None
+    """Per-channel SD the images are divided by after the mean; None: none."""
     layers: list[str] | None = None
     """Layers lesioned in turn (default: the model's ``layer_names`` without the last)."""
     readout: str = "best"
@@ -60,13 +67,27 @@ class RSALesionOptions(TaskOptions):
     readout_candidates: list[str] | None = None
     """Layers ``best`` chooses from (default: the model's ``layer_names``)."""
     mode: Literal["zero", "mean"] = "zero"
+    """How ablated channels are silenced: 'zero' or 'mean' (their mean activation over the 92
+    images)."""
     fractions: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75])
+    """Fractions of each layer's channels ablated, in (0, 1] (sorted)."""
     targeting: list[Literal["random", "selectivity"]] = Field(default_factory=lambda: ["random"])
+    """Channel choices: 'random' (always, the matched control) and optionally 'selectivity' (the
+    channels most selective for the shape classes on held-out shape images). A single string is
+    accepted."""
     n_random: int = Field(10, ge=1, le=10_000)
+    """Random channel sets per layer and fraction (per seed)."""
     seeds: list[int] | None = None
+    """Network seeds (distinct); each trains a network and repeats the study; None: the run's seed.
+    """
     rdm_metric: str = "correlation"
+    """Distance between activation patterns in the readout RDM (scipy pdist name, e.g.
+    'correlation')."""
     method_hit: str = "pearson"
+    """RDM comparison with the human IT RDMs: 'pearson', 'spearman', 'kendall_tau_a', 'cosine',
+    'whitened_cosine' or 'whitened_pearson'."""
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    """Confidence level of the intervals over seeds and of the random-draw spread (e.g. 0.95)."""
 
     @field_validator("method_hit")
     @classmethod
