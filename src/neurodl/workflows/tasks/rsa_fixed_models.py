@@ -36,11 +36,19 @@ class RSAFixedModelsOptions(TaskOptions):
     models: list[str] | None = None
     """Model RDM names from ``92_modelRDMs.mat`` (default: all 8)."""
     method: str = "pearson"
+    """RDM comparison between each model RDM and each subject's hIT RDM: 'pearson', 'spearman',
+    'kendall_tau_a', 'cosine', 'whitened_cosine' or 'whitened_pearson'."""
     bootstrap: BOOTSTRAP = "conditions"
+    """What is resampled for the CIs and pairwise tests: 'conditions' (images), 'subjects' or
+    'both'; None: no bootstrap."""
     n_bootstrap: int = Field(1000, ge=1, le=1_000_000)
+    """Bootstrap resamples."""
     n_permutations: int = Field(0, ge=0, le=1_000_000)
+    """Condition-label permutations of the model RDMs for per-model p-values; 0: none."""
     ceiling_zscore: bool = True
+    """Z-score the subjects' RDMs before averaging them in the noise ceiling."""
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    """Confidence level of the bootstrap intervals (e.g. 0.95)."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     """Threshold of the FDR-corrected pairwise p-values marked in the report."""
 
