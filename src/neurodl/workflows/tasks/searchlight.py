@@ -28,10 +28,17 @@ class SearchlightOptions(TaskOptions):
     """Searchlight: radius (mm), samples and classes."""
 
     radius: float = Field(6.0, ge=0.0, le=50.0)
+    """Sphere radius in mm around each voxel (0: the voxel alone)."""
     kind: Literal["volumes", "blocks", "lsa", "lss"] = "volumes"
+    """Samples: 'volumes' (one per labelled volume), 'blocks' (block means), 'lsa' or 'lss' (one GLM
+    beta per block; least-squares all / separate)."""
     labels: list[str] | None = None
+    """Classes kept, in code order; None: all labels except 'rest'."""
     detrend: Literal["none", "constant", "linear", "quadratic"] = "linear"
+    """Per-run detrending before the samples are cut: 'none', 'constant', 'linear' or 'quadratic'
+    (volumes/blocks)."""
     n_jobs: int = 1
+    """Worker processes scoring the spheres (1: in process)."""
 
 
 class SearchlightResult(TaskResult):
