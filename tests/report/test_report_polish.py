@@ -198,6 +198,9 @@ def test_report_notes_the_p_floor(small_run):
     note = "p = 1/(9+1): the smallest possible with 9 permutations; use more for a finer p"
     assert f'<div class="detail">{note}</div>' in html  # on the p-value card
     assert html.count(note) >= 3  # card, interpretation, null-distribution caption
+    # a p at a floor above alpha is not read as "no better than chance"
+    assert "9 permutations cannot give p &lt; 0.05" in html
+    assert "is not distinguishable from chance" not in html
 
 
 def test_report_provenance_lists_every_preprocessing_step(small_run):

@@ -51,11 +51,14 @@ def _interpretation(results: dict[str, Any]) -> str:
             else f"Permutation test refitting {key!r} ({m['n_permutations']} permutations, "
             f"labels permuted within {m.get('permuted_within') or 'the whole dataset'})"
         )
-        lines.append(
-            f"{how}: p = {p:.4g}"
-            + (f" ({note})" if note else "")
-            + f", so the score of {key!r} is {verdict} at alpha = 0.05."
-        )
+        if note and p >= 0.05:  # at the floor, yet the floor is not below alpha
+            ending = (
+                f": no permuted score reached the observed one, but {m['n_permutations']} "
+                "permutations cannot give p < 0.05; use at least 20 to test at alpha = 0.05."
+            )
+        else:
+            ending = f", so the score of {key!r} is {verdict} at alpha = 0.05."
+        lines.append(f"{how}: p = {p:.4g}" + (f" ({note})" if note else "") + ending)
     if results.get("comparison"):
         lines.append(results["comparison"]["verdict"])
     return " ".join(lines)

@@ -34,24 +34,49 @@ class SeizureOptions(TaskOptions):
     """Options of the ``seizure`` task (the window classifier is ``model.name``/``params``)."""
 
     window: float = Field(4.0, gt=0)
+    """Window length in s of the window classifier."""
     stride: float = Field(2.0, gt=0)
+    """Step between window starts in s."""
     features: list[str] = Field(
         default_factory=lambda: ["line_length", "bandpower", "relative_bandpower"]
     )
+    """Window feature families: 'line_length', 'variance', 'bandpower', 'relative_bandpower'
+    (ignored by models that take signals)."""
     bands: list[tuple[float, float]] | None = None
+    """Frequency bands in Hz (low, high) of the band-power features; None: 0.5-2.5, 2.5-7, 7-13,
+    13-30, 30-45 (bands above Nyquist dropped)."""
     postprocessing_grid: dict[str, list[float]] | None = None
+    """Values tried when tuning the post-processing, by key 'smooth' (windows), 'threshold',
+    'min_duration' (s), 'merge_gap' (s); missing keys take the default grid."""
     postprocessing: dict[str, float] | None = None
+    """Fixed post-processing (keys smooth, threshold, min_duration, merge_gap) instead of tuning it;
+    None: tuned on out-of-fold traces of the training subjects."""
     objective: Literal["sensitivity", "f1"] = "sensitivity"
+    """Metric maximised when tuning the post-processing within the false-alarm budget: 'sensitivity'
+    or 'f1'."""
     fa_budget: float = Field(1.0, ge=0)
+    """False alarms per 24 h allowed while tuning the post-processing."""
     inner_splits: int = Field(3, ge=2)
+    """Folds (by subject, else by recording) of the out-of-fold traces the post-processing is tuned
+    on."""
     pre_tolerance: float = Field(30.0, ge=0)
+    """SzCORE scoring: tolerance in s before a reference onset."""
     post_tolerance: float = Field(60.0, ge=0)
+    """SzCORE scoring: tolerance in s after a reference end."""
     min_gap: float = Field(90.0, ge=0)
+    """SzCORE scoring: events closer than this (s) are merged (reference and detections separately).
+    """
     max_duration: float = Field(300.0, gt=0)
+    """SzCORE scoring: events longer than this (s) are split into chunks of this length."""
     label: str = "seizure"
+    """Annotation label of the seizure events (the positive class)."""
     label_map: dict[str, str] = Field(default_factory=dict)
+    """Renames annotation labels (old -> new) before 'label' is matched, e.g. {'sz': 'seizure'}."""
     annotations: str | None = None
+    """Extra annotation file added to every recording: a CHB-MIT .seizures file or a CSV/TSV with
+    onset and duration (s) and optionally label; None: the recordings' own."""
     max_timeline_rows: int = Field(16, ge=1)
+    """Recordings drawn as timelines in the report (at most)."""
 
 
 class SeizureResult(TaskResult):
