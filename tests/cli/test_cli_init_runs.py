@@ -120,6 +120,7 @@ def test_init_haxby_face_vs_house_runs_unedited(haxby_run):
     assert steps == ["fMRI samples (volumes)", "detrend", "standardise (z-score)"]
     html = (out / "report.html").read_text()
     assert "p = 1/(19+1): the smallest possible with 19 permutations" in html
+    assert "19 permutations cannot give p &lt; 0.05" in html  # not "chance level"
     assert "<td>detrend</td>" in html and "<td>standardise (z-score)</td>" in html
 
 
