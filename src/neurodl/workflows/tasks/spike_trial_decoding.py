@@ -43,7 +43,9 @@ class TrialFilter(_Strict):
     """Keep only the trials whose ``column`` of the trial table holds one of ``values``."""
 
     column: str
+    """Column of the trial table filtered on."""
     values: list[Any]
+    """Values of that column whose trials are kept."""
 
 
 class TrialLabel(_Strict):
@@ -54,19 +56,25 @@ class TrialLabel(_Strict):
     """
 
     column: str
+    """Column of the trial table holding the label."""
     threshold: float | None = None
     """Labels ``value >= threshold`` as 1 (``above``) and the rest 0 (``below``)."""
     keep: list[Any] | None = None
     """Only trials whose label value is one of these (e.g. drop 'no response' codes)."""
     names: list[str] | None = None
+    """Class names in label order; None: the values themselves, or '<column> < t' / '>= t' with a
+    threshold."""
 
 
 class InnerSearch(_Strict):
     """Nested selection of one model parameter by an inner stratified CV on each training fold."""
 
     param: str = "C"
+    """Name of the model parameter selected (e.g. 'C')."""
     values: list[float] = Field(min_length=2)
+    """Candidate values of that parameter (at least 2)."""
     n_splits: int = Field(5, ge=2, le=20)
+    """Folds of the inner stratified CV on each training fold."""
 
 
 class SpikeTrialDecodingOptions(TaskOptions):
@@ -81,15 +89,22 @@ class SpikeTrialDecodingOptions(TaskOptions):
     extra_labels: dict[str, TrialLabel] = Field(default_factory=dict)
     """Further targets decoded from the same window with the same model (own CV and p-value)."""
     align: str = "start_time"
+    """Column of the trial table with each trial's alignment time in s (e.g. 'start_time',
+    'stop_time')."""
     align_shift: str | None = None
     """A column (seconds) added to ``align`` (e.g. ``RT`` counted from stimulus offset)."""
     t_before: float = Field(0.0, ge=0.0)
+    """Seconds before the alignment time the window starts (start -t_before) when t_start is not
+    given."""
     t_after: float | None = Field(None, gt=0.0)
+    """Window end in s relative to the alignment time; None: the shortest stop_time - alignment time
+    among the trials."""
     t_start: float | None = None
     """Window start relative to the alignment time (s); overrides ``t_before`` (e.g. 0.2)."""
     bin_size: float | None = Field(None, gt=0.0)
     """None: one count per unit over the whole window; else counts per bin (flattened)."""
     sqrt: bool = True
+    """Square-root the spike counts (variance stabilisation)."""
     inner_search: InnerSearch | None = None
 
 
