@@ -35,13 +35,22 @@ class TimeResolvedOptions(TaskOptions):
     """
 
     window: float = Field(0.2, gt=0.0)
+    """Length in s of each decoding window."""
     step: float = Field(0.1, gt=0.0)
+    """Step in s between successive windows."""
     features: Literal["amplitude", "bandpower"] = "amplitude"
+    """Window features: 'amplitude' (mean and slope per channel; evoked responses) or 'bandpower'
+    (log-variance per band and channel; rhythms such as motor-imagery ERD)."""
     bands: list[tuple[float, float]] = Field(default_factory=lambda: [(8.0, 13.0), (13.0, 30.0)])
+    """Frequency bands in Hz (low, high) of the 'bandpower' features."""
     n_folds: int = Field(5, ge=2)
+    """Stratified, shuffled folds of the window decoding and of the TRF's cross-validation."""
     trf_tmin: float = -0.1
+    """First lag in s of the TRF of the cue response (negative: before the cue)."""
     trf_tmax: float = 0.6
+    """Last lag in s of the TRF."""
     n_jobs: int = 1
+    """Joblib workers decoding the windows (1: in process)."""
 
 
 class TimeResolvedResult(TaskResult):
