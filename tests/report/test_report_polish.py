@@ -210,3 +210,16 @@ def test_report_provenance_lists_every_preprocessing_step(small_run):
     assert "<td>bandpass</td>" in prov and "<td>standardize</td>" in prov
     assert "inside each fold, fitted on the training samples only" in prov
     assert "l_freq=6.0" in prov and "h_freq=32.0" in prov
+
+
+def test_epochs_carry_the_recording_unit_to_the_report():
+    from neurodl.data import Annotations, Recording
+    from neurodl.preprocessing import epochs_from_annotations
+
+    rng = np.random.default_rng(0)
+    ann = Annotations(onset=[1.0, 2.0, 3.0, 4.0], duration=[0.5] * 4, label=["a", "b"] * 2)
+    rec = Recording(rng.normal(size=(2, 600)), sfreq=100.0, units=["µV", "µV"], annotations=ann)
+    ds = epochs_from_annotations(rec, ["a", "b"], 0.0, 0.4)
+    assert ds.info["unit"] == "µV"
+    mixed = Recording(rng.normal(size=(2, 600)), 100.0, units=["V", "T"], annotations=ann)
+    assert epochs_from_annotations(mixed, ["a", "b"], 0.0, 0.4).info["unit"] == "T, V"
