@@ -43,6 +43,7 @@ class LogBandPower(TransformerMixin, BaseEstimator):
     bands : sequence of (float, float), default=((4, 8), (8, 13), (13, 30))
         Frequency bands in Hz.
     method : {"welch", "periodogram"}, default="welch"
+        Power spectrum: Welch's averaged segments or one Hann-windowed periodogram.
     nperseg : int or None, default=None
         Welch segment length in samples; None: ``min(n_times, 256)``.
     eps : float, default=1e-30

@@ -152,6 +152,7 @@ def notch_filter_recording(
     freqs : float or list of float
         Frequencies to remove in Hz (e.g. ``[50, 100]``); each below the Nyquist frequency.
     method : {"fir", "iir"}, default="fir"
+        FIR notch (MNE defaults) or IIR notch filters.
 
     Returns
     -------
@@ -176,7 +177,10 @@ class BandpassFilter(TransformerMixin, BaseEstimator):
     sfreq : float
         Sampling rate of the epochs in Hz.
     method : {"fir", "iir"}, default="fir"
+        Windowed-sinc FIR (MNE defaults) or Butterworth IIR.
     phase : {"zero", "causal"}, default="zero"
+        ``"zero"``: non-causal zero-phase filtering. ``"causal"``: minimum-phase FIR or
+        one-pass IIR (each output sample depends on past input only).
 
     Attributes
     ----------
@@ -236,6 +240,7 @@ class NotchFilter(TransformerMixin, BaseEstimator):
     sfreq : float
         Sampling rate of the epochs in Hz.
     method : {"fir", "iir"}, default="fir"
+        FIR notch (MNE defaults) or IIR notch filters.
 
     Attributes
     ----------

@@ -168,24 +168,45 @@ def _type_text(named: list[inspect.Parameter], key: str) -> str:
     return "?"
 
 
+def _owner_class(func: Callable[..., Any]) -> type | None:
+    """The class whose ``__init__`` ``func`` is (None for other callables)."""
+    if getattr(func, "__name__", "") != "__init__":
+        return None
+    import sys
+
+    owner: Any = sys.modules.get(getattr(func, "__module__", ""))
+    for part in getattr(func, "__qualname__", "").split(".")[:-1]:
+        owner = getattr(owner, part, None)
+    return owner if isinstance(owner, type) else None
+
+
 def _numpydoc_meanings(func: Callable[..., Any]) -> dict[str, tuple[str, str]]:
-    """``name -> (type line, description)`` from ``func``'s numpydoc Parameters section."""
-    doc = inspect.getdoc(func) or ""
-    if not doc:
-        return {}
+    """``name -> (type line, description)`` from ``func``'s numpydoc Parameters section.
+
+    For a class's ``__init__`` the class docstring's Parameters come first (the numpydoc
+    convention documents a constructor there); ``__init__``'s own docstring adds to them.
+    """
     try:
         from numpydoc.docscrape import FunctionDoc
     except ImportError:  # the docs extra is not installed: no meanings, names and types only
         return {}
+    owner = _owner_class(func)
+    docs = [inspect.getdoc(owner) or ""] if owner is not None else []
+    own = func.__doc__ if owner is not None else inspect.getdoc(func)
+    docs.append(inspect.cleandoc(own or ""))
     out: dict[str, tuple[str, str]] = {}
-    try:
-        parsed = FunctionDoc(func, doc=doc)
-    except Exception:  # a malformed docstring gives no meanings, not an error
-        return {}
-    for p in parsed["Parameters"]:
-        text = " ".join(" ".join(p.desc).split())
-        for name in p.name.split(","):
-            out[name.strip()] = (p.type, text)
+    for doc in docs:
+        if not doc:
+            continue
+        try:
+            parsed = FunctionDoc(func, doc=doc)
+        except Exception:  # a malformed docstring gives no meanings, not an error
+            continue
+        for p in parsed["Parameters"]:
+            text = " ".join(" ".join(p.desc).split())
+            for name in p.name.split(","):
+                if text or name.strip() not in out:
+                    out[name.strip()] = (p.type, text)
     return out
 
 
