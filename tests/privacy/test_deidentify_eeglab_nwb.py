@@ -149,6 +149,23 @@ def test_eeglab_real_file_keeps_its_signals(tmp_path):
     assert "filepath" in report.files[0]["fields_blanked"]
 
 
+@pytest.mark.realdata
+def test_eeglab_real_epochs_file_reads_back_identical(tmp_path):
+    import mne
+
+    root = os.environ.get("NEURODL_DATA")
+    src = Path(root or "") / "eeg" / "mne_testing_subset" / "EEGLAB" / "test_epochs.set"
+    if not src.is_file():
+        pytest.skip("MNE testing EEGLAB file not under NEURODL_DATA")
+    report = deidentify(src, tmp_path / "out")
+    before = mne.read_epochs_eeglab(src, verbose="error")
+    after = mne.read_epochs_eeglab(tmp_path / "out" / src.name, verbose="error")
+    assert np.array_equal(before.get_data(), after.get_data())
+    assert len(after.event_id) == len(before.event_id)  # event texts coded, classes kept
+    assert not set(after.event_id) & set(before.event_id)
+    assert report.files[0]["event_texts_replaced"] > 0
+
+
 def _write_nwb(path, data):
     from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.file import Subject
