@@ -64,12 +64,17 @@ def _interpretation(results: dict[str, Any]) -> str:
     return " ".join(lines)
 
 
-def _block_name(block: str) -> str:
-    """``"01/1"`` -> ``"subject 01, session 1"`` (blocks are subject/session)."""
+def _block_name(block: str, protocol: str = "") -> str:
+    """A protocol's block in words: ``"01/1"`` -> ``"subject 01, session 1"``, a held-out
+    subject or site named as such; other blocks (``fold1``, ``block2``) as they are."""
     parts = str(block).split("/")
     if len(parts) == 2:
         return f"subject {parts[0]}, session {parts[1]}"
-    return f"subject {block}"
+    if protocol in ("cross-session", "leave-one-subject-out"):
+        return f"subject {block}"
+    if protocol == "leave-one-site-out":
+        return f"site {block}"
+    return str(block)
 
 
 def _group_names(dataset: Any) -> np.ndarray:
@@ -422,7 +427,7 @@ def write_decoding_report(
         rep.add_table(
             pd.DataFrame(
                 {
-                    "block": [_block_name(b) for b in results["block_scores"]],
+                    "block": [_block_name(b, results["protocol"]) for b in results["block_scores"]],
                     metric: list(results["block_scores"].values()),
                 }
             ),
