@@ -52,9 +52,13 @@ def simulate_fingerprint_sessions(
     Parameters
     ----------
     n_subjects : int, default=10
+        Subjects, each with its own mixing (and alpha frequency when ``spectral`` > 0).
     n_sessions : int, default=2
+        Recordings per subject (``session`` ``"1"``, ``"2"``, ...).
     n_channels : int, default=8
+        Channels, and AR(1) sources mixed into them.
     sfreq : float, default=100.0
+        Sampling rate in Hz.
     duration : float, default=60.0
         Seconds per recording.
     spatial : float, default=1.0
@@ -64,6 +68,8 @@ def simulate_fingerprint_sessions(
     session_noise : float, default=0.3
         Size of the session-to-session changes.
     seed : int, default=0
+        Seed of ``np.random.default_rng``; the same seed gives the same data. In a run config
+        it defaults to the run's ``seed``.
 
     Returns
     -------

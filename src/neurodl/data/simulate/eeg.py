@@ -235,6 +235,7 @@ def simulate_motor_imagery(
     Parameters
     ----------
     n_subjects : int, default=4
+        Simulated subjects, each with its own rhythms, sources and effect strength.
     n_sessions : int, default=2
         Sessions per subject (one run each).
     n_trials : int, default=60
@@ -368,12 +369,15 @@ def simulate_evoked(
     Parameters
     ----------
     n_subjects : int, default=4
+        Simulated subjects, each with its own P300 amplitude and latency.
     n_sessions : int, default=1
+        Sessions per subject (one run each).
     n_trials : int, default=120
         Trials per session.
     n_channels : int, default=16
         Number of channels (3 to 44); Cz and Pz are among the first five.
     sfreq : float, default=128.0
+        Sampling rate in Hz (at least 64).
     tmin, tmax : float, default=-0.2, 0.8
         Epoch window around stimulus onset, in seconds.
     target_ratio : float, default=0.25
@@ -383,6 +387,8 @@ def simulate_evoked(
     effect_size : float, default=1.0
         Target amplitude in units of 8 uV; ``0`` gives a true null.
     seed : int or None, default=0
+        Seed of ``np.random.default_rng``; the same seed gives the same data. In a run config
+        it defaults to the run's ``seed``.
 
     Returns
     -------

@@ -153,6 +153,7 @@ def simulate_fmri(
     Parameters
     ----------
     n_runs : int, default=6
+        Runs (concatenated; each holds every category's blocks in a shuffled order).
     n_categories : int, default=4
         Number of stimulus categories (2 to 20).
     shape : tuple of 3 int, default=(10, 10, 4)
@@ -170,6 +171,8 @@ def simulate_fmri(
     noise : float, default=1.0
         Scale of the AR(1) noise.
     seed : int or None, default=0
+        Seed of ``np.random.default_rng``; the same seed gives the same data. In a run config
+        it defaults to the run's ``seed``.
 
     Returns
     -------

@@ -294,6 +294,8 @@ def simulate_continuous_seizures(
     artifact_rate : float, default=1.0
         Multiplier of :data:`ARTIFACT_RATES` (0 disables artefacts).
     seed : int or None, default=0
+        Seed of ``np.random.default_rng``; the same seed gives the same data. In a run config
+        it defaults to the run's ``seed``.
 
     Returns
     -------

@@ -243,18 +243,25 @@ def simulate_latent_population(
     Parameters
     ----------
     n_neurons : int, default=50
+        Simulated neurons (Poisson spike counts per bin).
     n_trials : int, default=100
+        Trials (each starts from its condition's initial state).
     n_bins : int, default=50
+        Time bins per trial (at least 2).
     bin_size : float, default=0.01
         Bin width in seconds.
     n_latents : int, default=3
         Latent dimensionality (must be 3 for ``"lorenz"``).
     dynamics : {"rotational", "lorenz"}, default="rotational"
+        Latent dynamics: damped rotations (initial state set by the condition, as in reaching)
+        or the Lorenz attractor (the LFADS benchmark).
     n_conditions : int, default=8
         Number of distinct initial states; trials cycle through them.
     mean_rate : float, default=15.0
         Typical baseline rate in Hz.
     seed : int or None, default=0
+        Seed of ``np.random.default_rng``; the same seed gives the same data. In a run config
+        it defaults to the run's ``seed``.
 
     Returns
     -------
