@@ -369,7 +369,10 @@ def fmri_samples(
     labels : sequence of str, optional
         Classes to keep, in code order (default: all except ``exclude``, sorted).
     exclude : sequence of str, default=("rest",)
+        Labels dropped when ``labels`` is not given.
     detrend : {"none", "constant", "linear", "quadratic"}, default="linear"
+        Polynomial trend removed from each voxel within each run (``volumes``/``blocks``;
+        ``none`` keeps it).
     standardize : bool, default=True
         Per-run z-scoring (see the module's leakage policy).
     delay : float, default=0.0
