@@ -22,7 +22,7 @@ def _similarity_figure(result: Any) -> Any:
     fig, axes = plt.subplots(
         len(features),
         len(mitigations),
-        figsize=(2.8 * len(mitigations) + 0.6, 2.6 * len(features)),
+        figsize=(2.6 * len(mitigations), 2.6 * len(features)),
         squeeze=False,
         constrained_layout=True,
     )
@@ -31,7 +31,22 @@ def _similarity_figure(result: Any) -> Any:
             ax = axes[i, j]
             r = result.row(f, m)
             sim = np.asarray(r.similarity, dtype=float)
-            im = ax.imshow(sim, cmap="RdBu_r", vmin=-1, vmax=1)
+            lo, hi = float(sim.min()), float(sim.max())
+            ax.imshow(sim, cmap="viridis", vmin=lo, vmax=hi if hi > lo else lo + 1e-9)
+            if r.n_constant == 0:  # each B recording's nearest A profile: o hit, x miss
+                best = sim.argmax(axis=1)
+                rows = np.arange(len(best))
+                hit = best == rows
+                ax.scatter(
+                    best[hit],
+                    rows[hit],
+                    marker="o",
+                    s=14,
+                    facecolors="none",
+                    edgecolors="white",
+                    linewidths=1.0,
+                )
+                ax.scatter(best[~hit], rows[~hit], marker="x", s=14, color="red", linewidths=1.0)
             ax.set_title(f"{f}, {m}\nacc {r.accuracy_ab:.2f} / {r.accuracy_ba:.2f}", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -39,7 +54,6 @@ def _similarity_figure(result: Any) -> Any:
                 ax.set_ylabel(f"{result.sessions[1]} (B)", fontsize=8)
             if i == len(features) - 1:
                 ax.set_xlabel(f"{result.sessions[0]} (A)", fontsize=8)
-    fig.colorbar(im, ax=axes, shrink=0.6, label="Pearson r")
     return fig
 
 
@@ -97,7 +111,9 @@ def write_fingerprint_report(ctx: RunContext, result: Any) -> None:
         _similarity_figure(result),
         title="Cross-session similarity of the profiles",
         section="Results",
-        caption=f"Rows: {b} recordings, columns: {a} recordings, both in subject order; a "
-        "bright diagonal is a fingerprint.",
+        caption=f"Pearson r of each {b} profile (rows) with each {a} profile (columns), both in "
+        "subject order, colour scaled per panel; o: a row's most similar profile is its own "
+        "subject's (identified), x: another subject's. A uniform panel: the mitigation left no "
+        "information (constant profiles).",
     )
     save_report(rep, ctx, result)
