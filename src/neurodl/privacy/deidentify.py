@@ -159,7 +159,8 @@ class DeidentificationReport:
             "not_inspected": [e["file"] for e in self.files if e["kind"] == "text"],
             "notes": [
                 "File and folder names are kept, except sub- codes when re-coding; check them.",
-                "Signals are unchanged and can themselves identify a person (fingerprinting).",
+                "Signals are unchanged and can themselves identify a person (fingerprinting: "
+                "measure it with the 'fingerprint' task).",
             ],
         }
 
