@@ -260,3 +260,23 @@ def test_folder_with_any_unsupported_file_is_refused_whole(tmp_path, eeglab_one_
     (folder / "orphan.fdt").write_bytes(b"\x00" * 8)
     with pytest.raises(DataFormatError, match=r"EEGLAB data without its \.set"):
         deidentify(folder, out)
+
+
+def test_eeglab_v73_and_broken_files_are_refused_clearly(tmp_path):
+    import h5py
+
+    v73 = tmp_path / "a" / "rec.set"
+    v73.parent.mkdir()
+    with h5py.File(v73, "w", userblock_size=512) as fh:
+        fh["nbchan"] = 3
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: x HDF5 schema 1.00 .".ljust(116)
+    with open(v73, "r+b") as fh:
+        fh.write(header + b"\x00" * 8 + b"\x00\x02IM")
+    with pytest.raises(DataFormatError, match=r"MATLAB v7\.3 \(HDF5\)"):
+        deidentify(v73.parent, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    broken = tmp_path / "b" / "rec.set"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a mat file at all" * 10)
+    with pytest.raises(DataFormatError, match="EEGLAB"):
+        deidentify(broken.parent, tmp_path / "out2")
