@@ -171,6 +171,23 @@ def test_init_nwb_runs_with_a_network(tmp_path):
     assert 0.0 <= res["score_mean"] <= 1.0 and (out / "report.html").exists()
 
 
+@pytest.mark.realdata
+def test_init_eeg_network_standardises_its_inputs(tmp_path):
+    edf = _data("eeg/eegmmidb_S001") / "S001R04.edf"
+    cfg = tmp_path / "c.yaml"
+    code, _, err = _cli(["init", "--data", str(edf), "--model", "eegnet", "--out", str(cfg)])
+    assert code == 0, err
+    c = yaml.safe_load(cfg.read_text())
+    assert c["model"] == {"name": "eegnet"}
+    assert c["preprocessing"] == [
+        {"bandpass": {"l_freq": 7.0, "h_freq": 30.0}},
+        {"standardize": {}},
+    ]
+    assert c["options"]["baseline"] == {"name": "csp_lda"}  # compared with the classical pipeline
+    code, out, err = _cli(["-q", "run", str(cfg), "--check"])
+    assert code == 0 and "config OK" in out, err
+
+
 def test_init_refuses_an_unknown_model(tmp_path):
     code, _, err = _cli(
         [

@@ -380,6 +380,11 @@ def starter_config(
         comments.append(f"Model: {model} (from --model).")
     if network and max_epochs is not None:
         sec["model"]["params"] = {"max_epochs": int(max_epochs)}
+    if network and isinstance(first, Recording):  # volts are too small for a network's inputs
+        sec["preprocessing"] = [*(sec.get("preprocessing") or []), {"standardize": {}}]
+        comments.append(
+            "Network: each channel standardised with the training trials' statistics (per fold)."
+        )
     run_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", files[0].name.split(".", 1)[0])
     protocol = sec["protocol"]
     ev: dict[str, Any] = {"protocol": protocol}
