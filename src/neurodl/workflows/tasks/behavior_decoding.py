@@ -86,8 +86,8 @@ class BehaviorDecodingOptions(TaskOptions):
     n_splits: int = Field(5, ge=2, le=50)
     """Contiguous blocks of the cross-validation (used when there is no 'test' split)."""
     gap: int | None = Field(None, ge=0)
-    """Bins dropped from training on each side of a test block (against leakage through lagged features); None:
-    the decoder's n_lags (default 10)."""
+    """Bins dropped from training on each side of a test block (against leakage through lagged
+    features); None: the decoder's n_lags (default 10)."""
     torch_threads: int | None = Field(None, ge=1)
     """Torch intra-op threads for the neural decoders (restored after); None: unchanged."""
 
