@@ -37,8 +37,8 @@ class NetworkOptions(TaskOptions):
     """The recurrent network: 'leaky_rnn' (continuous-time rate RNN), 'gru' or 'lstm' (see
     neurodl.models.task_rnn.build_task_model)."""
     params: dict[str, Any] = Field(default_factory=dict)
-    """Extra keyword arguments of the network (n_hidden; leaky_rnn also tau, dt, sigma_rec, sigma_in, dale, ...); n_inputs/n_outputs come
-    from the trials."""
+    """Hyper-parameters of the network (n_hidden; leaky_rnn also tau, dt, sigma_rec, sigma_in,
+    dale, ...); n_inputs/n_outputs come from the trials."""
 
 
 class TrainingOptions(TaskOptions):
