@@ -239,7 +239,7 @@ def _decode_target(
         n_permutations=ev.n_permutations,
         n_boot=ev.n_boot,
         ci=ev.ci,
-        progress=progress_bar,
+        progress=lambda desc: progress_bar(f"{where}: {desc}"),
     )
     out["class_values"] = (
         None if label.threshold is not None else label_values(sel[label.column])[0]
