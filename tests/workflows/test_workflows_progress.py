@@ -113,3 +113,44 @@ def test_silent_without_the_setting(capsys, caplog):
             epoch_end(0, 1, {"train_loss": 1.0})
             assert cb is None
     assert not caplog.records and capsys.readouterr().err == ""
+
+
+def test_a_task_without_folds_shows_its_steps_and_epochs(tmp_path, caplog):
+    from neurodl.workflows import parse_config, run_config
+
+    data = {
+        "task": "forecasting",
+        "data": {
+            "source": "simulate",
+            "simulator": "latent_population",
+            "params": {"n_neurons": 20, "n_trials": 30, "n_bins": 20, "mean_rate": 30.0},
+        },
+        "options": {
+            "horizons": [1, 3],
+            "forecasters": {"persistence": {}, "rnn": {"max_epochs": 4, "hidden_size": 8}},
+            "t_min": 5,
+        },
+    }
+    with config_context(progress="log"), caplog.at_level(logging.INFO, "neurodl.progress"):
+        run_config(parse_config(data), tmp_path / "out")
+    msgs = [r.getMessage() for r in caplog.records if r.name == "neurodl.progress"]
+    assert [m for m in msgs if m.endswith("done")] == [
+        "forecasters: model 1/2 done",
+        "forecasters: model 2/2 done",
+    ]
+    epochs = [m for m in msgs if "epoch" in m]
+    assert [m.split(" train_loss")[0] for m in epochs] == [
+        f"forecasters: model 2, epoch {e}/4" for e in (1, 2, 3, 4)
+    ]
+
+
+def test_task_level_epochs_outside_any_loop(caplog):
+    from neurodl.workflows._progress import task_progress
+
+    with config_context(progress="log"), caplog.at_level(logging.INFO, "neurodl.progress"):
+        with task_progress("task_model"):
+            for e in range(8):
+                epoch_end(e, 8, {"train_loss": 0.125})
+    assert [r.getMessage() for r in caplog.records] == [
+        f"task_model: epoch {e}/8 train_loss=0.125" for e in (2, 4, 6, 8)
+    ]
