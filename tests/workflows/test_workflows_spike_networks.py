@@ -134,3 +134,13 @@ def test_real_nwb_with_network(tmp_path):
     assert r["n_trials"] == 180 and r["n_units"] == 35
     assert r["classes"] == ["0", "1"] and r["class_values"] == [0, 1]  # a float64 column
     assert 0.0 <= r["score_mean"] <= 1.0 and len(r["fold_scores"]) == 5
+
+
+def test_model_checked_before_any_data(tmp_path):
+    # the file does not exist: the model is refused first, by the estimator factory's names
+    missing = tmp_path / "missing.nwb"
+    with pytest.raises(ConfigError, match=r"Unknown model 'mpl'.*mlp"):
+        parse_config(_config(missing, "mpl"))
+    with pytest.raises(ConfigError, match=r"'hiden_size'.*Did you mean 'hidden_size'"):
+        parse_config(_config(missing, "gru", {"hiden_size": 8}))
+    assert parse_config(_config(missing, "gru", {"hidden_size": 8})).model.name == "gru"

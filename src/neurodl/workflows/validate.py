@@ -79,6 +79,8 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
             check_model(
                 ModelConfig.model_validate(baseline), where="options.baseline"
             )  # reader/simulator/sampler names and parameters
+    if cfg.task == "spike_trial_decoding":  # the same factory: classical models and networks
+        check_model(cfg.model, where="model")
     return cfg
 
 
