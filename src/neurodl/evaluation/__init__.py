@@ -19,6 +19,8 @@ from .protocols import (
     get_protocol,
 )
 from .provenance import library_versions, provenance
+from .search import SearchCV, SearchResult, search_hyperparameters
+from .search_space import DISTRIBUTIONS, SearchSpace, sample_configs
 from .stats import (
     BOOTSTRAP_METHODS,
     ConfidenceInterval,
@@ -32,6 +34,7 @@ from .stats import (
 __all__ = [
     "ADAPTATIONS",
     "BOOTSTRAP_METHODS",
+    "DISTRIBUTIONS",
     "METRICS",
     "PROTOCOLS",
     "BlockedTimeSeries",
@@ -46,6 +49,9 @@ __all__ = [
     "PairedComparison",
     "PermutationResult",
     "Protocol",
+    "SearchCV",
+    "SearchResult",
+    "SearchSpace",
     "WithinSession",
     "adapt_dataset",
     "bootstrap_ci",
@@ -64,5 +70,7 @@ __all__ = [
     "permutation_labels",
     "permutation_test",
     "provenance",
+    "sample_configs",
     "score",
+    "search_hyperparameters",
 ]

@@ -62,6 +62,9 @@ class CVResult:
         The classes (classification).
     confusion_matrix : ndarray of shape (n_classes, n_classes) or None
         Pooled confusion matrix, rows true classes, columns predictions, in ``classes`` order.
+    fold_info : list of dict or None
+        Per fold, the fitted estimator's ``cv_fold_info_`` (e.g. the inner search of a
+        :class:`~neurodl.evaluation.SearchCV`); None when the estimator has none.
     """
 
     protocol: dict[str, Any]
@@ -84,6 +87,7 @@ class CVResult:
     fold: np.ndarray | None = field(default=None, repr=False)
     classes: list[Any] | None = None
     confusion_matrix: np.ndarray | None = field(default=None, repr=False)
+    fold_info: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def n_folds(self) -> int:
@@ -206,14 +210,19 @@ def _fold_score(
         return float("nan")
 
 
-def _fit_takes_groups(est: Any) -> bool:
-    """True when ``est.fit`` has an explicit ``groups`` parameter (not a Pipeline's **params)."""
+def _fit_takes(est: Any, name: str) -> bool:
+    """True when ``est.fit`` has an explicit ``name`` parameter (not a Pipeline's **params)."""
     import inspect
 
     try:
-        return "groups" in inspect.signature(est.fit).parameters
+        return name in inspect.signature(est.fit).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _fit_takes_groups(est: Any) -> bool:
+    """True when ``est.fit`` has an explicit ``groups`` parameter (not a Pipeline's **params)."""
+    return _fit_takes(est, "groups")
 
 
 def _run_fold(
@@ -227,10 +236,12 @@ def _run_fold(
 ) -> dict[str, Any]:
     est = _seeded_clone(estimator, seed)
     t0 = time.perf_counter()
+    fit_kw: dict[str, Any] = {}
     if setup.fit_groups is not None and _fit_takes_groups(est):
-        est.fit(np.asarray(X[train]), y[train], groups=setup.fit_groups[train])
-    else:
-        est.fit(np.asarray(X[train]), y[train])
+        fit_kw["groups"] = setup.fit_groups[train]
+    if _fit_takes(est, "sample_index"):  # e.g. SearchCV: the rows' metadata for inner splits
+        fit_kw["sample_index"] = train
+    est.fit(np.asarray(X[train]), y[train], **fit_kw)
     t1 = time.perf_counter()
     X_test = np.asarray(X[test])
     y_pred = np.asarray(est.predict(X_test))
@@ -245,6 +256,7 @@ def _run_fold(
         "value": value,
         "fit_time": t1 - t0,
         "score_time": t2 - t1,
+        "info": getattr(est, "cv_fold_info_", None),
     }
 
 
@@ -385,6 +397,8 @@ def cross_validate(
         test_indices=test_indices,
         classes=None if classes is None else classes.tolist(),
     )
+    if any(f.get("info") is not None for f in folds):
+        result.fold_info = [f.get("info") for f in folds]
     if return_predictions:
         result.y_true, result.y_pred, result.y_score = y_true, y_pred, y_score
         result.sample_index = tested
