@@ -79,6 +79,11 @@ def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
             check_model(
                 ModelConfig.model_validate(baseline), where="options.baseline"
             )  # reader/simulator/sampler names and parameters
+        search = cfg.options.get("search")
+        if isinstance(search, dict):  # the searched parameters build the model
+            from .tasks.decoding_search import searched_model
+
+            check_model(searched_model(cfg.model, search), where="options.search.space (model)")
     if cfg.task == "spike_trial_decoding":  # the same factory: classical models and networks
         check_model(cfg.model, where="model")
     return cfg

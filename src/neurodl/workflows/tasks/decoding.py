@@ -20,6 +20,7 @@ from ..fit_checks import finish_warnings
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
 from ._report_labels import describe_folds, preprocessing_steps
+from .decoding_search import SearchOptions
 
 __all__ = ["DecodingOptions", "DecodingTaskResult", "run_decoding"]
 
@@ -38,6 +39,11 @@ class DecodingOptions(TaskOptions):
     """
 
     baseline: ModelConfig | None = None
+    search: SearchOptions | None = None
+    """Nested hyper-parameter search of the main model inside each outer training fold
+    (``space`` of ``model.params.<name>``, ``n_trials``, ``inner_protocol``, ``scheduler``;
+    see :mod:`neurodl.workflows.tasks.decoding_search`). A searched model is not refitted
+    per permutation under ``permutation_model: auto`` (like a network)."""
     permutation_model: Literal["auto", "model", "baseline", "both"] = "auto"
     """Which models get their own refitting permutation test: 'model', 'baseline', 'both', or 'auto'
     (both for a classical main model; only the baseline when the main model is a network or searched
@@ -210,6 +216,11 @@ class DecodingTaskResult(TaskResult):
     cross_dataset: dict[str, Any] | None = Field(
         None, description="train/test datasets, sizes, common rate, test shift and steps"
     )
+    search: dict[str, Any] | None = Field(
+        None,
+        description="options.search: space, scheduler, backend and per outer fold the trials, "
+        "best parameters, inner and outer scores",
+    )
 
     def summary_lines(self) -> list[str]:
         """Dataset/protocol/model, then one line per model with its own statistics."""
@@ -309,6 +320,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     )
     from ...evaluation import provenance
     from ...preprocessing import n_leading_per_sample
+    from .decoding_search import ModelFactory, outer_execution, search_results, searched_estimator
 
     cfg, opts = ctx.cfg, ctx.options
     ev = cfg.evaluation
@@ -318,7 +330,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     data_hash = ds.data_hash()
     kind = _kind(cfg.model.name)
     neural = kind == "neural"
-    perm_main, perm_base = _permuted_models(opts, neural)
+    perm_main, perm_base = _permuted_models(opts, neural or opts.search is not None)
 
     def build(spec: ModelConfig, callbacks: list[Any] | None = None) -> Any:
         return make_decoder(
@@ -345,22 +357,36 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     curves = LearningCurves() if neural else None
     estimator = build(cfg.model, [curves] if curves is not None else None)
     protocol = prepared.protocol
-    res = decode(
-        estimator,
-        ds_eval,
-        protocol,
-        ev.metric,
-        baseline=build(opts.baseline) if opts.baseline is not None else None,
-        name=name,
-        baseline_name=base_name or "baseline",
-        seed=cfg.seed,
-        n_permutations=n_perm,
-        held_out_permutations=n_held,
-        n_boot=ev.n_boot,
-        ci=ev.ci,
-        n_jobs=ev.n_jobs,
-        progress=progress_bar,
-    )
+    with outer_execution(opts.search) as search_exec:  # Ray Tune: outer folds in this process
+        if opts.search is not None:
+            estimator = searched_estimator(
+                opts.search,
+                ModelFactory(
+                    name, cfg.model.params, fold_steps, cfg.seed, ds_eval.sfreq, ds_eval.info
+                ),
+                ds_eval,
+                protocol,
+                metric=ev.metric,
+                seed=cfg.seed,
+                n_jobs=ev.n_jobs,
+                execution=search_exec,
+            )
+        res = decode(
+            estimator,
+            ds_eval,
+            protocol,
+            ev.metric,
+            baseline=build(opts.baseline) if opts.baseline is not None else None,
+            name=name,
+            baseline_name=base_name or "baseline",
+            seed=cfg.seed,
+            n_permutations=n_perm,
+            held_out_permutations=n_held,
+            n_boot=ev.n_boot,
+            ci=ev.ci,
+            n_jobs=ev.n_jobs,
+            progress=progress_bar,
+        )
     main = res.main_scores
     cv = main.cv
     sal = None
@@ -457,6 +483,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         ),
         adaptation=prepared.adaptation,
         cross_dataset=ds_eval.info.get("cross_dataset"),
+        search=None if opts.search is None else search_results(cv, opts.search),
     )
     result = finish_warnings(result)  # a collapsed model's saliency is flagged in the report
     if ctx.write_report:

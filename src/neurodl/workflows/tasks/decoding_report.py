@@ -446,6 +446,10 @@ def write_decoding_report(
         _add_errors(rep, results["errors"], results.get("fold_labels") or [])
     if results.get("pairwise"):
         _add_pairwise(rep, results["pairwise"])
+    if results.get("search"):
+        from .decoding_search import add_search_report
+
+        add_search_report(rep, results["search"])
     if len(results["models"]) > 1:
         ms = results["models"]
 
