@@ -90,6 +90,13 @@ def test_single_slice_map_on_mean_epi_has_colour_where_the_map_is(rng):
     assert "weights (weight)" in fig.texts[0].get_text()
 
 
+def test_map_without_background(rng):
+    fig = plot_brain_map(_slab_map(rng), title="no anatomy", bg_img=None)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=40)
+    assert buf.getvalue().startswith(b"\x89PNG")
+
+
 def test_brain_map_errors(rng):
     stat = _slab_map(rng)
     with pytest.raises(DataFormatError, match="no finite non-zero"):

@@ -498,5 +498,6 @@ def volumes_to_dataset(
         "n_voxels": int(X.shape[1]),
         # the grid the voxel columns come from (C order), for models on the volume grid
         "mask": vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool),
+        "affine": vs.affine,  # with the mask: back-projection of per-voxel values
     }
     return EpochsDataset(np.asarray(X), y, meta, None, None, classes, info)

@@ -345,6 +345,12 @@ def _volume_labels(vs: VolumeSeries) -> np.ndarray:
     )
 
 
+def _mean_volume(vs: VolumeSeries) -> np.ndarray:
+    """The mean over time on the 3-D grid (0 outside the mask): a background for brain maps."""
+    mean = vs.data.mean(axis=-1)
+    return vs.unmask(mean, fill=0.0) if vs.is_masked else mean
+
+
 def fmri_samples(
     vs: VolumeSeries,
     *,
@@ -385,7 +391,8 @@ def fmri_samples(
     -------
     EpochsDataset
         ``X`` of shape (n_samples, n_voxels), metadata with ``run`` (one fold unit per run for
-        leave-one-run-out), ``segment`` (block id), ``label``; ``info["cleaning"] == "per-run"``.
+        leave-one-run-out), ``segment`` (block id), ``label``; ``info["cleaning"] == "per-run"``,
+        ``info["mask"]``, ``info["affine"]`` and ``info["mean_volume"]`` (nx, ny, nz) for maps.
     """
     from ...io.fmri import volumes_to_dataset
 
@@ -408,10 +415,20 @@ def fmri_samples(
         ds = volumes_to_dataset(out, labels=labels, exclude=exclude, block_average=kind == "blocks")
     else:
         ds = _glm_samples(vs, raw, lab, runs, kind, labels, exclude, drift_order, standardize)
+    if kind in ("volumes", "blocks"):
+        how = {
+            "per": "run",
+            "function": "neurodl clean_runs (tested equal to nilearn.signal.clean)",
+        }
+        steps = [{"step": "detrend", "type": detrend, **how}] if detrend != "none" else []
+        if standardize:
+            steps.append({"step": "standardize", "method": "zscore (ddof=0)", **how})
+        ds.info["cleaning_steps"] = steps
     ds.info.update(
         {"cleaning": "per-run", "detrend": detrend, "standardize": bool(standardize), "kind": kind,
          "delay_s": float(delay),
-         "mask": vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool)}
+         "mask": vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool),
+         "affine": vs.affine, "mean_volume": _mean_volume(vs)}
     )  # fmt: skip
     return ds
 

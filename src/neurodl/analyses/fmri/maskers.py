@@ -347,7 +347,7 @@ def masked_samples(
         ``X`` of shape (n_samples, n_features) (voxels of the mask, or regions of a labels
         masker), ``y`` indexing ``classes``, metadata with ``run`` and ``segment`` (the block).
         ``info``: ``masker`` (fitted; :func:`weight_map` uses it), ``affine``, ``mask`` (voxel
-        maskers), ``feature_space`` (``"voxels"`` or ``"regions"``), ``cleaning_steps``
+        maskers), ``mean_volume`` (the mean EPI, a background for maps), ``feature_space`` (``"voxels"`` or ``"regions"``), ``cleaning_steps``
         (:func:`clean_signals`' record), ``cleaning`` (``"per-run"``) and ``tr``.
 
     Raises
@@ -396,6 +396,7 @@ def masked_samples(
             "cleaning": "per-run" if runs is not None else "per-series",
             "cleaning_steps": steps,
             "tr": tr,
+            "mean_volume": np.asarray(img.dataobj, dtype=np.float32).mean(axis=3),
         }
     )
     if voxel_mask is None:

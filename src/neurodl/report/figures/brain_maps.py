@@ -163,7 +163,7 @@ def plot_brain_map(
     fig = _new_figure(4.6 if thin else 7.5, 3.4 if thin else 2.8, layout=None)
     plotting.plot_stat_map(
         img,
-        bg_img=bg if bg is not None else False,
+        bg_img=bg,
         figure=fig,
         display_mode=mode,
         cut_coords=cuts,

@@ -419,9 +419,19 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
             seed=cfg.seed,
             n_jobs=ev.n_jobs,
         )
+    brain_maps = None  # fMRI samples and a linear model: the weights back on the brain
+    if ctx.out_dir is not None and not neural:
+        from ._brain_maps import decoder_weight_map
+
+        refit = ds_eval.subset(prepared.refit_index)
+        brain_maps = decoder_weight_map(build(cfg.model), refit, ctx.out_dir)
     prov = provenance(
         protocol=ev.protocol, seed=cfg.seed, data_hash=data_hash, config=cfg.model_dump()
     )
+    if ds.info.get("cleaning_steps"):
+        prov["cleaning_steps"] = ds.info["cleaning_steps"]
+    if brain_maps:
+        prov["brain_maps"] = sorted({m["file"] for m in brain_maps if m["file"]})
     models = {name: _model_stats(main, cfg.model.name, "main", kind)}
     if base_name is not None:
         models[base_name] = _model_stats(
@@ -494,6 +504,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
             result=result,
             dataset=ds,
             saliency=sal,
+            brain_maps=brain_maps,
             config_text=ctx.config_text,
             title=cfg.report.title,
         )

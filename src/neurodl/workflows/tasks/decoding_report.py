@@ -306,6 +306,7 @@ def write_decoding_report(
     result: Any,
     dataset: Any,
     saliency: dict[str, Any] | None = None,
+    brain_maps: list[dict[str, Any]] | None = None,
     config_text: str | None = None,
     title: str | None = None,
 ) -> Path:
@@ -321,6 +322,9 @@ def write_decoding_report(
         The samples (for the data summary figure).
     saliency : dict, optional
         The full saliency (``result.saliency`` keeps only the top channels beyond 256).
+    brain_maps : list of dict, optional
+        Figures of fMRI decoder weights (``figure``, ``title``, ``caption``; see
+        :func:`neurodl.workflows.tasks._brain_maps.decoder_weight_map`).
     config_text : str, optional
         The config as written, shown under Provenance.
     title : str, optional
@@ -507,6 +511,8 @@ def write_decoding_report(
                 else ""
             ),
         )
+    for bm in brain_maps or ():
+        rep.add_figure(bm["figure"], title=bm["title"], caption=bm["caption"], section="Brain maps")
 
     # Provenance
     rep.add_section("Provenance")

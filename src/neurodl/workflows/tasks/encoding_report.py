@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..results import TaskResult
+from ._brain_maps import map_on_anatomy
 from ._shared import brain_slices, report_title
 
 __all__ = ["write_encoding_report"]
@@ -68,6 +69,11 @@ def write_encoding_report(
     for n, r in scores.items():
         rep.add_figure(
             brain_slices(volumes, r, f"Held-out r ({n})", "Pearson r"), title=f"Encoding map: {n}"
+        )
+        rep.add_figure(
+            map_on_anatomy(volumes, r, title=f"Held-out r ({n})", label="Pearson r"),
+            title=f"Encoding map on anatomy: {n}",
+            caption="Held-out r of every voxel over the mean EPI (nilearn plot_stat_map).",
         )
     rep.add_figure(
         brain_slices(volumes, ceiling, "Noise ceiling", "max r"), title="Noise ceiling map"
