@@ -32,6 +32,8 @@ enters the choice) beside the re-centred reference.
         --out eegmat_tangent_net.json
     OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_eegmat_tangent_net.py \
         --select --inner-folds 3 --out eegmat_tangent_net_select.json
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_eegmat_tangent_net.py \
+        --shallow-ea --out eegmat_shallow_ea.json   # ShallowNet, aligned + standardised + AdaBN
     python benchmarks/bench_eegmat_tangent_net.py --smoke   # 3 subjects, 2 epochs
 """
 
@@ -70,6 +72,13 @@ NET = {
     "num_threads": 1,
 }
 NET_SFREQ = 125.0
+#: ``--shallow-ea``: the ShallowNet recipe of ``bench_adaptation.py`` (``NET`` there, unchanged)
+#: on Euclidean-aligned, per-subject standardised input with adaptive batch norm (fixed before
+#: it ran; idea (b) of the task).
+SHALLOW = {
+    **{k: v for k, v in NET.items() if k not in ("model", "model_params")},
+    "adaptive_bn": True,
+}
 #: Variants of :data:`NET` among which ``--select`` chooses on the training subjects
 #: (:class:`InnerSubjectSelect`); declared after the first run of this benchmark (the fixed
 #: recipe with AdaBN fell below the same network without it on the outer folds: whether to
@@ -144,7 +153,13 @@ def _net(adaptive_bn: bool, smoke: bool, change: dict | None = None) -> NeuralCl
     return NeuralClassifier(NET["model"], sfreq=NET_SFREQ, random_state=0, **params)
 
 
-def run(smoke: bool, select: bool, n_jobs: int, inner_folds: int | None = None) -> dict:
+def run(
+    smoke: bool,
+    select: bool,
+    n_jobs: int,
+    inner_folds: int | None = None,
+    shallow_ea: bool = False,
+) -> dict:
     """All models on the same 12 folds, the paired comparisons; returns the results dict."""
     ds = load_dataset("eegmat", last=60.0, window=4.0)
     if smoke:
@@ -173,6 +188,16 @@ def run(smoke: bool, select: bool, n_jobs: int, inner_folds: int | None = None) 
             "ts_lr + recentring": runs["ts_lr + recentring"],
             chosen: (InnerSubjectSelect(cands, n_folds=inner_folds), net_rec),
         }
+    shallow = "shallow + EA + standardised + AdaBN"
+    if shallow_ea:  # only the reference and ShallowNet on aligned, standardised input
+        ea_steps = [
+            {"name": "euclidean_alignment", "by": "subject"},
+            {"name": "standardize", "by": "subject"},
+        ]
+        net_ea, _ = adapt_dataset(net_raw, ea_steps, unlabelled_test_data=True, protocol=proto)
+        params = {**SHALLOW, **({"max_epochs": 2, "patience": 1} if smoke else {})}
+        est = NeuralClassifier("shallow", sfreq=NET_SFREQ, random_state=0, **params)
+        runs = {"ts_lr + recentring": runs["ts_lr + recentring"], shallow: (est, net_ea)}
     cvs, out = {}, {"models": {}, "adaptation": record, "net": NET}
     for name, (est, data) in runs.items():
         t0 = time.perf_counter()
@@ -196,6 +221,8 @@ def run(smoke: bool, select: bool, n_jobs: int, inner_folds: int | None = None) 
     ]
     if select:
         pairs = [(chosen, "ts_lr + recentring")]
+    if shallow_ea:
+        pairs = [(shallow, "ts_lr + recentring")]
     out["comparisons"] = []
     for a, b in pairs:
         cmp = compare_models(cvs[a], cvs[b], names=(a, b))
@@ -217,8 +244,16 @@ def main() -> None:
     )
     ap.add_argument("--n-jobs", type=int, default=1, help="folds in parallel")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--shallow-ea",
+        action="store_true",
+        help="instead: ShallowNet on Euclidean-aligned, per-subject standardised input + AdaBN",
+    )
     args = ap.parse_args()
-    res = {"smoke": args.smoke, **run(args.smoke, args.select, args.n_jobs, args.inner_folds)}
+    res = {
+        "smoke": args.smoke,
+        **run(args.smoke, args.select, args.n_jobs, args.inner_folds, args.shallow_ea),
+    }
     if args.out:
         args.out.write_text(json.dumps(res, indent=1, default=str))
 
