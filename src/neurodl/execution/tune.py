@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -210,6 +211,11 @@ def _run_ray(
     res = {"cpu": res.pop("num_cpus", 1), "gpu": res.pop("num_gpus", 0), **res, **custom}
     trainable = tune.with_resources(trainable, res)
     storage = tempfile.mkdtemp(prefix="ndl-tune-")
+    # Tune's new console output prints a table to stdout whatever ``verbose`` says: the old
+    # reporter honours verbose=0 (a user's own setting is kept)
+    quiet = "RAY_AIR_NEW_OUTPUT" not in os.environ
+    if quiet:
+        os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     try:
         tuner = tune.Tuner(
             trainable,
@@ -236,6 +242,8 @@ def _run_ray(
             rec.step_scores = [float(v) for v in df["step_score"]]
             rec.stopped = rec.n_steps < n_steps
     finally:
+        if quiet:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
         shutil.rmtree(storage, ignore_errors=True)
 
 
