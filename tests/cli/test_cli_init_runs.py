@@ -147,6 +147,9 @@ def test_haxby_report_screenshot_is_not_blank(haxby_run, tmp_path):
     _assert_not_blank(_screenshot(out / "report.html", tmp_path))
     html = (out / "report.html").read_text()
     assert "balanced accuracy" in html and "Per-split scores" in html
+    # the decoder's weights as a brain map: in the report and as a NIfTI beside it
+    assert "Brain maps" in html and "Decoder weights on anatomy" in html
+    assert (out / "decoder_weights.nii.gz").exists()
 
 
 @pytest.mark.realdata
