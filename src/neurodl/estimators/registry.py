@@ -44,6 +44,7 @@ __all__ = [
     "ESTIMATOR_CLASSES",
     "FORECASTERS",
     "NEURAL_TASKS",
+    "PRETRAINED",
     "EstimatorEntry",
     "is_neural",
     "list_estimators",
@@ -155,6 +156,23 @@ def _soft_vote(
 ENSEMBLES: dict[str, Callable[..., Any]] = {"soft_vote": _soft_vote}
 
 
+def _ssl_finetune(*, seed: int, sfreq: float | None, **params: Any) -> Any:
+    from .pretraining import FineTunedClassifier  # imports torch: only when asked for
+
+    params.setdefault("random_state", seed)
+    if sfreq is not None:
+        params.setdefault("sfreq", float(sfreq))
+    try:
+        return FineTunedClassifier(**params)
+    except TypeError as err:
+        raise ConfigError(f"Invalid parameters for estimator 'ssl_finetune': {err}.") from None
+
+
+#: Networks that start from a self-supervised encoder (``pretrained``, see
+#: :mod:`neurodl.estimators.pretraining`): name -> builder ``(seed, sfreq, **params)``.
+PRETRAINED: dict[str, Callable[..., Any]] = {"ssl_finetune": _ssl_finetune}
+
+
 def is_neural(name: str) -> bool:
     """Whether ``name`` is a registered torch model (rather than a classical baseline)."""
     if name in CLASSICAL_MODELS or name in ESTIMATOR_CLASSES:
@@ -171,7 +189,8 @@ def list_estimators() -> dict[str, list[str]]:
     -------
     names : dict
         ``"ensemble"``, ``"classical"``, ``"decoder"``, ``"forecaster"``, ``"latent"``,
-        ``"encoder"`` and ``"neural"`` (registered torch models), each a sorted list.
+        ``"encoder"``, ``"neural"`` (registered torch models) and ``"pretrained"`` (networks
+        started from a self-supervised encoder), each a sorted list.
     """
     from ..models import list_models
 
@@ -182,6 +201,7 @@ def list_estimators() -> dict[str, list[str]]:
     for name, entry in ESTIMATOR_CLASSES.items():
         names.setdefault(entry.kind, []).append(name)
     names["neural"] = sorted(list_models())
+    names["pretrained"] = sorted(PRETRAINED)
     return {k: sorted(v) for k, v in names.items()}
 
 
@@ -256,6 +276,8 @@ def make_estimator(
         return make_classical(name, seed=seed, **params)
     if name in ESTIMATOR_CLASSES:
         return _build_class(name, seed, params)
+    if name in PRETRAINED:
+        return PRETRAINED[name](seed=seed, sfreq=sfreq, **params)
     from ..models import list_models
 
     neural = list_models()
@@ -263,7 +285,8 @@ def make_estimator(
         raise ConfigError(
             f"Unknown model {name!r}. Classical models: {', '.join(sorted(CLASSICAL_MODELS))}; "
             f"ensembles: {', '.join(sorted(ENSEMBLES))}; estimators: "
-            f"{', '.join(sorted(ESTIMATOR_CLASSES))}; neural models: {', '.join(neural)}."
+            f"{', '.join(sorted(ESTIMATOR_CLASSES))}; pretrained: {', '.join(sorted(PRETRAINED))}; "
+            f"neural models: {', '.join(neural)}."
         )
     task = params.pop("task", "classification")
     if task not in NEURAL_TASKS:

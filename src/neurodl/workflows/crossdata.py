@@ -84,7 +84,7 @@ def _cross_params(cfg: RunConfig, where: str) -> CrossDatasetParams:
 
 def _check_models(cfg: RunConfig, where: str) -> list[str]:
     """Validate the networks' ``augment`` specs; return the models asking for adaptive BN."""
-    from ..estimators import is_neural
+    from ..estimators import PRETRAINED, is_neural
     from ..estimators.torch_engine import check_augment
 
     specs = [("model", cfg.model.name, cfg.model.params)]
@@ -95,6 +95,8 @@ def _check_models(cfg: RunConfig, where: str) -> list[str]:
     for path, name, params in specs:
         neural = is_neural(name)
         for key in ("augment", "adaptive_bn", "calibration"):
+            if key == "augment" and name in PRETRAINED:
+                neural = True  # fine-tuned from a pretrained encoder: augments its batches
             if key in params and not neural:
                 raise ConfigError(
                     f"Invalid config {where}: '{path}.params.{key}' is for networks; model "

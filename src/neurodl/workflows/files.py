@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import inspect
+import os
 import re
 import string
 from pathlib import Path
@@ -86,9 +87,19 @@ def file_entities(name: str, pattern: str | None = None) -> dict[str, str]:
 
 
 def expand_files(data: DataConfig) -> list[Path]:
-    """The recordings of ``data.files``: each path or glob match, sorted, without repeats."""
+    """The recordings of ``data.files``: each path or glob match, sorted, without repeats.
+
+    Environment variables in the entries are expanded (``${NEURODL_DATA}/eeg/*.edf``), so a
+    shared config names the data root without a machine path.
+    """
     found: list[Path] = []
-    for item in data.files or []:
+    for raw in data.files or []:
+        item = os.path.expandvars(raw)
+        if "$" in item:
+            raise ConfigError(
+                f"Invalid value at 'data.files': {raw!r} names an environment variable that is "
+                "not set (e.g. export NEURODL_DATA=../shared/data)."
+            )
         matches = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
         if not matches:
             raise ConfigError(f"Invalid value at 'data.files': no file matches {item!r}.")

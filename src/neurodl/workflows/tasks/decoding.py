@@ -19,6 +19,7 @@ from ..crossdata import prepare_samples
 from ..fit_checks import finish_warnings
 from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
+from ._pretrain import PretrainOptions, check_pretrain_model, pretrain_encoder
 from ._report_labels import describe_folds, preprocessing_steps
 from .decoding_search import SearchOptions
 
@@ -39,6 +40,10 @@ class DecodingOptions(TaskOptions):
     """
 
     baseline: ModelConfig | None = None
+    pretrain: PretrainOptions | None = None
+    """Self-supervised pretraining of the main network (``model.name: ssl_finetune``) on an
+    unlabelled pool of other recordings before cross-validation (see
+    :mod:`neurodl.workflows.tasks._pretrain`)."""
     search: SearchOptions | None = None
     """Nested hyper-parameter search of the main model inside each outer training fold
     (``space`` of ``model.params.<name>``, ``n_trials``, ``inner_protocol``, ``scheduler``;
@@ -216,6 +221,11 @@ class DecodingTaskResult(TaskResult):
     cross_dataset: dict[str, Any] | None = Field(
         None, description="train/test datasets, sizes, common rate, test shift and steps"
     )
+    pretraining: dict[str, Any] | None = Field(
+        None,
+        description="options.pretrain: objective, pool windows and recordings (none shared "
+        "with the labelled data), pretext examples and loss per epoch",
+    )
     search: dict[str, Any] | None = Field(
         None,
         description="options.search: space, scheduler, backend and per outer fold the trials, "
@@ -254,11 +264,11 @@ class DecodingTaskResult(TaskResult):
 
 
 def _kind(name: str) -> str:
-    from ...estimators import ENSEMBLES, is_neural
+    from ...estimators import ENSEMBLES, PRETRAINED, is_neural
 
     if name in ENSEMBLES:
         return "ensemble"
-    return "neural" if is_neural(name) else "classical"
+    return "neural" if is_neural(name) or name in PRETRAINED else "classical"
 
 
 def _permuted_models(opts: DecodingOptions, neural: bool) -> tuple[bool, bool]:
@@ -332,10 +342,16 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     neural = kind == "neural"
     perm_main, perm_base = _permuted_models(opts, neural or opts.search is not None)
 
+    pretrained, pretraining = None, None
+    if opts.pretrain is not None:  # once, on recordings the labelled samples do not contain
+        check_pretrain_model(cfg.model.name)
+        pretrained, pretraining = pretrain_encoder(opts.pretrain, ds, cfg.preprocessing, cfg.seed)
+
     def build(spec: ModelConfig, callbacks: list[Any] | None = None) -> Any:
+        main_model = spec is cfg.model and pretrained is not None
         return make_decoder(
             spec.name,
-            spec.params,
+            {**spec.params, "pretrained": pretrained} if main_model else spec.params,
             preprocessing=fold_steps,
             seed=cfg.seed,
             sfreq=ds_eval.sfreq,
@@ -390,7 +406,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     main = res.main_scores
     cv = main.cv
     sal = None
-    if opts.saliency is True or (opts.saliency == "auto" and neural):
+    if opts.saliency is True or (opts.saliency == "auto" and neural and pretrained is None):
         logger.info("saliency: refitting %s on all samples", name)
         sal = saliency(
             build(cfg.model),
@@ -493,6 +509,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         ),
         adaptation=prepared.adaptation,
         cross_dataset=ds_eval.info.get("cross_dataset"),
+        pretraining=pretraining,
         search=None if opts.search is None else search_results(cv, opts.search),
     )
     result = finish_warnings(result)  # a collapsed model's saliency is flagged in the report
