@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._logging import logger
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, MissingDependencyError
 from .config import RAY_RESOURCE_KEYS, ExecutionConfig, get_execution
 from .run import run_units
 
@@ -192,8 +192,14 @@ def _run_ray(
     from .ray_backend import connect_ray
 
     connect_ray(cfg)
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    try:
+        from ray import tune
+        from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    except ImportError as err:  # pragma: no cover - exercised where Ray Tune is absent
+        raise MissingDependencyError(
+            "a search on execution backend 'ray' needs Ray Tune: pip install 'ray[tune]' "
+            "(or run it with execution.backend: local)."
+        ) from err
 
     sched: Any = FIFOScheduler()
     if scheduler == "asha":
