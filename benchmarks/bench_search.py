@@ -38,14 +38,20 @@ def _data():
     return ds.subset(np.flatnonzero(keep.to_numpy()))  # one outer training fold
 
 
+def _csp_lda(params):
+    """CSP + LDA with ``params`` (the factory the search calls for each configuration)."""
+    from neurodl.analyses.decoding import make_decoder
+
+    return make_decoder("csp_lda", params, sfreq=128.0)
+
+
 def _search(ds, n_trials, scheduler, execution):
     from neurodl.evaluation import search_hyperparameters
-    from neurodl.workflows.tasks.decoding_search import ModelFactory
 
     space = {"n_components": {"randint": [2, 11]}, "reg": {"choice": ["ledoit_wolf", "oas", 0.1]}}
     t0, c0 = time.perf_counter(), time.process_time()
     res = search_hyperparameters(
-        ModelFactory("csp_lda", {}, None, 0, ds.sfreq, None),
+        _csp_lda,
         ds,
         space,
         n_trials=n_trials,
