@@ -58,11 +58,16 @@ BAD = [
         r"options\.search\.n_trails'\. Did you mean 'n_trials'",
     ),
     ({"space": {"C": {"grid": [1.0]}}}, r"model\.params\.<name>"),
-    ({"space": {"model.params.C": {"logunifrom": [1e-3, 1.0]}}}, r"Did you mean 'loguniform'"),
+    (
+        {"space": {"model.params.C": {"logunifrom": [1e-3, 1.0]}}},
+        r"'options\.search\.space\.model\.params\.C'\. Did you mean 'loguniform'",
+    ),
     ({"space": {"model.params.C": {"loguniform": [-1.0, 1.0]}}}, r"0 < low < high"),
     ({"space": {"model.params.c": {"grid": [1.0]}}}, r"options\.search\.space.*'c'"),
-    ({"space": {"model.params.C": {"grid": [1.0, 2.0]}}, "n_trials": 3}, r"grid-only"),
+    ({"space": {"model.params.C": {"grid": [1.0, 2.0]}}, "n_trials": 3}, r"n_trials is 3.*grid"),
     ({"space": {"model.params.C": {"grid": [1.0]}}, "scheduler": "hyperband"}, r"scheduler"),
+    ({"space": {"model.params.C": {"grid": [1.0]}}, "metric": "balanced_acc"}, r"balanced_acc"),
+    ({"space": {"model.params.C": {"grid": [1.0]}}, "reduction_factor": 1}, r"reduction_factor"),
 ]
 
 

@@ -80,15 +80,22 @@ class SearchOptions(BaseModel):
                     f"search space keys name model parameters as 'model.params.<name>' "
                     f"(e.g. model.params.C); got {key!r}"
                 )
-        SearchSpace.from_mapping(
-            {k[len(PREFIX) :]: v for k, v in value.items()}, where="options.search.space"
-        )
+        try:
+            SearchSpace.from_mapping(value, where="options.search.space")
+        except ConfigError as err:
+            raise ValueError(str(err).rstrip(".")) from None
         return value
 
     @model_validator(mode="after")
     def _inner(self) -> SearchOptions:
         from ...evaluation.protocols import PROTOCOLS, get_protocol
+        from ...evaluation.search_space import SearchSpace
 
+        if SearchSpace.from_mapping(self.space).is_grid and self.n_trials not in (None, 1):
+            raise ValueError(
+                f"n_trials is {self.n_trials} but every dimension of the space is a grid (each "
+                f"point is tried once): leave n_trials out, or draw values with 'choice'"
+            )
         name = self.inner_protocol
         if name == "auto":
             if self.inner_protocol_params:
@@ -109,6 +116,18 @@ class SearchOptions(BaseModel):
         except (TypeError, ConfigError) as err:
             raise ValueError(f"inner_protocol_params of {name!r}: {err}") from None
         return self
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str | None) -> str | None:
+        from ...evaluation.metrics import get_metric
+
+        if value is not None:
+            try:
+                get_metric(value)
+            except ConfigError as err:  # unknown name: the allowed ones
+                raise ValueError(str(err).rstrip(".").replace(f"; got {value!r}", "")) from None
+        return value
 
     def param_space(self) -> dict[str, Any]:
         """The space keyed by the dotted path under ``model.params`` (``C``, ``a.b``)."""
