@@ -53,6 +53,57 @@ def _baseline_and_n_units(
     return baseline, sizes[0]
 
 
+def _check_random_draws(n_random: Any, ci: Any) -> None:
+    """Refuse a non-positive or non-int ``n_random`` and a ``ci`` outside (0, 1)."""
+    if isinstance(n_random, bool) or not isinstance(n_random, numbers.Integral) or n_random < 1:
+        raise ConfigError(f"'n_random' must be a positive int; got {n_random!r}.")
+    if not 0 < ci < 1:
+        raise ConfigError(f"'ci' must be in (0, 1); got {ci!r}.")
+
+
+def _lesion_scorer(
+    model: nn.Module,
+    score_fn: Callable[[nn.Module], float],
+    layer: str,
+    mode: str,
+    reference: Any,
+    axis: int | None,
+    baseline: float,
+) -> Callable[[Sequence[int]], float]:
+    """``units -> score`` with ``units`` of ``layer`` ablated together (``baseline`` if none)."""
+
+    def ablated(units: Sequence[int]) -> float:
+        if len(units) == 0:
+            return baseline
+        spec = Ablate(layer, [int(u) for u in units], mode, reference=reference, axis=axis)
+        with perturbed(model, spec):
+            return _score(score_fn, model)
+
+    return ablated
+
+
+def _random_lesions(
+    ablated: Callable[[Sequence[int]], float],
+    n_units: int,
+    size: int,
+    n_random: int,
+    rng: np.random.Generator,
+    ci: float,
+) -> dict[str, float]:
+    """Score ``n_random`` random sets of ``size`` of the ``n_units`` units, each ablated.
+
+    Returns ``random_mean``, ``random_low`` and ``random_high`` (the ``ci`` percentile
+    interval over the draws).
+    """
+    draws = np.array([ablated(rng.choice(n_units, size, replace=False)) for _ in range(n_random)])
+    low, high = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2])
+    return {
+        "random_mean": float(draws.mean()),
+        "random_low": float(low),
+        "random_high": float(high),
+    }
+
+
 def unit_importance(
     model: nn.Module,
     score_fn: Callable[[nn.Module], float],
@@ -170,32 +221,13 @@ def lesion_curve(
     for k in sizes:
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= len(order):
             raise ConfigError(f"'sizes' must hold ints in 0..{len(order)}; got {k!r}.")
-    if isinstance(n_random, bool) or not isinstance(n_random, numbers.Integral) or n_random < 1:
-        raise ConfigError(f"'n_random' must be a positive int; got {n_random!r}.")
-    if not 0 < ci < 1:
-        raise ConfigError(f"'ci' must be in (0, 1); got {ci!r}.")
+    _check_random_draws(n_random, ci)
     rng = np.random.default_rng(seed)
-
-    def ablated(units: Sequence[int]) -> float:
-        if len(units) == 0:
-            return baseline
-        spec = Ablate(layer, [int(u) for u in units], mode, reference=reference, axis=axis)
-        with perturbed(model, spec):
-            return _score(score_fn, model)
-
+    ablated = _lesion_scorer(model, score_fn, layer, mode, reference, axis, baseline)
     rows = []
     for k in sizes:
-        draws = np.array([ablated(rng.choice(n_units, k, replace=False)) for _ in range(n_random)])
-        low, high = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2])
-        rows.append(
-            {
-                "size": k,
-                "targeted": ablated(order[:k]),
-                "random_mean": float(draws.mean()),
-                "random_low": float(low),
-                "random_high": float(high),
-            }
-        )
+        random = _random_lesions(ablated, n_units, k, n_random, rng, ci)
+        rows.append({"size": k, "targeted": ablated(order[:k]), **random})
     curve = pd.DataFrame(
         rows, columns=["size", "targeted", "random_mean", "random_low", "random_high"]
     )

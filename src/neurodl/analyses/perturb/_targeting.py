@@ -19,9 +19,12 @@ import pandas as pd
 from torch import nn
 
 from ...exceptions import ConfigError
-from ._apply import perturbed
-from ._importance import _baseline_and_n_units, _score
-from ._specs import Ablate
+from ._importance import (
+    _baseline_and_n_units,
+    _check_random_draws,
+    _lesion_scorer,
+    _random_lesions,
+)
 
 __all__ = [
     "cluster_lesions",
@@ -275,24 +278,13 @@ def cluster_lesions(
             f"'clusters' must hold one int label per unit of layer {layer!r} ({n_units} units); "
             f"got an array of shape {labels.shape} and dtype {labels.dtype}."
         )
-    if isinstance(n_random, bool) or not isinstance(n_random, numbers.Integral) or n_random < 1:
-        raise ConfigError(f"'n_random' must be a positive int; got {n_random!r}.")
-    if not 0 < ci < 1:
-        raise ConfigError(f"'ci' must be in (0, 1); got {ci!r}.")
+    _check_random_draws(n_random, ci)
     rng = np.random.default_rng(seed)
-
-    def ablated(units: Sequence[int]) -> float:
-        spec = Ablate(layer, [int(u) for u in units], mode, reference=reference, axis=axis)
-        with perturbed(model, spec):
-            return _score(score_fn, model)
-
+    ablated = _lesion_scorer(model, score_fn, layer, mode, reference, axis, baseline)
     rows = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        draws = np.array(
-            [ablated(rng.choice(n_units, len(members), replace=False)) for _ in range(n_random)]
-        )
-        low, high = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2])
+        random = _random_lesions(ablated, n_units, len(members), n_random, rng, ci)
         targeted = ablated(members)
         rows.append(
             {
@@ -300,9 +292,7 @@ def cluster_lesions(
                 "size": len(members),
                 "targeted": targeted,
                 "drop": baseline - targeted,
-                "random_mean": float(draws.mean()),
-                "random_low": float(low),
-                "random_high": float(high),
+                **random,
             }
         )
     table = pd.DataFrame(rows)
