@@ -23,7 +23,16 @@ _REDUCTIONS = ("pca", "srp")
 
 
 def weights_hash(model: Any) -> str:
-    """SHA-256 of a module's class name and state dict (names, shapes, dtypes and values)."""
+    """SHA-256 of a module's class name and state dict (names, shapes, dtypes and values).
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> a = torch.nn.Linear(3, 2)
+    >>> len(weights_hash(a)), weights_hash(a) == weights_hash(torch.nn.Linear(3, 2))
+    (64, False)
+    """
     h = hashlib.sha256(type(model).__name__.encode())
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
@@ -43,6 +52,15 @@ def load_weights(model: Any, path: str | Path, *, strict: bool = True) -> Any:
 
     Accepts a bare state dict or a checkpoint dict holding it under ``"state_dict"`` or ``"model"``.
     Returns the model (in eval mode).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, torch
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.pt"
+    >>> torch.save({"state_dict": torch.nn.Linear(3, 2).state_dict()}, path)
+    >>> net = load_weights(torch.nn.Linear(3, 2), path)
+    >>> net.training, net.weight.shape
+    (False, torch.Size([2, 3]))
     """
     import torch
 
@@ -67,7 +85,15 @@ def load_weights(model: Any, path: str | Path, *, strict: bool = True) -> Any:
 
 
 def load_torchvision_model(arch: str, weights_path: str | Path | None = None, **kwargs: Any) -> Any:
-    """Build a torchvision architecture (no download) and load local weights safely."""
+    """Build a torchvision architecture (no download) and load local weights safely.
+
+    Examples
+    --------
+    >>> # needs torchvision; random initialisation, nothing downloaded
+    >>> net = load_torchvision_model("resnet18", num_classes=10)  # doctest: +SKIP
+    >>> type(net).__name__, net.fc.out_features  # doctest: +SKIP
+    ('ResNet', 10)
+    """
     try:
         import torchvision.models as tvm
     except ImportError as err:
@@ -177,6 +203,14 @@ def extract_activations(
     Returns
     -------
     activations : dict of str to ndarray of shape (n_stimuli, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    >>> acts = extract_activations(net, np.zeros((5, 3, 8, 8), dtype="float32"), ["0", "1"])
+    >>> {name: a.shape for name, a in acts.items()}
+    {'0': (5, 144), '1': (5, 144)}
     """
     if reduction is not None and reduction not in _REDUCTIONS:
         raise ConfigError(

@@ -174,6 +174,15 @@ def compare_vectors(a: np.ndarray, b: np.ndarray, *, method: str = "pearson") ->
     Returns
     -------
     similarity : ndarray of the broadcast shape without the last axis (NaN where degenerate)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    >>> compare_vectors(a, np.array([1.0, 2.0, 4.0])).round(3)
+    array([ 0.982, -0.982])
+    >>> compare_vectors(a, np.array([1.0, 2.0, 4.0]), method="spearman").round(3)
+    array([ 1., -1.])
     """
     func = _check_method(method)
     a = np.asarray(a, dtype=float)
@@ -221,6 +230,14 @@ def similarity_matrix(a: np.ndarray, b: np.ndarray, *, method: str = "pearson") 
     Returns
     -------
     similarity : ndarray of shape (..., n_a, n_b)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.random.default_rng(0).normal(size=(3, 6))
+    >>> S = similarity_matrix(a, a[:2])
+    >>> S.shape, np.diag(S[:2]).round(3).tolist()
+    ((3, 2), [1.0, 1.0])
     """
     _check_method(method)
     a = np.asarray(a, dtype=float)

@@ -43,7 +43,14 @@ _BOOTSTRAP = {
 
 
 def fdr_bh(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN kept), via scipy's ``false_discovery_control``."""
+    """Benjamini-Hochberg adjusted p-values (NaN kept), via scipy's ``false_discovery_control``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fdr_bh(np.array([0.01, 0.04, 0.03, np.nan])).round(3)
+    array([0.03, 0.04, 0.04,  nan])
+    """
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
@@ -89,6 +96,15 @@ class RSAResult:
     pairwise_diff, pairwise_p, pairwise_p_fdr : ndarray of shape (n_models, n_models) or None
         ``diff[i, j] = scores[i] - scores[j]``; p-values two-sided, NaN on the diagonal.
     settings : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(15)
+    >>> res = evaluate_models(np.stack([truth, rng.random(15)]), truth + 0.1 * rng.normal(size=(4, 15)))
+    >>> res.scores.shape, res.subject_scores.shape, res.model_names
+    ((2,), (2, 4), ['rdm0', 'rdm1'])
     """
 
     model_names: list[str]
@@ -229,6 +245,19 @@ def evaluate_models(
     Returns
     -------
     RSAResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(15)  # condensed RDM of 6 conditions
+    >>> data = truth + 0.1 * rng.normal(size=(4, 15))  # 4 subjects
+    >>> models = np.stack([truth, rng.random(15)])
+    >>> res = evaluate_models(models, data, bootstrap="subjects", n_bootstrap=100)
+    >>> bool(res.scores[0] > res.scores[1]), res.ci.shape
+    (True, (2, 2))
+    >>> bool(res.noise_ceiling.lower <= res.noise_ceiling.upper)
+    True
     """
     _check_method(method)
     if bootstrap not in _BOOTSTRAP:

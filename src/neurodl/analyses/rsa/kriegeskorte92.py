@@ -52,6 +52,12 @@ def read_kriegeskorte92(root: str | Path, *, images: bool = False) -> dict[str, 
     ------
     DatasetError
         A required file is missing under ``root``.
+
+    Examples
+    --------
+    >>> data = read_kriegeskorte92("92imageData")  # doctest: +SKIP
+    >>> data["hIT"].n_rdms, data["hIT"].n_conditions, data["models"].n_rdms  # doctest: +SKIP
+    (8, 92, 8)
     """
     data = _read_arrays(root, images=images)
     cdesc = data.conditions

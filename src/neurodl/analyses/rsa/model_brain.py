@@ -93,6 +93,15 @@ def layer_rdms(
     -------
     RDMs
         ``len(layers)`` RDMs over ``n_images`` conditions, named ``prefix + layer``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    >>> images = np.random.default_rng(0).random((6, 3, 8, 8)).astype("float32")
+    >>> rdms = layer_rdms(net, images, ["0", "1"], prefix="net:")
+    >>> rdms.names, rdms.dissimilarities.shape
+    (['net:0', 'net:1'], (2, 15))
     """
     from .activations import extract_activations
 
@@ -148,6 +157,18 @@ class ModelBrainResult:
         two-sided bootstrap ``p`` and FDR-corrected ``p_fdr`` over layers.
     training : TrainingResult or None
     settings : dict
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rsa import compute_rdm
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    >>> images = np.random.default_rng(0).random((6, 3, 8, 8)).astype("float32")
+    >>> brain = {"IT": compute_rdm(np.random.default_rng(1).normal(size=(6, 20)))}
+    >>> res = compare_network_with_brain(net, images, brain, layers=["0", "1"], bootstrap=None)
+    >>> res.networks, res.areas, res.results["IT"].scores.shape
+    (['trained', 'untrained'], ['IT'], (4,))
     """
 
     layers: list[str]
@@ -302,6 +323,19 @@ def compare_network_with_brain(
     Returns
     -------
     ModelBrainResult
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rsa import compute_rdm
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    >>> images = np.random.default_rng(0).random((6, 3, 8, 8)).astype("float32")
+    >>> subjects = np.random.default_rng(1).normal(size=(3, 6, 20))  # 3 subjects' patterns
+    >>> brain = {"IT": compute_rdm(subjects[0])}
+    >>> res = compare_network_with_brain(net, images, brain, layers=["0", "1"], n_bootstrap=20)
+    >>> res.results["IT"].model_names
+    ['trained:0', 'trained:1', 'untrained:0', 'untrained:1']
     """
     from .activations import load_weights
 

@@ -70,6 +70,16 @@ def split_half_ceiling(
         Mean over splits of the median over neuroids.
     per_neuroid : ndarray of shape (n_neuroids,)
         Corrected consistency per neuroid, averaged over splits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> signal = rng.normal(size=(30, 4))
+    >>> reps = signal + 0.3 * rng.normal(size=(6, 30, 4))  # 6 repetitions, 30 stimuli, 4 neuroids
+    >>> ceiling, per_neuroid = split_half_ceiling(reps, n_splits=5)
+    >>> per_neuroid.shape, bool(ceiling > 0.9)
+    ((4,), True)
     """
     R = np.asarray(repetitions, dtype=float)
     if R.ndim != 3 or R.shape[0] < 2:
@@ -129,6 +139,16 @@ def linear_predictivity(
         ``raw_score`` (float), ``split_scores`` (list), ``per_neuroid_r`` (ndarray, mean over
         splits), ``ceiling`` (float or None), ``ceiled_score`` (float or None), ``convention``,
         and the settings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> features = rng.normal(size=(60, 8))
+    >>> responses = features @ rng.normal(size=(8, 5)) + 0.1 * rng.normal(size=(60, 5))
+    >>> out = linear_predictivity(features, responses, regression="ridge", n_splits=3)
+    >>> out["per_neuroid_r"].shape, len(out["split_scores"]), bool(out["raw_score"] > 0.9)
+    ((5,), 3, True)
     """
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 

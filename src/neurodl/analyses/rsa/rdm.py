@@ -232,6 +232,14 @@ def patterns_from_trials(
     patterns : ndarray of shape (n_runs, n_conditions, n_features)
     condition_values : ndarray of shape (n_conditions,)
     run_values : ndarray of shape (n_runs,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(16.0).reshape(8, 2)
+    >>> P, conds, runs = patterns_from_trials(X, ["a", "b"] * 4, runs=[0] * 4 + [1] * 4)
+    >>> P.shape, conds.tolist(), runs.tolist(), P[0, 0].tolist()
+    ((2, 2, 2), ['a', 'b'], [0, 1], [2.0, 3.0])
     """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
@@ -277,6 +285,13 @@ def noise_precision(
     Returns
     -------
     precision : ndarray of shape (n_features, n_features), or (n_features,) for ``'diag'``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = noise_precision(np.random.default_rng(0).normal(size=(50, 6)))
+    >>> P.shape, bool(np.allclose(P, P.T))
+    ((6, 6), True)
     """
     res = np.asarray(residuals, dtype=float)
     if res.ndim == 3:
@@ -419,6 +434,14 @@ def compute_rdm(
     -------
     rdms : RDMs
         One RDM with ``n_conditions * (n_conditions - 1) / 2`` dissimilarities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(4, 10))  # 4 conditions x 10 voxels
+    >>> rdm = compute_rdm(X, metric="euclidean")
+    >>> rdm.n_conditions, rdm.dissimilarities.shape, rdm.get_matrices().shape
+    (4, (1, 6), (1, 4, 4))
     """
     if metric not in _METRICS:
         raise ConfigError(
@@ -541,6 +564,15 @@ def load_rdms(path: str | Path, *, key: str | None = None, **kwargs: Any) -> RDM
     Returns
     -------
     rdms : RDMs
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rdms.npz"
+    >>> np.savez(path, rdms=np.ones((2, 4, 4)) - np.eye(4))
+    >>> rdms = load_rdms(path, key="rdms")
+    >>> rdms.n_rdms, rdms.n_conditions
+    (2, 4)
     """
     path = Path(path)
     arr = _read_array(path, key)
@@ -565,6 +597,14 @@ def load_features(path: str | Path, *, key: str | None = None) -> np.ndarray:
     Returns
     -------
     X : ndarray of shape (n_conditions, n_features) or (n_runs, n_conditions, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "acts.npy"
+    >>> np.save(path, np.zeros((5, 3)))
+    >>> load_features(path).shape
+    (5, 3)
     """
     path = Path(path)
     arr = np.asarray(_read_array(path, key), dtype=float)

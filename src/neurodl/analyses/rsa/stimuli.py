@@ -81,6 +81,12 @@ class ShapeStimuli:
         Per-image nuisance values: ``x``, ``y`` (centre, in [-1, 1]), ``scale``, ``rotation``
         (radians), ``aspect``, ``textured``.
     seed : int
+
+    Examples
+    --------
+    >>> stim = make_shape_stimuli(2, classes=["disk", "square"], image_size=16)
+    >>> stim.X.shape, stim.y.tolist().count(0), stim.classes
+    ((4, 3, 16, 16), 2, ['disk', 'square'])
     """
 
     X: np.ndarray

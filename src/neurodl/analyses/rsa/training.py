@@ -47,6 +47,13 @@ def as_image_batch(images: Any, *, channels_last: bool | None = None) -> np.ndar
     Returns
     -------
     ndarray of shape (n, C, H, W)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = as_image_batch(np.full((2, 5, 5, 3), 255, dtype=np.uint8))
+    >>> x.shape, x.dtype, float(x.max())
+    ((2, 3, 5, 5), dtype('float32'), 1.0)
     """
     arr = np.asarray(images)
     if arr.ndim != 4 or min(arr.shape) < 1:
@@ -87,6 +94,15 @@ class TrainingResult:
         1 / n_classes.
     n_train, n_test : int
     settings : dict
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> X = np.random.default_rng(0).random((8, 1, 4, 4)).astype("float32")
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    >>> res = train_network(net, X, np.array([0, 1] * 4), epochs=1, batch_size=4)
+    >>> len(res.losses), res.chance, res.n_train, res.test_accuracy
+    (1, 0.5, 8, None)
     """
 
     losses: list[float]
@@ -150,6 +166,18 @@ def train_network(
     Returns
     -------
     TrainingResult
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> rng = np.random.default_rng(0)
+    >>> _ = torch.manual_seed(0)
+    >>> y = np.array([0, 1] * 16)
+    >>> X = (rng.random((32, 1, 4, 4)) + 2 * y[:, None, None, None]).astype("float32")
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    >>> res = train_network(net, X, y, X_test=X, y_test=y, epochs=5, batch_size=8, lr=0.05)
+    >>> len(res.losses), res.test_accuracy > 0.8
+    (5, True)
     """
     import torch
     from torch import nn
@@ -247,6 +275,14 @@ def train_shape_network(
         The same architecture with the trained network's initial weights (same seed).
     training : TrainingResult
         Includes the held-out accuracy (``test_accuracy``) and the stimulus settings.
+
+    Examples
+    --------
+    >>> trained, untrained, res = train_shape_network(
+    ...     architecture_params={"channels": (4, 8)}, n_per_class=4, n_test_per_class=2,
+    ...     classes=["disk", "square"], image_size=16, epochs=1)
+    >>> res.n_train, res.n_test, res.chance, type(trained) is type(untrained)
+    (8, 4, 0.5, True)
     """
     from neurodl.models.vision import build_vision_model
 
@@ -298,6 +334,14 @@ def untrained_copy(model: Any, *, seed: int = 0) -> Any:
 
     Uses each submodule's own ``reset_parameters`` (the initialisation torch layers use at
     construction); buffers such as batch-norm running statistics are reset too.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(3, 2)
+    >>> fresh = untrained_copy(net, seed=1)
+    >>> fresh.weight.shape, bool(torch.equal(fresh.weight, net.weight))
+    (torch.Size([2, 3]), False)
     """
     import torch
 
