@@ -73,6 +73,17 @@ def _check_axis(axis: Any) -> int | None:
     return int(axis)
 
 
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(f"'seed' must be an int; got {seed!r}.")
+
+
+def _check_layer_units(spec: Any) -> None:
+    """Check ``spec.layer`` and store ``spec.units`` as a tuple of checked indices."""
+    _check_name("layer", spec.layer)
+    object.__setattr__(spec, "units", _check_indices("units", spec.units))
+
+
 def _check_real(
     name: str, value: Any, *, minimum: float | None = None, strict: bool = False
 ) -> float:
@@ -125,16 +136,14 @@ class Ablate:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_name("layer", self.layer)
-        object.__setattr__(self, "units", _check_indices("units", self.units))
+        _check_layer_units(self)
         if self.mode not in _ABLATION_MODES:
             raise ConfigError(
                 f"Invalid value for 'mode'. Allowed: {', '.join(map(repr, _ABLATION_MODES))}; "
                 f"got {self.mode!r}."
             )
         object.__setattr__(self, "axis", _check_axis(self.axis))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
-            raise ConfigError(f"'seed' must be an int; got {self.seed!r}.")
+        _check_seed(self.seed)
         if self.mode == "zero":
             return
         if self.reference is None:
@@ -183,8 +192,7 @@ class Gain:
     axis: int | None = None
 
     def __post_init__(self) -> None:
-        _check_name("layer", self.layer)
-        object.__setattr__(self, "units", _check_indices("units", self.units))
+        _check_layer_units(self)
         object.__setattr__(self, "factor", _check_real("factor", self.factor, minimum=0.0))
         object.__setattr__(self, "axis", _check_axis(self.axis))
 
@@ -220,11 +228,9 @@ class Noise:
     axis: int | None = None
 
     def __post_init__(self) -> None:
-        _check_name("layer", self.layer)
-        object.__setattr__(self, "units", _check_indices("units", self.units))
+        _check_layer_units(self)
         object.__setattr__(self, "sd", _check_real("sd", self.sd, minimum=0.0))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
-            raise ConfigError(f"'seed' must be an int; got {self.seed!r}.")
+        _check_seed(self.seed)
         object.__setattr__(self, "axis", _check_axis(self.axis))
 
 
@@ -255,8 +261,7 @@ class Clamp:
     axis: int | None = None
 
     def __post_init__(self) -> None:
-        _check_name("layer", self.layer)
-        object.__setattr__(self, "units", _check_indices("units", self.units))
+        _check_layer_units(self)
         object.__setattr__(self, "value", _check_real("value", self.value))
         object.__setattr__(self, "axis", _check_axis(self.axis))
 
