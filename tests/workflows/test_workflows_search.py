@@ -89,3 +89,20 @@ def test_bad_inner_protocols_are_refused_before_fitting(inner, match):
     search = {"space": {"model.params.C": {"grid": [1.0]}}, **inner}
     with pytest.raises(ConfigError, match=match):
         parse_config(_cfg(search))
+
+
+def test_on_ray_the_outer_folds_stay_here_and_the_search_goes_to_tune():
+    """With execution.backend ray, outer folds run in this process (no Tune inside Ray tasks)
+    and each fold's search gets the Ray settings; locally nothing changes."""
+    from neurodl.execution import get_execution, use_execution
+    from neurodl.workflows.tasks.decoding_search import SearchOptions, outer_execution
+
+    opts = SearchOptions.model_validate({"space": {"model.params.C": {"grid": [1.0]}}})
+    ray_cfg = {"backend": "ray", "address": "127.0.0.1:1", "cache_dir": "cache"}
+    with use_execution(ray_cfg), outer_execution(opts) as search_exec:
+        assert search_exec.backend == "ray" and search_exec.address == "127.0.0.1:1"
+        assert get_execution().backend == "local" and get_execution().cache_dir == "cache"
+    with use_execution("local"), outer_execution(opts) as search_exec:
+        assert search_exec.backend == "local" and get_execution().backend == "local"
+    with use_execution(ray_cfg), outer_execution(None) as search_exec:
+        assert search_exec is None and get_execution().backend == "ray"
