@@ -207,3 +207,29 @@ def test_haxby_face_vs_house_weight_map(shared_data):
     w = wmap.get_fdata()
     inside = mask_img.get_fdata() > 0
     assert np.all(w[~inside] == 0) and np.count_nonzero(w[inside]) == 530
+
+
+def test_fmri_samples_high_pass_and_confounds_go_through_nilearn(tmp_path):
+    from neurodl.analyses.fmri.glm import fmri_samples
+    from neurodl.data.simulate import simulate_fmri
+
+    vs = simulate_fmri(n_runs=3, n_categories=2, shape=(4, 4, 3), n_blocks_per_category=2)
+    runs = vs.info["volume_labels"]["run"].astype(str).to_numpy()  # one per volume
+    conf = np.random.default_rng(1).normal(size=(vs.n_volumes, 2))
+    pd.DataFrame(conf, columns=["a", "b"]).to_csv(tmp_path / "conf.tsv", sep="\t", index=False)
+    ds = fmri_samples(vs, high_pass=0.01, confounds=tmp_path / "conf.tsv")
+    steps = ds.info["cleaning_steps"]
+    assert [s["step"] for s in steps] == ["detrend", "filter", "confounds", "standardize"]
+    assert all(s["function"] == "nilearn.signal.clean" for s in steps)
+    ref, _ = clean_signals(vs.masked().T, runs=runs, t_r=vs.tr, confounds=conf,
+                           high_pass=0.01)  # fmt: skip
+    np.testing.assert_allclose(ds.X, ref[ds.metadata["volume"].to_numpy()], atol=1e-5)
+    plain = fmri_samples(vs)
+    assert plain.info["cleaning_steps"][0]["function"].startswith("neurodl clean_runs")
+    with pytest.raises(ConfigError, match="detrend must be 'linear' or 'none'"):
+        fmri_samples(vs, high_pass=0.01, detrend="quadratic")
+    with pytest.raises(ConfigError, match="kind 'volumes' or 'blocks'"):
+        fmri_samples(vs, kind="lsa", high_pass=0.01)
+    conf[0, 0] = np.nan
+    with pytest.raises(DataFormatError, match="missing values"):
+        fmri_samples(vs, confounds=conf)

@@ -361,6 +361,8 @@ def fmri_samples(
     standardize: bool = True,
     delay: float = 0.0,
     drift_order: int = 1,
+    high_pass: float | None = None,
+    confounds: Any = None,
 ) -> EpochsDataset:
     """Turn a labelled fMRI series into decoding samples, cleaned per run without leakage.
 
@@ -386,6 +388,14 @@ def fmri_samples(
         volumes, never crossing a run boundary).
     drift_order : int, default=1
         Drift regressors per run of the LSA/LSS GLMs.
+    high_pass : float, optional
+        Butterworth high-pass cut-off in Hz (``volumes``/``blocks``).
+    confounds : str, Path, DataFrame or ndarray of shape (n_volumes, n_confounds), optional
+        Regressed out of each run (a path is read as TSV with a header, CSV for ``.csv``).
+        With ``high_pass`` or ``confounds`` the cleaning is
+        :func:`neurodl.analyses.fmri.maskers.clean_signals` (``nilearn.signal.clean`` run by
+        run: linear detrend, filter, confounds, z-score with ``ddof=1``); otherwise
+        :func:`clean_runs`, equal to ``nilearn.signal.clean`` up to the z-score's ``ddof``.
 
     Returns
     -------
@@ -406,8 +416,13 @@ def fmri_samples(
     lab = shift_labels(_volume_labels(vs), runs, round(delay / vs.tr))
     raw = vs.masked()
     events = pd.DataFrame({"label": lab, "run": runs})
-    if kind in ("volumes", "blocks"):
+    nilearn_steps = None
+    if high_pass is not None or confounds is not None:
+        cleaned, nilearn_steps = _nilearn_clean(vs, raw, runs, kind, detrend, standardize,
+                                                high_pass, confounds)  # fmt: skip
+    elif kind in ("volumes", "blocks"):
         cleaned = clean_runs(raw, runs, detrend=detrend, standardize=standardize)
+    if kind in ("volumes", "blocks"):
         out = copy.copy(vs)
         out.data = cleaned
         out.mask = vs.mask if vs.mask is not None else np.ones(vs.shape3d, bool)
@@ -423,7 +438,7 @@ def fmri_samples(
         steps = [{"step": "detrend", "type": detrend, **how}] if detrend != "none" else []
         if standardize:
             steps.append({"step": "standardize", "method": "zscore (ddof=0)", **how})
-        ds.info["cleaning_steps"] = steps
+        ds.info["cleaning_steps"] = steps if nilearn_steps is None else nilearn_steps
     ds.info.update(
         {"cleaning": "per-run", "detrend": detrend, "standardize": bool(standardize), "kind": kind,
          "delay_s": float(delay),
@@ -431,6 +446,50 @@ def fmri_samples(
          "affine": vs.affine, "mean_volume": _mean_volume(vs)}
     )  # fmt: skip
     return ds
+
+
+def _nilearn_clean(
+    vs: VolumeSeries,
+    raw: np.ndarray,
+    runs: np.ndarray,
+    kind: str,
+    detrend: str,
+    standardize: bool,
+    high_pass: float | None,
+    confounds: Any,
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """``high_pass``/``confounds`` cleaning through nilearn; (n_voxels, n_volumes) and steps."""
+    from pathlib import Path
+
+    from .maskers import clean_signals
+
+    if kind not in ("volumes", "blocks"):
+        raise ConfigError(
+            f"high_pass and confounds apply to kind 'volumes' or 'blocks'; got {kind!r} (the "
+            "LSA/LSS GLMs model the drifts with drift_order)."
+        )
+    if detrend not in ("none", "linear"):
+        raise ConfigError(
+            "With high_pass or confounds the cleaning is nilearn.signal.clean, whose detrending "
+            f"is linear: detrend must be 'linear' or 'none'; got {detrend!r}."
+        )
+    if isinstance(confounds, (str, Path)):
+        path = Path(confounds)
+        if not path.is_file():
+            raise DataFormatError(f"Invalid value for 'confounds': no such file {path}.")
+        confounds = pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else "\t",
+                                na_values=["n/a"])  # fmt: skip
+    if confounds is not None:
+        confounds = np.asarray(confounds, dtype=float)
+        if confounds.ndim == 2 and np.isnan(confounds).any():
+            raise DataFormatError(
+                f"'confounds' has {int(np.isnan(confounds).sum())} missing values (fMRIPrep "
+                "derivatives start with n/a): keep complete columns or fill them first."
+            )
+    cleaned, steps = clean_signals(raw.T, runs=runs, t_r=vs.tr, detrend=detrend == "linear",
+                                   standardize=bool(standardize), confounds=confounds,
+                                   high_pass=high_pass)  # fmt: skip
+    return cleaned.T, steps
 
 
 def _glm_samples(
