@@ -62,6 +62,12 @@ def map_channels(
     Returns
     -------
     list of int
+
+    Examples
+    --------
+    >>> own = ["EEG C3-REF", "EEG C4-REF", "O1"]
+    >>> map_channels(own, {"EEG C3-REF": "C3", "EEG C4-REF": "C4"}, ["C4", "O1"])
+    [1, 2]
     """
     renamed = [(channel_map or {}).get(c, c) for c in ch_names]
     if len(set(renamed)) != len(renamed):
@@ -91,6 +97,15 @@ def harmonize_recording(
     Recording
         New recording with channels ``channels`` (common names) at ``sfreq`` Hz; annotations
         (seconds) unchanged.
+
+    Examples
+    --------
+    >>> from neurodl.data import Recording
+    >>> rec = Recording(np.zeros((2, 2560)), sfreq=256.0, ch_names=["EEG C3-REF", "EEG C4-REF"])
+    >>> out = harmonize_recording(rec, sfreq=128.0, channel_map={"EEG C4-REF": "C4"},
+    ...                           channels=["C4"])
+    >>> out.data.shape, out.sfreq, out.ch_names
+    ((1, 1280), 128.0, ['C4'])
     """
     from ...preprocessing import resample_recording
 
@@ -136,6 +151,15 @@ def harmonize_epochs(
     EpochsDataset
         ``X`` of shape (n_windows, n_common_channels, round(window * sfreq)); metadata keeps
         each window's ``segment`` (for grouping), ``onset`` is the start within the segment.
+
+    Examples
+    --------
+    >>> from neurodl.data import EpochsDataset
+    >>> ds = EpochsDataset(np.zeros((3, 2, 1024)), sfreq=256.0, ch_names=["EEG C3", "EEG C4"])
+    >>> out = harmonize_epochs(ds, sfreq=128.0, channel_map={"EEG C3": "C3"}, channels=["C3"],
+    ...                        window=2.0)
+    >>> out.X.shape, out.sfreq, out.ch_names
+    ((6, 1, 256), 128.0, ['C3'])
     """
     from ...preprocessing import Resample
 
@@ -188,6 +212,17 @@ class CrossDatasetResult:
         Windows on each side.
     details : dict
         Common rate, channels, window length.
+
+    Examples
+    --------
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array([0, 1] * 20)
+    >>> X = rng.standard_normal((40, 2, 256)) * (1 + 2 * y[:, None, None])
+    >>> train, test = (EpochsDataset(X[s], y[s], sfreq=128.0) for s in (slice(20), slice(20, 40)))
+    >>> res = cross_dataset_decode(train, test)
+    >>> res.protocol, res.n_train, res.n_test, sorted(res.scores)
+    ('cross-dataset', 20, 20, ['balanced_accuracy', 'roc_auc'])
     """
 
     protocol: str
@@ -230,6 +265,19 @@ def cross_dataset_decode(
     Returns
     -------
     CrossDatasetResult
+
+    Examples
+    --------
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array([0, 1] * 20)
+    >>> t = np.arange(256) / 128.0
+    >>> X = rng.standard_normal((40, 2, 256)) + 3 * y[:, None, None] * np.sin(2 * np.pi * 10 * t)
+    >>> a = EpochsDataset(X[:20], y[:20], sfreq=128.0)
+    >>> b = EpochsDataset(X[20:], y[20:], sfreq=128.0)
+    >>> res = cross_dataset_decode(a, b, train_name="A", test_name="B")
+    >>> res.train, res.test, res.scores["balanced_accuracy"]
+    ('A', 'B', 1.0)
     """
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
@@ -281,6 +329,17 @@ def cross_dataset_seizure(
     -------
     SeizureEvaluation
         With ``protocol == "cross-dataset"``; per-subject rows are the test dataset's subjects.
+
+    Examples
+    --------
+    >>> from neurodl.analyses.seizure import PostProcessing, SeizureDetector
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> a = simulate_continuous_seizures(n_subjects=2, duration_hours=0.1, n_channels=4)
+    >>> b = simulate_continuous_seizures(n_subjects=1, duration_hours=0.1, n_channels=4, seed=1)
+    >>> det = SeizureDetector(postprocessing=PostProcessing(smooth=3))
+    >>> ev = cross_dataset_seizure(a, b, det, sfreq=64.0, channels=["Fp1", "C3"])
+    >>> ev.protocol, ev.summary["n_subjects"]
+    ('cross-dataset', 1)
     """
     tr = [
         harmonize_recording(r, sfreq=sfreq, channel_map=train_map, channels=channels) for r in train
@@ -303,7 +362,15 @@ def _detector_params() -> list[str]:
 
 
 def result_table(results: Sequence[CrossDatasetResult]) -> pd.DataFrame:
-    """One row per cross-dataset result (protocol, train, test, scores)."""
+    """One row per cross-dataset result (protocol, train, test, scores).
+
+    Examples
+    --------
+    >>> res = CrossDatasetResult("cross-dataset", "A", "B", {"balanced_accuracy": 0.8}, 100, 50)
+    >>> table = result_table([res])
+    >>> table.shape, table.loc[0, "test"], float(table.loc[0, "balanced_accuracy"])
+    ((1, 6), 'B', 0.8)
+    """
     return pd.DataFrame(
         [
             {

@@ -92,6 +92,12 @@ def make_window_estimator(
     estimator : object
         A fresh, unfitted classifier.
     input : {"features", "signals"}
+
+    Examples
+    --------
+    >>> est, kind = make_window_estimator("logistic_regression", seed=0)
+    >>> type(est).__name__, kind
+    ('Pipeline', 'features')
     """
     from sklearn.base import clone
 
@@ -152,6 +158,14 @@ class RecordingWindows:
     reference : ndarray of shape (n_events, 2)
     signals, train_signals : ndarray or None
         Raw windows, kept only for estimators that take signals.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> rw = prepare_recording(recs[0], window=4.0, stride=2.0)
+    >>> rw.features.shape, rw.onsets[:3].tolist(), rw.reference.shape
+    ((179, 33), [0.0, 2.0, 4.0], (1, 2))
     """
 
     recording_id: str
@@ -204,6 +218,14 @@ def prepare_recording(
 
     The grid windows (used for probability traces, events and AUROC) are placed without
     looking at the annotations, so the test-time window grid carries no label information.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> rw = prepare_recording(recs[0])  # 4 s windows every 2 s, 360 s of 4-channel EEG
+    >>> rw.features.shape, rw.labels.shape, len(rw.feature_names)
+    ((179, 33), (179,), 33)
     """
     from ...preprocessing import make_windows
 
@@ -276,6 +298,16 @@ class SeizureDetector:
     postprocessing_ : PostProcessing
     tuning_ : DataFrame or None
         The tuning grid with its validation metrics.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> from neurodl.analyses.seizure import PostProcessing
+    >>> det = SeizureDetector(postprocessing=PostProcessing(smooth=3)).fit(recs[:2])
+    >>> onsets, proba = det.predict_proba(recs[2])
+    >>> proba.shape, det.detect(recs[2]).shape  # (n_windows,), (n_events, 2)
+    ((179,), (1, 2))
     """
 
     def __init__(

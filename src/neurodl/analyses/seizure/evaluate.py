@@ -36,6 +36,15 @@ class SeizureEvaluation:
     traces : list of dict
         One per test recording: ``subject``, ``recording_id``, ``duration``, ``onsets``,
         ``proba``, ``labels``, ``reference``, ``hypothesis``, ``window``, ``stride``.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> from neurodl.analyses.seizure import PostProcessing, SeizureDetector
+    >>> ev = evaluate_loso(recs, SeizureDetector(postprocessing=PostProcessing(smooth=3)))
+    >>> ev.protocol, ev.per_subject.shape[0], len(ev.traces)
+    ('leave-one-subject-out', 3, 3)
     """
 
     protocol: str
@@ -68,7 +77,18 @@ def _test_trace(det: SeizureDetector, rw: RecordingWindows, fold: str) -> dict[s
 def summarize_traces(
     traces: Sequence[dict[str, Any]], det_scoring: Any, protocol: str
 ) -> SeizureEvaluation:
-    """Score test traces (events per subject, then averaged; AUROC per subject and pooled)."""
+    """Score test traces (events per subject, then averaged; AUROC per subject and pooled).
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> from neurodl.analyses.seizure import PostProcessing, ScoringParams, SeizureDetector
+    >>> ev = evaluate_loso(recs, SeizureDetector(postprocessing=PostProcessing(smooth=3)))
+    >>> again = summarize_traces(ev.traces, ScoringParams(), "leave-one-subject-out")
+    >>> again.summary["n_detected"] == ev.summary["n_detected"], again.per_subject.shape[0]
+    (True, 3)
+    """
     table = score_subjects(traces, det_scoring)
     aurocs = {}
     for subj in table["subject"]:
@@ -116,6 +136,15 @@ def evaluate_loso(
     Returns
     -------
     SeizureEvaluation
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> from neurodl.analyses.seizure import PostProcessing, SeizureDetector
+    >>> ev = evaluate_loso(recs, SeizureDetector(postprocessing=PostProcessing(smooth=3)))
+    >>> ev.summary["n_subjects"], ev.summary["sensitivity"], bool(ev.summary["auroc"] > 0.8)
+    (3, 1.0, True)
     """
     prepared = [detector.prepare(r) for r in recordings]
     subjects = sorted({p.subject for p in prepared})
@@ -141,7 +170,18 @@ def evaluate_detector(
     *,
     protocol: str = "cross-dataset",
 ) -> SeizureEvaluation:
-    """Score an already fitted detector on test recordings (e.g. another dataset)."""
+    """Score an already fitted detector on test recordings (e.g. another dataset).
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate.seizures import simulate_continuous_seizures
+    >>> recs = simulate_continuous_seizures(n_subjects=3, duration_hours=0.1, n_channels=4)
+    >>> from neurodl.analyses.seizure import PostProcessing, SeizureDetector
+    >>> det = SeizureDetector(postprocessing=PostProcessing(smooth=3)).fit(recs[:2])
+    >>> ev = evaluate_detector(det, recs[2:])
+    >>> ev.protocol, ev.summary["n_subjects"], ev.summary["n_reference_events"]
+    ('cross-dataset', 1, 1)
+    """
     detector._check_fitted()
     prepared = [detector.prepare(r) for r in test]
     traces = [_test_trace(detector, rw, "test") for rw in prepared]

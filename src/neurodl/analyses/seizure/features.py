@@ -129,6 +129,13 @@ def channel_features(
     -------
     F : ndarray of shape (n_windows, n_channels, n_features)
     names : list of str
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((10, 3, 256))  # 10 windows, 3 channels
+    >>> F, names = channel_features(X, 128.0)
+    >>> F.shape, names[:2]
+    ((10, 3, 11), ['line_length', 'bp_0.5-2.5'])
     """
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 3 or X.shape[-1] < 4:
@@ -162,6 +169,13 @@ def summarize_channels(F: Any, names: Sequence[str]) -> tuple[np.ndarray, list[s
     -------
     S : ndarray of shape (n_windows, 3 * n_features)
     names : list of str
+
+    Examples
+    --------
+    >>> F = np.random.default_rng(0).standard_normal((10, 3, 2))
+    >>> S, names = summarize_channels(F, ["ll", "bp"])
+    >>> S.shape, names
+    ((10, 6), ['ll_max', 'bp_max', 'll_2nd', 'bp_2nd', 'll_median', 'bp_median'])
     """
     F = np.asarray(F, dtype=float)
     srt = np.sort(F, axis=1)
@@ -183,6 +197,12 @@ def center_per_recording(S: Any, recordings: Any) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_windows, n_features)
+
+    Examples
+    --------
+    >>> S = np.array([[1.0], [3.0], [10.0], [20.0]])
+    >>> center_per_recording(S, ["a", "a", "b", "b"]).ravel().tolist()
+    [-1.0, 1.0, -5.0, 5.0]
     """
     S = np.array(S, dtype=float)
     rec = np.asarray(recordings)

@@ -42,6 +42,12 @@ class PostProcessing:
         Events shorter than this (s, after merging) are dropped.
     merge_gap : float, default=0.0
         Events separated by less than this (s) are merged.
+
+    Examples
+    --------
+    >>> pp = PostProcessing(smooth=3, threshold=0.5, min_duration=4.0)
+    >>> probabilities_to_events([0, 2, 4, 6, 8], [0.1, 0.9, 0.8, 0.7, 0.1], window=2.0, params=pp)
+    array([[2., 8.]])
     """
 
     smooth: int = 1
@@ -93,6 +99,11 @@ def smooth_probabilities(proba: Any, k: int) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_windows,)
+
+    Examples
+    --------
+    >>> smooth_probabilities([0.0, 0.0, 0.9, 0.0, 0.0], 3).round(2).tolist()
+    [0.0, 0.3, 0.3, 0.3, 0.0]
     """
     from scipy.ndimage import uniform_filter1d
 
@@ -234,6 +245,15 @@ def tune_postprocessing(
     best : PostProcessing
     table : DataFrame
         One row per setting with its mean sensitivity, precision, f1, fa_per_24h.
+
+    Examples
+    --------
+    >>> trace = {"subject": "01", "onsets": np.arange(0.0, 100.0, 2.0), "duration": 100.0,
+    ...          "window": 2.0, "stride": 2.0, "reference": np.array([[40.0, 60.0]]),
+    ...          "proba": np.where((np.arange(50) >= 20) & (np.arange(50) < 30), 0.8, 0.3)}
+    >>> best, table = tune_postprocessing([trace], grid={"threshold": [0.2, 0.5, 0.9]})
+    >>> best.threshold, len(table)
+    (0.5, 144)
     """
     if objective not in OBJECTIVES:
         raise ConfigError(

@@ -60,6 +60,12 @@ class ScoringParams:
         Events (reference and hypothesis, separately) closer than this are merged.
     max_duration : float, default=300.0
         Events longer than this are split into chunks of this length.
+
+    Examples
+    --------
+    >>> params = [ScoringParams(), ScoringParams(pre_tolerance=10.0)]
+    >>> [score_events([[100, 160]], [[80, 85]], duration=3600.0, params=p).tp for p in params]
+    [1, 0]
     """
 
     pre_tolerance: float = 30.0
@@ -98,6 +104,12 @@ class EventScore:
         Total recording duration in seconds.
     latencies : list of float
         One latency (s) per detected merged reference event.
+
+    Examples
+    --------
+    >>> s = score_events([[100, 160]], [[110, 150]], duration=3600.0)
+    >>> s.n_reference, s.tp, s.fp, s.sensitivity, float(s.latencies[0])
+    (1, 1, 0, 1.0, 10.0)
     """
 
     n_reference: int
@@ -185,6 +197,13 @@ def events_from_annotations(
     Returns
     -------
     events : ndarray of shape (n_events, 2)
+
+    Examples
+    --------
+    >>> from neurodl.data import Annotations
+    >>> ann = Annotations([10.0, 50.0], [20.0, 5.0], ["seizure", "artifact"])
+    >>> events_from_annotations(ann).tolist()
+    [[10.0, 30.0]]
     """
     sel = annotations.select(labels if isinstance(labels, str) else list(labels))
     return np.c_[sel.onset, sel.onset + sel.duration].reshape(-1, 2)
@@ -201,6 +220,11 @@ def merge_events(events: Any, min_gap: float) -> np.ndarray:
     Returns
     -------
     merged : ndarray of shape (n_merged, 2)
+
+    Examples
+    --------
+    >>> merge_events([[0, 10], [15, 20], [200, 210]], min_gap=90.0).tolist()
+    [[0.0, 20.0], [200.0, 210.0]]
     """
     ev = _as_events(events, "events")
     out: list[list[float]] = []
@@ -218,6 +242,11 @@ def split_long_events(events: Any, max_duration: float) -> np.ndarray:
     Returns
     -------
     split : ndarray of shape (n_split, 2)
+
+    Examples
+    --------
+    >>> split_long_events([[0, 700]], max_duration=300.0).tolist()
+    [[0.0, 300.0], [300.0, 600.0], [600.0, 700.0]]
     """
     ev = _as_events(events, "events")
     out = []
@@ -323,6 +352,15 @@ def score_subjects(
     DataFrame
         Columns ``subject``, ``n_recordings``, ``n_reference``, ``n_hypothesis``, ``tp``, ``fp``,
         ``duration_s``, ``sensitivity``, ``precision``, ``f1``, ``fa_per_24h``, ``latency_s``.
+
+    Examples
+    --------
+    >>> items = [{"subject": "01", "reference": [[100, 160]], "hypothesis": [[110, 150]],
+    ...           "duration": 3600.0},
+    ...          {"subject": "01", "reference": [], "hypothesis": [[900, 910]], "duration": 3600.0}]
+    >>> table = score_subjects(items)
+    >>> table[["subject", "n_recordings", "tp", "fp", "fa_per_24h"]].to_dict("records")
+    [{'subject': '01', 'n_recordings': 2, 'tp': 1, 'fp': 1, 'fa_per_24h': 12.0}]
     """
     pooled: dict[str, EventScore] = {}
     counts: dict[str, int] = {}
@@ -346,6 +384,15 @@ def average_over_subjects(table: pd.DataFrame) -> dict[str, float]:
     dict
         ``sensitivity``, ``precision``, ``f1``, ``fa_per_24h``, ``latency_s`` and
         ``n_subjects``.
+
+    Examples
+    --------
+    >>> items = [{"subject": "01", "reference": [[100, 160]], "hypothesis": [[110, 150]],
+    ...           "duration": 3600.0},
+    ...          {"subject": "02", "reference": [[100, 160]], "hypothesis": [], "duration": 3600.0}]
+    >>> summary = average_over_subjects(score_subjects(items))
+    >>> summary["n_subjects"], summary["sensitivity"]
+    (2, 0.5)
     """
     out: dict[str, float] = {"n_subjects": len(table)}
     for name in ("sensitivity", "precision", "f1", "fa_per_24h", "latency_s"):
@@ -364,6 +411,11 @@ def sample_auroc(y_true: Any, y_score: Any) -> float:
         0/1 window labels.
     y_score : array-like of shape (n_windows,)
         Seizure probabilities.
+
+    Examples
+    --------
+    >>> sample_auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), sample_auroc([0, 0], [0.1, 0.2])
+    (0.75, nan)
     """
     from sklearn.metrics import roc_auc_score
 
