@@ -29,13 +29,13 @@ from ...exceptions import ConfigError
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ResultPart, TaskResult
-from ._dynamics_common import array_hash, torch_threads, versions
+from ._dynamics_common import torch_threads
+from ._network_result import network_result_fields, psychometric_summary
 from .task_model import (
     PsychometricSummary,
     TrainedNetworkOptions,
     TrainingSummary,
     _accuracies,
-    _chance,
     _mean,
     _psychometric,
     train_network,
@@ -334,10 +334,8 @@ def _study(opts: PerturbationOptions, model: Any, test: Any, seed: int) -> dict[
                 }
             )
             if pc is not None:
-                d = {k: v for k, v in pc.to_dict().items() if k != "confidence"}
-                psycho.append(
-                    {**d, "stimulus": stim, "pse": pc.pse, "target": target, "level": float(level)}
-                )
+                summary = psychometric_summary(pc, stim)
+                psycho.append({**summary, "target": target, "level": float(level)})
     timing["gain_s"] = time.perf_counter() - t0
     return {"table": table, "curve": curve, "dose": dose, "psycho": psycho, "timing": timing}
 
@@ -372,29 +370,11 @@ def run_perturbation(ctx: RunContext) -> PerturbationResult:
     cols = sensory_inputs(opts) if "sensory" in opts.gain.target else []
     result = PerturbationResult.create(
         task="perturbation",
-        name=cfg.name,
-        dataset="simulated:" + "+".join(names),
-        protocol="held-out trials (fresh seed)",
-        metric="accuracy",
-        score_mean=baseline,
-        chance_level=_chance(kinds, test),
-        seed=cfg.seed,
-        versions=versions(),
-        data_hash=array_hash(train.inputs, train.targets, test.inputs, test.targets),
-        tasks=names,
-        network=opts.network.name,
-        network_params=opts.network.params,
+        **network_result_fields(cfg, opts, train, test, fit, kinds, baseline),
         n_hidden=int(model.n_hidden),
         layer=LAYER,
         n_test_trials=test.n_trials,
         baseline_accuracy=baseline,
-        training={
-            "n_epochs": fit.n_epochs,
-            "time_s": fit.time_s,
-            "stopped_reason": fit.stopped_reason,
-            "accuracy": fit.accuracy,
-            "history": [dict(r) for r in fit.history],
-        },
         importance=[
             {
                 "unit": int(r.unit),

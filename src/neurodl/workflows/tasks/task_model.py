@@ -20,7 +20,8 @@ from ..._logging import logger
 from ..config import TaskOptions
 from ..registry import RunContext, register_task
 from ..results import ResultPart, TaskResult
-from ._dynamics_common import array_hash, torch_threads, versions
+from ._dynamics_common import torch_threads
+from ._network_result import network_result_fields, psychometric_summary
 
 __all__ = ["TaskModelOptions", "TaskModelResult", "run_task_model"]
 
@@ -500,17 +501,6 @@ def _finite(value: Any) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
 
-def _chance(kinds: dict[str, str | None], trials: Any) -> float | None:
-    n_choices = sum(str(n).startswith("choice") for n in trials.output_names)
-    levels = set()
-    for kind in kinds.values():
-        if kind == "sign":
-            levels.add(0.5)
-        elif kind == "choice" and n_choices:
-            levels.add(1.0 / n_choices)
-    return levels.pop() if len(levels) == 1 else None
-
-
 def train_network(opts: Any, seed: int) -> tuple[Any, Any, Any, Any, dict[str, str | None], float]:
     """Build and train the options' network (``tasks``, ``network``, ``training``, trials).
 
@@ -607,45 +597,21 @@ def run_task_model(ctx: RunContext) -> TaskModelResult:
     keys = list(dict.fromkeys(k for r in history for k in r))
     result = TaskModelResult.create(
         task="task_model",
-        name=cfg.name,
-        dataset="simulated:" + "+".join(names),
-        protocol="held-out trials (fresh seed)",
-        metric="accuracy",
-        score_mean=accuracy,
-        chance_level=_chance(kinds, test),
-        seed=cfg.seed,
-        versions=versions(),
-        data_hash=array_hash(train.inputs, train.targets, test.inputs, test.targets),
-        tasks=names,
+        **network_result_fields(cfg, opts, train, test, fit, kinds, accuracy),
         dt=opts.dt,
         n_train_trials=train.n_trials,
         n_test_trials=test.n_trials,
-        network=opts.network.name,
-        network_params=opts.network.params,
         n_params=n_params,
         n_inputs=train.n_inputs,
         n_outputs=train.n_outputs,
         input_names=list(train.input_names),
         output_names=list(train.output_names),
-        training={
-            "n_epochs": fit.n_epochs,
-            "time_s": fit.time_s,
-            "stopped_reason": fit.stopped_reason,
-            "accuracy": fit.accuracy,
-            "history": history,
-        },
         accuracy=accuracy,
         accuracy_per_task=per_task,
         accuracy_kind=kinds,
         learning_curve={k: [r.get(k) for r in history] for k in keys},
         fixed_points=fp_summaries,
-        psychometric=None
-        if curve is None
-        else {
-            **{k: v for k, v in curve.to_dict().items() if k != "confidence"},
-            "stimulus": stim,
-            "pse": curve.pse,
-        },
+        psychometric=None if curve is None else psychometric_summary(curve, stim),
         trajectories=traj_summary if traj is not None else None,
         timing={**timing, "training_s": fit.time_s},
     )
