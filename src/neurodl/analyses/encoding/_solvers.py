@@ -324,6 +324,15 @@ def ridge_cv_scores(
     -------
     scores : ndarray of shape (n_alphas, n_targets)
         Mean validation score over folds.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 5))
+    >>> Y = X @ rng.standard_normal((5, 3)) + 0.5 * rng.standard_normal((60, 3))
+    >>> scores = ridge_cv_scores(X, Y, [0.1, 1e4], cv=3)  # (n_alphas, n_targets)
+    >>> scores.shape, bool((scores[0] > scores[1]).all())
+    ((2, 3), True)
     """
     scores, _ = _cv_scores(
         X, Y, alphas, cv, groups, scoring, fit_intercept, solver, chunk_size, dtype
@@ -487,6 +496,15 @@ def ridge_path_coef(
     -------
     coef : ndarray of shape (n_features, n_targets)
     intercept : ndarray of shape (n_targets,)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 4))
+    >>> Y = X @ np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.5, 0.0]])
+    >>> coef, intercept = ridge_path_coef(X, Y, np.array([1e-6, 1e-6]))
+    >>> coef.shape, intercept.shape, bool(np.allclose(coef[:, 1], [0, 2, 0, 0], atol=1e-3))
+    ((4, 2), (2,), True)
     """
     X = _check_2d("X", X, np.float64)
     Y = _check_2d("Y", Y, np.float64)

@@ -91,6 +91,14 @@ def split_half_reliability(data: Any, *, n_splits: int = 100, seed: int | None =
     -------
     r_half : ndarray of shape (n_targets,)
         Reliability of a mean over ``n_repeats // 2`` repeats.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> data = rng.standard_normal((40, 2)) + 0.5 * rng.standard_normal((6, 40, 2))
+    >>> r = split_half_reliability(data, n_splits=10)
+    >>> r.shape, bool((r > 0.8).all())
+    ((2,), True)
     """
     arr = _check_repeats(data)
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
@@ -130,6 +138,14 @@ def noise_ceiling(
     -------
     ceiling : ndarray of shape (n_targets,)
         ``sqrt(reliability of an n_average mean)``, in [0, 1].
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> signal = rng.standard_normal((40, 2))
+    >>> data = signal + rng.standard_normal((4, 40, 2)) * np.array([0.2, 1.0])  # 4 repeats
+    >>> noise_ceiling(data, n_average=1).round(1).tolist()  # a reliable and a noisy target
+    [1.0, 0.7]
     """
     if method not in CEILING_METHODS:
         raise ConfigError(
@@ -165,6 +181,11 @@ def ceiling_normalize(scores: Any, ceiling: Any, *, min_ceiling: float = 0.1) ->
     Returns
     -------
     normalized : ndarray of shape (n_targets,)
+
+    Examples
+    --------
+    >>> ceiling_normalize([0.2, 0.3, 0.1], [0.4, 0.6, 0.05]).round(2).tolist()
+    [0.5, 0.5, nan]
     """
     s = np.asarray(scores, dtype=float)
     c = np.asarray(ceiling, dtype=float)
@@ -195,6 +216,15 @@ def block_repeats(
     repeats : ndarray of shape (n_runs, n_conditions * length, n_targets)
         Runs that lack a condition, or whose segment would run past the run's end, are dropped.
     conditions : list of str
+
+    Examples
+    --------
+    >>> data = np.arange(12.0)[:, None]  # 12 volumes, 1 voxel
+    >>> labels = ["rest", "a", "a", "b", "b", "rest"] * 2
+    >>> runs = [0] * 6 + [1] * 6
+    >>> repeats, conditions = block_repeats(data, labels, runs, length=2)
+    >>> repeats.shape, [str(c) for c in conditions], repeats[1, :, 0].tolist()
+    ((2, 4, 1), ['a', 'b'], [7.0, 8.0, 9.0, 10.0])
     """
     data = np.asarray(data, dtype=float)
     labels = np.asarray(labels).astype(str)

@@ -31,6 +31,12 @@ def delay_features(
     -------
     Xd : ndarray of shape (n_samples, n_delays * n_features)
         Columns ordered delay-major: ``[X(d0), X(d1), ...]``.
+
+    Examples
+    --------
+    >>> X = np.arange(1.0, 5.0)[:, None]  # 4 samples, 1 feature
+    >>> delay_features(X, [0, 1], runs=[0, 0, 1, 1]).tolist()
+    [[1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 3.0]]
     """
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
@@ -68,6 +74,12 @@ def condition_design(
     -------
     design : ndarray of shape (n_volumes, n_conditions)
     conditions : list of str
+
+    Examples
+    --------
+    >>> design, conditions = condition_design(["rest", "face", "house", "face"])
+    >>> design.tolist(), conditions
+    ([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], ['face', 'house'])
     """
     labels = np.asarray(labels).astype(str)
     if conditions is None:
@@ -103,6 +115,12 @@ def fir_design(
     design : ndarray of shape (n_volumes, n_delays * n_conditions)
     names : list of str
         ``"<condition>@<delay>"`` per column.
+
+    Examples
+    --------
+    >>> design, names = fir_design(["face", "rest", "house", "rest"], n_delays=2)
+    >>> design.shape, names
+    ((4, 4), ['face@0', 'house@0', 'face@1', 'house@1'])
     """
     if isinstance(n_delays, bool) or not isinstance(n_delays, (int, np.integer)) or n_delays < 1:
         raise ConfigError(f"Invalid value for 'n_delays': a positive int; got {n_delays!r}.")

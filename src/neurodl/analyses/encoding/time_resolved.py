@@ -40,6 +40,15 @@ class TimeResolvedResult:
     ci : ndarray of shape (2, n_windows)
         Percentile bootstrap interval over trials.
     chance : float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, 3, 100))
+    >>> res = time_resolved_decoding(X, y, 100.0, window=0.2, step=0.2, n_boot=100)
+    >>> res.times.round(2).tolist(), res.scores.shape, res.ci.shape, res.chance
+    ([0.1, 0.3, 0.5, 0.7, 0.9], (5,), (2, 5), 0.5)
     """
 
     times: np.ndarray
@@ -140,6 +149,13 @@ def window_features(
         ``n_features`` is ``2 * n_channels`` (amplitude) or ``n_bands * n_channels``.
     starts : ndarray of shape (n_windows,)
         First sample of each window.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((5, 3, 100))  # 5 epochs, 3 channels, 1 s
+    >>> F, starts = window_features(X, 100.0, window=0.2, step=0.1)
+    >>> F.shape, starts.tolist()[:3]  # (n_windows, n_epochs, 2 * n_channels), first samples
+    ((9, 5, 6), [0, 10, 20])
     """
     X = np.asarray(X, dtype=float)
     if X.ndim != 3:
@@ -231,6 +247,16 @@ def time_resolved_decoding(
     Returns
     -------
     TimeResolvedResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, 3, 100))  # 1 s epochs at 100 Hz
+    >>> X[y == 1, :, 50:] += 2.0  # class difference in the second half only
+    >>> res = time_resolved_decoding(X, y, 100.0, window=0.2, step=0.2, n_boot=100)
+    >>> res.scores.shape, bool(res.scores[:2].max() < 0.8), bool(res.scores[-2:].min() > 0.9)
+    ((5,), True, True)
     """
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.model_selection import StratifiedKFold

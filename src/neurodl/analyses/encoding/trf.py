@@ -27,6 +27,15 @@ class TRFResult:
         Lags in seconds (positive: the response follows the stimulus).
     kernel : ndarray of shape (n_lags, n_features, n_targets)
     model : RidgeCVPerTarget
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> stim = rng.standard_normal((500, 1))
+    >>> resp = np.roll(stim, 2, axis=0) + 0.1 * rng.standard_normal((500, 1))
+    >>> trf = fit_trf(stim, resp, sfreq=100.0, tmin=0.0, tmax=0.05)
+    >>> trf.times.round(2).tolist(), trf.kernel.shape
+    ([0.0, 0.01, 0.02, 0.03, 0.04, 0.05], (6, 1, 1))
     """
 
     times: np.ndarray
@@ -63,6 +72,15 @@ def fit_trf(
     Returns
     -------
     TRFResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> stim = rng.standard_normal((500, 1))  # 5 s at 100 Hz
+    >>> resp = np.roll(stim, 2, axis=0) + 0.1 * rng.standard_normal((500, 1))  # 20 ms delay
+    >>> trf = fit_trf(stim, resp, sfreq=100.0, tmin=0.0, tmax=0.05)
+    >>> float(trf.times[np.argmax(trf.kernel[:, 0, 0])])
+    0.02
     """
     if not tmin < tmax:
         raise ConfigError(f"Invalid lag range: need tmin < tmax; got {tmin!r}, {tmax!r}.")
