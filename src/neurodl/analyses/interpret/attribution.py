@@ -71,6 +71,20 @@ class Attribution:
     times : ndarray of shape (n_times,)
         Seconds (with ``sfreq``; ``tmin`` added) or sample indices.
     ch_names : list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> a = attribute(net, X, method="gradient_x_input", sfreq=16.0)
+    >>> a.values.shape, a.channel.shape, a.time.shape, a.channel_time.shape, a.frequency.shape
+    ((20, 2, 16), (2,), (16,), (2, 16), (9,))
     """
 
     values: np.ndarray
@@ -114,6 +128,12 @@ def band_sums(
     Returns
     -------
     dict of str to float (or ndarray of shape values.shape[:-1])
+
+    Examples
+    --------
+    >>> freqs = np.array([2.0, 6.0, 10.0, 20.0])
+    >>> band_sums(freqs, np.array([1.0, 2.0, 3.0, 4.0]), {"theta": (4, 8), "alpha": (8, 13)})
+    {'theta': 2.0, 'alpha': 3.0}
     """
     freqs = np.asarray(freqs, float)
     out: dict[str, Any] = {}
@@ -176,6 +196,20 @@ def attribute(
     Returns
     -------
     Attribution
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> a = attribute(net, X, sfreq=16.0, ch_names=["C3", "C4"])
+    >>> a.method, a.values.shape, a.ch_names, int(a.channel.argmax())
+    ('integrated_gradients', (20, 2, 16), ['C3', 'C4'], 0)
     """
     if method not in ATTRIBUTION_METHODS:
         raise ConfigError(

@@ -67,6 +67,20 @@ def gradient_x_input(
     -------
     attributions : ndarray of shape (n_samples, n_chans, n_times)
         ``x * d f_target(x) / d x`` (2-D input: ``n_chans == 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> A = gradient_x_input(net, X)
+    >>> A.shape, bool(np.abs(A[:, 0]).mean() > np.abs(A[:, 1]).mean())
+    ((20, 2, 16), True)
     """
     est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
     return run_method(
@@ -91,6 +105,20 @@ def saliency(
     -------
     gradient : ndarray of shape (n_samples, n_chans, n_times)
         ``d f_target(x) / d x``; take ``np.abs`` for the classic saliency map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> G = saliency(net, X)  # a linear network: the same gradient for every sample of a class
+    >>> G.shape
+    (20, 2, 16)
     """
     est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
     return run_method("saliency", est, X3, targets, output=output, batch_size=batch_size).values
@@ -131,6 +159,20 @@ def integrated_gradients(
     attributions : ndarray of shape (n_samples, n_chans, n_times)
     delta : ndarray of shape (n_samples,)
         Only with ``return_delta=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> A = integrated_gradients(net, X, baseline="zeros")
+    >>> A.shape, bool(np.abs(A[:, 0]).mean() > np.abs(A[:, 1]).mean())
+    ((20, 2, 16), True)
     """
     est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
     res = run_method(
@@ -175,6 +217,20 @@ def deeplift(
     Returns
     -------
     attributions : ndarray of shape (n_samples, n_chans, n_times)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> A = deeplift(net, X)
+    >>> A.shape, bool(np.abs(A[:, 0]).mean() > np.abs(A[:, 1]).mean())
+    ((20, 2, 16), True)
     """
     est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
     return run_method(
@@ -206,6 +262,20 @@ def occlusion(
     -------
     attributions : ndarray of shape (n_samples, n_chans, n_times)
         ``f(x) - f(x with the patch occluded)`` on every element of the patch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> A = occlusion(net, X, window=4)  # patches of 1 channel x 4 samples
+    >>> A.shape, bool(np.allclose(A[:, :, 0], A[:, :, 3]))
+    ((20, 2, 16), True)
     """
     est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
     return run_method(
@@ -244,6 +314,20 @@ def feature_ablation(
     -------
     attributions : ndarray of shape (n_samples, n_chans, n_times)
         ``f(x) - f(x with the group ablated)`` on every element of the group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 10)
+    >>> X = rng.standard_normal((20, 2, 16))  # 20 samples, 2 channels, 16 time samples
+    >>> X[y == 1, 0] += 2.0  # channel 0 carries the class
+    >>> net = NeuralClassifier("linear", max_epochs=5, lr=0.05, batch_size=20,
+    ...                        validation_fraction=0.0, random_state=0).fit(X, y)
+    >>> A = feature_ablation(net, X, groups="channels")  # one value per channel, spread over time
+    >>> A.shape, bool(np.allclose(A[:, 0], A[:, 0, :1]))
+    ((20, 2, 16), True)
     """
     est, X3, targets, batch_size = _prepare(estimator, X, target, y, output, batch_size)
     return run_method(

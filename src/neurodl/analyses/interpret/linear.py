@@ -32,6 +32,20 @@ class LinearMaps:
         ``Cov(X) W Cov(s)^-1``, in the units of the input.
     sample_shape : tuple of int
         ``X.shape[1:]`` when the linear step sees the flattened samples, else (n_features,).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, 2, 5))  # flattened by the pipeline below
+    >>> X[y == 1, 0] += 1.0
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> flat = FunctionTransformer(lambda Z: Z.reshape(len(Z), -1))
+    >>> maps = linear_patterns(make_pipeline(flat, LogisticRegression()).fit(X, y), X)
+    >>> maps.filters.shape, maps.patterns.shape, maps.sample_shape
+    ((1, 2, 5), (1, 2, 5), (2, 5))
     """
 
     filters: np.ndarray
@@ -128,6 +142,16 @@ def linear_gradient_x_input(estimator: Any, X: Any, component: int = 0) -> np.nd
     Returns
     -------
     attributions : ndarray of shape (n_samples, *sample_shape)
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((30, 4)), np.repeat([0, 1], 15)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> A = linear_gradient_x_input(clf, X)
+    >>> A.shape, bool(np.allclose(A, clf.coef_[0] * X))
+    ((30, 4), True)
     """
     Xf, coef, shape = _linear_parts(estimator, X)
     if not 0 <= int(component) < coef.shape[0]:

@@ -53,6 +53,12 @@ class SanityCheck:
         ``fail`` (survives: correlation > threshold), ``pass`` or ``undefined``.
     final : bool
         Whether this row decides the check (full randomisation; the label refit).
+
+    Examples
+    --------
+    >>> row = SanityCheck("model randomisation", "all layers", 0.1, "pass")
+    >>> row.verdict, row.final, sanity_verdict([row])
+    ('pass', True, 'pass')
     """
 
     check: str
@@ -67,7 +73,13 @@ class SanityCheck:
 
 
 def rank_correlation(a: Any, b: Any) -> float | None:
-    """Spearman rank correlation of ``|a|`` and ``|b|`` (same shape); None if one is constant."""
+    """Spearman rank correlation of ``|a|`` and ``|b|`` (same shape); None if one is constant.
+
+    Examples
+    --------
+    >>> rank_correlation([1.0, -2.0, 3.0], [0.1, 0.2, 0.3]), rank_correlation([1, 1, 1], [1, 2, 3])
+    (1.0, None)
+    """
     from scipy.stats import spearmanr
 
     a, b = np.abs(np.asarray(a, float)), np.abs(np.asarray(b, float))
@@ -163,6 +175,19 @@ def model_randomisation(
     -------
     list of SanityCheck
         Cascading rows (``final=False``) then the full randomisation (``final=True``).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, 6))
+    >>> X[:, 0] += 2 * y
+    >>> explain = lambda est: np.abs(est.coef_[0])  # the map: |weights| per feature
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> rows = model_randomisation(clf, explain, reference=explain(clf))
+    >>> [(r.step, r.verdict) for r in rows]
+    [('all layers', 'pass')]
     """
     threshold = _check_threshold(threshold)
     ref = explain(estimator) if reference is None else np.asarray(reference)
@@ -235,6 +260,19 @@ def label_randomisation(
     Returns
     -------
     SanityCheck
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> X = rng.standard_normal((40, 6))
+    >>> X[:, 0] += 2 * y
+    >>> explain = lambda est: np.abs(est.coef_[0])  # the map: |weights| per feature
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> row = label_randomisation(LogisticRegression(), X, y, explain, reference=explain(clf))
+    >>> row.check, row.step, row.verdict
+    ('label randomisation', 'refit on permuted labels', 'pass')
     """
     threshold = _check_threshold(threshold)
     fitted = permuted_model
@@ -247,7 +285,17 @@ def label_randomisation(
 
 
 def fit_on_permuted_labels(estimator: Any, X: Any, y: Any, *, seed: int = 0) -> Any:
-    """A clone of ``estimator`` fitted on ``X`` with the labels ``y`` permuted by ``seed``."""
+    """A clone of ``estimator`` fitted on ``X`` with the labels ``y`` permuted by ``seed``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.random.default_rng(0).standard_normal((20, 3)), np.repeat([0, 1], 10)
+    >>> est = LogisticRegression()
+    >>> permuted = fit_on_permuted_labels(est, X, y, seed=0)
+    >>> permuted is est, permuted.coef_.shape
+    (False, (1, 3))
+    """
     from sklearn.base import clone
 
     y = np.asarray(y)
@@ -269,6 +317,12 @@ def map_stability(maps: Sequence[Any]) -> float | None:
     -------
     float or None
         None when every pair is undefined (constant maps).
+
+    Examples
+    --------
+    >>> base = np.arange(10.0)
+    >>> round(map_stability([base, base + 0.1, base[::-1]]), 2)
+    -0.33
     """
     maps = [np.asarray(m, float) for m in maps]
     if len(maps) < 2:
@@ -279,7 +333,15 @@ def map_stability(maps: Sequence[Any]) -> float | None:
 
 
 def sanity_verdict(checks: Sequence[SanityCheck]) -> str:
-    """``fail`` if any deciding row fails, ``pass`` if all pass, else ``undefined``."""
+    """``fail`` if any deciding row fails, ``pass`` if all pass, else ``undefined``.
+
+    Examples
+    --------
+    >>> rows = [SanityCheck("model randomisation", "all layers", 0.1, "pass"),
+    ...         SanityCheck("label randomisation", "refit on permuted labels", 0.9, "fail")]
+    >>> sanity_verdict(rows), sanity_verdict(rows[:1])
+    ('fail', 'pass')
+    """
     final = [c.verdict for c in checks if c.final]
     if "fail" in final:
         return "fail"

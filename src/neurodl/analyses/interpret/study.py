@@ -100,6 +100,24 @@ class MethodResult:
         ``pass``, ``fail`` or ``undefined`` (:func:`~.sanity.sanity_verdict`).
     time_s : float
         Seconds to compute the held-out maps (all folds).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from neurodl.data.attribution_sim import simulate_attribution_eeg
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> ds = simulate_attribution_eeg(n_trials=60, n_channels=4, n_sources=1, n_suppressors=1)
+    >>> net = NeuralClassifier("linear", max_epochs=3, validation_fraction=0.0, random_state=0)
+    >>> linear = make_pipeline(FunctionTransformer(lambda Z: Z.reshape(len(Z), -1)),
+    ...                        LogisticRegression())
+    >>> study = attribution_study(ds, net, linear, network_methods=["gradient_x_input"],
+    ...                           linear_methods=["linear_pattern"], n_splits=2, n_seeds=1,
+    ...                           checks=False)
+    >>> m = study.methods[0]
+    >>> m.map.shape, len(m.fold_maps), sorted(m.scores)[:2]
+    ((4, 64), 2, ['mass_sources', 'mass_suppressors'])
     """
 
     method: str
@@ -127,6 +145,23 @@ class AttributionStudy:
         Held-out balanced accuracy per fold of ``network`` and ``linear``.
     n_splits, n_explain, n_check_samples : int
     threshold : float
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from neurodl.data.attribution_sim import simulate_attribution_eeg
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> ds = simulate_attribution_eeg(n_trials=60, n_channels=4, n_sources=1, n_suppressors=1)
+    >>> net = NeuralClassifier("linear", max_epochs=3, validation_fraction=0.0, random_state=0)
+    >>> linear = make_pipeline(FunctionTransformer(lambda Z: Z.reshape(len(Z), -1)),
+    ...                        LogisticRegression())
+    >>> study = attribution_study(ds, net, linear, network_methods=["gradient_x_input"],
+    ...                           linear_methods=["linear_pattern"], n_splits=2, n_seeds=1,
+    ...                           checks=False)
+    >>> [(m.method, m.model) for m in study.methods], study.n_splits
+    ([('gradient_x_input', 'network'), ('linear_pattern', 'linear')], 2)
     """
 
     methods: list[MethodResult]
@@ -224,6 +259,23 @@ def attribution_study(
     Returns
     -------
     AttributionStudy
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from neurodl.data.attribution_sim import simulate_attribution_eeg
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> ds = simulate_attribution_eeg(n_trials=60, n_channels=4, n_sources=1, n_suppressors=1)
+    >>> net = NeuralClassifier("linear", max_epochs=3, validation_fraction=0.0, random_state=0)
+    >>> linear = make_pipeline(FunctionTransformer(lambda Z: Z.reshape(len(Z), -1)),
+    ...                        LogisticRegression())
+    >>> study = attribution_study(ds, net, linear, network_methods=["gradient_x_input"],
+    ...                           linear_methods=["linear_pattern"], n_splits=2, n_seeds=1,
+    ...                           checks=False)
+    >>> sorted(study.fold_scores), len(study.fold_scores["network"])
+    (['linear', 'network'], 2)
     """
     from sklearn.base import clone
     from sklearn.metrics import balanced_accuracy_score

@@ -54,6 +54,15 @@ def score_map(values: Any, truth: Mapping[str, Any]) -> dict[str, float | None]:
         ``n_sources`` channels that are sources), ``rank_elements`` (fraction of the top-k
         channel x time elements inside the true sources x window, k = their number).
         None where the map is all zeros.
+
+    Examples
+    --------
+    >>> truth = {"source_channels": [0], "suppressor_channels": [1], "window_samples": (2, 4)}
+    >>> m = np.zeros((3, 6))
+    >>> m[0, 2:4] = 1.0  # all of the map on the source channel, inside the window
+    >>> s = score_map(m, truth)
+    >>> s["mass_sources"], s["mass_suppressors"], s["mass_window"]
+    (1.0, 0.0, 1.0)
     """
     arr = _check_map(values, truth)
     src = list(truth["source_channels"])
