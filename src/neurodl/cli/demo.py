@@ -7,6 +7,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from .run import add_output_flags
+
 DEMO_CONFIG = "demo.yaml"
 
 
@@ -24,17 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "test and write report.html + results.json. No data or internet needed.",
     )
     p.add_argument("--out", default="neurodl_out", help="output folder (default: neurodl_out)")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output folder (only one a neurodl run wrote)",
-    )
-    p.add_argument(
-        "--pseudonymise-subjects",
-        action="store_true",
-        help="replace subject codes by pseudonyms in results, report and logs (P1, P2...; "
-        "keyed pseudonyms with $NEURODL_PSEUDONYM_KEY)",
-    )
+    add_output_flags(p)
     p.add_argument(
         "--n-permutations",
         type=int,

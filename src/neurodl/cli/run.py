@@ -18,17 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="path to the YAML config file")
     p.add_argument("--out", default=None, help="output folder (default: neurodl_out/<config name>)")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output folder (only one a neurodl run wrote)",
-    )
-    p.add_argument(
-        "--pseudonymise-subjects",
-        action="store_true",
-        help="replace subject codes by pseudonyms in results, report and logs (P1, P2...; "
-        "keyed pseudonyms with $NEURODL_PSEUDONYM_KEY)",
-    )
+    add_output_flags(p)
     p.add_argument(
         "--check",
         action="store_true",
@@ -41,6 +31,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="print the validated config with every default filled in, as JSON, and exit",
     )
     p.set_defaults(func=_run)
+
+
+def add_output_flags(p: argparse.ArgumentParser) -> None:
+    """Add ``--overwrite`` and ``--pseudonymise-subjects`` (read by ``run_config`` and ``main``)."""
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output folder (only one a neurodl run wrote)",
+    )
+    p.add_argument(
+        "--pseudonymise-subjects",
+        action="store_true",
+        help="replace subject codes by pseudonyms in results, report and logs (P1, P2...; "
+        "keyed pseudonyms with $NEURODL_PSEUDONYM_KEY)",
+    )
 
 
 def summarize(result: Any, out: Path | None) -> str:
