@@ -25,8 +25,9 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ...exceptions import DataFormatError
 
@@ -69,23 +70,36 @@ class CheckpointWarning(UserWarning):
     """A checkpoint was refused (corrupt, edited, foreign, or unreadable) and not resumed."""
 
 
+@contextlib.contextmanager
+def _replacing(path: Path, mode: str, write: Callable[[IO[Any]], None]) -> Iterator[str]:
+    """Write a temporary file beside ``path`` and yield its name; it replaces ``path`` on leaving.
+
+    ``write(fh)`` fills the file (opened with ``mode``), which is then flushed, fsynced and
+    closed before the block runs; any error, in ``write`` or in the block, removes it and leaves
+    ``path`` as it was.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     """``torch.save`` to a temporary file in the same folder, fsync, then ``os.replace``."""
     import torch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _replacing(path, "wb", lambda fh: torch.save(obj, fh)):
+        pass
     return path
 
 
@@ -305,12 +319,7 @@ def _save_with_hash(state: dict[str, Any], path: Path) -> Path:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with _replacing(path, "wb", lambda fh: torch.save(state, fh)) as tmp:
         stamp = {
             "sha256": _sha256(Path(tmp)),
             "epoch": state["epoch"],
@@ -321,26 +330,12 @@ def _save_with_hash(state: dict[str, Any], path: Path) -> Path:
             os.replace(path, _previous(path))
             os.replace(_sidecar(path), _sidecar(_previous(path)))
         _write_text_atomic(_sidecar(path), json.dumps(stamp) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return path
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _replacing(path, "w", lambda fh: fh.write(text)):
+        pass
 
 
 def restore_checkpoint(run: Any, ckpt: dict[str, Any]) -> int:
