@@ -63,7 +63,13 @@ def check_policy(rule: str, value: Any) -> str:
 
 @dataclass(frozen=True)
 class Exclusion:
-    """One subject (or region) left out, with the rule and the detail."""
+    """One subject (or region) left out, with the rule and the detail.
+
+    Examples
+    --------
+    >>> Exclusion("sub-03", "constant_regions", "region 7 is constant")
+    Exclusion(subject='sub-03', rule='constant_regions', detail='region 7 is constant')
+    """
 
     subject: str
     rule: str
@@ -99,6 +105,14 @@ class SubjectCohort:
         Everything left out, with its rule.
     info : dict
         Provenance (dataset, feature kind, region count, ...).
+
+    Examples
+    --------
+    >>> cohort = SubjectCohort(np.zeros((4, 3)), np.array([0, 1, 0, 1]),
+    ...                        np.array(["s1", "s2", "s3", "s4"]), np.array(["A", "A", "B", "B"]),
+    ...                        pd.DataFrame({"age": [30, 40, 50, 60]}), ["control", "patient"])
+    >>> cohort.X.shape, cohort.unit, cohort.classes
+    ((4, 3), 'subject', ['control', 'patient'])
     """
 
     X: np.ndarray
@@ -222,6 +236,11 @@ def check_same_regions(series: Sequence[np.ndarray], subjects: Sequence[str]) ->
     ------
     DataFormatError
         A series is not 2-D, or the subjects do not all have the same number of regions.
+
+    Examples
+    --------
+    >>> check_same_regions([np.zeros((100, 5)), np.zeros((80, 5))], ["s1", "s2"])
+    5
     """
     widths = []
     for ts, sub in zip(series, subjects):
@@ -252,6 +271,15 @@ def exclude_constant_regions(
     keep_subjects : ndarray of bool of shape (n_subjects,)
     keep_regions : ndarray of bool of shape (n_regions,)
     exclusions : list of Exclusion
+
+    Examples
+    --------
+    >>> series = [np.random.default_rng(i).standard_normal((50, 3)) for i in range(3)]
+    >>> series[2][:, 1] = 0.0  # subject s3 has a constant region
+    >>> keep_subj, keep_reg, excl = exclude_constant_regions(series, ["s1", "s2", "s3"],
+    ...                                                      "exclude_subjects")
+    >>> keep_subj.tolist(), keep_reg.tolist(), [e.subject for e in excl]
+    ([True, True, False], [True, True, True], ['s3'])
     """
     check_policy("constant_regions", policy)
     n_regions = check_same_regions(series, subjects)
@@ -289,7 +317,16 @@ def exclude_constant_regions(
 def exclude_single_class_sites(
     y: np.ndarray, sites: np.ndarray, subjects: np.ndarray, policy: str
 ) -> tuple[np.ndarray, list[Exclusion]]:
-    """Apply the single-class-site rule; return the rows kept and the exclusions."""
+    """Apply the single-class-site rule; return the rows kept and the exclusions.
+
+    Examples
+    --------
+    >>> y, sites = np.array([0, 1, 0, 0]), np.array(["A", "A", "B", "B"])
+    >>> keep, excl = exclude_single_class_sites(y, sites, np.array(["s1", "s2", "s3", "s4"]),
+    ...                                         "exclude")
+    >>> keep.tolist(), sorted({e.rule for e in excl})
+    ([True, True, False, False], ['single_class_sites'])
+    """
     check_policy("single_class_sites", policy)
     bad = [str(s) for s in sorted(set(sites)) if len(np.unique(y[sites == s])) < 2]
     if not bad:

@@ -77,6 +77,14 @@ def subject_covariances(
     ------
     DataFormatError
         Subjects with different numbers of regions, or fewer than 2 time points.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ts = [rng.standard_normal((100, 4)), rng.standard_normal((80, 4))]  # lengths may differ
+    >>> C = subject_covariances(ts)
+    >>> C.shape, bool(np.allclose(C, C.transpose(0, 2, 1)))
+    ((2, 4, 4), True)
     """
     from nilearn import signal
     from sklearn.covariance import LedoitWolf

@@ -120,6 +120,12 @@ def covariance_tangent_features(
     -------
     sklearn.pipeline.Pipeline
         ``transform`` gives (n_subjects, n_channels * (n_channels + 1) / 2).
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((6, 3, 256))  # 6 subjects, 3 channels
+    >>> covariance_tangent_features(128.0).fit_transform(X).shape  # 3 * 4 / 2 = 6 features
+    (6, 6)
     """
     from pyriemann.estimation import Covariances
     from pyriemann.tangentspace import TangentSpace

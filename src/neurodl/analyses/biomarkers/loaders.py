@@ -90,6 +90,12 @@ def load_abide_cohort(
     -------
     SubjectCohort
         ``X`` of shape (n_subjects, 200, 200) float32 covariances of the z-scored series.
+
+    Examples
+    --------
+    >>> cohort = load_abide_cohort("data/abide_pcp_cc200", sites=["NYU"])  # doctest: +SKIP
+    >>> cohort.X.shape[1:], cohort.classes  # doctest: +SKIP
+    ((200, 200), ['control', 'autism'])
     """
     root = Path(root)
     for rule, value in (
@@ -184,6 +190,12 @@ def load_eegmat_cohort(
     SubjectCohort
         ``X`` of shape (n_subjects, 19, seconds * 500) in volts; confounds age and sex (0 M,
         1 F); one site.
+
+    Examples
+    --------
+    >>> cohort = load_eegmat_cohort("data/eegmat", seconds=60.0)  # doctest: +SKIP
+    >>> cohort.X.shape[1:]  # doctest: +SKIP
+    (19, 30000)
     """
     from ...datasets.eegmat import EEGMAT_SFREQ, read_eegmat, read_eegmat_subjects
 
@@ -237,6 +249,12 @@ def load_bonn_cohort(root: str | Path) -> SubjectCohort:
     -------
     SubjectCohort
         ``X`` of shape (200, 1, 4097); ``unit="segment"``.
+
+    Examples
+    --------
+    >>> cohort = load_bonn_cohort("data/bonn")  # doctest: +SKIP
+    >>> cohort.X.shape, cohort.unit  # doctest: +SKIP
+    ((200, 1, 4097), 'segment')
     """
     from ...datasets.bonn import read_bonn
 

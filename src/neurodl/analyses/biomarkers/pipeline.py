@@ -183,6 +183,16 @@ class InnerCVSelect(BaseEstimator):
         Mean inner balanced accuracy of each candidate.
     best_estimator_ : estimator
         The chosen candidate refitted on all training subjects.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.analyses.biomarkers import simulate_cohort
+    >>> cohort = simulate_cohort(30, 6, n_sites=2, group_effect=1.5, n_informative=2, seed=0)
+    >>> sel = InnerCVSelect({"strong": LogisticRegression(C=1.0),
+    ...                      "weak": LogisticRegression(C=1e-6)})
+    >>> sel.fit(cohort.X, cohort.y, sites=cohort.sites).best_name_, sorted(sel.inner_scores_)
+    ('strong', ['strong', 'weak'])
     """
 
     def __init__(
@@ -266,6 +276,15 @@ class SubjectCV:
         Final linear weights per fold (None when the model has none).
     selected : list of str or None
         The candidate chosen in each fold by :class:`InnerCVSelect`.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.analyses.biomarkers import simulate_cohort
+    >>> cohort = simulate_cohort(30, 6, n_sites=2, group_effect=1.5, n_informative=2, seed=0)
+    >>> res = subject_cross_validate(LogisticRegression(), cohort, "leave-one-site-out")
+    >>> len(res.fold_metrics), res.y_score.shape, len(res.weights)
+    (2, (30,), 2)
     """
 
     cv: CVResult
@@ -278,7 +297,17 @@ class SubjectCV:
 def subject_splits(
     cohort: SubjectCohort, protocol: str | Protocol, **params: Any
 ) -> tuple[Protocol, list[tuple[np.ndarray, np.ndarray, str]]]:
-    """Folds of a named protocol over the cohort's subjects, each leakage-checked."""
+    """Folds of a named protocol over the cohort's subjects, each leakage-checked.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.analyses.biomarkers import simulate_cohort
+    >>> cohort = simulate_cohort(30, 6, n_sites=2, group_effect=1.5, n_informative=2, seed=0)
+    >>> protocol, folds = subject_splits(cohort, "leave-one-site-out")
+    >>> [(len(train), len(test), name) for train, test, name in folds]
+    [(15, 15, 'site0'), (15, 15, 'site1')]
+    """
     proto = get_protocol(protocol, **params)
     ds = cohort.to_epochs_dataset()
     splits = proto.splits(ds)
@@ -344,6 +373,15 @@ def subject_cross_validate(
     Returns
     -------
     SubjectCV
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.analyses.biomarkers import simulate_cohort
+    >>> cohort = simulate_cohort(30, 6, n_sites=2, group_effect=1.5, n_informative=2, seed=0)
+    >>> res = subject_cross_validate(LogisticRegression(), cohort, "leave-one-site-out")
+    >>> res.cv.scores.round(2).tolist(), res.fold_metrics[0]["n_test"]  # one fold per site
+    ([0.81, 0.93], 15)
     """
     if set(np.unique(cohort.y)) - {0, 1}:
         raise DataFormatError(
@@ -416,6 +454,15 @@ def subject_permutation_test(
     -------
     PermutationResult
         ``p = (1 + #{null >= observed}) / (1 + n_permutations)``; ``unit="subject"``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.analyses.biomarkers import simulate_cohort
+    >>> cohort = simulate_cohort(30, 6, n_sites=2, group_effect=1.5, n_informative=2, seed=0)
+    >>> perm = subject_permutation_test(LogisticRegression(), cohort, n_permutations=19)
+    >>> round(perm.score, 2), perm.p_value, perm.within, perm.unit
+    (0.87, 0.05, 'site', 'subject')
     """
     if (
         isinstance(n_permutations, bool)

@@ -49,6 +49,12 @@ def simulate_cohort(
     SubjectCohort
         ``X`` of shape (n_subjects, n_features); ``info["informative"]`` lists the true features;
         confounds ``age``.
+
+    Examples
+    --------
+    >>> cohort = simulate_cohort(30, 6, n_sites=3, group_effect=1.0, site_shift=0.5)
+    >>> cohort.X.shape, sorted(set(cohort.sites.tolist())), np.bincount(cohort.y).tolist()
+    ((30, 6), ['site0', 'site1', 'site2'], [15, 15])
     """
     rng = np.random.default_rng(seed)
     sites = np.arange(n_subjects) % n_sites

@@ -86,6 +86,14 @@ def subject_metrics_ci(
     -------
     dict
         metric -> ``{"estimate", "low", "high"}``.
+
+    Examples
+    --------
+    >>> y_true = np.array([0] * 10 + [1] * 10)
+    >>> y_pred = np.array([0] * 8 + [1] * 2 + [1] * 9 + [0])
+    >>> out = subject_metrics_ci(y_true, y_pred, n_boot=200)
+    >>> round(out["balanced_accuracy"]["estimate"], 2), sorted(out["balanced_accuracy"])
+    (0.85, ['estimate', 'high', 'low'])
     """
     y, pred = np.asarray(y_true), np.asarray(y_pred)
     score = None if y_score is None else np.asarray(y_score, dtype=float)
@@ -135,6 +143,16 @@ def effect_sizes(
     -------
     dict of ndarray of shape (n_features,)
         ``name, cohens_d, hedges_g, g_low, g_high, t, p, q, significant``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 50)
+    >>> X = rng.standard_normal((100, 2))
+    >>> X[:, 0] += y  # d = 1 on the first feature
+    >>> es = effect_sizes(X, y, names=["f0", "f1"])
+    >>> es["hedges_g"].round(1).tolist(), es["significant"].tolist()
+    ([0.9, -0.2], [True, False])
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
@@ -195,6 +213,14 @@ def weight_stability(weights: Any, *, top_k: int = 50) -> dict[str, Any]:
         ``mean_jaccard_top_k`` (mean pairwise overlap of the top-k sets), ``selection_frequency``
         (ndarray of shape (n_features,): fraction of fits in whose top-k each feature is),
         ``top_k``, ``n_fits``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> w = np.r_[5.0, 4.0, np.zeros(8)] + 0.1 * rng.standard_normal((5, 10))  # 5 folds
+    >>> out = weight_stability(w, top_k=2)
+    >>> out["mean_jaccard_top_k"], out["selection_frequency"][:3].tolist(), out["n_fits"]
+    (1.0, [1.0, 1.0, 0.0], 5)
     """
     W = np.asarray(weights, dtype=float)
     if W.ndim != 2 or len(W) < 2:
@@ -229,6 +255,12 @@ def minimum_detectable_effect(
         ``n_relabelings``: number of distinct label assignments C(n, n1);
         ``min_p_value_exact``: the smallest p-value a permutation test over subjects can reach
         (1 / C(n, n1) when enumerating, 1/(n_perm+1) with n_perm random permutations).
+
+    Examples
+    --------
+    >>> out = minimum_detectable_effect(20, 20)
+    >>> round(out["min_detectable_d"], 2), out["n_relabelings"]
+    (0.91, 137846528820.0)
     """
     from math import comb
 
