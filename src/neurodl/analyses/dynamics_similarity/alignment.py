@@ -35,7 +35,17 @@ __all__ = [
 
 
 def samples_of(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten two trajectory arrays into centred samples ``(n_conditions * n_times, n_units)``."""
+    """Flatten two trajectory arrays into centred samples ``(n_conditions * n_times, n_units)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((4, 20, 3))  # 4 conditions, 20 time points, 3 units
+    >>> M = rng.standard_normal((3, 5))
+    >>> A, B = samples_of(X, X @ M)
+    >>> A.shape, B.shape, bool(np.allclose(A.mean(axis=0), 0))
+    ((80, 3), (80, 5), True)
+    """
     x, y = check_pair(X, Y)
     xs = x.reshape(-1, x.shape[2])
     ys = y.reshape(-1, y.shape[2])
@@ -106,7 +116,18 @@ def canonical_correlations(
 
 
 def cca_similarity(X: Any, Y: Any, *, n_components: int | None = None, reg: float = 0.0) -> float:
-    """Mean canonical correlation (see :func:`canonical_correlations`); 1 = linearly identical."""
+    """Mean canonical correlation (see :func:`canonical_correlations`); 1 = linearly identical.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((4, 20, 3))  # 4 conditions, 20 time points, 3 units
+    >>> M = rng.standard_normal((3, 5))
+    >>> round(cca_similarity(X, X @ M), 3)  # an invertible linear map: identical
+    1.0
+    >>> bool(cca_similarity(X, rng.standard_normal((4, 20, 3))) < 0.5)
+    True
+    """
     return float(np.mean(canonical_correlations(X, Y, n_components=n_components, reg=reg)))
 
 
@@ -173,6 +194,16 @@ def procrustes_align(
         Orthogonal; ``n_dims`` = the larger unit count (or ``n_components``).
     aligned : ndarray of shape (n_samples, n_dims)
         ``Y`` (centred, unit norm, zero-padded) rotated onto ``X``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((4, 20, 3))  # 4 conditions, 20 time points, 3 units
+    >>> M = rng.standard_normal((3, 5))
+    >>> Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]  # a rotation
+    >>> R, aligned = procrustes_align(X, X @ Q)
+    >>> R.shape, aligned.shape, bool(np.allclose(R @ Q.T @ Q, R))
+    ((3, 3), (80, 3), True)
     """
     x, y = _prepared(X, Y, n_components)
     rotation, _ = orthogonal_procrustes(y, x)

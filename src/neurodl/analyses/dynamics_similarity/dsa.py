@@ -56,6 +56,13 @@ def delay_embed(X: Any, n_delays: int, delay_interval: int = 1) -> np.ndarray:
     H : ndarray of shape (n_conditions, n_times - (n_delays - 1) * delay_interval, n_units * n_delays)
         Row ``t`` holds ``[x(t + span), x(t + span - delay_interval), ..., x(t)]`` (newest first,
         as in the reference), ``span = (n_delays - 1) * delay_interval``.
+
+    Examples
+    --------
+    >>> X = np.arange(10.0).reshape(5, 2)  # 5 time points, 2 units
+    >>> H = delay_embed(X, n_delays=2)
+    >>> H.shape, H[0, 0].tolist()  # newest copy first: [x(1), x(0)]
+    ((1, 4, 4), [2.0, 3.0, 0.0, 1.0])
     """
     x = as_trajectories(X, "X")
     n_delays = check_int(n_delays, "n_delays", 1)
@@ -86,6 +93,17 @@ class HavokDMD:
     singular_values : ndarray of shape (n_units * n_delays,)
         Of the Hankel matrix, all of them.
     rank, n_delays, delay_interval : int
+
+    Examples
+    --------
+    >>> A = np.array([[0.9, -0.2], [0.2, 0.9]])
+    >>> X = np.zeros((50, 2))
+    >>> X[0] = [1.0, 0.0]
+    >>> for t in range(49):
+    ...     X[t + 1] = A @ X[t]
+    >>> model = fit_havok_dmd(X, n_delays=2, rank=2)
+    >>> model.operator.shape, model.singular_values.shape, model.rank
+    ((2, 2), (4,), 2)
     """
 
     operator: np.ndarray
@@ -130,6 +148,17 @@ def fit_havok_dmd(
     Returns
     -------
     model : HavokDMD
+
+    Examples
+    --------
+    >>> A = np.array([[0.9, -0.2], [0.2, 0.9]])  # a damped rotation
+    >>> X = np.zeros((50, 2))
+    >>> X[0] = [1.0, 0.0]
+    >>> for t in range(49):
+    ...     X[t + 1] = A @ X[t]
+    >>> model = fit_havok_dmd(X)
+    >>> np.sort(np.abs(np.linalg.eigvals(model.operator))).round(3).tolist()  # |0.9 +- 0.2i|
+    [0.922, 0.922]
     """
     H = delay_embed(X, n_delays, delay_interval)
     rank = check_int(rank, "rank", 1, allow_none=True)
@@ -258,6 +287,14 @@ def similarity_transform_distance(
     Returns
     -------
     distance : float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> A = np.array([[0.9, -0.2], [0.2, 0.9]])
+    >>> Q = np.linalg.qr(rng.standard_normal((2, 2)))[0]
+    >>> round(similarity_transform_distance(A, Q.T @ A @ Q), 3)  # same dynamics, rotated
+    0.0
     """
     if score_method not in SCORE_METHODS:
         raise ConfigError(

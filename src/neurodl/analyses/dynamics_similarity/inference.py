@@ -51,6 +51,14 @@ def rsa_similarity(
     Each condition's pattern is its whole trajectory (``n_times * n_units`` values); the RDMs
     come from :func:`neurodl.analyses.rsa.compute_rdm` and are compared with
     :func:`neurodl.analyses.rsa.compare_rdms` (``method``, default Spearman).
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import conjugate_pair
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=3,
+    ...                       shared_starts=True)  # Y = X M exactly
+    >>> round(rsa_similarity(X, X), 3), bool(rsa_similarity(X, Y) > 0)
+    (1.0, True)
     """
     from ..rsa import compare_rdms, compute_rdm
 
@@ -67,7 +75,14 @@ def rsa_similarity(
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """One comparison method: its function, direction and default null."""
+    """One comparison method: its function, direction and default null.
+
+    Examples
+    --------
+    >>> spec = METHODS["dsa"]
+    >>> spec.higher_is_similar, spec.default_null, spec.description
+    (False, 'time', 'DSA angular distance (rad)')
+    """
 
     func: Callable[..., float]
     higher_is_similar: bool
@@ -125,6 +140,16 @@ def shuffle_null(
     Returns
     -------
     null : ndarray of shape (n_shuffles,)
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import conjugate_pair
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=3,
+    ...                       shared_starts=True)  # Y = X M exactly
+    >>> from neurodl.analyses.dynamics_similarity import cca_similarity
+    >>> null = shuffle_null(cca_similarity, X, Y, kind="condition", n_shuffles=10)
+    >>> null.shape
+    (10,)
     """
     if kind not in NULL_KINDS:
         raise ConfigError(
@@ -158,6 +183,16 @@ def bootstrap_conditions(
     low, high : float
     scores : ndarray of shape (n_valid,)
         Bootstrap scores (resamples where the score failed, e.g. all one condition, are dropped).
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import conjugate_pair
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=3,
+    ...                       shared_starts=True)  # Y = X M exactly
+    >>> from neurodl.analyses.dynamics_similarity import cca_similarity
+    >>> low, high, scores = bootstrap_conditions(cca_similarity, X, Y, n_boot=20)
+    >>> bool(low <= high), scores.ndim
+    (True, 1)
     """
     n_boot = check_int(n_boot, "n_boot", 1)
     ci = check_float(ci, "ci", 0.0, 1.0)
@@ -226,6 +261,17 @@ def bootstrap_trials(
     -------
     low, high : float
     scores : ndarray of shape (n_valid,)
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import cca_similarity
+    >>> rng = np.random.default_rng(0)
+    >>> trials = rng.standard_normal((12, 10, 3))  # 12 trials, 10 time points, 3 units
+    >>> conds = np.repeat(["a", "b", "c"], 4)
+    >>> low, high, scores = bootstrap_trials(cca_similarity, trials, conds, trials @ np.eye(3),
+    ...                                      conds, n_boot=10)
+    >>> bool(0 <= low <= high <= 1), scores.shape
+    (True, (10,))
     """
     n_boot = check_int(n_boot, "n_boot", 1)
     ci = check_float(ci, "ci", 0.0, 1.0)
@@ -269,7 +315,17 @@ def bootstrap_trials(
 
 @dataclass
 class MethodComparison:
-    """One method's score, shuffle null and CI (see :func:`compare_dynamics`)."""
+    """One method's score, shuffle null and CI (see :func:`compare_dynamics`).
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import conjugate_pair
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=3,
+    ...                       shared_starts=True)  # Y = X M exactly
+    >>> m = compare_dynamics(X, Y, methods=["cca"], n_shuffles=9, n_boot=5).methods["cca"]
+    >>> m.method, m.higher_is_similar, len(m.null_scores), m.null
+    ('cca', True, 9, 'condition')
+    """
 
     method: str
     score: float
@@ -289,7 +345,17 @@ class MethodComparison:
 
 @dataclass
 class DynamicsComparison:
-    """Every method's :class:`MethodComparison` for one pair of systems."""
+    """Every method's :class:`MethodComparison` for one pair of systems.
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import conjugate_pair
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=3,
+    ...                       shared_starts=True)  # Y = X M exactly
+    >>> res = compare_dynamics(X, Y, methods=["cca", "rsa"], n_shuffles=5, n_boot=5)
+    >>> sorted(res.methods), res.shape_x
+    (['cca', 'rsa'], (4, 20, 3))
+    """
 
     methods: dict[str, MethodComparison]
     shape_x: tuple[int, ...]
@@ -337,6 +403,16 @@ def compare_dynamics(
     Returns
     -------
     comparison : DynamicsComparison
+
+    Examples
+    --------
+    >>> from neurodl.analyses.dynamics_similarity import conjugate_pair
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=3,
+    ...                       shared_starts=True)  # Y = X M exactly
+    >>> res = compare_dynamics(X, Y, methods=["cca", "procrustes"], n_shuffles=9, n_boot=5)
+    >>> cca = res.methods["cca"]
+    >>> bool(cca.score > 0.9), cca.p_value
+    (True, 0.1)
     """
     import time
 

@@ -34,6 +34,12 @@ def dynamics_matrix(kind: str, *, rng: np.random.Generator | None = None) -> np.
     A : ndarray of shape (2, 2)
         ``x[t+1] = A x[t]``. Eigenvalues: rotation ``0.97 e^{+-0.25 i}``; line attractor
         ``{1.0, 0.8}``; stable point ``{0.9, 0.8}`` (each jittered by a few percent).
+
+    Examples
+    --------
+    >>> A = dynamics_matrix("line_attractor")
+    >>> A.shape, np.sort(np.abs(np.linalg.eigvals(A))).round(2).tolist()
+    ((2, 2), [0.8, 1.0])
     """
     if kind not in DYNAMICS:
         raise ConfigError(
@@ -76,6 +82,13 @@ def simulate_linear_system(
     Returns
     -------
     trajectories : ndarray of shape (n_conditions, n_times, n_units or d)
+
+    Examples
+    --------
+    >>> A = dynamics_matrix("rotation")
+    >>> X = simulate_linear_system(A, n_conditions=3, n_times=10, n_units=6, seed=0)
+    >>> X.shape
+    (3, 10, 6)
     """
     a = np.asarray(A, dtype=float)
     n_conditions = check_int(n_conditions, "n_conditions", 1)
@@ -114,6 +127,12 @@ def conjugate_pair(
     Returns
     -------
     X, Y : ndarray of shape (n_conditions, n_times, n_units)
+
+    Examples
+    --------
+    >>> X, Y = conjugate_pair("rotation", n_conditions=4, n_times=20, n_units=5)
+    >>> X.shape, Y.shape
+    ((4, 20, 5), (4, 20, 5))
     """
     rng = np.random.default_rng(seed)
     a = dynamics_matrix(kind_x, rng=rng)
