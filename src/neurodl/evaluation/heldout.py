@@ -17,7 +17,12 @@ from ..exceptions import ConfigError
 from .crossval import CVResult, _fold_score
 from .metrics import get_metric
 from .protocols import Protocol, get_protocol
-from .stats import PermutationResult, _resolve_unit, permutation_labels
+from .stats import (
+    PermutationResult,
+    _check_n_permutations,
+    _resolve_unit,
+    permutation_labels,
+)
 
 __all__ = ["held_out_permutation_test"]
 
@@ -126,14 +131,7 @@ def held_out_permutation_test(
     >>> res.p_value
     0.005
     """
-    if (
-        isinstance(n_permutations, bool)
-        or not isinstance(n_permutations, int | np.integer)
-        or n_permutations < 1
-    ):
-        raise ConfigError(
-            f"Invalid value for 'n_permutations'. Allowed: an integer >= 1; got {n_permutations!r}."
-        )
+    _check_n_permutations(n_permutations)
     if cv.y_pred is None or cv.fold is None or cv.sample_index is None:
         raise ConfigError(
             "held_out_permutation_test needs the pooled predictions: cross-validate with "

@@ -173,6 +173,18 @@ def _permutation_unit(shared: tuple, child: np.random.SeedSequence) -> float:
     return _one_permutation(*shared, child)
 
 
+def _check_n_permutations(n_permutations: Any) -> None:
+    """Refuse an ``n_permutations`` that is not an integer >= 1 (bool included)."""
+    if (
+        isinstance(n_permutations, bool)
+        or not isinstance(n_permutations, int | np.integer)
+        or n_permutations < 1
+    ):
+        raise ConfigError(
+            f"Invalid value for 'n_permutations'. Allowed: an integer >= 1; got {n_permutations!r}."
+        )
+
+
 def permutation_test(
     estimator: Any,
     dataset: EpochsDataset,
@@ -243,14 +255,7 @@ def permutation_test(
     >>> round(res.p_value, 2)
     0.05
     """
-    if (
-        isinstance(n_permutations, bool)
-        or not isinstance(n_permutations, int | np.integer)
-        or n_permutations < 1
-    ):
-        raise ConfigError(
-            f"Invalid value for 'n_permutations'. Allowed: an integer >= 1; got {n_permutations!r}."
-        )
+    _check_n_permutations(n_permutations)
     setup = _setup(estimator, dataset, protocol, metric, seed, want_scores=False)
     if within == "protocol":
         within = list(setup.protocol.permute_within) or None
