@@ -109,6 +109,14 @@ def layer_update(layer: nn.Module) -> Update:
     update : callable
         As :func:`cell_update`; for an LSTM the state is ``[h, c]`` of size
         ``2 * hidden_size``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 4, batch_first=True)
+    >>> update = layer_update(lstm)  # the state is [h, c]
+    >>> update(torch.zeros(2, 8), torch.ones(2, 3)).shape
+    torch.Size([2, 8])
     """
     cell_cls = next((c for k, c in _LAYER_CELLS.items() if isinstance(layer, k)), None)
     if cell_cls is None:
@@ -164,6 +172,14 @@ def leaky_rnn_update(
     -------
     update : callable
         ``update(h, x)`` as :func:`cell_update`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> update = leaky_rnn_update(0.5 * np.eye(2), alpha=0.1)
+    >>> h = torch.tensor([[1.0, -1.0]])
+    >>> [round(v, 3) for v in update(h, None)[0].tolist()]  # h + 0.1 * (-h + tanh(0.5 h))
+    [0.946, -0.946]
     """
     if not 0 < alpha <= 1:
         raise ValueError(f"Invalid value for 'alpha': must be in (0, 1]; got {alpha}.")

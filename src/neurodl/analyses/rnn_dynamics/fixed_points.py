@@ -61,6 +61,17 @@ class FixedPoints:
         (one Newton step); large where ``J`` has an eigenvalue near 1, where a tiny ``q`` does
         not pin the point down. Duplicates are merged within ``tol_unique`` plus the two
         points' localisations.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rnn_dynamics import leaky_rnn_update
+    >>> # linear units, W with eigenvalues 1 and 0.5: every point on the first axis is fixed
+    >>> update = leaky_rnn_update(np.diag([1.0, 0.5]), activation=lambda z: z)
+    >>> starts = np.random.default_rng(0).uniform(-1, 1, size=(8, 2))
+    >>> fps = find_fixed_points(update, starts, max_iters=200)
+    >>> fps.points.shape[1], fps.eigenvalues.shape[1], set(fps.stability.tolist())
+    (2, 2, {'marginal'})
     """
 
     points: np.ndarray
@@ -144,6 +155,11 @@ def classify_stability(eigenvalues, *, tol_eig: float = 1e-5) -> np.ndarray:
     -------
     labels : ndarray of shape (n_points,), str
         One of :data:`STABILITY_LABELS` per point.
+
+    Examples
+    --------
+    >>> classify_stability([[0.5, 0.2], [1.5, 1.2], [1.5, 0.5], [1.0, 0.5]]).tolist()
+    ['stable', 'unstable', 'saddle', 'marginal']
     """
     mod = np.abs(np.asarray(eigenvalues))
     if mod.ndim != 2:
@@ -175,6 +191,12 @@ def sample_states(trajectories, n: int, *, noise: float = 0.0, seed: int = 0) ->
     Returns
     -------
     states : ndarray of shape (n, n_hidden)
+
+    Examples
+    --------
+    >>> hidden = np.random.default_rng(0).standard_normal((4, 10, 3))  # trials, steps, units
+    >>> sample_states(hidden, 5, noise=0.01).shape
+    (5, 3)
     """
     if isinstance(trajectories, torch.Tensor):
         trajectories = trajectories.detach().cpu().numpy()
@@ -399,6 +421,17 @@ def find_fixed_points(
     Returns
     -------
     result : FixedPoints
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rnn_dynamics import leaky_rnn_update
+    >>> # linear units, W with eigenvalues 1 and 0.5: every point on the first axis is fixed
+    >>> update = leaky_rnn_update(np.diag([1.0, 0.5]), activation=lambda z: z)
+    >>> starts = np.random.default_rng(0).uniform(-1, 1, size=(8, 2))
+    >>> fps = find_fixed_points(update, starts, max_iters=200)
+    >>> bool(np.allclose(fps.points[:, 1], 0, atol=1e-3)), bool((fps.q < 1e-8).all())
+    (True, True)
     """
     if not callable(update):
         raise TypeError(f"'update' must be callable F(h, x); got {type(update).__name__}.")

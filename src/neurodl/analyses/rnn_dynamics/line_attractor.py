@@ -39,6 +39,18 @@ class LineAttractor:
     leading_moduli : ndarray of shape (n_considered,)
         Largest eigenvalue modulus of each examined point (> 1: an unstable direction, so the
         point is not on an attracting line even if it lies on a line).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rnn_dynamics import leaky_rnn_update
+    >>> # linear units, W with eigenvalues 1 and 0.5: every point on the first axis is fixed
+    >>> update = leaky_rnn_update(np.diag([1.0, 0.5]), activation=lambda z: z)
+    >>> starts = np.random.default_rng(0).uniform(-1, 1, size=(8, 2))
+    >>> from neurodl.analyses.rnn_dynamics import find_fixed_points
+    >>> line = detect_line_attractor(find_fixed_points(update, starts), min_points=3)
+    >>> line.detected, (line.direction.round(3) + 0.0).tolist()  # along the first axis
+    (True, [1.0, 0.0])
     """
 
     detected: bool
@@ -107,6 +119,18 @@ def detect_line_attractor(
     Returns
     -------
     line : LineAttractor
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rnn_dynamics import leaky_rnn_update
+    >>> # linear units, W with eigenvalues 1 and 0.5: every point on the first axis is fixed
+    >>> update = leaky_rnn_update(np.diag([1.0, 0.5]), activation=lambda z: z)
+    >>> starts = np.random.default_rng(0).uniform(-1, 1, size=(8, 2))
+    >>> from neurodl.analyses.rnn_dynamics import find_fixed_points
+    >>> line = detect_line_attractor(find_fixed_points(update, starts), min_points=3)
+    >>> line.detected, line.n_points, round(line.variance_ratio, 3)
+    (True, 8, 1.0)
     """
     pts, eig = fixed_points.points, fixed_points.eigenvalues
     if include_slow:

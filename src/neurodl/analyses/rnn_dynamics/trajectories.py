@@ -25,6 +25,13 @@ class PCATrajectories:
     mean : ndarray of shape (n_hidden,)
     n_trials : ndarray of shape (n_conditions,)
         Trials averaged per condition.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> res = pca_trajectories(rng.normal(size=(6, 10, 5)), ["a", "b"] * 3, n_components=2)
+    >>> res.conditions.tolist(), res.components.shape, res.n_trials.tolist()
+    (['a', 'b'], (2, 5), [3, 3])
     """
 
     conditions: np.ndarray
