@@ -100,3 +100,15 @@ def test_haxby_face_vs_house_config_with_mask(shared_data, tmp_path):
     assert np.count_nonzero(w[inside]) == 530 and np.all(w[~inside] == 0)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Decoder weights on anatomy (house vs face)" in html
+
+
+def test_encoding_report_shows_the_map_on_anatomy(tmp_path):
+    cfg = parse_config(
+        {
+            "task": "encoding",
+            "data": SIM_FMRI,
+            "options": {"n_delays": 4, "test_runs": [4], "segment_length": 8, "cv_folds": 3},
+        }
+    )
+    run_config(cfg, tmp_path / "out")
+    assert "Encoding map on anatomy: ridge" in (tmp_path / "out" / "report.html").read_text()
