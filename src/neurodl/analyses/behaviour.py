@@ -78,6 +78,15 @@ def fit_logistic(stimulus: np.ndarray, choices: np.ndarray) -> tuple[float, floa
     slope, bias : float
         Unpenalised estimates (they diverge for perfectly separable data; then the optimiser
         stops at a large slope).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.uniform(-2, 2, size=2000)
+    >>> choices = (rng.random(2000) < 1 / (1 + np.exp(-(3.0 * s + 0.5)))).astype(int)
+    >>> slope, bias = fit_logistic(s, choices)
+    >>> round(slope, 1), round(bias, 1)
+    (2.9, 0.4)
     """
     from scipy.optimize import minimize
     from scipy.special import expit, log_expit
@@ -112,6 +121,14 @@ class PsychometricCurve:
     confidence : float
     slope, bias : float or None
         Logistic fit ``sigmoid(slope * s + bias)`` (None when ``fit=False``).
+
+    Examples
+    --------
+    >>> s = np.repeat([-1.0, 0.0, 1.0], 10)
+    >>> choices = np.r_[np.zeros(9), 1, np.tile([0, 1], 5), np.ones(8), 0, 0]
+    >>> pc = psychometric_curve(s, choices)
+    >>> pc.levels.tolist(), pc.p_choice1.tolist(), pc.n_trials.tolist()
+    ([-1.0, 0.0, 1.0], [0.1, 0.5, 0.8], [10, 10, 10])
     """
 
     levels: np.ndarray
@@ -236,6 +253,12 @@ def reaction_times(
     rt : ndarray of shape (n_trials,), float
         Step index of the first crossing at or after ``start``; NaN when none. Multiply by
         ``dt`` for milliseconds.
+
+    Examples
+    --------
+    >>> outputs = np.array([[0.0, 0.2, 0.6, 0.9], [0.0, 0.1, 0.2, 0.3]])  # 2 trials x 4 steps
+    >>> reaction_times(outputs, 0.5).tolist()  # NaN: never crossed
+    [2.0, nan]
     """
     out = np.asarray(outputs, dtype=float)
     if out.ndim == 3:
@@ -265,6 +288,13 @@ class ChronometricCurve:
         has no reaction, SEM NaN where it has one).
     n_trials : ndarray of shape (n_levels,)
         Trials with a reaction per level.
+
+    Examples
+    --------
+    >>> rt = np.array([30.0, 34.0, 10.0, np.nan])  # steps; NaN: no reaction
+    >>> cc = chronometric_curve(np.array([0.1, 0.1, 0.5, 0.5]), rt)
+    >>> cc.levels.tolist(), cc.mean_rt.tolist(), cc.n_trials.tolist()
+    ([0.1, 0.5], [32.0, 10.0], [2, 1])
     """
 
     levels: np.ndarray
