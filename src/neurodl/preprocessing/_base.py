@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -100,6 +100,30 @@ def check_n_channels(est: Any, X: np.ndarray) -> None:
             f"X has {X.shape[1]} channels but {type(est).__name__} was fitted on "
             f"{est.n_channels_} channels."
         )
+
+
+class StatelessEpochsTransformer:
+    """Mixin of the stateless epoch transformers (filters, resampling): ``fit`` only validates.
+
+    A subclass defines ``_check_params()`` (validate the parameters, return what ``transform``
+    needs) and a ``transform`` that starts with ``X = self._checked_input(X)``.
+    """
+
+    def _check_params(self) -> Any:
+        raise NotImplementedError
+
+    def fit(self, X: Any, y: Any = None) -> Self:
+        """Validate the parameters and ``X`` of shape (n_samples, n_channels, n_times)."""
+        self._check_params()
+        self.n_channels_ = check_epochs_data(X).shape[1]
+        return self
+
+    def _checked_input(self, X: Any) -> np.ndarray:
+        """``X`` of shape (n_samples, n_channels, n_times), once fitted on as many channels."""
+        check_fitted(self, "n_channels_")
+        X = check_epochs_data(X)
+        check_n_channels(self, X)
+        return X
 
 
 @contextlib.contextmanager

@@ -10,10 +10,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..data import Recording
 from ..exceptions import ConfigError
 from ._base import (
+    StatelessEpochsTransformer,
     capture_warnings,
-    check_epochs_data,
-    check_fitted,
-    check_n_channels,
     check_option,
     check_positive,
     check_recording,
@@ -167,7 +165,7 @@ def notch_filter_recording(
     return out
 
 
-class BandpassFilter(TransformerMixin, BaseEstimator):
+class BandpassFilter(StatelessEpochsTransformer, TransformerMixin, BaseEstimator):
     """Band-pass filter epochs along time (stateless; :func:`mne.filter.filter_data`).
 
     Parameters
@@ -215,22 +213,14 @@ class BandpassFilter(TransformerMixin, BaseEstimator):
         lo, hi = check_band(self.l_freq, self.h_freq, sfreq)  # type: ignore[arg-type]
         return sfreq, lo, hi  # type: ignore[return-value]
 
-    def fit(self, X: Any, y: Any = None) -> BandpassFilter:
-        """Validate the parameters and ``X`` of shape (n_samples, n_channels, n_times)."""
-        self._check_params()
-        self.n_channels_ = check_epochs_data(X).shape[1]
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Return the filtered epochs, shape (n_samples, n_channels, n_times)."""
-        check_fitted(self, "n_channels_")
-        X = check_epochs_data(X)
-        check_n_channels(self, X)
+        X = self._checked_input(X)
         sfreq, lo, hi = self._check_params()
         return _filter_array(X, sfreq, lo, hi, self.method, self.phase)
 
 
-class NotchFilter(TransformerMixin, BaseEstimator):
+class NotchFilter(StatelessEpochsTransformer, TransformerMixin, BaseEstimator):
     """Notch-filter epochs along time (stateless; :func:`mne.filter.notch_filter`).
 
     Parameters
@@ -259,16 +249,8 @@ class NotchFilter(TransformerMixin, BaseEstimator):
         check_option("method", self.method, FILTER_PHASES)
         return sfreq, _check_notch(self.freqs, sfreq)  # type: ignore[arg-type,return-value]
 
-    def fit(self, X: Any, y: Any = None) -> NotchFilter:
-        """Validate the parameters and ``X`` of shape (n_samples, n_channels, n_times)."""
-        self._check_params()
-        self.n_channels_ = check_epochs_data(X).shape[1]
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Return the notched epochs, shape (n_samples, n_channels, n_times)."""
-        check_fitted(self, "n_channels_")
-        X = check_epochs_data(X)
-        check_n_channels(self, X)
+        X = self._checked_input(X)
         sfreq, freqs = self._check_params()
         return _notch_array(X, sfreq, freqs, self.method)

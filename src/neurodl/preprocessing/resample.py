@@ -9,10 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..data import Recording
 from ._base import (
+    StatelessEpochsTransformer,
     capture_warnings,
-    check_epochs_data,
-    check_fitted,
-    check_n_channels,
     check_positive,
     check_recording,
 )
@@ -70,7 +68,7 @@ def resample_recording(rec: Recording, sfreq: float) -> Recording:
     return out
 
 
-class Resample(TransformerMixin, BaseEstimator):
+class Resample(StatelessEpochsTransformer, TransformerMixin, BaseEstimator):
     """Resample epochs along time from ``sfreq`` to ``new_sfreq`` (stateless).
 
     Parameters
@@ -101,16 +99,8 @@ class Resample(TransformerMixin, BaseEstimator):
             check_positive("new_sfreq", self.new_sfreq),
         )
 
-    def fit(self, X: Any, y: Any = None) -> Resample:
-        """Validate the parameters and ``X`` of shape (n_samples, n_channels, n_times)."""
-        self._check_params()
-        self.n_channels_ = check_epochs_data(X).shape[1]
-        return self
-
     def transform(self, X: Any) -> np.ndarray:
         """Return the resampled epochs, shape (n_samples, n_channels, n_times_new)."""
-        check_fitted(self, "n_channels_")
-        X = check_epochs_data(X)
-        check_n_channels(self, X)
+        X = self._checked_input(X)
         old, new = self._check_params()
         return X if old == new else _resample_array(X, old, new)
