@@ -57,6 +57,11 @@ def group_indices(groups: Any, n: int) -> dict[Any, np.ndarray]:
     groups : array-like of shape (n_samples,)
     n : int
         Number of samples (checked against ``len(groups)``).
+
+    Examples
+    --------
+    >>> {k: v.tolist() for k, v in group_indices(["s2", "s1", "s2"], 3).items()}
+    {'s2': [0, 2], 's1': [1]}
     """
     groups = np.asarray(groups)
     if groups.shape != (n,):
@@ -105,6 +110,13 @@ def reference_covariance(
     -------
     R : ndarray of shape (n_chans, n_chans)
         Symmetric positive definite.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((5, 3, 200))  # 5 windows, 3 channels
+    >>> R = reference_covariance(X, method="euclidean")
+    >>> R.shape, bool(np.all(np.linalg.eigvalsh(R) > 0))
+    ((3, 3), True)
     """
     X = _check_3d(X)
     if method not in ALIGN_METHODS:
@@ -195,6 +207,15 @@ def recentre_covariances(C: Any, groups: Any, *, min_windows: int = MIN_WINDOWS)
     Returns
     -------
     C_recentred : ndarray of shape (n_samples, n_chans, n_chans)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((6, 2, 50))
+    >>> C = A @ A.transpose(0, 2, 1) / 50  # 6 covariance matrices of 2 channels
+    >>> Cr = recentre_covariances(C, [0, 0, 0, 1, 1, 1])
+    >>> Cr.shape, bool(np.allclose(Cr, Cr.transpose(0, 2, 1)))
+    ((6, 2, 2), True)
     """
     from pyriemann.geometry.base import invsqrtm
     from pyriemann.geometry.mean import mean_riemann
@@ -225,6 +246,14 @@ def standardize_groups(X: Any, groups: Any, *, eps: float = 1e-12) -> np.ndarray
     Returns
     -------
     X_std : ndarray, same shape as ``X``
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((6, 2)) + np.array([0, 0, 0, 10, 10, 10])[:, None]
+    >>> Z = standardize_groups(X, [0, 0, 0, 1, 1, 1])
+    >>> bool(np.allclose(Z[3:].mean(axis=0), 0)), Z[3:].std(axis=0).round(6).tolist()
+    (True, [1.0, 1.0])
     """
     X = np.asarray(X, dtype=np.float64)
     axes = (0, 2) if X.ndim == 3 else (0,)
@@ -254,6 +283,14 @@ def scale_groups(X: Any, groups: Any, *, target: float = 1.0) -> tuple[np.ndarra
     X_scaled : ndarray, same shape as ``X``
     gains : dict
         Group -> the factor its samples were multiplied by.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((4, 2, 100)) * np.array([1.0, 1.0, 1e-6, 1e-6])[:, None, None]
+    >>> Xs, gains = scale_groups(X, ["a", "a", "b", "b"])  # group b recorded in volts
+    >>> Xs.shape, round(float(Xs[2:].std() / Xs[:2].std()), 1)
+    ((4, 2, 100), 1.0)
     """
     X = _check_3d(X)
     out = np.empty_like(X)

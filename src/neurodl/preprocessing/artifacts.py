@@ -30,6 +30,15 @@ class RejectionReport:
     per_channel : DataFrame
         One row per channel: ``peak_to_peak`` and ``flat`` counts of samples each criterion
         flagged on that channel.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((4, 2, 50)) * 1e-5
+    >>> X[1, 0, 10] = 1e-3  # one large artefact on channel "Fz" of sample 1
+    >>> ds = EpochsDataset(X, y=np.array([0, 1, 0, 1]), ch_names=["Fz", "Cz"])
+    >>> kept, report = reject_by_amplitude(ds, peak_to_peak=5e-4)
+    >>> kept.n_samples, report.dropped.tolist(), report.reasons
+    (3, [1], {1: ['peak_to_peak:Fz']})
     """
 
     n_total: int

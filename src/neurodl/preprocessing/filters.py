@@ -156,6 +156,16 @@ def notch_filter_recording(
     -------
     Recording
         A new recording with the notched data.
+
+    Examples
+    --------
+    >>> from neurodl.data import Recording
+    >>> t = np.arange(2500) / 250.0
+    >>> rec = Recording(np.sin(2 * np.pi * 50 * t)[None, :] + np.sin(2 * np.pi * 5 * t), 250.0)
+    >>> out = notch_filter_recording(rec, 50.0)
+    >>> residual = out.data[0, 500:2000] - np.sin(2 * np.pi * 5 * t[500:2000])  # 5 Hz kept
+    >>> out.data.shape, bool(np.abs(residual).max() < 0.05)
+    ((1, 2500), True)
     """
     check_recording(rec)
     check_option("method", method, FILTER_PHASES)
@@ -235,6 +245,14 @@ class NotchFilter(StatelessEpochsTransformer, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_channels_ : int
+
+    Examples
+    --------
+    >>> t = np.arange(2500) / 250.0  # 10 s epochs (the FIR notch is several seconds long)
+    >>> X = np.sin(2 * np.pi * 50 * t)[None, None, :].repeat(2, axis=0)  # pure 50 Hz
+    >>> Xf = NotchFilter(freqs=50.0, sfreq=250.0).fit_transform(X)
+    >>> Xf.shape, bool(Xf[:, :, 500:2000].std() < 0.01 * X.std())
+    ((2, 1, 2500), True)
     """
 
     def __init__(

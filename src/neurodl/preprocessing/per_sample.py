@@ -23,7 +23,15 @@ PER_SAMPLE_STEPS = frozenset({"bandpass", "notch", "resample", "log_bandpower", 
 
 
 def n_leading_per_sample(steps: list[dict[str, dict[str, Any]]]) -> int:
-    """Number of leading steps (``[{name: params}, ...]``) that work on each sample alone."""
+    """Number of leading steps (``[{name: params}, ...]``) that work on each sample alone.
+
+    Examples
+    --------
+    >>> steps = [{"bandpass": {"l_freq": 8, "h_freq": 30}}, {"resample": {"new_sfreq": 64}},
+    ...          {"standardize": {}}]
+    >>> n_leading_per_sample(steps)  # bandpass and resample work on each sample alone
+    2
+    """
     n = 0
     for step in steps:
         (name,) = step
@@ -34,7 +42,16 @@ def n_leading_per_sample(steps: list[dict[str, dict[str, Any]]]) -> int:
 
 
 def rate_after(pipeline: Any, sfreq: float | None) -> float | None:
-    """Sampling rate of the data after ``pipeline`` (changed by its ``resample`` steps)."""
+    """Sampling rate of the data after ``pipeline`` (changed by its ``resample`` steps).
+
+    Examples
+    --------
+    >>> steps = [{"bandpass": {"l_freq": 8, "h_freq": 30}}, {"resample": {"new_sfreq": 64}},
+    ...          {"standardize": {}}]
+    >>> lead, rest = split_preprocessing(steps, sfreq=128.0)
+    >>> rate_after(lead, 128.0), rate_after(None, 128.0)
+    (64.0, 128.0)
+    """
     if pipeline is None:
         return sfreq
     for _, step in pipeline.steps:
@@ -61,6 +78,14 @@ def split_preprocessing(
     lead, rest : sklearn Pipeline or None
         ``lead`` holds the leading per-sample steps, ``rest`` the others (built at the rate
         ``lead`` leaves); either is None when empty.
+
+    Examples
+    --------
+    >>> steps = [{"bandpass": {"l_freq": 8, "h_freq": 30}}, {"resample": {"new_sfreq": 64}},
+    ...          {"standardize": {}}]
+    >>> lead, rest = split_preprocessing(steps, sfreq=128.0)
+    >>> [name for name, _ in lead.steps], [name for name, _ in rest.steps]
+    (['bandpass', 'resample'], ['standardize'])
     """
     from .registry import build_pipeline
 
@@ -93,6 +118,17 @@ def preprocess_before_split(
         The fitted per-sample steps.
     rest : sklearn Pipeline or None
         The unfitted steps to fit inside each training fold.
+
+    Examples
+    --------
+    >>> steps = [{"bandpass": {"l_freq": 8, "h_freq": 30}}, {"resample": {"new_sfreq": 64}},
+    ...          {"standardize": {}}]
+    >>> import numpy as np
+    >>> from neurodl.data import EpochsDataset
+    >>> ds = EpochsDataset(np.random.default_rng(0).standard_normal((4, 2, 256)), sfreq=128.0)
+    >>> samples, lead, rest = preprocess_before_split(ds, steps)
+    >>> samples.X.shape, samples.sfreq, [name for name, _ in rest.steps]
+    ((4, 2, 128), 64.0, ['standardize'])
     """
     import numpy as np
 
