@@ -98,6 +98,17 @@ def read(path: str | Path, **kwargs: Any) -> Any:
     Returns
     -------
     Recording, VolumeSeries, SpikeTrains, EpochsDataset or Annotations
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, mne, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x_raw.fif"
+    >>> info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 500)), info, verbose="error")
+    >>> _ = raw.save(path, verbose="error")
+    >>> rec = read(path)  # the reader is chosen from the file
+    >>> type(rec).__name__, rec.data.shape, rec.sfreq
+    ('Recording', (2, 500), 100.0)
     """
     import inspect
 

@@ -53,6 +53,21 @@ class BIDSFile:
         Entities parsed from the file name (``sub``, ``ses``, ``task``, ``acq``, ``run``, ...).
     root : Path
         The BIDS root.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile, mne
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "dataset_description.json").write_text(json.dumps({"Name": "demo",
+    ...                                                                  "BIDSVersion": "1.8.0"}))
+    >>> meg = root / "sub-01" / "meg"
+    >>> meg.mkdir(parents=True)
+    >>> raw = mne.io.RawArray(np.zeros((2, 300)), mne.create_info(["MEG1", "MEG2"], 100.0, "mag"),
+    ...                       verbose="error")
+    >>> _ = raw.save(meg / "sub-01_task-rest_run-01_meg.fif", verbose="error")
+    >>> f = find_bids_files(root)[0]
+    >>> f.datatype, f.entities, f.path.name
+    ('meg', {'sub': '01', 'task': 'rest', 'run': '01'}, 'sub-01_task-rest_run-01_meg.fif')
     """
 
     path: Path
@@ -186,6 +201,20 @@ def find_bids_files(
         or no file matches the combination.
     ValueError
         Unknown ``datatype``.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile, mne
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "dataset_description.json").write_text(json.dumps({"Name": "demo",
+    ...                                                                  "BIDSVersion": "1.8.0"}))
+    >>> meg = root / "sub-01" / "meg"
+    >>> meg.mkdir(parents=True)
+    >>> raw = mne.io.RawArray(np.zeros((2, 300)), mne.create_info(["MEG1", "MEG2"], 100.0, "mag"),
+    ...                       verbose="error")
+    >>> _ = raw.save(meg / "sub-01_task-rest_run-01_meg.fif", verbose="error")
+    >>> [f.path.name for f in find_bids_files(root, subjects="01", runs=1, datatype="meg")]
+    ['sub-01_task-rest_run-01_meg.fif']
     """
     root = _check_root(root)
     if datatype is not None and datatype not in DATA_FILES:
@@ -397,6 +426,21 @@ def read_bids(
         Not a BIDS root, or a file cannot be read.
     DatasetError
         Requested entities that do not exist (the message lists the available ones).
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile, mne
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "dataset_description.json").write_text(json.dumps({"Name": "demo",
+    ...                                                                  "BIDSVersion": "1.8.0"}))
+    >>> meg = root / "sub-01" / "meg"
+    >>> meg.mkdir(parents=True)
+    >>> raw = mne.io.RawArray(np.zeros((2, 300)), mne.create_info(["MEG1", "MEG2"], 100.0, "mag"),
+    ...                       verbose="error")
+    >>> _ = raw.save(meg / "sub-01_task-rest_run-01_meg.fif", verbose="error")
+    >>> recs = read_bids(root, tasks="rest")
+    >>> len(recs), recs[0].data.shape, recs[0].subject
+    (1, (2, 300), '01')
     """
     files = find_bids_files(
         root, subjects=subjects, sessions=sessions, tasks=tasks, runs=runs, datatype=datatype

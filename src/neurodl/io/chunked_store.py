@@ -109,6 +109,19 @@ class ChunkedStoreWriter:
         Replace an existing store (complete or not) at ``path``.
 
     Used as a context manager, the marker is written only when the block ends without an error.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from neurodl.data import EpochsDataset
+    >>> path = tempfile.mkdtemp() + "/windows.zarr"
+    >>> recs = [EpochsDataset(np.zeros((4, 2, 10), dtype=np.float32) + r, y=np.arange(4) % 2)
+    ...         for r in range(2)]
+    >>> with ChunkedStoreWriter(path, provenance={"window": 0.1}) as writer:
+    ...     for rec in recs:  # e.g. one preprocessed file at a time
+    ...         writer.append(rec)
+    >>> open_store(path).n_samples
+    8
     """
 
     def __init__(
@@ -271,6 +284,17 @@ def write_store(
 
     Returns the opened :class:`ChunkedStore`. See :class:`ChunkedStoreWriter` for the
     parameters.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from neurodl.data import EpochsDataset
+    >>> path = tempfile.mkdtemp() + "/windows.zarr"
+    >>> recs = [EpochsDataset(np.zeros((4, 2, 10), dtype=np.float32) + r, y=np.arange(4) % 2)
+    ...         for r in range(2)]
+    >>> store = write_store(path, (r for r in recs), provenance={"window": 0.1})
+    >>> store.n_samples, store.metadata.shape[0]
+    (8, 8)
     """
     with ChunkedStoreWriter(
         path,
@@ -306,6 +330,18 @@ def open_store(
     DataFormatError
         No completion marker (half-written store), another store format or neurodl version,
         or a different provenance.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from neurodl.data import EpochsDataset
+    >>> path = tempfile.mkdtemp() + "/windows.zarr"
+    >>> recs = [EpochsDataset(np.zeros((4, 2, 10), dtype=np.float32) + r, y=np.arange(4) % 2)
+    ...         for r in range(2)]
+    >>> _ = write_store(path, recs, provenance={"window": 0.1})
+    >>> store = open_store(path, expect_provenance={"window": 0.1})
+    >>> store.X[[0, 7]][:, 0, 0].tolist()  # lazy: only these two windows are read
+    [0.0, 1.0]
     """
     path = Path(path)
     marker_path = path / MARKER
@@ -447,6 +483,17 @@ class ChunkedStore:
         How the windows were made, as given to the writer.
     data_hash : str
         SHA-256 recorded by the writer (see the module docstring).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from neurodl.data import EpochsDataset
+    >>> path = tempfile.mkdtemp() + "/windows.zarr"
+    >>> recs = [EpochsDataset(np.zeros((4, 2, 10), dtype=np.float32) + r, y=np.arange(4) % 2)
+    ...         for r in range(2)]
+    >>> store = write_store(path, recs, provenance={"window": 0.1})
+    >>> store.X.shape, store.y.tolist(), store.provenance, len(store.data_hash)
+    ((8, 2, 10), [0, 1, 0, 1, 0, 1, 0, 1], {'window': 0.1}, 64)
     """
 
     def __init__(self, path: Path, marker: dict[str, Any]) -> None:

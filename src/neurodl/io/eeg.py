@@ -212,6 +212,16 @@ def is_annotation_only(path: str | Path) -> bool:
     """True when ``path`` is an EDF/BDF(+) file whose only signals are annotations (a hypnogram).
 
     Reads the 256-byte header and the signal labels only.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, mne, numpy as np
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 500)), info, verbose="error")
+    >>> mne.export.export_raw(folder / "x.edf", raw, verbose="error")
+    >>> is_annotation_only(folder / "x.edf")  # it has EEG signals
+    False
     """
     path = Path(path)
     if _suffix(path) not in (".edf", ".bdf") or not path.is_file():
@@ -293,6 +303,17 @@ def check_declared_size(raw: Any, path: Path) -> None:
     ------
     DataFormatError
         The declared size exceeds what the files hold, or a BrainVision file is misaligned.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, mne, numpy as np
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 500)), info, verbose="error")
+    >>> _ = raw.save(folder / "x_raw.fif", verbose="error")
+    >>> header_only = mne.io.read_raw_fif(folder / "x_raw.fif", preload=False, verbose="error")
+    >>> check_declared_size(header_only, folder / "x_raw.fif") is None  # the file holds its data
+    True
     """
     data_files = [Path(f) for f in (getattr(raw, "filenames", None) or ()) if f]
     if not data_files:
@@ -322,7 +343,19 @@ def check_declared_size(raw: Any, path: Path) -> None:
 
 
 def check_fatal_warnings(path: Path, messages: list[str], what: str) -> None:
-    """Raise the DataFormatError of the first MNE warning in :data:`FATAL_WARNINGS`, if any."""
+    """Raise the DataFormatError of the first MNE warning in :data:`FATAL_WARNINGS`, if any.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> check_fatal_warnings(Path("x.edf"), ["Channel names are not unique"], "reading")
+    >>> msg = "Number of records from the header does not match the file size"
+    >>> try:
+    ...     check_fatal_warnings(Path("x.edf"), [msg], "reading")
+    ... except ValueError as err:
+    ...     print(type(err).__name__)
+    DataFormatError
+    """
     for message in messages:
         problem = _fatal_problem(message)
         if problem is not None:
@@ -423,6 +456,15 @@ def read_annotations(path: str | Path) -> Annotations:
     ------
     DataFormatError
         The file is missing, empty, corrupt or holds no annotations MNE can read.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, mne
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.txt"
+    >>> mne.Annotations([1.0, 5.0], [2.0, 0.0], ["seizure", "blink"]).save(path)
+    >>> ann = read_annotations(path)
+    >>> ann.onset.tolist(), ann.duration.tolist(), ann.label.tolist()
+    ([1.0, 5.0], [2.0, 0.0], ['seizure', 'blink'])
     """
     import mne
 
@@ -521,6 +563,12 @@ def read_chbmit_seizures(path: str | Path, sfreq: float | None = 256.0) -> Annot
     ------
     DataFormatError
         Empty, truncated or non-WFDB input; a seizure start without an end (or vice versa).
+
+    Examples
+    --------
+    >>> ann = read_chbmit_seizures("chb01_03.edf.seizures")  # doctest: +SKIP
+    >>> ann.onset, ann.duration, ann.label  # doctest: +SKIP
+    (array([2996.]), array([40.]), array(['seizure'], dtype=object))
     """
     path = _check_file(path)
     events, aux = _parse_wfdb_annotations(path.read_bytes(), path)

@@ -56,6 +56,18 @@ def is_epoched(path: str | Path) -> bool:
     FIF files are recognised by name (``-epo.fif``...) or by an epochs block in their tree;
     EEGLAB files by ``EEG.trials`` in the header (the samples are not read). A file that cannot
     be inspected counts as continuous, so the recording reader reports its problem.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, mne, numpy as np
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 500)), info, verbose="error")
+    >>> _ = raw.save(folder / "x_raw.fif", verbose="error")
+    >>> epochs = mne.EpochsArray(np.zeros((3, 2, 50)), info, verbose="error")
+    >>> _ = epochs.save(folder / "x-epo.fif", verbose="error")
+    >>> is_epoched(folder / "x-epo.fif"), is_epoched(folder / "x_raw.fif")
+    (True, False)
     """
     path = Path(path)
     if not path.is_file():

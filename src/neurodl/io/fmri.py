@@ -308,6 +308,17 @@ def read_nifti(
         Unreadable, truncated or unsupported file, a header declaring more data than the file
         holds, invalid intensity scaling, NaN/inf values (``nonfinite="raise"``), mask of the
         wrong shape or grid, or a 4-D image without TR.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, nibabel as nib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "bold.nii.gz"
+    >>> img = nib.Nifti1Image(np.zeros((4, 4, 3, 10), dtype=np.float32), np.eye(4))
+    >>> img.header.set_zooms((3.0, 3.0, 3.0, 2.0))  # TR 2 s
+    >>> nib.save(img, path)
+    >>> vs = read_nifti(path)
+    >>> vs.data.shape, vs.tr
+    ((4, 4, 3, 10), 2.0)
     """
     if nonfinite not in NONFINITE_POLICIES:
         raise ValueError(
@@ -442,6 +453,17 @@ def volumes_to_dataset(
         No per-volume labels, or the labels do not match the number of volumes.
     ValueError
         ``labels`` names a label that is not in the series, or nothing is left to keep.
+
+    Examples
+    --------
+    >>> from neurodl.data import VolumeSeries
+    >>> mask = np.ones((2, 2, 1), dtype=bool)
+    >>> labels = pd.DataFrame({"label": ["rest", "face", "face", "house", "house", "rest"]})
+    >>> vs = VolumeSeries(np.random.default_rng(0).standard_normal((4, 6)), tr=2.0, mask=mask,
+    ...                   events=labels)
+    >>> ds = volumes_to_dataset(vs, labels=["face", "house"])
+    >>> ds.X.shape, ds.y.tolist(), ds.classes
+    ((4, 4), [0, 0, 1, 1], ['face', 'house'])
     """
     table = _per_volume_table(vs)
     n = vs.n_volumes

@@ -155,6 +155,21 @@ def read_nwb(path: str | Path, *, subject: str | None = None) -> SpikeTrains:
         If the file is not a readable NWB file (the message names the file and the reason).
     MissingDependencyError
         If pynwb is not installed (``pip install neurodl[nwb]``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from datetime import datetime, timezone
+    >>> from pynwb import NWBHDF5IO, NWBFile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.nwb"
+    >>> nwb = NWBFile("demo", "s1", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    >>> nwb.add_unit(spike_times=[0.1, 0.5, 0.9])
+    >>> nwb.add_unit(spike_times=[0.2])
+    >>> with NWBHDF5IO(path, "w") as io:
+    ...     io.write(nwb)
+    >>> st = read_nwb(path, subject="01")
+    >>> len(st.times), st.times[0].tolist(), st.subject
+    (2, [0.1, 0.5, 0.9], '01')
     """
     path = Path(path)
     with _open_nwb(path) as nwb:
@@ -269,6 +284,22 @@ def read_nwb_timeseries(path: str | Path, name: str | None = None) -> Recording:
     DataFormatError
         Unknown or ambiguous ``name`` (the message lists the series), series with no data,
         more than 2 dimensions (images) or irregular timestamps.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from datetime import datetime, timezone
+    >>> from pynwb import NWBHDF5IO, NWBFile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.nwb"
+    >>> nwb = NWBFile("demo", "s1", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    >>> from pynwb import TimeSeries
+    >>> pupil = TimeSeries(name="pupil", data=np.zeros((100, 1)), unit="mm", rate=50.0)
+    >>> nwb.add_acquisition(pupil)
+    >>> with NWBHDF5IO(path, "w") as io:
+    ...     io.write(nwb)
+    >>> rec = read_nwb_timeseries(path, "pupil")
+    >>> rec.data.shape, rec.sfreq
+    ((1, 100), 50.0)
     """
     path = Path(path)
     with _open_nwb(path) as nwb:
@@ -469,6 +500,19 @@ def read_suite2p(
         ``iscell_prob``, ``spks`` (deconvolved activity of the kept ROIs, shape
         (n_rois, n_frames)), ``med`` (ROI centres from ``stat.npy``, when present) and
         ``excluded_rois`` (ROIs dropped from dF/F because their baseline ``F0`` is <= 0).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> plane = pathlib.Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> np.save(plane / "F.npy", 100 + rng.random((3, 200)))  # 3 ROIs x 200 frames
+    >>> np.save(plane / "Fneu.npy", 10 * rng.random((3, 200)))
+    >>> np.save(plane / "spks.npy", rng.random((3, 200)))
+    >>> np.save(plane / "iscell.npy", np.array([[1, 0.9], [0, 0.2], [1, 0.8]]))
+    >>> rec = read_suite2p(plane, fs=30.0)  # dF/F of the 2 cells
+    >>> rec.data.shape, rec.sfreq
+    ((2, 200), 30.0)
     """
     folder = Path(folder)
     check_option("signal", signal, _SUITE2P_SIGNALS)
