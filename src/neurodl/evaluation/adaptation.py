@@ -78,6 +78,11 @@ def check_adaptation(specs: Any, *, where: str = "adaptation") -> list[dict[str,
     ------
     ConfigError
         Unknown step or parameter.
+
+    Examples
+    --------
+    >>> check_adaptation([{"name": "euclidean_alignment"}])
+    [{'name': 'euclidean_alignment', 'by': 'subject'}]
     """
     if specs is None:
         return []
@@ -170,6 +175,19 @@ def adapt_dataset(
         Steps given with ``unlabelled_test_data=False``, or an unknown step.
     DataFormatError
         A ``by`` column is missing, or a group has too few windows for a covariance mean.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 12)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 8)})
+    >>> X = rng.standard_normal((24, 2, 50)) * np.repeat([1.0, 5.0, 0.2], 8)[:, None, None]
+    >>> ds = EpochsDataset(X, y=y, metadata=md)
+    >>> out, record = adapt_dataset(ds, [{"name": "standardize"}], unlabelled_test_data=True)
+    >>> out.X.shape, [round(float(out.X[md.subject == s].std()), 3) for s in "123"]
+    ((24, 2, 50), [1.0, 1.0, 1.0])
     """
     steps = check_adaptation(specs)
     if not steps:

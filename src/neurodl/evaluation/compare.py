@@ -57,6 +57,23 @@ class PairedComparison:
         Direction of the metric, used by :meth:`verdict`.
     method : str
         The test (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from neurodl.data import EpochsDataset
+    >>> from neurodl.evaluation import cross_validate
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 30)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + y[:, None], y=y, metadata=md)
+    >>> lda = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> dummy = cross_validate(DummyClassifier(), ds, "leave-one-subject-out")
+    >>> res = compare_models(lda, dummy, names=("lda", "dummy"))
+    >>> res.model_a, res.n_splits, res.ci_level, bool(res.ci[0] < res.difference < res.ci[1])
+    ('lda', 3, 0.95, True)
     """
 
     model_a: str
@@ -143,8 +160,10 @@ def corrected_resampled_ttest(
     d = np.asarray(differences, dtype=float)
     n = len(d)
     if n < 2:
-        return (float(np.mean(d)) if n else float("nan")), (float("nan"), float("nan")), float(
-            "nan"
+        return (
+            (float(np.mean(d)) if n else float("nan")),
+            (float("nan"), float("nan")),
+            float("nan"),
         )
     ratio = float(np.mean(np.broadcast_to(np.asarray(n_test, float), d.shape))) / float(
         np.mean(np.broadcast_to(np.asarray(n_train, float), d.shape))
@@ -187,6 +206,23 @@ def compare_models(
     ------
     ConfigError
         When the two results were not computed on the same splits or metric.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from neurodl.data import EpochsDataset
+    >>> from neurodl.evaluation import cross_validate
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 30)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + y[:, None], y=y, metadata=md)
+    >>> lda = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> dummy = cross_validate(DummyClassifier(), ds, "leave-one-subject-out")
+    >>> res = compare_models(lda, dummy, names=("lda", "dummy"))
+    >>> bool(res.difference > 0.2), bool(res.p_value < 0.05)
+    (True, True)
     """
     if cv_a.metric != cv_b.metric:
         raise ConfigError(

@@ -45,6 +45,14 @@ def combine_datasets(
     EpochsDataset
         ``X`` of shape (n_train + n_test, ...), training samples first; metadata columns of
         both plus ``dataset``; ``info["cross_dataset"]`` holds the names and sizes.
+
+    Examples
+    --------
+    >>> a = EpochsDataset(np.zeros((4, 2, 10)), y=np.array([0, 1, 0, 1]), sfreq=100.0)
+    >>> b = EpochsDataset(np.ones((2, 2, 10)), y=np.array([1, 0]), sfreq=100.0)
+    >>> both = combine_datasets(a, b, train_name="A", test_name="B")
+    >>> both.X.shape, both.metadata["dataset"].tolist()
+    ((6, 2, 10), ['A', 'A', 'A', 'A', 'B', 'B'])
     """
     if train_name == test_name:
         raise ConfigError(

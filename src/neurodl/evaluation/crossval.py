@@ -65,6 +65,19 @@ class CVResult:
     fold_info : list of dict or None
         Per fold, the fitted estimator's ``cv_fold_info_`` (e.g. the inner search of a
         :class:`~neurodl.evaluation.SearchCV`); None when the estimator has none.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 30)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + y[:, None], y=y, metadata=md)
+    >>> res = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> res.scores.shape, res.blocks, res.chance, res.n_test.tolist()
+    ((3,), ['1', '2', '3'], 0.5, [20, 20, 20])
     """
 
     protocol: dict[str, Any]

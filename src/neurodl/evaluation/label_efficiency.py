@@ -57,6 +57,13 @@ def label_subset(y: Any, fraction: float, seed: int) -> np.ndarray:
 
     The draw is a seeded permutation per class cut at the requested size, so subsets for a
     larger fraction contain those of a smaller one (same seed).
+
+    Examples
+    --------
+    >>> y = np.array([0] * 8 + [1] * 4)
+    >>> idx = label_subset(y, 0.5, seed=0)  # half of each class
+    >>> len(idx), np.bincount(y[idx]).tolist(), set(label_subset(y, 0.25, 0)) <= set(idx)
+    (6, [4, 2], True)
     """
     if not (isinstance(fraction, int | float) and 0 < fraction <= 1):
         raise ConfigError(f"Invalid value for 'fraction'. Allowed: (0, 1]; got {fraction!r}.")
@@ -73,7 +80,16 @@ def label_subset(y: Any, fraction: float, seed: int) -> np.ndarray:
 def pretrain_pool(
     pool_groups: Any, test_groups: Sequence[Any], *, unlabelled_test_data: bool = False
 ) -> np.ndarray:
-    """Indices of the unlabelled pool a fold may pretrain on: no test group unless allowed."""
+    """Indices of the unlabelled pool a fold may pretrain on: no test group unless allowed.
+
+    Examples
+    --------
+    >>> groups = np.array(["s1", "s1", "s2", "s3"])
+    >>> pretrain_pool(groups, ["s2"]).tolist()  # never the test subject's windows
+    [0, 1, 3]
+    >>> pretrain_pool(groups, ["s2"], unlabelled_test_data=True).tolist()
+    [0, 1, 2, 3]
+    """
     pool_groups = np.asarray(pool_groups)
     if unlabelled_test_data:
         return np.arange(len(pool_groups))
@@ -93,6 +109,12 @@ class UnlabelledPool:
     onsets : ndarray of shape (n_pool,) or None
         Seconds within the recording.
     ch_names : list of str or None
+
+    Examples
+    --------
+    >>> pool = UnlabelledPool(np.zeros((6, 2, 50)), groups=np.repeat(["s1", "s2", "s3"], 2))
+    >>> pool.X.shape, pretrain_pool(pool.groups, ["s2"]).tolist()
+    ((6, 2, 50), [0, 1, 4, 5])
     """
 
     X: np.ndarray
@@ -104,7 +126,15 @@ class UnlabelledPool:
 
 @dataclass
 class FoldScores:
-    """Fold scores of one model at one fraction, in the form :func:`compare_models` reads."""
+    """Fold scores of one model at one fraction, in the form :func:`compare_models` reads.
+
+    Examples
+    --------
+    >>> fs = FoldScores("balanced_accuracy", np.array([0.7, 0.8]), np.array([30, 30]),
+    ...                 np.array([10, 10]), [np.arange(10), np.arange(10, 20)])
+    >>> round(float(fs.scores.mean()), 2), fs.metric
+    (0.75, 'balanced_accuracy')
+    """
 
     metric: str
     scores: np.ndarray
@@ -138,6 +168,19 @@ class LabelEfficiencyResult:
         Per fold, the pool indices given to the pretrainer (None without one).
     unlabelled_test_data : bool
         Whether the test folds' unlabelled windows were allowed into pretraining.
+
+    Examples
+    --------
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> groups = np.repeat(["s1", "s2", "s3", "s4"], 10)
+    >>> X = rng.standard_normal((40, 3)) + y[:, None]
+    >>> splits = [(np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in ["s1", "s2"]]
+    >>> res = label_efficiency(X, y, groups, splits=splits, fractions=[0.25, 1.0],
+    ...                        models={"lda": lambda encoder: LinearDiscriminantAnalysis()})
+    >>> res.fractions, res.models, len(res.rows)  # 2 folds x 2 fractions x 1 model
+    ([0.25, 1.0], ['lda'], 4)
     """
 
     metric: str
@@ -235,6 +278,19 @@ def label_efficiency(
         Label draws use ``seed + fold``.
     progress : callable, optional
         Called with each result row.
+
+    Examples
+    --------
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> groups = np.repeat(["s1", "s2", "s3", "s4"], 10)
+    >>> X = rng.standard_normal((40, 3)) + y[:, None]
+    >>> splits = [(np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in ["s1", "s2"]]
+    >>> res = label_efficiency(X, y, groups, splits=splits, fractions=[0.25, 1.0],
+    ...                        models={"lda": lambda encoder: LinearDiscriminantAnalysis()})
+    >>> [(r["fold"], r["fraction"], r["n_labels"]) for r in res.rows]
+    [(0, 0.25, 8), (0, 1.0, 30), (1, 0.25, 8), (1, 1.0, 30)]
     """
     import time
 

@@ -41,6 +41,14 @@ class Metric:
     batch : callable or None
         ``batch(y_true, y_pred) -> ndarray`` on 2-D arrays ``(n_resamples, n_samples)``, scoring
         each row; None when the metric has no vectorised form.
+
+    Examples
+    --------
+    >>> m = get_metric("balanced_accuracy")
+    >>> m.name, m.needs_proba, m.greater_is_better, m.task
+    ('balanced_accuracy', False, True, 'classification')
+    >>> m.func(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])), m.chance(np.array([0, 0, 1, 1]))
+    (0.75, 0.5)
     """
 
     name: str

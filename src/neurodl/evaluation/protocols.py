@@ -237,8 +237,7 @@ class CrossSession(Protocol):
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> from neurodl.data import EpochsDataset
+    >>> import pandas as pd
     >>> md = pd.DataFrame({"subject": ["1"] * 4, "session": ["a", "a", "b", "b"]})
     >>> ds = EpochsDataset(np.zeros((4, 2)), y=np.array([0, 1, 0, 1]), metadata=md)
     >>> [test.tolist() for _, test in CrossSession().split(ds)]
@@ -263,6 +262,14 @@ class LeaveOneRunOut(Protocol):
     """Inside each subject x session, test on one run and train on the block's other runs.
 
     Blocks with a single run are skipped (logged); at least one block must have two runs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> md = pd.DataFrame({"subject": ["1"] * 4, "session": ["a"] * 4, "run": ["1", "1", "2", "2"]})
+    >>> ds = EpochsDataset(np.zeros((4, 2)), y=np.array([0, 1, 0, 1]), metadata=md)
+    >>> [test.tolist() for _, test in LeaveOneRunOut().split(ds)]
+    [[0, 1], [2, 3]]
     """
 
     name = "leave-one-run-out"
@@ -314,8 +321,7 @@ class LeaveOneSubjectOut(Protocol):
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> from neurodl.data import EpochsDataset
+    >>> import pandas as pd
     >>> md = pd.DataFrame({"subject": ["1", "1", "2", "2", "3", "3"]})
     >>> ds = EpochsDataset(np.zeros((6, 2)), y=np.array([0, 1] * 3), metadata=md)
     >>> LeaveOneSubjectOut().get_n_splits(ds)
@@ -359,6 +365,15 @@ class GroupedKFold(Protocol):
         Shuffle the groups before splitting.
     seed : int, default=0
         Seed of the shuffling.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> md = pd.DataFrame({"recording": np.repeat(["a", "b", "c", "d"], 2)})
+    >>> ds = EpochsDataset(np.zeros((8, 2)), y=np.array([0, 1] * 4), metadata=md)
+    >>> folds = list(GroupedKFold(n_splits=2, group_by="recording").split(ds))
+    >>> [sorted(set(md.recording[test])) for _, test in folds]
+    [['c', 'd'], ['a', 'b']]
     """
 
     name = "grouped-kfold"
@@ -424,6 +439,14 @@ class BlockedTimeSeries(Protocol):
         Number of folds.
     gap : int, default=0
         Number of samples dropped from the end of each training set, before the test block.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> md = pd.DataFrame({"recording": ["r1"] * 6, "onset": np.arange(6.0)})
+    >>> ds = EpochsDataset(np.zeros((6, 2)), y=np.array([0, 1] * 3), metadata=md)
+    >>> [(train.tolist(), test.tolist()) for train, test in BlockedTimeSeries(n_splits=2).split(ds)]
+    [([0, 1], [2, 3]), ([0, 1, 2, 3], [4, 5])]
     """
 
     name = "blocked-timeseries"
@@ -475,8 +498,7 @@ class LeaveOneSiteOut(Protocol):
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> from neurodl.data import EpochsDataset
+    >>> import pandas as pd
     >>> md = pd.DataFrame({"site": ["a", "a", "b", "b", "c", "c"]})
     >>> ds = EpochsDataset(np.zeros((6, 2)), y=np.array([0, 1] * 3), metadata=md)
     >>> [b for _, _, b in LeaveOneSiteOut().splits(ds)]
@@ -527,6 +549,15 @@ class SiteStratifiedKFold(Protocol):
         Shuffle before splitting.
     seed : int, default=0
         Seed of the shuffling.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> md = pd.DataFrame({"subject": [f"s{i}" for i in range(8)], "site": ["A"] * 4 + ["B"] * 4})
+    >>> ds = EpochsDataset(np.zeros((8, 2)), y=np.array([0, 1] * 4), metadata=md)
+    >>> folds = list(SiteStratifiedKFold(n_splits=2).split(ds))
+    >>> [sorted(set(md.site[test])) for _, test in folds]  # every fold mixes the sites
+    [['A', 'B'], ['A', 'B']]
     """
 
     name = "site-stratified-kfold"

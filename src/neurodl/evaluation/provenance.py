@@ -21,6 +21,12 @@ def library_versions() -> dict[str, str | None]:
 
     Versions are read from the installed distributions' metadata, so heavy packages such as
     torch are not imported; a package that is not installed maps to None.
+
+    Examples
+    --------
+    >>> versions = library_versions()
+    >>> "python" in versions, "numpy" in versions
+    (True, True)
     """
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in PROVENANCE_PACKAGES:

@@ -70,6 +70,19 @@ class SearchResult:
         The search space.
     inner_splits : list of (ndarray, ndarray)
         Inner ``(train, validation)`` indices into the searched dataset.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3", "4"], 10)})
+    >>> ds = EpochsDataset(rng.standard_normal((40, 3)) + y[:, None], y=y, metadata=md)
+    >>> res = search_hyperparameters(LogisticRegression(), ds, {"C": {"grid": [1e-4, 1.0]}})
+    >>> len(res.trials), sorted(res.best_params), res.n_inner_splits  # 3 inner folds by subject
+    (2, ['C'], 3)
     """
 
     trials: list[dict[str, Any]]
@@ -158,6 +171,19 @@ def resolve_inner_protocol(
     Returns
     -------
     protocol : Protocol
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3", "4"], 10)})
+    >>> ds = EpochsDataset(rng.standard_normal((40, 3)) + y[:, None], y=y, metadata=md)
+    >>> proto = resolve_inner_protocol("auto", ds)
+    >>> proto.name, len(list(proto.split(ds)))
+    ('grouped-kfold', 3)
     """
     if isinstance(spec, Protocol):
         return spec

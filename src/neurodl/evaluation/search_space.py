@@ -173,6 +173,13 @@ def sample_configs(
     configs : list of dict
         ``grid_size * n_trials`` configurations, grid points in order, parameters in the
         order of ``space``.
+
+    Examples
+    --------
+    >>> space = {"C": {"grid": [0.1, 1.0]}, "tol": {"loguniform": [1e-5, 1e-3]}}
+    >>> configs = sample_configs(space, n_trials=2)  # 2 draws of tol at each grid point
+    >>> len(configs), [c["C"] for c in configs]
+    (4, [0.1, 0.1, 1.0, 1.0])
     """
     space = SearchSpace.from_mapping(space)
     if n_trials is None:

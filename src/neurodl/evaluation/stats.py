@@ -54,6 +54,17 @@ class PermutationResult:
         ``"refit"``: the model was refitted on every permutation
         (:func:`permutation_test`); ``"held_out"``: the trained folds' test labels were
         permuted (:func:`~neurodl.evaluation.held_out_permutation_test`).
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import NearestCentroid
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> ds = EpochsDataset(rng.normal(size=(40, 2)) + 2 * y[:, None], y=y)
+    >>> res = permutation_test(NearestCentroid(), ds, "within-session", n_permutations=19)
+    >>> res.null_distribution.shape, res.metric, res.method
+    ((19,), 'balanced_accuracy', 'refit')
     """
 
     score: float
@@ -120,6 +131,14 @@ def permutation_labels(
     Returns
     -------
     y_perm : ndarray, same shape as ``y``
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 1, 1, 0, 1])
+    >>> blocks = np.array(["a", "a", "a", "a", "b", "b"])
+    >>> yp = permutation_labels(y, blocks, None, np.random.default_rng(0))
+    >>> [sorted(yp[blocks == b].tolist()) for b in "ab"]  # each block keeps its labels
+    [[0, 0, 1, 1], [0, 1]]
     """
     y = np.asarray(y)
     n = len(y)
@@ -315,6 +334,12 @@ class ConfidenceInterval:
         How the interval was computed.
     distribution : ndarray or None
         The bootstrap distribution (bootstrap methods only).
+
+    Examples
+    --------
+    >>> res = bootstrap_ci(np.random.default_rng(0).normal(1.0, 1.0, 200), n_boot=500)
+    >>> res.low < res.estimate < res.high, res.ci, res.distribution.shape
+    (True, 0.95, (500,))
     """
 
     estimate: float
