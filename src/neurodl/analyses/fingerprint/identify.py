@@ -52,6 +52,14 @@ class Identification:
     similarity : list of list of float
         Correlation of every session-B profile (rows) with every session-A profile (columns),
         both ordered by ``subjects``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=(4, 10))
+    >>> res = identify(a, a + 0.1 * rng.normal(size=(4, 10)), n_permutations=0)
+    >>> res.accuracy_ab, res.accuracy_ba, res.chance, bool(res.idiff > 0)
+    (1.0, 1.0, 0.25, True)
     """
 
     accuracy_ab: float
@@ -198,6 +206,15 @@ class FingerprintStudy:
         Recordings not used and why (subject in one session only).
     n_channels : int
     sfreq : float
+
+    Examples
+    --------
+    >>> from neurodl.analyses.fingerprint import simulate_fingerprint_sessions
+    >>> recs = simulate_fingerprint_sessions(n_subjects=4, duration=10.0)
+    >>> study = fingerprint_study(recs, features=["correlation"], mitigations=["none"],
+    ...                           n_permutations=0)
+    >>> study.subjects, study.sessions, len(study.rows), study.n_channels
+    (['S01', 'S02', 'S03', 'S04'], ('1', '2'), 1, 8)
     """
 
     rows: list[dict[str, Any]]
@@ -216,7 +233,15 @@ class FingerprintStudy:
 
 
 def session_value(rec: Any, split_by: str) -> str | None:
-    """The value of ``split_by`` of a recording: its attribute (session, run...) or info key."""
+    """The value of ``split_by`` of a recording: its attribute (session, run...) or info key.
+
+    Examples
+    --------
+    >>> from neurodl.analyses.fingerprint import simulate_fingerprint_sessions
+    >>> recs = simulate_fingerprint_sessions(n_subjects=4, duration=10.0)
+    >>> session_value(recs[1], "session"), session_value(recs[1], "condition")
+    ('2', None)
+    """
     value = getattr(rec, split_by, None) if split_by in ("session", "run", "subject") else None
     if value is None:
         value = (getattr(rec, "info", None) or {}).get(split_by)
@@ -311,6 +336,15 @@ def fingerprint_study(
     DataFormatError
         Fewer than two sessions, a subject twice in a session, channels or rates that differ,
         fewer than two subjects in both sessions.
+
+    Examples
+    --------
+    >>> from neurodl.analyses.fingerprint import simulate_fingerprint_sessions
+    >>> recs = simulate_fingerprint_sessions(n_subjects=4, duration=10.0)
+    >>> study = fingerprint_study(recs, features=["correlation"],
+    ...                           mitigations=["none", "standardise"], n_permutations=0)
+    >>> [(r["feature"], r["mitigation"], r["accuracy"]) for r in study.rows]
+    [('correlation', 'none', 1.0), ('correlation', 'standardise', 1.0)]
     """
     for name in features:
         if name not in FEATURES:
