@@ -42,6 +42,22 @@ class ModelScores:
         This model's own permutation test, when computed: refitting this model on every
         permutation (``permutation.method == "refit"``) or permuting its held-out labels
         (``"held_out"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1, 2], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + np.eye(3)[y], y=y, metadata=md,
+    ...                    classes=["left", "right", "feet"])
+    >>> res = decode(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out", name="lda",
+    ...              n_boot=200)
+    >>> m = res.models["lda"]
+    >>> m.cv.scores.shape, bool(m.ci[0] <= m.score <= m.ci[1]), m.permutation is None
+    ((3,), True, True)
     """
 
     name: str
@@ -86,6 +102,21 @@ class DecodingResult:
         Chance level of the metric for these labels.
     ci_level : float
     seed : int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1, 2], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + np.eye(3)[y], y=y, metadata=md,
+    ...                    classes=["left", "right", "feet"])
+    >>> res = decode(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out", name="lda",
+    ...              n_boot=200)
+    >>> res.main, list(res.models), round(res.chance_level, 3), res.metric
+    ('lda', ['lda'], 0.333, 'balanced_accuracy')
     """
 
     models: dict[str, ModelScores]
@@ -134,6 +165,22 @@ def score_ci(
     -------
     (low, high), method : tuple of float, str
         The interval and a sentence saying how it was computed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1, 2], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + np.eye(3)[y], y=y, metadata=md,
+    ...                    classes=["left", "right", "feet"])
+    >>> from neurodl.evaluation import cross_validate
+    >>> cv = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> (low, high), how = score_ci(cv, "balanced_accuracy", n_boot=200)
+    >>> bool(low <= cv.score <= high), isinstance(how, str)
+    (True, True)
     """
     from ...evaluation import bootstrap_ci, fold_ci
 

@@ -47,6 +47,22 @@ def misclassified_samples(
         than one error, the number of distinct values among the errors, the value holding the
         most errors, how many, and the error rate among that value's tested samples (e.g. 4 of 9
         errors in one segment, whose error rate is 1.0 against 0.02 overall).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1, 2], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + np.eye(3)[y], y=y, metadata=md,
+    ...                    classes=["left", "right", "feet"])
+    >>> from neurodl.evaluation import cross_validate
+    >>> cv = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> out = misclassified_samples(cv, ds, max_rows=5)
+    >>> sorted(out)[:3], len(out["rows"]) <= 5
+    (['concentration', 'error_rate', 'n_errors'], True)
     """
     if cv.y_true is None or cv.y_pred is None or cv.sample_index is None or cv.classes is None:
         return None

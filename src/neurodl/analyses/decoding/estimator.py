@@ -15,6 +15,17 @@ class LearningCurves:
     collector (in fold order when folds run in this process; with ``n_jobs != 1`` the folds run
     in other processes and no curves are collected). A record with ``epoch == 0`` starts a new
     curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> curves = LearningCurves()
+    >>> X, y = np.random.default_rng(0).standard_normal((20, 2, 16)), np.tile([0, 1], 10)
+    >>> net = NeuralClassifier("linear", max_epochs=3, validation_fraction=0.0, random_state=0,
+    ...                        callbacks=[curves]).fit(X, y)
+    >>> len(curves.curves), len(curves.to_results()[0]["epoch"])  # one fit of 3 epochs
+    (1, 3)
     """
 
     def __init__(self) -> None:
@@ -102,6 +113,13 @@ def without_callbacks(estimator: Any) -> Any:
 
     Refits that are not the reported cross-validation (permutations, pairwise CVs, the
     saliency refit) must not report to the run's learning-curve collector.
+
+    Examples
+    --------
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> net = NeuralClassifier("linear", callbacks=[LearningCurves()])
+    >>> without_callbacks(net).get_params()["callbacks"], len(net.get_params()["callbacks"])
+    (None, 1)
     """
     from sklearn.base import clone
 

@@ -22,7 +22,21 @@ PAIRWISE_METHODS = {
 
 
 def class_name(ds: Any, label: Any) -> str:
-    """The dataset's name of class ``label`` (integer labels index ``ds.classes``)."""
+    """The dataset's name of class ``label`` (integer labels index ``ds.classes``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1, 2], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + np.eye(3)[y], y=y, metadata=md,
+    ...                    classes=["left", "right", "feet"])
+    >>> class_name(ds, 2), class_name(ds, "left")
+    ('feet', 'left')
+    """
     if (
         ds.classes is not None
         and isinstance(label, int | np.integer)
@@ -47,6 +61,22 @@ def pairwise_scores(
     Returns a dict with ``method``, ``description``, ``metric``, ``chance_level`` (0.5),
     ``classes``, ``matrix`` (n_classes x n_classes, NaN on the diagonal) and ``pairs`` (one
     record per pair: the two classes, the score and the samples scored).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1, 2], 20)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + np.eye(3)[y], y=y, metadata=md,
+    ...                    classes=["left", "right", "feet"])
+    >>> from neurodl.evaluation import cross_validate
+    >>> cv = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> out = pairwise_scores(cv, ds, "predictions")
+    >>> out["classes"], np.asarray(out["matrix"]).shape, len(out["pairs"])
+    (['left', 'right', 'feet'], (3, 3), 3)
     """
     from itertools import combinations
 
@@ -54,8 +84,7 @@ def pairwise_scores(
 
     if method not in PAIRWISE_METHODS:
         raise ConfigError(
-            f"Invalid value for 'pairwise'. Allowed: {', '.join(PAIRWISE_METHODS)}; "
-            f"got {method!r}."
+            f"Invalid value for 'pairwise'. Allowed: {', '.join(PAIRWISE_METHODS)}; got {method!r}."
         )
     labels = list(cv.classes)
     names = [class_name(ds, c) for c in labels]

@@ -39,7 +39,14 @@ SALIENCY_MAX_STORED = 256
 
 
 def trim_saliency(sal: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The saliency entry of results.json: per-channel arrays only for up to 256 channels."""
+    """The saliency entry of results.json: per-channel arrays only for up to 256 channels.
+
+    Examples
+    --------
+    >>> sal = {"method": "permutation", "channel": list(range(300))}
+    >>> trim_saliency(None), sorted(trim_saliency(sal))
+    (None, ['method', 'n_channels'])
+    """
     if sal is None or len(sal["channel"]) <= SALIENCY_MAX_STORED:
         return sal
     out = {k: v for k, v in sal.items() if k not in ("channel", "channels")}
