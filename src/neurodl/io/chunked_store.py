@@ -50,6 +50,7 @@ import pandas as pd
 
 from ..data import METADATA_COLUMNS, EpochsDataset
 from ..exceptions import DataFormatError, OutputExistsError
+from ._zarr_raw import raw_chunk_layout
 
 __all__ = [
     "STORE_FORMAT_VERSION",
@@ -387,13 +388,26 @@ class LazyWindows:
         self.dtype = np.dtype("float32")
         self.ndim = len(shape)
         self._array: Any = None
+        self._raw: Any = None
 
     def _zarr(self) -> Any:
         if self._array is None:  # opened lazily: also in each DataLoader worker process
             import zarr
 
             self._array = zarr.open_array(self.path / "X", mode="r")
+            self._raw = raw_chunk_layout(self._array)
         return self._array
+
+    def _read_raw(self, uniq: np.ndarray) -> np.ndarray:
+        """Windows ``uniq`` read straight from their chunk files (one window, raw bytes each)."""
+        key, shape, fill = self._raw
+        out = np.empty((len(uniq), *shape), dtype=np.float32)
+        for k, i in enumerate(uniq):
+            try:
+                out[k] = np.fromfile(self.path / "X" / key(int(i)), dtype="<f4").reshape(shape)
+            except FileNotFoundError:  # a chunk zarr never wrote holds the fill value
+                out[k] = fill
+        return out
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -402,7 +416,7 @@ class LazyWindows:
         return {"path": self.path, "shape": self.shape, "dtype": self.dtype, "ndim": self.ndim}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _array=None)
+        self.__dict__.update(state, _array=None, _raw=None)
 
     def __getitem__(self, index: Any) -> np.ndarray:
         arr = self._zarr()
@@ -415,7 +429,9 @@ class LazyWindows:
         if idx.size and (idx.min() < 0 or idx.max() >= self.shape[0]):
             raise IndexError(f"index out of range for {self.shape[0]} samples")
         uniq, inverse = np.unique(idx, return_inverse=True)
-        if len(uniq) and uniq[-1] - uniq[0] + 1 == len(uniq):  # contiguous: one slice
+        if self._raw is not None:
+            block = self._read_raw(uniq)
+        elif len(uniq) and uniq[-1] - uniq[0] + 1 == len(uniq):  # contiguous: one slice
             block = np.asarray(arr[int(uniq[0]) : int(uniq[-1]) + 1])
         else:
             block = np.asarray(arr.get_orthogonal_selection((uniq,)))
