@@ -19,8 +19,8 @@ Examples
 ...                description="say the word", registry=registry)
 ... def run_echo(ctx):
 ...     return EchoResult(task="echo", name=ctx.cfg.name, word=ctx.options.word)
->>> registry["echo"].reads
-frozenset({'data', 'options'})
+>>> sorted(registry["echo"].reads)
+['data', 'options']
 """
 
 from __future__ import annotations
