@@ -94,6 +94,13 @@ def clean_runs(
     Returns
     -------
     cleaned : ndarray of shape (n_voxels, n_volumes), float64
+
+    Examples
+    --------
+    >>> data = np.r_[np.arange(5.0), 10 + np.arange(5.0)][None, :]  # 1 voxel, 2 runs
+    >>> out = clean_runs(data, [0] * 5 + [1] * 5, detrend="constant", standardize=False)
+    >>> out.shape, (out[0].round(6) + 0.0).tolist()  # each run centred on its own mean
+    ((1, 10), [-2.0, -1.0, 0.0, 1.0, 2.0, -2.0, -1.0, 0.0, 1.0, 2.0])
     """
     if detrend not in _DETRENDS:
         raise ConfigError(
@@ -141,6 +148,11 @@ def shift_labels(
     Returns
     -------
     shifted : ndarray of str, shape (n_volumes,)
+
+    Examples
+    --------
+    >>> shift_labels(["a", "a", "b", "b"], [0, 0, 0, 0], n_shift=1).tolist()
+    ['rest', 'a', 'a', 'b']
     """
     if isinstance(n_shift, bool) or not isinstance(n_shift, (int, np.integer)) or n_shift < 0:
         raise ConfigError(f"Invalid value for 'n_shift': a non-negative int; got {n_shift!r}.")
@@ -167,6 +179,13 @@ def block_events(
     events : DataFrame
         One row per block: ``run``, ``onset`` (s from the start of its run), ``duration`` (s),
         ``trial_type``, ``first_volume`` (index in the series), ``n_volumes``.
+
+    Examples
+    --------
+    >>> labels = ["rest", "face", "face", "rest", "house", "house"]
+    >>> ev = block_events(labels, [0] * 6, tr=2.0)
+    >>> ev[["onset", "duration", "trial_type", "n_volumes"]].values.tolist()
+    [[2.0, 4.0, 'face', 2], [8.0, 4.0, 'house', 2]]
     """
     labels = np.asarray(labels).astype(str)
     runs = np.asarray(runs).astype(str)
@@ -215,6 +234,12 @@ def hrf_design(
     -------
     design : ndarray of shape (n_volumes, n_events)
         Sampled at volume acquisition times ``k * tr``; peak about 1 for long blocks.
+
+    Examples
+    --------
+    >>> design = hrf_design([0.0, 20.0], [10.0, 10.0], n_volumes=20, tr=2.0)
+    >>> design.shape, int(design[:, 0].argmax()), int(design[:, 1].argmax())  # at 12 s and 32 s
+    ((20, 2), 6, 16)
     """
     onsets = np.asarray(onsets, float)
     durations = np.asarray(durations, float)
@@ -256,6 +281,15 @@ def lsa_betas(
     Returns
     -------
     betas : ndarray of shape (n_trials, n_voxels), in the row order of ``events``.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate import simulate_fmri
+    >>> vs = simulate_fmri(n_runs=2, n_categories=2, shape=(3, 3, 3))
+    >>> runs = vs.info["volume_labels"]["run"].to_numpy()  # run of each volume
+    >>> betas = lsa_betas(vs.data[vs.mask], vs.events, runs, vs.tr)  # one block = one trial
+    >>> betas.shape  # (n_trials, n_voxels)
+    (4, 19)
     """
     data, runs = _check_glm(data, events, runs)
     betas = np.zeros((len(events), data.shape[0]))
@@ -297,6 +331,14 @@ def lss_betas(
     Returns
     -------
     betas : ndarray of shape (n_trials, n_voxels)
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate import simulate_fmri
+    >>> vs = simulate_fmri(n_runs=2, n_categories=2, shape=(3, 3, 3))
+    >>> runs = vs.info["volume_labels"]["run"].to_numpy()  # run of each volume
+    >>> lss_betas(vs.data[vs.mask], vs.events, runs, vs.tr).shape  # (n_trials, n_voxels)
+    (4, 19)
     """
     data, runs = _check_glm(data, events, runs)
     betas = np.zeros((len(events), data.shape[0]))
@@ -403,6 +445,14 @@ def fmri_samples(
         ``X`` of shape (n_samples, n_voxels), metadata with ``run`` (one fold unit per run for
         leave-one-run-out), ``segment`` (block id), ``label``; ``info["cleaning"] == "per-run"``,
         ``info["mask"]``, ``info["affine"]`` and ``info["mean_volume"]`` (nx, ny, nz) for maps.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate import simulate_fmri
+    >>> vs = simulate_fmri(n_runs=2, n_categories=2, shape=(3, 3, 3))
+    >>> ds = fmri_samples(vs, kind="blocks")  # one averaged pattern per block
+    >>> ds.X.shape, ds.classes, sorted(set(ds.metadata["run"]))
+    ((4, 19), ['face', 'house'], ['1', '2'])
     """
     from ...io.fmri import volumes_to_dataset
 

@@ -159,6 +159,14 @@ def masker_from_mask(mask: np.ndarray, affine: np.ndarray) -> Any:
     NiftiMasker
         Fitted; its feature order is the C order of ``mask``, the order of neurodl's masked
         series (``data[mask]``), so ``inverse_transform`` places each column at its voxel.
+
+    Examples
+    --------
+    >>> mask = np.zeros((3, 3, 2), dtype=bool)
+    >>> mask[1, 1, :] = True
+    >>> masker = masker_from_mask(mask, np.eye(4))
+    >>> masker.transform(masker.inverse_transform(np.array([[1.0, 2.0]]))).tolist()
+    [[1.0, 2.0]]
     """
     import nibabel as nib
 
@@ -215,6 +223,13 @@ def clean_signals(
         Unknown ``standardize``, a filter without ``t_r``, or a cut-off not below Nyquist.
     DataFormatError
         ``signals``, ``runs`` or ``confounds`` of the wrong shape, or non-finite signals.
+
+    Examples
+    --------
+    >>> signals = np.arange(10.0)[:, None] * [1.0, 2.0]  # 10 volumes x 2 features, pure trends
+    >>> cleaned, steps = clean_signals(signals, runs=[0] * 5 + [1] * 5)
+    >>> cleaned.shape, bool(np.allclose(cleaned, 0)), len(steps) > 0
+    ((10, 2), True, True)
     """
     import nilearn
     from nilearn import signal
@@ -438,6 +453,13 @@ def linear_weights(estimator: Any) -> np.ndarray:
     ------
     TypeError
         No ``coef_`` (a network, a kernel model, an unfitted estimator).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.random.default_rng(0).standard_normal((20, 5)), np.tile([0, 1], 10)
+    >>> linear_weights(LogisticRegression().fit(X, y)).shape  # (n_maps, n_features)
+    (1, 5)
     """
     steps = getattr(estimator, "steps", None)
     last = steps[-1][1] if steps else estimator
@@ -474,6 +496,16 @@ def weight_map(estimator: Any, masker: Any) -> Any:
     ------
     DataFormatError
         The model has a different number of weights than the masker has features.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> mask = np.zeros((3, 3, 2), dtype=bool)
+    >>> mask[1, 1, :] = True  # 2 voxels
+    >>> X, y = np.random.default_rng(0).standard_normal((20, 2)), np.tile([0, 1], 10)
+    >>> img = weight_map(LogisticRegression().fit(X, y), masker_from_mask(mask, np.eye(4)))
+    >>> img.shape, float(img.get_fdata()[0, 0, 0])  # 0 outside the mask
+    ((3, 3, 2), 0.0)
     """
     w = linear_weights(estimator)
     n_feat = _n_features(masker)

@@ -38,6 +38,13 @@ def sphere_neighbors(mask: Any, radius: float, *, affine: Any = None) -> list[np
     -------
     neighbors : list of ndarray of int
         ``neighbors[i]`` indexes the mask voxels (in ``mask[mask]`` order) around voxel ``i``.
+
+    Examples
+    --------
+    >>> mask = np.ones((3, 3, 1), dtype=bool)
+    >>> nb = sphere_neighbors(mask, radius=1.0)
+    >>> len(nb), nb[4].tolist()  # the centre voxel and its 4 face neighbours
+    (9, [1, 3, 4, 5, 7])
     """
     from scipy.spatial import cKDTree
 
@@ -129,6 +136,17 @@ def searchlight(
     Returns
     -------
     scores : ndarray of shape (n_voxels,)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 20)
+    >>> X = rng.standard_normal((40, 3))
+    >>> X[:, 0] += 3 * y  # only voxel 0 is informative
+    >>> neighbors = [np.array([0]), np.array([1]), np.array([2])]
+    >>> scores = searchlight(X, y, neighbors, groups=np.repeat([0, 1, 2, 3], 10))
+    >>> scores.shape, int(scores.argmax()), bool(scores[0] > 0.8)
+    ((3,), 0, True)
     """
     from sklearn.model_selection import LeaveOneGroupOut
 
@@ -171,5 +189,14 @@ def searchlight(
 
 
 def searchlight_map(vs: VolumeSeries, scores: Any) -> Any:
-    """Return the per-voxel ``scores`` (mask order) as a 3-D NIfTI image on the grid of ``vs``."""
+    """Return the per-voxel ``scores`` (mask order) as a 3-D NIfTI image on the grid of ``vs``.
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate import simulate_fmri
+    >>> vs = simulate_fmri(n_runs=2, n_categories=2, shape=(3, 3, 3))
+    >>> img = searchlight_map(vs, np.full(int(vs.mask.sum()), 0.5))
+    >>> img.shape
+    (3, 3, 3)
+    """
     return vs.map_to_nifti(np.asarray(scores, dtype=float))
