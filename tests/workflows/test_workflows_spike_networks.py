@@ -144,3 +144,17 @@ def test_model_checked_before_any_data(tmp_path):
     with pytest.raises(ConfigError, match=r"'hiden_size'.*Did you mean 'hidden_size'"):
         parse_config(_config(missing, "gru", {"hiden_size": 8}))
     assert parse_config(_config(missing, "gru", {"hidden_size": 8})).model.name == "gru"
+
+
+def test_confusion_matrix_feeds_the_failed_fit_check(nwb_path, tmp_path):
+    from neurodl.workflows.fit_checks import finish_warnings
+    from neurodl.workflows.tasks.spike_trial_decoding import SpikeTrialDecodingResult
+
+    res = _run(_config(nwb_path, intervals="task"), tmp_path / "lda")
+    cm = np.asarray(res["confusion_matrix"])
+    assert cm.shape == (2, 2) and cm.sum() == N_TRIALS and res["warnings"] == []
+    collapsed = SpikeTrialDecodingResult.from_dict({**res, "confusion_matrix": [[40, 0], [40, 0]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flagged = finish_warnings(collapsed)
+    assert any("predicted one class" in w for w in flagged.warnings)

@@ -127,6 +127,9 @@ class SpikeTrialDecodingResult(TaskResult):
     """The label values of the classes as in the trial table (int, float or str); None with a
     threshold."""
     class_counts: list[int]
+    confusion_matrix: list[list[int]] | None = None
+    """Pooled test predictions of the main label (rows: true class, columns: predicted), in
+    ``classes`` order; a model predicting one class is flagged in ``warnings``."""
     ci_method: str
     fold_scores: list[float | None]
     n_permutations: int
@@ -244,6 +247,8 @@ def _decode_target(
     out["class_values"] = (
         None if label.threshold is not None else label_values(sel[label.column])[0]
     )
+    cm = res.main_scores.cv.confusion_matrix  # read by the failed-fit checks (one class)
+    out["confusion_matrix"] = None if cm is None else np.asarray(cm).astype(int).tolist()
     logger.info(
         "spike_trial_decoding %s: %s %.3f (p=%s)",
         where,
