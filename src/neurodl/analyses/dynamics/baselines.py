@@ -55,12 +55,30 @@ def smooth_rates(counts: Any, sigma: float = 2.0) -> np.ndarray:
     Returns
     -------
     rates : ndarray of the same shape
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(6, 20, 5)).astype(float)  # trials x bins x neurons
+    >>> r = smooth_rates(counts, sigma=2.0)
+    >>> r.shape, bool(r.std() < counts.std())
+    ((6, 20, 5), True)
     """
     return smooth_counts(_check_trials(counts), sigma, axis=1)
 
 
 class LatentBaseline:
-    """Base of the latent baselines: square-root transform, optional pre-smoothing, a model."""
+    """Base of the latent baselines: square-root transform, optional pre-smoothing, a model.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(6, 20, 5)).astype(float)  # trials x bins x neurons
+    >>> isinstance(PCALatents(n_components=3), LatentBaseline)
+    True
+    >>> PCALatents(n_components=3, sigma=1.0).fit(counts).transform(counts[:2]).shape
+    (2, 20, 3)
+    """
 
     def __init__(self, n_components: int = 8, *, sigma: float = 0.0) -> None:
         if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
@@ -97,7 +115,15 @@ class LatentBaseline:
 
 
 class PCALatents(LatentBaseline):
-    """PCA on (optionally smoothed) square-root counts."""
+    """PCA on (optionally smoothed) square-root counts.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(6, 20, 5)).astype(float)  # trials x bins x neurons
+    >>> PCALatents(n_components=3).fit_transform(counts).shape  # (n_trials, n_bins, n_components)
+    (6, 20, 3)
+    """
 
     def _model(self) -> Any:
         from sklearn.decomposition import PCA
@@ -106,7 +132,15 @@ class PCALatents(LatentBaseline):
 
 
 class FactorAnalysisLatents(LatentBaseline):
-    """Factor analysis (:class:`sklearn.decomposition.FactorAnalysis`) on square-root counts."""
+    """Factor analysis (:class:`sklearn.decomposition.FactorAnalysis`) on square-root counts.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(6, 20, 5)).astype(float)  # trials x bins x neurons
+    >>> FactorAnalysisLatents(n_components=2).fit_transform(counts).shape
+    (6, 20, 2)
+    """
 
     def _model(self) -> Any:
         from sklearn.decomposition import FactorAnalysis
@@ -127,6 +161,13 @@ class GPFASmoother(FactorAnalysisLatents):
     ----------
     A_ : ndarray of shape (n_components, n_components)
         Fitted latent dynamics.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(6, 20, 5)).astype(float)  # trials x bins x neurons
+    >>> GPFASmoother(n_components=2).fit_transform(counts).shape  # smooth latents per trial
+    (6, 20, 2)
     """
 
     def fit(self, counts: Any) -> GPFASmoother:
@@ -207,6 +248,15 @@ def heldout_readout(
     -------
     rates : ndarray of shape (n_test, n_bins, n_heldout)
         Expected counts per bin.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(6, 20, 5)).astype(float)  # trials x bins x neurons
+    >>> feats = np.log1p(smooth_rates(counts[..., :3]))  # held-in neurons 0-2
+    >>> rates = heldout_readout(feats[:4], counts[:4, :, 3:], feats[4:])  # predict neurons 3-4
+    >>> rates.shape, bool((rates > 0).all())
+    ((2, 20, 2), True)
     """
     from sklearn.linear_model import PoissonRegressor
 

@@ -168,6 +168,14 @@ def smooth_counts(counts: Any, sigma: float, *, axis: int = -2) -> np.ndarray:
     Returns
     -------
     smoothed : ndarray of the same shape (float)
+
+    Examples
+    --------
+    >>> counts = np.zeros((1, 9, 1))
+    >>> counts[0, 4, 0] = 1.0
+    >>> out = smooth_counts(counts, sigma=1.0)  # along bins (axis -2)
+    >>> out.shape, round(float(out.sum()), 3), int(out[0, :, 0].argmax())
+    ((1, 9, 1), 1.0, 4)
     """
     x = np.asarray(counts, dtype=float)
     if isinstance(sigma, bool) or not isinstance(sigma, int | float) or sigma < 0:
@@ -194,6 +202,13 @@ def align_behavior(times: Any, values: Any, edges: Any, *, method: str = "mean")
     Returns
     -------
     aligned : ndarray of shape (n_bins, n_dims)
+
+    Examples
+    --------
+    >>> times = np.arange(0.0, 1.0, 0.01)  # 100 Hz behaviour
+    >>> aligned = align_behavior(times, 2 * times, np.linspace(0.0, 1.0, 6))  # 5 bins of 200 ms
+    >>> aligned.shape, aligned[:, 0].round(2).tolist()
+    ((5, 1), [0.19, 0.59, 1.0, 1.4, 1.79])
     """
     t = np.asarray(times, dtype=float).reshape(-1)
     v = np.asarray(values, dtype=float)
@@ -253,6 +268,11 @@ def transform_behavior(
     Returns
     -------
     out : ndarray of shape (n_samples, n_dims)
+
+    Examples
+    --------
+    >>> transform_behavior(np.array([0.0, 0.25, 0.5]), "circular", period=1.0).round(3).tolist()
+    [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]
     """
     if transform not in BEHAVIOR_TRANSFORMS:
         raise ConfigError(

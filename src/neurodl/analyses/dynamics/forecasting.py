@@ -60,6 +60,16 @@ def forecast_scores(
     rows : list of dict
         ``horizon``, ``bits_per_spike``, ``r2_counts`` (mean over neurons) and optionally
         ``r2_true_rates``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> rates = rng.uniform(0.5, 3.0, size=(10, 8, 3))
+    >>> counts = rng.poisson(rates)
+    >>> pred = np.repeat(rates[:, :, None, :], 2, axis=2)  # horizons 1 and 2: the true rates
+    >>> rows = forecast_scores(pred, counts, [1, 2], true_rates=rates)
+    >>> [sorted(r) for r in rows][0], [r["horizon"] for r in rows]
+    (['bits_per_spike', 'horizon', 'r2_counts', 'r2_true_rates'], [1, 2])
     """
     p = np.asarray(pred, dtype=float)
     c = _check_counts(counts)

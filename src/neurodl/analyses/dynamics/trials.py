@@ -90,6 +90,12 @@ def trial_rows(
         ``column`` is not a column of ``table`` (the message names it and the columns).
     DataFormatError
         Fewer than ``min_trials`` rows selected.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"choice": ["L", "R", None, "L"]})
+    >>> trial_rows(table, "choice").tolist(), trial_rows(table, "choice", keep=["R"]).tolist()
+    ([True, True, False, True], [False, True, False, False])
     """
     _check_column(table, column, where)
     rows = np.ones(len(table), bool) if base is None else np.asarray(base, bool).copy()
@@ -143,6 +149,16 @@ def trial_labels(
     ------
     ConfigError
         Unknown ``column``, or ``names`` of the wrong length (the message lists the values).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"choice": ["L", "R", "L"], "contrast": [0.1, 0.8, 0.5]})
+    >>> y, names = trial_labels(table, "choice")
+    >>> y.tolist(), names
+    ([0, 1, 0], ['L', 'R'])
+    >>> y, names = trial_labels(table, "contrast", threshold=0.5)
+    >>> y.tolist(), names
+    ([0, 1, 1], ['contrast < 0.5', '>= 0.5'])
     """
     _check_column(table, column, where)
     values = table[column]
@@ -178,6 +194,12 @@ def label_values(values: pd.Series | Sequence[Any]) -> tuple[list[Any], np.ndarr
         The distinct values in class order.
     y : ndarray of int, shape (n_trials,)
         Index of each trial's value in ``classes``.
+
+    Examples
+    --------
+    >>> classes, y = label_values(pd.Series([2.0, 1.0, 2.0]))  # codes read as floats
+    >>> classes, y.tolist()
+    ([1, 2], [1, 0, 1])
     """
     arr = np.asarray(pd.Series(values).to_numpy())
     numeric = arr.dtype.kind in "biuf" and arr.dtype.kind != "b"
