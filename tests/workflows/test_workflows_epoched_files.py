@@ -66,3 +66,21 @@ def test_epoched_and_continuous_files_are_not_mixed(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"different readers.*read_epochs.*read_raw"):
         load_samples(cfg.data)
+
+
+def test_init_writes_a_config_for_epoched_files_that_runs(tmp_path):
+    from neurodl.workflows import load_config
+    from neurodl.workflows.starter import starter_config
+
+    for seed, subject in enumerate(["01", "02", "03"]):
+        _write(tmp_path, subject, seed)
+    files = sorted(tmp_path.glob("sub-*_task-mi-epo.fif"))
+    text = starter_config(files, n_permutations=0)
+    assert "Events (the classes): left x15, right x15." in text
+    assert "to_samples" not in text and "leave-one-subject-out" in text
+    path = tmp_path / "epo.yaml"
+    path.write_text(text)
+    result = run_config(load_config(path)).result  # unedited
+    assert result.n_splits == 3 and result.score_mean > 0.8
+    with pytest.raises(ConfigError, match="every event is a class"):
+        starter_config(files, classes=["left"])

@@ -123,10 +123,60 @@ def _eeg(rec: Any, paths: list[Path], classes: list[str] | None) -> tuple[list[s
     return comments, section
 
 
+def _epoched(ds: Any, paths: list[Path], classes: list[str] | None) -> tuple[list[str], dict]:
+    """Already-epoched files (``-epo.fif``, epoched EEGLAB): every event is a class."""
+    from .files import file_entities
+
+    names = list(ds.classes or [])
+    counts = Counter(names[int(v)] if names else str(v) for v in np.asarray(ds.y))
+    info = ds.info or {}
+    tmin = float(info.get("tmin", 0.0))
+    length = ds.X.shape[-1] / ds.sfreq if ds.sfreq else 0.0
+    comments = [
+        f"Epoched file(s): {ds.n_samples} epochs of {ds.X.shape[1]} channels x "
+        f"{ds.X.shape[-1]} samples ({length:.2f} s from {tmin:g} s) in the first file.",
+        "Events (the classes): " + ", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) + ".",
+    ]
+    if classes and sorted(classes) != sorted(counts):
+        raise ConfigError(
+            f"Invalid value for '--classes': in epoched files every event is a class "
+            f"({sorted(counts)}); save the epochs of the classes you want (mne.Epochs[...]) "
+            "and give those files."
+        )
+    if len(counts) < 2:
+        raise ConfigError(f"{paths[0]}: fewer than two event types to decode ({sorted(counts)}).")
+    data = _source(paths)
+    ents = [file_entities(p.name, data.get("pattern")) for p in paths]
+    protocol = "within-session"
+    if len({e.get("run") for e in ents}) > 1:
+        protocol = "leave-one-run-out"
+    elif len({e.get("subject") for e in ents}) > 1:
+        protocol = "leave-one-subject-out"
+    long = length >= 1.0
+    comments.append(
+        f"Epochs of {length:.2f} s: "
+        + ("covariance model (tangent space), CSP + LDA beside it." if long else "shrinkage LDA.")
+    )
+    section = {
+        "data": data,
+        "preprocessing": [],
+        "model": {"name": "tangent_space_lr", "params": {"estimator": "oas"}}
+        if long
+        else {"name": "lda", "params": {"shrinkage": "auto"}},
+        "options": {"baseline": {"name": "csp_lda"}} if long else {},
+        "protocol": protocol,
+    }
+    return comments, section
+
+
 def _source(paths: list[Path]) -> dict[str, Any]:
     if len(paths) == 1:
         return {"source": "file", "path": str(paths[0])}
+    from .files import file_entities
+
     data: dict[str, Any] = {"source": "files", "files": [str(p) for p in paths]}
+    if all(file_entities(p.name) for p in paths):  # BIDS names (sub-01_run-02): read as such
+        return data
     pattern = guess_pattern(paths)
     if pattern is not None:
         data["pattern"] = pattern
@@ -352,7 +402,7 @@ def starter_config(
     str
         YAML with a header comment stating what was found and every choice made.
     """
-    from ..data import Recording, SpikeTrains, VolumeSeries
+    from ..data import EpochsDataset, Recording, SpikeTrains, VolumeSeries
     from ..io import read
 
     network = _check_model(model, n_permutations, max_epochs)
@@ -370,9 +420,12 @@ def starter_config(
         comments, sec = _fmri(first, files[0], Path(labels) if labels else None, classes)
     elif isinstance(first, SpikeTrains):
         comments, sec = _spikes(first, files[0], classes, network)
+    elif isinstance(first, EpochsDataset):
+        comments, sec = _epoched(first, files, classes)
     else:
         raise DataFormatError(
-            f"{files[0]}: neurodl init writes configs for recordings, fMRI images and NWB units; "
+            f"{files[0]}: neurodl init writes configs for recordings, epoched files, fMRI images "
+            "and NWB units; "
             f"this file gives a {type(first).__name__}."
         )
     if model is not None:
@@ -380,7 +433,7 @@ def starter_config(
         comments.append(f"Model: {model} (from --model).")
     if network and max_epochs is not None:
         sec["model"]["params"] = {"max_epochs": int(max_epochs)}
-    if network and isinstance(first, Recording):  # volts are too small for a network's inputs
+    if network and isinstance(first, Recording | EpochsDataset):  # volts: too small for a net
         sec["preprocessing"] = [*(sec.get("preprocessing") or []), {"standardize": {}}]
         comments.append(
             "Network: each channel standardised with the training trials' statistics (per fold)."
