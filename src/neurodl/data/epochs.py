@@ -408,7 +408,17 @@ def _montage_from_dict(montage: dict[str, Any]) -> Any:
 
 
 def is_mne_epochs(obj: Any) -> bool:
-    """True when ``obj`` is an ``mne.Epochs`` (any ``mne.BaseEpochs``); never imports MNE."""
+    """True when ``obj`` is an ``mne.Epochs`` (any ``mne.BaseEpochs``); never imports MNE.
+
+    Examples
+    --------
+    >>> import mne
+    >>> info = mne.create_info(["C3"], 100.0, "eeg")
+    >>> is_mne_epochs(mne.EpochsArray(np.zeros((2, 1, 10)), info, verbose="error"))
+    True
+    >>> is_mne_epochs(EpochsDataset(np.zeros((4, 2, 10)))), is_mne_epochs(np.zeros(3))
+    (False, False)
+    """
     mne = sys.modules.get("mne")
     return mne is not None and isinstance(obj, mne.BaseEpochs)
 
@@ -432,6 +442,15 @@ def as_epochs_dataset(obj: Any, *, name: str = "dataset") -> EpochsDataset:
     ------
     TypeError
         Anything else, naming what is allowed and what was given.
+
+    Examples
+    --------
+    >>> import mne
+    >>> epochs = mne.EpochsArray(np.zeros((3, 2, 50)), mne.create_info(["C3", "C4"], 100.0, "eeg"),
+    ...                          verbose="error")
+    >>> ds = as_epochs_dataset(epochs)
+    >>> ds.X.shape, ds.ch_names
+    ((3, 2, 50), ['C3', 'C4'])
     """
     if isinstance(obj, EpochsDataset):
         return obj
@@ -448,6 +467,12 @@ def epochs_array(X: Any) -> Any:
 
     Returns an ndarray of shape (n_samples, n_channels, n_times) for those two; anything else
     (array-like) is returned unchanged for the caller to validate.
+
+    Examples
+    --------
+    >>> ds = EpochsDataset(np.zeros((4, 2, 10)))
+    >>> epochs_array(ds).shape, epochs_array([1, 2])
+    ((4, 2, 10), [1, 2])
     """
     if isinstance(X, EpochsDataset):
         return X.X
@@ -457,7 +482,16 @@ def epochs_array(X: Any) -> Any:
 
 
 class TorchEpochs:
-    """A ``torch.utils.data.Dataset`` view of an :class:`EpochsDataset` (no copy of X)."""
+    """A ``torch.utils.data.Dataset`` view of an :class:`EpochsDataset` (no copy of X).
+
+    Examples
+    --------
+    >>> ds = EpochsDataset(np.zeros((4, 2, 10), dtype=np.float32), y=np.array([0, 1, 0, 1]))
+    >>> tds = TorchEpochs(ds)
+    >>> x, y = tds[1]
+    >>> len(tds), tuple(x.shape), int(y)
+    (4, (2, 10), 1)
+    """
 
     def __init__(self, dataset: EpochsDataset, *, transform: Any = None) -> None:
         self.dataset = dataset

@@ -53,13 +53,26 @@ def _ensure_loaded() -> None:
 
 
 def list_models() -> list[str]:
-    """Names of all registered models, sorted."""
+    """Names of all registered models, sorted.
+
+    Examples
+    --------
+    >>> names = list_models()
+    >>> "eegnet" in names, names == sorted(names)
+    (True, True)
+    """
     _ensure_loaded()
     return sorted(MODELS)
 
 
 def get_model_class(name: str) -> type:
-    """Return the class registered as ``name``; unknown names list the known ones."""
+    """Return the class registered as ``name``; unknown names list the known ones.
+
+    Examples
+    --------
+    >>> get_model_class("eegnet").__name__
+    'EEGNet'
+    """
     _ensure_loaded()
     if name not in MODELS:
         close = difflib.get_close_matches(name, list(MODELS), n=1)
@@ -87,6 +100,13 @@ def build_model(
         ``n_times`` is shorter than the model's minimum input length (the message gives both).
     ConfigError
         Unknown model name or hyperparameter.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = build_model("eegnet", n_chans=4, n_times=128, n_outputs=2, sfreq=128.0)
+    >>> net(torch.zeros(3, 4, 128)).shape  # (batch, n_outputs)
+    torch.Size([3, 2])
     """
     cls = get_model_class(name)
     min_fn = getattr(cls, "min_n_times", None)
@@ -105,5 +125,12 @@ def build_model(
 
 
 def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameters of a torch module."""
+    """Number of (trainable) parameters of a torch module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> count_parameters(torch.nn.Linear(3, 2))  # 3 * 2 weights + 2 biases
+    8
+    """
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
