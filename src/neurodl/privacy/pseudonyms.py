@@ -30,13 +30,31 @@ _ACTIVE: dict[str, str] = {}
 
 
 def remember_pseudonyms(mapping: dict[str, str] | None) -> None:
-    """Record (or with None, forget) the pseudonyms of the run in progress."""
+    """Record (or with None, forget) the pseudonyms of the run in progress.
+
+    Examples
+    --------
+    >>> remember_pseudonyms({"S01": "P7f3a"})
+    >>> replace_codes("subject S01 done", active_pseudonyms())
+    'subject P7f3a done'
+    >>> remember_pseudonyms(None)
+    """
     _ACTIVE.clear()
     _ACTIVE.update(mapping or {})
 
 
 def active_pseudonyms() -> dict[str, str]:
-    """The pseudonyms of the run in progress (empty when pseudonymisation is off)."""
+    """The pseudonyms of the run in progress (empty when pseudonymisation is off).
+
+    Examples
+    --------
+    >>> remember_pseudonyms({"S01": "P7f3a"})
+    >>> active_pseudonyms()
+    {'S01': 'P7f3a'}
+    >>> remember_pseudonyms(None)  # the run is over: forget them
+    >>> active_pseudonyms()
+    {}
+    """
     return dict(_ACTIVE)
 
 
@@ -73,7 +91,14 @@ def pseudonym_map(codes: Iterable[Any], *, key: str | bytes | None = None) -> di
 
 
 def replace_codes(obj: Any, mapping: dict[str, str]) -> Any:
-    """Replace every code (longest first, whole tokens) inside a string, dict, list or tuple."""
+    """Replace every code (longest first, whole tokens) inside a string, dict, list or tuple.
+
+    Examples
+    --------
+    >>> mapping = {"S01": "PX", "S011": "PY"}  # longest first: S011 is not read as S01 + 1
+    >>> replace_codes({"file": "S01_run1.edf", "ids": ["S01", "S011"]}, mapping)
+    {'file': 'PX_run1.edf', 'ids': ['PX', 'PY']}
+    """
     if not mapping:
         return obj
     if isinstance(obj, dict):
@@ -98,6 +123,14 @@ def scrub_folder(folder: Any, mapping: dict[str, str]) -> list[str]:
     """Replace the codes of ``mapping`` in every text file of ``folder`` (recursively).
 
     Returns the names of the files changed.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "log.txt").write_text("subject S01 finished")
+    >>> scrub_folder(folder, {"S01": "PX"}), (folder / "log.txt").read_text()
+    (['log.txt'], 'subject PX finished')
     """
     from pathlib import Path
 
@@ -174,6 +207,15 @@ def pseudonymise_subjects(
     (pseudonymised, mapping)
         A new container (dataclasses are copied; the input is not modified) and the map from
         original codes to pseudonyms (keep it private: it re-identifies).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodl.data import Recording
+    >>> rec = Recording(np.zeros((1, 10)), 10.0, subject="S01", source="data/S01_rest.edf")
+    >>> new, mapping = pseudonymise_subjects(rec, key="secret")
+    >>> new.subject == mapping["S01"], "S01" in new.source, rec.subject
+    (True, False, 'S01')
     """
     mapping = pseudonym_map(_codes_of(obj), key=key)
     return _apply(obj, mapping), mapping
