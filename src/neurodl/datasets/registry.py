@@ -46,6 +46,12 @@ class FileRecord:
         Expected SHA-256 (64 lower-case hex digits).
     size : int
         Expected size in bytes.
+
+    Examples
+    --------
+    >>> rec = FileRecord("sub-01/eeg.edf", "0" * 64, 1024)
+    >>> rec.path, rec.size
+    ('sub-01/eeg.edf', 1024)
     """
 
     path: str
@@ -257,7 +263,22 @@ def register_dataset(entry: DatasetEntry) -> DatasetEntry:
 
 @contextlib.contextmanager
 def temporary_dataset(entry: DatasetEntry) -> Iterator[DatasetEntry]:
-    """Register ``entry`` for the duration of a ``with`` block (tests, experiments)."""
+    """Register ``entry`` for the duration of a ``with`` block (tests, experiments).
+
+    Examples
+    --------
+    >>> import hashlib, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo").mkdir()
+    >>> _ = (root / "demo" / "a.txt").write_text("hello")
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> with temporary_dataset(entry):
+    ...     print("demo-doc" in list_datasets())
+    True
+    >>> "demo-doc" in list_datasets()  # unregistered again
+    False
+    """
     register_dataset(entry)
     try:
         yield entry
@@ -266,7 +287,14 @@ def temporary_dataset(entry: DatasetEntry) -> Iterator[DatasetEntry]:
 
 
 def list_datasets() -> list[str]:
-    """Return the names of all registered datasets, sorted."""
+    """Return the names of all registered datasets, sorted.
+
+    Examples
+    --------
+    >>> names = list_datasets()
+    >>> "bonn" in names, names == sorted(names)
+    (True, True)
+    """
     return sorted(REGISTRY)
 
 
@@ -277,6 +305,12 @@ def get_dataset(name: str) -> DatasetEntry:
     ------
     DatasetError
         If ``name`` is unknown; the message lists the known names.
+
+    Examples
+    --------
+    >>> entry = get_dataset("bonn")
+    >>> entry.modality, entry.folder
+    ('eeg', 'eeg/bonn')
     """
     try:
         return REGISTRY[name]
@@ -287,7 +321,13 @@ def get_dataset(name: str) -> DatasetEntry:
 
 
 def resolve_root(data_root: str | Path | None = None) -> Path:
-    """Return ``data_root`` as a Path, or the configured data root when it is ``None``."""
+    """Return ``data_root`` as a Path, or the configured data root when it is ``None``.
+
+    Examples
+    --------
+    >>> resolve_root("some/data").as_posix()
+    'some/data'
+    """
     if data_root is not None:
         return Path(data_root).expanduser()
     return Path(get_data_root(required=True))  # type: ignore[arg-type]
@@ -310,6 +350,18 @@ def dataset_path(
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> import hashlib, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo").mkdir()
+    >>> _ = (root / "demo" / "a.txt").write_text("hello")
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> with temporary_dataset(entry):
+    ...     print(dataset_path("demo-doc", root).name)
+    demo
     """
     entry = get_dataset(name)
     path = resolve_root(data_root) / entry.folder
@@ -345,6 +397,22 @@ def load_dataset(name: str, data_root: str | Path | None = None, **kwargs: Any) 
     ------
     DatasetError
         If the dataset is unknown, missing or incomplete, or has no single loader.
+
+    Examples
+    --------
+    >>> import hashlib, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo").mkdir()
+    >>> _ = (root / "demo" / "a.txt").write_text("hello")
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> def list_files(folder):  # the dataset's reader
+    ...     return sorted(p.name for p in folder.iterdir())
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0",
+    ...                      files=(record,), loader=list_files)
+    >>> with temporary_dataset(entry):
+    ...     print(load_dataset("demo-doc", root))
+    ['a.txt']
     """
     entry = get_dataset(name)
     if entry.loader is None:

@@ -23,7 +23,16 @@ STATUSES: dict[str, str] = {
 
 
 def sha256_file(path: str | Path) -> str:
-    """Return the SHA-256 of a file as 64 lower-case hex digits (read in 1 MiB chunks)."""
+    """Return the SHA-256 of a file as 64 lower-case hex digits (read in 1 MiB chunks).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = path.write_text("hello")
+    >>> sha256_file(path)[:16]
+    '2cf24dba5fb0a30e'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
@@ -48,6 +57,20 @@ class FileCheck:
     expected_sha256 : str
     sha256 : str or None
         SHA-256 on disk (``None`` when missing, or when the size already differs).
+
+    Examples
+    --------
+    >>> from neurodl.datasets.registry import DatasetEntry, FileRecord, temporary_dataset
+    >>> import hashlib, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo").mkdir()
+    >>> _ = (root / "demo" / "a.txt").write_text("hello")
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> with temporary_dataset(entry):
+    ...     check = verify_dataset("demo-doc", root).checks[0]
+    >>> check.status, check.size, check.sha256 == check.expected_sha256
+    ('ok', 5, True)
     """
 
     dataset: str
@@ -81,6 +104,20 @@ class VerifyReport:
     checks : list of FileCheck
     datasets : list of str
         The dataset names checked, in order.
+
+    Examples
+    --------
+    >>> from neurodl.datasets.registry import DatasetEntry, FileRecord, temporary_dataset
+    >>> import hashlib, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo").mkdir()
+    >>> _ = (root / "demo" / "a.txt").write_text("hello")
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> with temporary_dataset(entry):
+    ...     report = verify_dataset("demo-doc", root)
+    >>> report.ok, report.datasets, len(report.checks)
+    (True, ['demo-doc'], 1)
     """
 
     root: Path
@@ -187,6 +224,21 @@ def verify_dataset(
     VerifyReport
         One :class:`FileCheck` per file (``ok``, ``missing`` or ``altered``); ``report.ok`` is
         True when all match and ``str(report)`` is a readable summary.
+
+    Examples
+    --------
+    >>> from neurodl.datasets.registry import DatasetEntry, FileRecord, temporary_dataset
+    >>> import hashlib, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo").mkdir()
+    >>> _ = (root / "demo" / "a.txt").write_text("hello")
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("demo-doc", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> _ = (root / "demo" / "a.txt").write_text("HELLO")  # altered on disk
+    >>> with temporary_dataset(entry):
+    ...     report = verify_dataset("demo-doc", root)
+    >>> report.ok, report.checks[0].status
+    (False, 'altered')
     """
     names = list_datasets() if name is None else [name] if isinstance(name, str) else list(name)
     entries = [get_dataset(n) for n in names]
