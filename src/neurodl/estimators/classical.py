@@ -35,7 +35,13 @@ __all__ = [
 
 
 class Flatten(TransformerMixin, BaseEstimator):
-    """Reshape ``(n_samples, ...)`` to ``(n_samples, n_features)``; 2-D input passes through."""
+    """Reshape ``(n_samples, ...)`` to ``(n_samples, n_features)``; 2-D input passes through.
+
+    Examples
+    --------
+    >>> Flatten().fit_transform(np.zeros((5, 3, 4))).shape
+    (5, 12)
+    """
 
     def fit(self, X: Any, y: Any = None) -> Flatten:
         X = np.asarray(epochs_array(X))
@@ -51,7 +57,14 @@ class Flatten(TransformerMixin, BaseEstimator):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: how to build the estimator and what input it takes."""
+    """A registry entry: how to build the estimator and what input it takes.
+
+    Examples
+    --------
+    >>> spec = CLASSICAL_MODELS["csp_lda"]
+    >>> spec.input, spec.task
+    ('signals', 'classification')
+    """
 
     name: str
     build: Callable[..., Any]
@@ -145,6 +158,16 @@ class RequireChannels(TransformerMixin, BaseEstimator):
         Smallest number of channels the following step can use.
     model : str, default=""
         Name of the model, quoted in the error message.
+
+    Examples
+    --------
+    >>> RequireChannels(min_channels=2, model="csp_lda").fit_transform(np.zeros((3, 4, 10))).shape
+    (3, 4, 10)
+    >>> try:
+    ...     RequireChannels(min_channels=2, model="csp_lda").fit(np.zeros((3, 1, 10)))
+    ... except ValueError as err:
+    ...     print(type(err).__name__)
+    DataFormatError
     """
 
     def __init__(self, min_channels: int = 1, model: str = "") -> None:
@@ -191,6 +214,14 @@ class QuietMNE(TransformerMixin, BaseEstimator):
     ----------
     estimator_ : sklearn transformer
         The fitted clone.
+
+    Examples
+    --------
+    >>> from mne.decoding import CSP
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((20, 4, 100)), np.tile([0, 1], 10)
+    >>> QuietMNE(CSP(n_components=2)).fit(X, y).transform(X).shape  # fitted without log lines
+    (20, 2)
     """
 
     def __init__(self, estimator: Any = None) -> None:
@@ -332,6 +363,15 @@ class FilterBankCSP(TransformerMixin, BaseEstimator):
     bands_ : ndarray of shape (n_bands, 2)
     csps_ : list of mne.decoding.CSP
         One fitted CSP per band.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 10)
+    >>> X = rng.standard_normal((20, 4, 256))  # 20 trials, 4 channels, 2 s at 128 Hz
+    >>> fb = FilterBankCSP(sfreq=128.0, bands=[(8, 12), (12, 16)], n_components=2)
+    >>> fb.fit_transform(X, y).shape  # 2 bands x 2 CSP components
+    (20, 4)
     """
 
     def __init__(
@@ -493,6 +533,14 @@ def make_classical(
     ConfigError
         Unknown model name (the message lists the known ones), unknown parameter, invalid
         parameter value, or a model that needs ``sfreq`` without one.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((20, 4, 100)), np.tile([0, 1], 10)
+    >>> clf = make_classical("tangent_space_lr", seed=0).fit(X, y)
+    >>> clf.predict(X).shape
+    (20,)
     """
     import inspect
 
