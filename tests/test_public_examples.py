@@ -23,7 +23,7 @@ def _has_example(obj: object) -> bool:
 def names_without_examples() -> set[str]:
     """``module.name`` of each public object without an example (each object once)."""
     missing, seen = set(), set()
-    for fullname, obj in public_callables().items():
+    for obj in public_callables().values():
         if id(obj) in seen:
             continue
         seen.add(id(obj))
