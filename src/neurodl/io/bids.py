@@ -438,7 +438,8 @@ def read_bids(
     >>> raw = mne.io.RawArray(np.zeros((2, 300)), mne.create_info(["MEG1", "MEG2"], 100.0, "mag"),
     ...                       verbose="error")
     >>> _ = raw.save(meg / "sub-01_task-rest_run-01_meg.fif", verbose="error")
-    >>> with mne.utils.use_log_level("error"):  # no notes about the missing sidecars
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # MNE-BIDS notes on missing sidecars
     ...     recs = read_bids(root, tasks="rest")
     >>> len(recs), recs[0].data.shape, recs[0].subject
     (1, (2, 300), '01')
