@@ -61,16 +61,29 @@ def burn(seconds: float, unit: int) -> tuple[int, float]:
     return unit, time.perf_counter() - t0
 
 
-def bench_fanout(n_permutations: int, n_units: int, unit_seconds: float) -> dict:
+def bench_fanout(
+    n_permutations: int, n_units: int, unit_seconds: float, network: bool = False
+) -> dict:
     from sklearn.linear_model import LogisticRegression
 
+    from neurodl.estimators import make_estimator
     from neurodl.evaluation import permutation_test
     from neurodl.execution import ExecutionConfig, LocalRayCluster, connect_ray, run_units
 
     ds = planted()
-    est = LogisticRegression(max_iter=500)
+    est = (
+        make_estimator(  # a network refitted on every permutation: seeded, one thread
+            "mlp", n_hidden=16, max_epochs=5, validation_fraction=0.0, num_threads=1, seed=0
+        )
+        if network
+        else LogisticRegression(max_iter=500)
+    )
     proto = "leave-one-subject-out"
-    out: dict = {"n_permutations": n_permutations, "n_samples": ds.n_samples}
+    out: dict = {
+        "model": "mlp (16 hidden, 5 epochs)" if network else "logistic regression",
+        "n_permutations": n_permutations,
+        "n_samples": ds.n_samples,
+    }
     t0 = time.perf_counter()
     local = permutation_test(est, ds, proto, n_permutations=n_permutations, seed=0)
     out["local_wall_s"] = time.perf_counter() - t0
@@ -224,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-mb", type=int, default=64)
     parser.add_argument("--memory-factor", type=float, default=4.2)
     parser.add_argument("--only", choices=["fanout", "store", "memory"], action="append")
+    parser.add_argument("--network", action="store_true", help="fan-out test of an MLP")
     args = parser.parse_args(argv)
     if args.smoke:
         args.permutations, args.units, args.store_pairs, args.budget_mb = 20, 8, 1, 32
@@ -238,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         if "fanout" in parts:
-            results["fanout"] = bench_fanout(args.permutations, args.units, args.unit_seconds)
+            results["fanout"] = bench_fanout(
+                args.permutations, args.units, args.unit_seconds, network=args.network
+            )
             print(json.dumps({"fanout": results["fanout"]}), flush=True)
         if "store" in parts:
             results["store"] = bench_store(96 if args.smoke else 288, args.store_pairs, Path(tmp))
