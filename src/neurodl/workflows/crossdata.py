@@ -94,15 +94,15 @@ def _check_models(cfg: RunConfig, where: str) -> list[str]:
     adaptive = []
     for path, name, params in specs:
         neural = is_neural(name)
+        # a network fine-tuned from a pretrained encoder augments its batches too
+        takes = {"augment"} if name in PRETRAINED else set()
         for key in ("augment", "adaptive_bn", "calibration"):
-            if key == "augment" and name in PRETRAINED:
-                neural = True  # fine-tuned from a pretrained encoder: augments its batches
-            if key in params and not neural:
+            if key in params and not (neural or key in takes):
                 raise ConfigError(
                     f"Invalid config {where}: '{path}.params.{key}' is for networks; model "
                     f"{name!r} is not one."
                 )
-        if neural:
+        if neural or "augment" in takes:
             check_augment(params.get("augment"), where=f"{path}.params.augment", check_sfreq=False)
         if params.get("adaptive_bn"):
             adaptive.append(name)
