@@ -132,6 +132,28 @@ def check_report_offline(html: str, *, allow_links: bool = True) -> list[str]:
     -------
     problems : list of str
         Human-readable descriptions with line numbers; empty when the page is self-contained.
+
+    Examples
+    --------
+    An embedded image passes; a remote stylesheet and a linked image do not:
+
+    >>> from neurodl.report.offline import check_report_offline
+    >>> check_report_offline('<img src="data:image/png;base64,iVBORw0KGgo=">')
+    []
+    >>> page = ('<html><head><link rel="stylesheet" href="https://cdn.example.org/a.css">'
+    ...         '</head><body><img src="figure.png"></body></html>')
+    >>> for problem in check_report_offline(page):
+    ...     print(problem)
+    <link> at line 1, column 12 loads 'https://cdn.example.org/a.css' (href)
+    <img> at line 1, column 85 has an image that is not embedded as a data:image/ URI: 'figure.png'
+
+    A hyperlink (a citation's DOI) loads nothing, so it passes unless ``allow_links=False``:
+
+    >>> link = '<a href="https://doi.org/10.1000/xyz">paper</a>'
+    >>> check_report_offline(link)
+    []
+    >>> check_report_offline(link, allow_links=False)
+    ["<a> at line 1, column 0 links to the external URL 'https://doi.org/10.1000/xyz'"]
     """
     if not isinstance(html, str):
         raise TypeError(f"'html' must be a str; got {type(html).__name__}.")
