@@ -43,6 +43,36 @@ def plot_attribution_maps(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    Two methods on 4 channels x 50 samples; channel 1 is the planted source, channel 3 a
+    suppressor, the effect sits in 0.2-0.3 s. The panel titles carry the sanity verdicts:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures.attribution import plot_attribution_maps
+    >>> rng = np.random.default_rng(0)
+    >>> times = np.arange(50) / 100
+    >>> truth = np.zeros((4, 50))
+    >>> truth[1, 20:30] = 1.0
+    >>> maps = {"saliency": truth + 0.1 * rng.standard_normal((4, 50)),
+    ...         "random": rng.standard_normal((4, 50))}
+    >>> fig = plot_attribution_maps(
+    ...     maps, ["Fz", "Cz", "Pz", "Oz"], times=times, sources=[1], suppressors=[3],
+    ...     window=(0.2, 0.3), verdicts={"saliency": "pass", "random": "fail"})
+    >>> [ax.get_title() for ax in fig.axes]
+    ['saliency [pass]', 'random [fail]']
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['Fz', 'Cz (S)', 'Pz', 'Oz (U)']
+
+    Maps of different shapes are refused:
+
+    >>> from neurodl.exceptions import DataFormatError
+    >>> try:
+    ...     plot_attribution_maps({"a": np.ones((4, 50)), "b": np.ones((4, 40))}, list("ABCD"))
+    ... except DataFormatError as err:
+    ...     print(err)
+    Every map must have shape (4, n_times) with one shape for all; got [(4, 40), (4, 50)].
     """
     if not maps:
         raise DataFormatError("'maps' must hold at least one map.")
