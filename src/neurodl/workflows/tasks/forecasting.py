@@ -38,7 +38,25 @@ ForecasterName = Literal["persistence", "linear_ar", "rnn"]
 
 
 class ForecastingOptions(TaskOptions):
-    """Options of the ``forecasting`` task."""
+    """Options of the ``forecasting`` task.
+
+    Examples
+    --------
+    The ``options`` section of a config, validated: what is not given keeps its default, and
+    an unknown forecaster is refused.
+
+    >>> opts = ForecastingOptions.model_validate(
+    ...     {"horizons": [1, 3], "forecasters": {"persistence": {"window": 5}, "linear_ar": {}}}
+    ... )
+    >>> opts.horizons, list(opts.forecasters), opts.test_fraction, opts.t_min
+    ([1, 3], ['persistence', 'linear_ar'], 0.2, 5)
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     ForecastingOptions.model_validate({"forecasters": {"lstm": {}}})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Input should be 'persistence', 'linear_ar' or 'rnn'
+    """
 
     horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10], min_length=1)
     """Forecast horizons in bins ahead; each is scored (bits/spike and R^2), the first gives the
@@ -70,6 +88,18 @@ class ForecastingResult(TaskResult):
     forecaster's, ``models`` holds every forecaster's own score and timing and ``forecasters``
     every forecaster's scores by horizon (``horizon``, ``bits_per_spike``, ``r2_counts``,
     ``r2_true_rates`` for simulations), parameters and timing.
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_forecasting` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in ForecastingResult.model_fields if k not in TaskResult.model_fields]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['evaluation', 'main_forecaster', 'n_train_trials', 'n_test_trials', 'n_bins', 'n_units',
+     'horizons', 'forecasters', 'best_at_first_horizon']
+    >>> ForecastingResult.model_fields["task"].default
+    'forecasting'
     """
 
     task: Literal["forecasting"] = "forecasting"
@@ -146,7 +176,32 @@ def _main(opts: ForecastingOptions) -> str:
     description="population activity k bins ahead (persistence, AR, GRU): bits/spike by horizon",
 )
 def run_forecasting(ctx: RunContext) -> ForecastingResult:
-    """Run the ``forecasting`` task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    """Run the ``forecasting`` task; write ``report.html`` into ``ctx.out_dir`` (if given).
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the task registry finds it by the
+    config's ``task``). A small simulated population (30 trials of 20 bins, 20 neurons) and
+    the two classical forecasters; without ``rnn`` the main forecaster is the last listed:
+
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import get_task
+    >>> get_task("forecasting").run is run_forecasting
+    True
+    >>> cfg = parse_config({
+    ...     "task": "forecasting", "seed": 0,
+    ...     "data": {"source": "simulate", "simulator": "latent_population",
+    ...              "params": {"n_neurons": 20, "n_trials": 30, "n_bins": 20}},
+    ...     "options": {"horizons": [1, 3], "forecasters": {"persistence": {}, "linear_ar": {}}},
+    ... })
+    >>> res = run_config(cfg).result  # out_dir None: computed, nothing written
+    >>> res.main_forecaster, res.n_train_trials, res.n_test_trials, res.horizons
+    ('linear_ar', 24, 6, [1, 3])
+    >>> [row["horizon"] for row in res.forecasters["persistence"]["by_horizon"]]
+    [1, 3]
+    >>> res.score_mean == res.forecasters["linear_ar"]["by_horizon"][0]["bits_per_spike"]
+    True
+    """
     cfg, opts = ctx.cfg, ctx.options
     main = _main(opts)
     c_tr, c_te, true_te, name, split = _data(cfg, opts)
