@@ -25,6 +25,22 @@ def plot_subject_metrics(models: Mapping[str, Mapping[str, Mapping[str, Any]]]) 
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    Two models, each with the four metrics; an undefined metric (None) leaves its bar empty:
+
+    >>> from neurodl.report.figures.biomarkers import plot_subject_metrics
+    >>> ci = {"balanced_accuracy": {"estimate": 0.71, "low": 0.62, "high": 0.80},
+    ...       "auc": {"estimate": 0.78, "low": 0.69, "high": 0.86},
+    ...       "sensitivity": {"estimate": 0.66, "low": 0.52, "high": 0.79},
+    ...       "specificity": {"estimate": None, "low": None, "high": None}}
+    >>> fig = plot_subject_metrics({"logreg": ci, "svm": ci})
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['balanced accuracy', 'auc', 'sensitivity', 'specificity']
+    >>> ax.get_legend_handles_labels()[1], len(ax.patches)  # one bar per model and metric
+    (['chance', 'logreg', 'svm'], 8)
     """
     fig = _new_figure(6.0, 3.2)
     ax = fig.add_subplot()
@@ -52,7 +68,20 @@ def plot_subject_metrics(models: Mapping[str, Mapping[str, Mapping[str, Any]]]) 
 
 
 def plot_site_decodability(before: float, after: float, chance: float) -> Any:
-    """Balanced accuracy of predicting the site before and after harmonisation, with chance."""
+    """Balanced accuracy of predicting the site before and after harmonisation, with chance.
+
+    Examples
+    --------
+    Three sites (chance 1/3): easy to tell apart before ComBat, at chance after it:
+
+    >>> from neurodl.report.figures.biomarkers import plot_site_decodability
+    >>> fig = plot_site_decodability(0.93, 0.36, chance=1 / 3)
+    >>> ax = fig.axes[0]
+    >>> [float(bar.get_height()) for bar in ax.patches]
+    [0.93, 0.36]
+    >>> [t.get_text() for t in ax.get_xticklabels()], ax.get_legend().get_texts()[0].get_text()
+    (['raw features', 'after ComBat'], 'chance 0.33')
+    """
     fig = _new_figure(3.6, 3.0)
     ax = fig.add_subplot()
     ax.bar([0, 1], [before, after], color=[PALETTE[5], PALETTE[2]], width=0.6)
@@ -73,6 +102,25 @@ def plot_effect_volcano(hedges_g: Any, q: Any, *, alpha: float = 0.05) -> Any:
     hedges_g, q : array-like of shape (n_features,)
     alpha : float, default=0.05
         FDR level drawn as a horizontal line; features below it are coloured.
+
+    Examples
+    --------
+    200 features of which 5 have a large effect and survive FDR; the legend counts them:
+
+    >>> import io
+    >>> import numpy as np
+    >>> from neurodl.report.figures.biomarkers import plot_effect_volcano
+    >>> g = np.random.default_rng(0).normal(0.0, 0.3, 200)
+    >>> g[:5] = 1.2
+    >>> q = np.full(200, 0.5)
+    >>> q[:5] = 1e-4
+    >>> fig = plot_effect_volcano(g, q, alpha=0.05)
+    >>> fig.axes[0].get_legend_handles_labels()[1]
+    ['not significant', 'q < 0.05 (5)']
+    >>> buf = io.BytesIO()
+    >>> fig.savefig(buf, format="png")  # renders headless (Agg canvas)
+    >>> buf.getvalue()[1:4]
+    b'PNG'
     """
     g = _as_float_array(hedges_g, name="hedges_g", ndim=1, allow_nan=True)
     qv = _as_float_array(q, name="q", ndim=1, allow_nan=True)
