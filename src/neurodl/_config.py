@@ -47,7 +47,22 @@ def _check_keys(kwargs: dict[str, Any]) -> None:
 
 
 def get_config(key: str | None = None) -> Any:
-    """Return one setting, or a dict of all of them."""
+    """Return one setting, or a dict of all of them.
+
+    Examples
+    --------
+    >>> from neurodl import config_context, get_config
+    >>> sorted(get_config())
+    ['data_root', 'n_jobs', 'progress', 'pseudonym_key', 'pseudonymise_subjects']
+    >>> with config_context(n_jobs=3):
+    ...     get_config("n_jobs")
+    3
+    >>> try:
+    ...     get_config("colour")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(". ")[1])
+    Allowed: data_root, progress, n_jobs, pseudonymise_subjects, pseudonym_key.
+    """
     cfg = _defaults()
     cfg.update(_global)
     cfg.update(getattr(_local, "overrides", {}))
@@ -58,7 +73,22 @@ def get_config(key: str | None = None) -> Any:
 
 
 def set_config(**kwargs: Any) -> None:
-    """Set settings for the whole process (``data_root=``, ``progress=``, ``n_jobs=``)."""
+    """Set settings for the whole process (``data_root=``, ``progress=``, ``n_jobs=``).
+
+    Examples
+    --------
+    >>> from neurodl import get_config, set_config
+    >>> old = get_config("progress")
+    >>> set_config(progress="log")  # log lines instead of progress bars, in every thread
+    >>> get_config("progress")
+    'log'
+    >>> set_config(progress=old)
+    >>> try:
+    ...     set_config(njobs=4)
+    ... except ValueError as err:  # a ConfigError
+    ...     print(type(err).__name__, str(err).split(". ")[0])
+    ConfigError Unknown neurodl setting 'njobs'
+    """
     _check_keys(kwargs)
     if "data_root" in kwargs and kwargs["data_root"] is not None:
         kwargs["data_root"] = Path(kwargs["data_root"])
@@ -67,7 +97,19 @@ def set_config(**kwargs: Any) -> None:
 
 @contextlib.contextmanager
 def config_context(**kwargs: Any) -> Iterator[None]:
-    """Override settings in this thread for the duration of a ``with`` block."""
+    """Override settings in this thread for the duration of a ``with`` block.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from neurodl import config_context, get_config
+    >>> before = get_config("n_jobs")
+    >>> with config_context(n_jobs=4, data_root="/data/eeg"):
+    ...     get_config("n_jobs"), get_config("data_root") == Path("/data/eeg")
+    (4, True)
+    >>> get_config("n_jobs") == before  # restored on leaving the block
+    True
+    """
     _check_keys(kwargs)
     if "data_root" in kwargs and kwargs["data_root"] is not None:
         kwargs["data_root"] = Path(kwargs["data_root"])
@@ -80,7 +122,24 @@ def config_context(**kwargs: Any) -> Iterator[None]:
 
 
 def get_data_root(required: bool = True) -> Path | None:
-    """Return the data root (``NEURODL_DATA`` or ``set_config(data_root=...)``)."""
+    """Return the data root (``NEURODL_DATA`` or ``set_config(data_root=...)``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from neurodl import config_context, get_data_root
+    >>> with config_context(data_root="/data/eeg"):
+    ...     get_data_root() == Path("/data/eeg")
+    True
+    >>> with config_context(data_root=None):
+    ...     print(get_data_root(required=False))
+    ...     try:
+    ...         get_data_root()
+    ...     except FileNotFoundError as err:  # a DatasetError
+    ...         print(type(err).__name__, str(err).split(". ")[0])
+    None
+    DatasetError No data root set
+    """
     root = get_config("data_root")
     if root is None and required:
         from .exceptions import DatasetError

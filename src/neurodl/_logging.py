@@ -37,13 +37,44 @@ def _to_level(verbose: bool | str | int | None) -> int:
 
 
 def set_log_level(verbose: bool | str | int | None) -> None:
-    """Set the level of the ``neurodl`` logger (``True`` -> INFO, ``False`` -> WARNING)."""
+    """Set the level of the ``neurodl`` logger (``True`` -> INFO, ``False`` -> WARNING).
+
+    Examples
+    --------
+    >>> import logging
+    >>> from neurodl import logger, set_log_level
+    >>> old = logger.level
+    >>> set_log_level(True)
+    >>> logging.getLevelName(logger.level)
+    'INFO'
+    >>> set_log_level("debug")
+    >>> logging.getLevelName(logger.level)
+    'DEBUG'
+    >>> try:
+    ...     set_log_level("loud")
+    ... except ValueError as err:
+    ...     print(str(err).split(". ")[0])
+    Invalid value for 'verbose'
+    >>> set_log_level(old)
+    """
     logger.setLevel(_to_level(verbose))
 
 
 @contextlib.contextmanager
 def use_log_level(verbose: bool | str | int | None) -> Iterator[None]:
-    """Temporarily change the ``neurodl`` log level; restored even on error."""
+    """Temporarily change the ``neurodl`` log level; restored even on error.
+
+    Examples
+    --------
+    >>> import logging
+    >>> from neurodl import logger, use_log_level
+    >>> before = logger.level
+    >>> with use_log_level("error"):
+    ...     logging.getLevelName(logger.level)
+    'ERROR'
+    >>> logger.level == before
+    True
+    """
     old = logger.level
     logger.setLevel(_to_level(verbose))
     try:
