@@ -75,7 +75,28 @@ class NetworkSpec(TaskOptions):
 
 
 class AttributionSanityOptions(TaskOptions):
-    """Options of the ``attribution_sanity`` task."""
+    """Options of the ``attribution_sanity`` task.
+
+    Examples
+    --------
+    The ``options`` section of a config: what is left out takes its default.
+
+    >>> opts = AttributionSanityOptions.model_validate(
+    ...     {"simulation": {"n_trials": 100, "n_channels": 5}, "n_splits": 2}
+    ... )
+    >>> opts.simulation.n_sources, opts.simulation.n_suppressors, opts.linear, opts.n_splits
+    (2, 2, 'lda', 2)
+
+    A config with a bad value is refused, naming the key:
+
+    >>> from neurodl.exceptions import ConfigError
+    >>> from neurodl.workflows import parse_config
+    >>> try:
+    ...     parse_config({"task": "attribution_sanity", "options": {"linear": "svm"}})
+    ... except ConfigError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    Invalid config (mapping): invalid value at 'options.linear': Input should be 'lda' or ...
+    """
 
     simulation: SimulationOptions = Field(default_factory=SimulationOptions)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
@@ -153,6 +174,20 @@ class AttributionSanityResult(TaskResult):
 
     The top-level score is the network's held-out balanced accuracy; ``models`` holds the
     network's and the linear model's own scores.
+
+    Examples
+    --------
+    The task's own fields, beside those every :class:`~neurodl.workflows.results.TaskResult`
+    has (one :class:`MethodRow` per attribution method in ``methods``):
+
+    >>> from neurodl.workflows import TASKS
+    >>> from neurodl.workflows.results import TaskResult
+    >>> TASKS["attribution_sanity"].result is AttributionSanityResult
+    True
+    >>> [f for f in AttributionSanityResult.model_fields if f not in TaskResult.model_fields]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['methods', 'truth', 'ch_names', 'sfreq', 'threshold', 'n_explain', 'n_check_samples',
+     'goal_met_by', 'flagged', 'timing']
     """
 
     task: Literal["attribution_sanity"] = "attribution_sanity"
@@ -213,7 +248,41 @@ def _flatten(X: np.ndarray) -> np.ndarray:
     "model/label randomisation checks",
 )
 def run_attribution_sanity(ctx: RunContext) -> AttributionSanityResult:
-    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given).
+
+    Examples
+    --------
+    A config naming the task runs it (here 100 simulated trials of 5 channels, a 3-epoch MLP,
+    2 folds, no randomisation checks); the linear model decodes the planted burst, and the
+    linear model's activation pattern puts less of its map on the suppressors than its filter:
+
+    >>> from neurodl.workflows import TASKS, parse_config, run_config
+    >>> TASKS["attribution_sanity"].run is run_attribution_sanity
+    True
+    >>> cfg = parse_config({
+    ...     "task": "attribution_sanity",
+    ...     "options": {
+    ...         "simulation": {"n_trials": 100, "n_channels": 5, "sfreq": 16},
+    ...         "network": {"max_epochs": 3},
+    ...         "network_methods": ["integrated_gradients"],
+    ...         "n_splits": 2, "n_explain": 20, "n_seeds": 1, "checks": False,
+    ...     },
+    ... })
+    >>> res = run_config(cfg).result  # out_dir None: compute only, write nothing
+    >>> res.models["linear"].score_mean
+    1.0
+    >>> len(res.truth["source_channels"]), len(res.truth["suppressor_channels"])
+    (2, 2)
+    >>> rows = {m.method: m for m in res.methods}
+    >>> list(rows)
+    ['integrated_gradients', 'linear_filter', 'linear_gradient_x_input', 'linear_pattern']
+    >>> rows["linear_pattern"].rank_channels
+    1.0
+    >>> rows["linear_pattern"].mass_suppressors < rows["linear_filter"].mass_suppressors
+    True
+    >>> len(rows["linear_pattern"].map), len(rows["linear_pattern"].map[0])  # channels x times
+    (5, 16)
+    """
     from ...analyses.interpret import attribution_study
     from ...data.attribution_sim import simulate_attribution_eeg
     from ...estimators import NeuralClassifier

@@ -19,7 +19,33 @@ def _pct(v: float | None) -> str:
 
 
 def write_attribution_sanity_report(ctx: RunContext, result: Any) -> None:
-    """Write ``report.html`` of an :class:`~.attribution_sanity.AttributionSanityResult`."""
+    """Write ``report.html`` of an :class:`~.attribution_sanity.AttributionSanityResult`.
+
+    Examples
+    --------
+    A tiny run computed without writing anything, then its report written into a folder:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import RunContext
+    >>> from neurodl.workflows.validate import task_options
+    >>> cfg = parse_config({
+    ...     "task": "attribution_sanity",
+    ...     "options": {
+    ...         "simulation": {"n_trials": 60, "n_channels": 5, "sfreq": 16},
+    ...         "network": {"max_epochs": 2},
+    ...         "network_methods": ["saliency"], "linear_methods": ["linear_pattern"],
+    ...         "n_splits": 2, "n_explain": 10, "n_seeds": 1, "checks": False,
+    ...     },
+    ... })
+    >>> result = run_config(cfg).result
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_attribution_sanity_report(RunContext(cfg, task_options(cfg), Path(d)), result)
+    ...     html = (Path(d) / "report.html").read_text()
+    >>> [s in html for s in ("Ground truth", "Methods against the truth", "Sanity checks")]
+    [True, True, True]
+    """
     import pandas as pd
 
     from ...report.figures.attribution import plot_attribution_maps
