@@ -27,6 +27,21 @@ class EdgeToEdge(nn.Module):
     The same as a ``(1, n)`` plus an ``(n, 1)`` convolution, written as two matrix products
     (several times faster than the wide convolutions on CPU).
     ``x`` of shape (batch, in_channels, n, n) -> (batch, out_channels, n, n).
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> e2e = EdgeToEdge(in_channels=1, out_channels=4, n_nodes=5)
+    >>> x = torch.randn(2, 1, 5, 5)  # two 5-region connectivity matrices
+    >>> e2e(x).shape
+    torch.Size([2, 4, 5, 5])
+
+    It equals a ``(1, n)`` row plus an ``(n, 1)`` column convolution:
+
+    >>> row = nn.functional.conv2d(x, e2e.row_weight[:, :, None, :])  # (2, 4, 5, 1)
+    >>> col = nn.functional.conv2d(x, e2e.col_weight[:, :, :, None])  # (2, 4, 1, 5)
+    >>> torch.allclose(e2e(x), row + col + e2e.bias[:, None, None], atol=1e-6)
+    True
     """
 
     def __init__(self, in_channels: int, out_channels: int, n_nodes: int) -> None:
@@ -49,6 +64,15 @@ class EdgeToNode(nn.Module):
     """Weighted sum of each node's edges: out[o, i] = sum_c,k w[o, c, k] x[c, i, k] + b[o].
 
     ``x`` of shape (batch, in_channels, n, n) -> (batch, out_channels, n).
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> e2n = EdgeToNode(in_channels=4, out_channels=8, n_nodes=5)
+    >>> e2n(torch.randn(2, 4, 5, 5)).shape  # one value per node and filter
+    torch.Size([2, 8, 5])
+    >>> e2n(torch.zeros(1, 4, 5, 5))[0, :, 0].equal(e2n.bias)  # no edges: only the bias
+    True
     """
 
     def __init__(self, in_channels: int, out_channels: int, n_nodes: int) -> None:

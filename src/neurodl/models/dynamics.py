@@ -61,6 +61,18 @@ class RecurrentDecoder(nn.Module):
     num_layers : int, default=1
     dropout : float, default=0.2
         Dropout on the inputs and on the last hidden state.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dec = RecurrentDecoder(n_chans=30, n_times=10, n_outputs=2, cell="lstm", hidden_size=16)
+    >>> x = torch.randn(4, 30, 10)  # 4 windows: 30 neurons x 10 history bins
+    >>> dec(x).shape  # e.g. 2-D hand velocity read out at the last bin
+    torch.Size([4, 2])
+    >>> RecurrentDecoder(30, 10, 2, cell="rnn")
+    Traceback (most recent call last):
+        ...
+    neurodl.exceptions.ConfigError: Invalid value for 'cell'. Allowed: 'gru', 'lstm'; got 'rnn'.
     """
 
     def __init__(
@@ -103,7 +115,18 @@ class RecurrentDecoder(nn.Module):
 
 @register_model("gru_decoder")
 class GRUDecoder(RecurrentDecoder):
-    """:class:`RecurrentDecoder` with a GRU cell."""
+    """:class:`RecurrentDecoder` with a GRU cell.
+
+    Examples
+    --------
+    >>> from neurodl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> dec = build_model("gru_decoder", n_chans=30, n_times=10, n_outputs=2, hidden_size=16)
+    >>> type(dec).__name__, dec.cell
+    ('GRUDecoder', 'gru')
+    >>> dec(torch.randn(4, 30, 10)).shape
+    torch.Size([4, 2])
+    """
 
     def __init__(self, n_chans: int, n_times: int, n_outputs: int, **kwargs: Any) -> None:
         super().__init__(n_chans, n_times, n_outputs, cell="gru", **kwargs)
@@ -111,7 +134,17 @@ class GRUDecoder(RecurrentDecoder):
 
 @register_model("lstm_decoder")
 class LSTMDecoder(RecurrentDecoder):
-    """:class:`RecurrentDecoder` with an LSTM cell."""
+    """:class:`RecurrentDecoder` with an LSTM cell.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dec = LSTMDecoder(n_chans=30, n_times=10, n_outputs=3, hidden_size=16)
+    >>> type(dec.rnn).__name__
+    'LSTM'
+    >>> dec(torch.randn(4, 30, 25)).shape  # any history length works
+    torch.Size([4, 3])
+    """
 
     def __init__(self, n_chans: int, n_times: int, n_outputs: int, **kwargs: Any) -> None:
         super().__init__(n_chans, n_times, n_outputs, cell="lstm", **kwargs)
@@ -128,6 +161,17 @@ class RecurrentForecaster(nn.Module):
     hidden_size : int, default=64
     observation : {"poisson", "gaussian"}, default="poisson"
         Poisson: outputs log-rates (counts per bin); Gaussian: outputs means.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> fc = RecurrentForecaster(n_neurons=20, n_horizons=3, hidden_size=16)
+    >>> x = torch.poisson(torch.ones(2, 50, 20))  # 2 trials x 50 bins x 20 neurons of counts
+    >>> out = fc(x)
+    >>> out.shape  # [:, t, k] are log-rates of bin t + k + 1
+    torch.Size([2, 50, 3, 20])
+    >>> fc(x[:, :10]).allclose(out[:, :10], atol=1e-6)  # causal: later bins don't change earlier
+    True
     """
 
     def __init__(
@@ -185,6 +229,19 @@ class SequentialVAE(nn.Module):
     variational : bool, default=True
         False gives a deterministic sequential autoencoder (no sampling, no KL).
     dropout : float, default=0.1
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> vae = SequentialVAE(n_input=20, n_output=25, n_factors=4, enc_size=16, gen_size=16,
+    ...                     g0_size=8, n_inferred_inputs=2, ctrl_size=8).eval()
+    >>> x = torch.poisson(torch.ones(3, 40, 20))  # 3 trials x 40 bins x 20 held-in neurons
+    >>> out = vae(x, n_times=50, sample=False)  # reconstruct 25 neurons, forecast 10 more bins
+    >>> {k: tuple(v.shape) for k, v in sorted(out.items())}  # doctest: +NORMALIZE_WHITESPACE
+    {'factors': (3, 50, 4), 'g0_logvar': (3, 8), 'g0_mean': (3, 8),
+     'params': (3, 50, 25, 1), 'u_logvar': (3, 50, 2), 'u_mean': (3, 50, 2)}
+    >>> SequentialVAE(20, 20, observation="zig")(x)["params"].shape[-1]  # 3 parameters per bin
+    3
     """
 
     def __init__(

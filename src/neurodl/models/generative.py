@@ -56,6 +56,16 @@ class ConditionalDecoder(nn.Module):
         ``ceil(n_times / 2**n_up)`` samples.
     kernel_size : int, default=9
         Odd kernel size of the convolutions (same padding).
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> dec = ConditionalDecoder(n_chans=4, n_times=100, n_classes=2, n_latent=8, width=16).eval()
+    >>> dec.len0_  # first sequence: ceil(100 / 2**3) samples, upsampled to 104, cropped to 100
+    13
+    >>> fake = dec(torch.randn(6, 8), torch.tensor([0, 0, 0, 1, 1, 1]))
+    >>> fake.shape  # 6 generated windows, 3 of each class
+    torch.Size([6, 4, 100])
     """
 
     def __init__(
@@ -130,6 +140,16 @@ class ConditionalEncoder(nn.Module):
         As for :class:`ConditionalDecoder`.
     n_down : int, default=3
         Stride-2 convolutions.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> enc = ConditionalEncoder(n_chans=4, n_times=100, n_classes=2, n_latent=8, width=16)
+    >>> mu, logvar = enc(torch.randn(5, 4, 100), torch.tensor([0, 1, 0, 1, 1]))
+    >>> mu.shape, logvar.shape
+    (torch.Size([5, 8]), torch.Size([5, 8]))
+    >>> bool(logvar.abs().max() <= 10)  # log-variance clamped to [-10, 10]
+    True
     """
 
     def __init__(
@@ -164,6 +184,18 @@ class ConditionalVAE(nn.Module):
     ``forward(x, y)`` returns the reconstruction (batch, n_chans, n_times), ``mu`` and
     ``logvar`` (batch, n_latent); the latent is drawn with the reparameterisation trick in
     training mode and is ``mu`` in eval mode.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> vae = ConditionalVAE(n_chans=4, n_times=100, n_classes=2, n_latent=8, width=16)
+    >>> x, y = torch.randn(5, 4, 100), torch.tensor([0, 1, 0, 1, 1])
+    >>> recon, mu, logvar = vae(x, y)
+    >>> recon.shape, mu.shape
+    (torch.Size([5, 4, 100]), torch.Size([5, 8]))
+    >>> _ = vae.eval()
+    >>> torch.equal(vae(x, y)[0], vae.decoder(vae.encoder(x, y)[0], y))  # eval mode: z = mu
+    True
     """
 
     def __init__(self, n_chans: int, n_times: int, n_classes: int, **params):
@@ -204,6 +236,17 @@ class ConditionalCritic(nn.Module):
         As for :class:`ConditionalDecoder`.
     n_down : int, default=3
         Stride-2 convolutions.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> critic = ConditionalCritic(n_chans=4, n_times=100, n_classes=2, width=16)
+    >>> x = torch.randn(5, 4, 100)
+    >>> critic(x, torch.tensor([0, 1, 0, 1, 1])).shape  # one unbounded score per window
+    torch.Size([5])
+    >>> alone = critic(x[:1], torch.tensor([0]))  # no batch norm: a score ignores the batch
+    >>> torch.allclose(alone, critic(x, torch.zeros(5, dtype=torch.long))[:1], atol=1e-5)
+    True
     """
 
     def __init__(

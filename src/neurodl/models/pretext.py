@@ -66,6 +66,24 @@ class FeatureExtractor(nn.Module):
         A registry model listed in :data:`FEATURE_LAYERS` (its head is computed and discarded).
     model : str
         Its registry name.
+
+    Examples
+    --------
+    >>> from neurodl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> net = build_model("shallow", n_chans=4, n_times=200, n_outputs=2).eval()
+    >>> enc = FeatureExtractor(net, "shallow")
+    >>> x = torch.randn(3, 4, 200)
+    >>> h = enc(x)
+    >>> h.shape == (3, enc.n_features)
+    True
+    >>> torch.allclose(net.head(h), net(x), atol=1e-6)  # eval mode: exactly the head's inputs
+    True
+    >>> try:
+    ...     FeatureExtractor(net, "deep4")
+    ... except ValueError as err:
+    ...     print(err)
+    Invalid value for 'model' for self-supervised pretraining. Allowed: 'shallow', 'eegnet'; got 'deep4'.
     """
 
     def __init__(self, net: nn.Module, model: str):
@@ -87,7 +105,18 @@ class FeatureExtractor(nn.Module):
 
 
 class PairHead(nn.Module):
-    """Relative positioning: features of two windows -> logit of "close in time"."""
+    """Relative positioning: features of two windows -> logit of "close in time".
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> head = PairHead(n_features=16)
+    >>> h1, h2 = torch.randn(8, 16), torch.randn(8, 16)
+    >>> head(h1, h2).shape  # one logit per pair
+    torch.Size([8])
+    >>> torch.equal(head(h1, h2), head(h2, h1))  # symmetric: only |h1 - h2| counts
+    True
+    """
 
     def __init__(self, n_features: int):
         super().__init__()
@@ -99,7 +128,19 @@ class PairHead(nn.Module):
 
 
 class TripletHead(nn.Module):
-    """Temporal shuffling: features of three windows -> logit of "in temporal order"."""
+    """Temporal shuffling: features of three windows -> logit of "in temporal order".
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> head = TripletHead(n_features=16)
+    >>> h1, h2, h3 = torch.randn(3, 8, 16)
+    >>> head(h1, h2, h3).shape  # one logit per triplet
+    torch.Size([8])
+    >>> still = torch.ones(1, 16)  # three identical windows: only the bias is left
+    >>> torch.equal(head(still, still, still), head.linear.bias)
+    True
+    """
 
     def __init__(self, n_features: int):
         super().__init__()
@@ -111,7 +152,15 @@ class TripletHead(nn.Module):
 
 
 class ProjectionHead(nn.Module):
-    """SimCLR projection: Linear -> ReLU -> Linear, ``(batch, n_features) -> (batch, n_out)``."""
+    """SimCLR projection: Linear -> ReLU -> Linear, ``(batch, n_features) -> (batch, n_out)``.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> proj = ProjectionHead(n_features=40, n_hidden=32, n_out=8)
+    >>> proj(torch.randn(6, 40)).shape  # the contrastive loss compares these
+    torch.Size([6, 8])
+    """
 
     def __init__(self, n_features: int, n_hidden: int = 128, n_out: int = 64):
         super().__init__()
@@ -123,7 +172,22 @@ class ProjectionHead(nn.Module):
 
 
 class PretextNet(nn.Module):
-    """An encoder (:class:`FeatureExtractor`) and a pretext head trained together."""
+    """An encoder (:class:`FeatureExtractor`) and a pretext head trained together.
+
+    Examples
+    --------
+    >>> from neurodl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> net = build_model("shallow", n_chans=3, n_times=200, n_outputs=2)
+    >>> enc = FeatureExtractor(net, "shallow")
+    >>> pretext = PretextNet(enc, PairHead(enc.n_features)).eval()
+    >>> x1, x2 = torch.randn(2, 4, 3, 200)  # 4 pairs of windows
+    >>> h1, h2 = pretext(x1), pretext(x2)
+    >>> h1.shape == (4, enc.n_features)
+    True
+    >>> pretext.pretext_head(h1, h2).shape  # "close in time" logits
+    torch.Size([4])
+    """
 
     def __init__(self, encoder: FeatureExtractor, head: nn.Module):
         super().__init__()
