@@ -17,7 +17,20 @@ __all__ = ["determinism", "resolve_device"]
 
 
 def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; other strings are validated."""
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; other strings are validated.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    'cpu'
+    >>> import torch
+    >>> resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    True
+    >>> resolve_device("gpu")
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'device'. Allowed: 'auto', 'cpu', 'cuda', 'cuda:N'; got 'gpu'.
+    """
     import torch
 
     if device == "auto":
@@ -35,7 +48,18 @@ def resolve_device(device: str) -> str:
 
 @contextlib.contextmanager
 def determinism(enabled: bool, device: str) -> Iterator[None]:
-    """Deterministic algorithms for the duration of the block; previous settings restored."""
+    """Deterministic algorithms for the duration of the block; previous settings restored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.are_deterministic_algorithms_enabled()
+    >>> with determinism(True, "cpu"):
+    ...     print(torch.are_deterministic_algorithms_enabled())
+    True
+    >>> torch.are_deterministic_algorithms_enabled() == before  # restored afterwards
+    True
+    """
     import torch
 
     old_det = torch.are_deterministic_algorithms_enabled()

@@ -28,7 +28,27 @@ __all__ = [
 
 
 class DivergenceError(NeurodlError, FloatingPointError):
-    """Training produced a non-finite loss or gradient (``on_divergence="raise"``)."""
+    """Training produced a non-finite loss or gradient (``on_divergence="raise"``).
+
+    Examples
+    --------
+    A neurodl error that is also a :class:`FloatingPointError`; :func:`~.loop.train` raises it
+    when a NaN input makes the loss non-finite:
+
+    >>> import numpy as np, torch
+    >>> from neurodl.estimators.torch_engine import TrainConfig, train
+    >>> issubclass(DivergenceError, FloatingPointError)
+    True
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> X, y = np.full((6, 2, 4), np.nan, dtype="float32"), np.array([0, 1] * 3)
+    >>> cfg = TrainConfig(task="classification", max_epochs=1, batch_size=3)
+    >>> try:
+    ...     train(model, X, y, None, None, cfg)
+    ... except DivergenceError as err:
+    ...     print(str(err)[:55])
+    Training diverged in epoch 0: the loss or gradient norm
+    """
 
 
 # ------------------------------------------------------------------------------ schedules
@@ -90,7 +110,21 @@ OPTIMIZERS: dict[str, Callable[[Any, float, float], Any]] = {"adamw": _adamw, "a
 # ------------------------------------------------------------------------------ settings
 @dataclass
 class TrainConfig:
-    """Resolved training settings (:mod:`neurodl.estimators.torch_engine` says what each does)."""
+    """Resolved training settings (:mod:`neurodl.estimators.torch_engine` says what each does).
+
+    Examples
+    --------
+    Only ``task`` is required; names of optimisers, schedules and divergence policies are
+    checked when the config is built:
+
+    >>> cfg = TrainConfig(task="classification", max_epochs=2, batch_size=16)
+    >>> cfg.optimizer, cfg.schedule, cfg.lr, cfg.on_divergence, cfg.device
+    ('adamw', 'cosine', 0.001, 'raise', 'cpu')
+    >>> TrainConfig(task="classification", optimizer="sgd")
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'optimizer'. Allowed: 'adamw', 'adam'; got 'sgd'.
+    """
 
     task: Literal["classification", "regression"]
     max_epochs: int = 30
@@ -149,6 +183,15 @@ class LossContext:
         True for training batches (model in train mode, gradients on), False for validation.
     steps_per_epoch : int
     max_epochs : int
+
+    Examples
+    --------
+    A KL warm-up written against the context: the weight grows with the global step:
+
+    >>> ctx = LossContext(epoch=1, step=7, training=True, steps_per_epoch=4, max_epochs=3)
+    >>> kl_weight = min(1.0, ctx.step / (ctx.steps_per_epoch * ctx.max_epochs))
+    >>> round(kl_weight, 3), ctx.training
+    (0.583, True)
     """
 
     epoch: int
@@ -165,7 +208,26 @@ Objective = Callable[[Any, Any, Any, LossContext], Any]
 
 @dataclass
 class TrainResult:
-    """The per-epoch history of a training run and how it ended (what ``train`` returns)."""
+    """The per-epoch history of a training run and how it ended (what ``train`` returns).
+
+    Examples
+    --------
+    Two epochs of a small classifier on random data, with validation (one history record
+    per epoch):
+
+    >>> import numpy as np, torch
+    >>> from neurodl.estimators.torch_engine import train
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(12, 2, 4)).astype("float32"), np.array([0, 1] * 6)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> cfg = TrainConfig(task="classification", max_epochs=2, batch_size=4)
+    >>> res = train(model, X[:8], y[:8], X[8:], y[8:], cfg)
+    >>> len(res.history), res.stopped_reason, res.best_epoch in (0, 1)
+    (2, 'max_epochs', True)
+    >>> sorted(res.history[0])
+    ['epoch', 'lr', 'time_s', 'train_accuracy', 'train_loss', 'valid_accuracy', 'valid_loss']
+    """
 
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None
