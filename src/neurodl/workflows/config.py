@@ -47,7 +47,25 @@ class _Strict(BaseModel):
 
 
 class TaskOptions(_Strict):
-    """Base of a task's ``options`` model (strict: unknown keys are rejected)."""
+    """Base of a task's ``options`` model (strict: unknown keys are rejected).
+
+    Examples
+    --------
+    A task subclasses it with its own settings; a typo in a config is refused:
+
+    >>> from pydantic import ValidationError
+    >>> class SlidingOptions(TaskOptions):
+    ...     window_s: float = 1.0
+    ...     n_windows: int = 5
+    >>> SlidingOptions.model_validate({"window_s": 0.5})
+    SlidingOptions(window_s=0.5, n_windows=5)
+    >>> try:
+    ...     SlidingOptions.model_validate({"n_window": 3})
+    ... except ValidationError as err:
+    ...     print(format_errors(err, "config", model=SlidingOptions, prefix="options"))
+    Invalid config config: unknown key 'options.n_window'. Did you mean 'n_windows'? \
+Allowed here: window_s, n_windows.
+    """
 
 
 class DataConfig(_Strict):
@@ -60,6 +78,21 @@ class DataConfig(_Strict):
     with the same reader and ``params``), each labelled with the subject/session/run of its
     BIDS entities (``sub-01_ses-02_run-03``) or of ``pattern`` (``"{subject}R{run}"`` on the
     file name without extension); ``to_samples`` then cuts each recording and stacks the samples.
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> data = DataConfig.model_validate(
+    ...     {"source": "files", "files": ["raw/S*R04.edf"], "pattern": "{subject}R{run}",
+    ...      "to_samples": {"epochs": {"tmin": 0.0, "tmax": 2.0}}}
+    ... )
+    >>> data.files, data.params
+    (['raw/S*R04.edf'], {})
+    >>> try:  # each source needs its own key
+    ...     DataConfig.model_validate({"source": "file"})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Value error, data.source is 'file', so data.path is required
     """
 
     source: Literal["simulate", "dataset", "file", "files"] = "simulate"
@@ -111,7 +144,21 @@ class DataConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """The estimator: a registered name and its parameters."""
+    """The estimator: a registered name and its parameters.
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> ModelConfig.model_validate({"name": "csp_lda", "params": {"n_components": 4}})
+    ModelConfig(name='csp_lda', params={'n_components': 4})
+    >>> ModelConfig().name  # the default model
+    'logistic_regression'
+    >>> try:
+    ...     ModelConfig.model_validate({"nme": "lda"})
+    ... except ValidationError as err:
+    ...     print(format_errors(err, "run.yaml", model=ModelConfig, prefix="model"))
+    Invalid config run.yaml: unknown key 'model.nme'. Did you mean 'name'? Allowed here: name, params.
+    """
 
     name: str = "logistic_regression"
     """A registered model (``neurodl models`` lists them): classical pipelines (e.g. ``lda``,
@@ -131,6 +178,20 @@ class EvaluationConfig(_Strict):
     ``riemannian_recentring``, ``standardize``, ``amplitude``, each ``by`` a metadata column);
     they and networks with ``adaptive_bn`` use the test data's unlabelled samples, which is
     refused unless ``unlabelled_test_data: true``, and recorded in the results.
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> ev = EvaluationConfig.model_validate({"protocol": "leave-one-subject-out"})
+    >>> ev.metric, ev.n_permutations, ev.n_boot, ev.ci, ev.unlabelled_test_data
+    ('balanced_accuracy', 200, 1000, 0.95, False)
+    >>> try:
+    ...     EvaluationConfig.model_validate({"n_jobs": 0, "ci": 95})
+    ... except ValidationError as err:
+    ...     print(format_errors(err, "config", model=EvaluationConfig, prefix="evaluation"))
+    Invalid config config: invalid value at 'evaluation.ci': Input should be less than 1 \
+(got 95). invalid value at 'evaluation.n_jobs': Value error, n_jobs is 1 (serial), a number of \
+workers > 1, or -1 (all cores); 0 has no meaning (got 0).
     """
 
     protocol: str = "within-session"
@@ -171,7 +232,15 @@ class EvaluationConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    """Report options."""
+    """Report options.
+
+    Examples
+    --------
+    >>> ReportConfig()
+    ReportConfig(title=None, enabled=True)
+    >>> ReportConfig.model_validate({"title": "Motor imagery, 9 subjects", "enabled": False})
+    ReportConfig(title='Motor imagery, 9 subjects', enabled=False)
+    """
 
     title: str | None = None
     """Title of ``report.html`` (default: from the task and dataset)."""
@@ -187,6 +256,17 @@ class PrivacyConfig(_Strict):
     the task sees them and in everything the run writes (``results.json``, the report, log
     lines); the same as ``neurodl run --pseudonymise-subjects`` or
     ``$NEURODL_PSEUDONYMISE_SUBJECTS=1``, but recorded with the config.
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> PrivacyConfig.model_validate({"pseudonymise_subjects": "yes"})  # YAML-style booleans
+    PrivacyConfig(pseudonymise_subjects=True)
+    >>> try:
+    ...     PrivacyConfig.model_validate({"pseudonymise_subjects": "maybe"})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Input should be a valid boolean, unable to interpret input
     """
 
     pseudonymise_subjects: bool = False
@@ -199,6 +279,27 @@ class RunConfig(_Strict):
     ``task`` selects the task (see :data:`neurodl.workflows.registry.TASKS`); ``options`` holds
     the task's own settings, validated strictly by the task's options model when the config is
     parsed (:func:`neurodl.workflows.parse_config`).
+
+    Examples
+    --------
+    Every section has defaults; ``task_options`` validates the task's own ``options``:
+
+    >>> from pydantic import ValidationError
+    >>> cfg = RunConfig.model_validate(
+    ...     {"data": {"source": "simulate", "simulator": "motor_imagery"},
+    ...      "model": {"name": "csp_lda"}, "evaluation": {"protocol": "cross-session"}}
+    ... )
+    >>> cfg.task, cfg.seed, cfg.model.name, cfg.evaluation.n_permutations, cfg.report.enabled
+    ('decoding', 0, 'csp_lda', 200, True)
+    >>> type(cfg.task_options()).__name__, cfg.task_options().held_out_permutations
+    ('DecodingOptions', 1000)
+    >>> try:  # every error at once, each with its dotted key
+    ...     RunConfig.model_validate({"modle": {"name": "lda"}, "seed": -1})
+    ... except ValidationError as err:
+    ...     print(format_errors(err, "run.yaml"))  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config run.yaml: invalid value at 'seed': Input should be greater than or equal
+    to 0 (got -1). unknown key 'modle'. Did you mean 'model'? Allowed here: task, name, seed,
+    data, preprocessing, model, evaluation, report, privacy, execution, options.
     """
 
     task: str = "decoding"
@@ -279,6 +380,22 @@ def format_errors(
     Each error gets its dotted key path (after ``prefix``), unknown keys get the closest allowed
     key of ``model`` (default :class:`RunConfig`), missing keys and bad values are named with
     what was given; ``source`` names the config (a file or "config").
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     RunConfig.model_validate({"evaluation": {"protocl": "cross-session"}})
+    ... except ValidationError as err:
+    ...     msg = format_errors(err, "run.yaml")
+    >>> print(msg.split(" Allowed")[0])
+    Invalid config run.yaml: unknown key 'evaluation.protocl'. Did you mean 'protocol'?
+    >>> try:  # a section validated on its own: name its model and where it sits
+    ...     DataConfig.model_validate({"source": "dataset"})
+    ... except ValidationError as err:
+    ...     print(format_errors(err, "run.yaml", model=DataConfig, prefix="data"))
+    Invalid config run.yaml: invalid value at 'data': Value error, data.source is 'dataset', \
+so data.dataset is required.
     """
     lines = []
     for e in err.errors():
