@@ -41,6 +41,15 @@ def mni_template(resolution: int = 2) -> Any:
     -------
     nibabel.Nifti1Image
         Skull-stripped, intensities scaled to [0, 1]; shape (99, 117, 95) at 2 mm.
+
+    Examples
+    --------
+    >>> from neurodl.report.figures.brain_maps import mni_template
+    >>> img = mni_template()  # 2 mm, from nilearn's package data (no download)
+    >>> img.shape, [float(z) for z in img.header.get_zooms()]
+    ((99, 117, 95), [2.0, 2.0, 2.0])
+    >>> 0.0 <= float(img.get_fdata().min()) and float(img.get_fdata().max()) <= 1.0
+    True
     """
     from nilearn.datasets import load_mni152_template
 
@@ -58,6 +67,20 @@ def mean_volume(data: Any, affine: Any) -> Any:
     Returns
     -------
     nibabel.Nifti1Image of shape (nx, ny, nz), float32
+
+    Examples
+    --------
+    Twenty 3 mm volumes averaged into one background image on the same grid:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures.brain_maps import mean_volume
+    >>> series = np.random.default_rng(0).normal(100.0, 5.0, size=(8, 9, 10, 20))
+    >>> affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    >>> bg = mean_volume(series, affine)
+    >>> bg.shape, str(bg.get_data_dtype()), round(float(bg.get_fdata().mean()), 1)
+    ((8, 9, 10), 'float32', 100.0)
+    >>> bool((bg.affine == affine).all())
+    True
     """
     import nibabel as nib
 
@@ -134,6 +157,39 @@ def plot_brain_map(
     ------
     DataFormatError
         Not a 3-D image, or no finite non-zero value to show.
+
+    Examples
+    --------
+    A small searchlight-like map (a positive blob and one negative voxel) over the mean EPI it
+    came with: three orthogonal cuts, a symmetric colour scale as the map has both signs:
+
+    >>> import nibabel as nib
+    >>> import numpy as np
+    >>> from neurodl.report.figures.brain_maps import mean_volume, plot_brain_map
+    >>> affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    >>> epi = np.random.default_rng(0).normal(100.0, 5.0, size=(8, 9, 10, 20))
+    >>> stat = np.zeros((8, 9, 10))
+    >>> stat[2:5, 3:6, 4:7] = 0.8
+    >>> stat[5, 5, 5] = -0.4
+    >>> fig = plot_brain_map(nib.Nifti1Image(stat, affine), title="encoding",
+    ...                      bg_img=mean_volume(epi, affine), colorbar_label="r")
+    >>> fig.get_suptitle()
+    'encoding (r)'
+
+    A map one voxel thick gets that single slice (fewer axes than the three cuts):
+
+    >>> thin = plot_brain_map(nib.Nifti1Image(stat[:, :, 5:6], affine), title="one slice")
+    >>> len(thin.axes) < len(fig.axes)
+    True
+
+    An all-zero map has nothing to show:
+
+    >>> from neurodl.exceptions import DataFormatError
+    >>> try:
+    ...     plot_brain_map(nib.Nifti1Image(np.zeros((4, 4, 4)), affine), title="empty")
+    ... except DataFormatError as err:
+    ...     print(err)
+    'stat_img' has no finite non-zero value to show.
     """
     import nibabel as nib
     from nilearn import plotting
