@@ -27,7 +27,26 @@ MODELS: dict[str, type] = {}
 
 
 def register_model(name: str) -> Callable[[type], type]:
-    """Class decorator: register a model under ``name`` (duplicates raise)."""
+    """Class decorator: register a model under ``name`` (duplicates raise).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> @register_model("mean_readout_demo")
+    ... class MeanReadout(nn.Module):
+    ...     def __init__(self, n_chans, n_times, n_outputs, *, sfreq=None):
+    ...         super().__init__()
+    ...         self.head = nn.Linear(n_chans, n_outputs)
+    ...     def forward(self, x):  # (batch, n_chans, n_times) -> (batch, n_outputs)
+    ...         return self.head(x.mean(-1))
+    >>> build_model("mean_readout_demo", n_chans=4, n_times=50, n_outputs=2).registry_name
+    'mean_readout_demo'
+    >>> register_model("mean_readout_demo")(MeanReadout)
+    Traceback (most recent call last):
+        ...
+    ValueError: Model 'mean_readout_demo' is already registered (by MeanReadout).
+    >>> del MODELS["mean_readout_demo"]  # leave the registry as it was
+    """
 
     def deco(cls: type) -> type:
         if name in MODELS:

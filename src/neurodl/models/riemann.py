@@ -43,6 +43,17 @@ def oas_covariances(x: torch.Tensor) -> torch.Tensor:
     cov : Tensor of shape (batch, n_chans, n_chans)
         ``(1 - s) S + s mu I`` with ``S`` the empirical covariance (mean removed, divided by
         ``n_times``), ``mu = trace(S) / n_chans`` and ``s`` the OAS shrinkage (at most 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.covariance import oas
+    >>> x = torch.randn(2, 4, 50, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    >>> cov = oas_covariances(x)
+    >>> cov.shape  # one 4 x 4 covariance per window
+    torch.Size([2, 4, 4])
+    >>> np.allclose(cov[0].numpy(), oas(x[0].numpy().T)[0])  # as scikit-learn's OAS
+    True
     """
     n_chans, n_times = x.shape[1], x.shape[2]
     xc = x - x.mean(dim=2, keepdim=True)
@@ -72,6 +83,19 @@ def tangent_vectors(cov: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     -------
     vec : Tensor of shape (batch, n * (n + 1) // 2)
         Diagonal terms as they are, off-diagonal terms times sqrt(2) (pyriemann's ``upper``).
+
+    Examples
+    --------
+    >>> tangent_vectors(torch.eye(3)[None]).abs().max().item()  # the identity maps to 0
+    0.0
+    >>> cov = torch.tensor([[[2.0, 0.5], [0.5, 1.0]]])
+    >>> vec = tangent_vectors(cov)
+    >>> vec.shape  # n * (n + 1) / 2 = 3 terms
+    torch.Size([1, 3])
+    >>> evals, evecs = torch.linalg.eigh(cov[0])
+    >>> logm = evecs @ torch.diag(evals.log()) @ evecs.T
+    >>> bool(torch.isclose(vec.norm(), torch.linalg.matrix_norm(logm)))  # Frobenius norm kept
+    True
     """
     n = cov.shape[-1]
     evals, evecs = torch.linalg.eigh(cov)

@@ -85,6 +85,17 @@ class LeakyRNNCell(nn.Module):
     recurrent weights; with Dale's law their magnitudes), buffers ``unit_signs`` (``+1``
     excitatory / ``-1`` inhibitory per presynaptic unit, or all ones without Dale's law) and
     ``connectivity`` (the fixed 0/1 mask).
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> cell = LeakyRNNCell(n_inputs=3, n_hidden=10, alpha=0.2, dale=True, exc_fraction=0.8)
+    >>> h = cell(torch.zeros(5, 10), torch.randn(5, 3))  # one Euler step for 5 trials
+    >>> h.shape
+    torch.Size([5, 10])
+    >>> w = cell.effective_weight_rec()
+    >>> bool((w[:, :8] >= 0).all()), bool((w[:, 8:] <= 0).all())  # 8 excitatory, 2 inhibitory
+    (True, True)
     """
 
     def __init__(
@@ -435,6 +446,19 @@ def build_task_model(
     ------
     ConfigError
         Unknown name (the known ones are listed) or hyperparameter.
+
+    Examples
+    --------
+    >>> net = build_task_model("leaky_rnn", n_inputs=3, n_outputs=2, seed=0, n_hidden=16)
+    >>> x = torch.zeros(4, 25, 3)  # 4 trials x 25 steps x 3 input channels
+    >>> y, states = net(x, return_hidden=True)
+    >>> y.shape, states.shape
+    (torch.Size([4, 25, 2]), torch.Size([4, 25, 16]))
+    >>> build_task_model("lstm", n_inputs=3, n_outputs=2, n_hidden=16).n_state  # h and c
+    32
+    >>> again = build_task_model("leaky_rnn", n_inputs=3, n_outputs=2, seed=0, n_hidden=16)
+    >>> torch.equal(again(x), y)  # same seed, same initial weights
+    True
     """
     cls = check_choice("model", name, TASK_MODELS)
     try:

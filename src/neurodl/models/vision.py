@@ -162,6 +162,20 @@ def build_vision_model(
     Returns
     -------
     model : torch.nn.Module
+
+    Examples
+    --------
+    >>> net = build_vision_model("small_cnn", n_classes=10, image_size=32, seed=0)
+    >>> net(torch.zeros(2, 3, 32, 32)).shape  # two RGB 32 x 32 images -> 10 logits each
+    torch.Size([2, 10])
+    >>> same = build_vision_model("small_cnn", n_classes=10, image_size=32, seed=0)
+    >>> all(torch.equal(a, b) for a, b in zip(net.parameters(), same.parameters()))
+    True
+    >>> try:
+    ...     build_vision_model("small_cn", n_classes=10, image_size=32)
+    ... except ValueError as err:
+    ...     print(err)
+    Invalid value for 'name'. Did you mean 'small_cnn'? Allowed: ['small_cnn']; got 'small_cn'.
     """
     if name not in VISION_MODELS:
         close = difflib.get_close_matches(name, list(VISION_MODELS), n=1)

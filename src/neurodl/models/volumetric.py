@@ -55,6 +55,19 @@ def grid_layout(mask: Any, dims: str = "auto") -> tuple[np.ndarray, tuple[int, .
         ``(n_in_channels, *spatial)`` with 2 or 3 spatial axes.
     origin : tuple of int
         Offset of the bounding box in the mask's grid (for mapping back).
+
+    Examples
+    --------
+    >>> mask = np.zeros((5, 5, 4), dtype=bool)
+    >>> mask[1:4, 2:4, 1:3] = True  # a 3 x 2 x 2 block of 12 voxels
+    >>> mask[1, 2, 1] = False  # one hole: 11 voxels
+    >>> index, shape, origin = grid_layout(mask)
+    >>> shape, origin  # one input channel on the 3-D bounding box
+    ((1, 3, 2, 2), (1, 2, 1))
+    >>> int((index == 0).sum()), int(index.max())  # the hole reads the zero column
+    (1, 11)
+    >>> grid_layout(mask[:, :, 1:2])[1]  # a single slice: a 2-D grid
+    (1, 3, 2)
     """
     m = np.asarray(mask)
     if m.dtype != bool or m.ndim not in (2, 3):
