@@ -65,6 +65,17 @@ class RunContext:
         only, write nothing).
     config_text : str or None
         The config file as the user wrote it (shown in the report).
+
+    Examples
+    --------
+    >>> from neurodl.workflows import parse_config
+    >>> cfg = parse_config({"task": "decoding",
+    ...                     "data": {"source": "simulate", "simulator": "motor_imagery"}})
+    >>> ctx = RunContext(cfg, cfg.task_options())
+    >>> ctx.write_report  # no out_dir: compute only, write nothing
+    False
+    >>> RunContext(cfg, cfg.task_options(), out_dir=Path("out")).write_report
+    True
     """
 
     cfg: RunConfig
@@ -80,7 +91,18 @@ class RunContext:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A registered task: options model, result class, runner, sections read, description."""
+    """A registered task: options model, result class, runner, sections read, description.
+
+    Examples
+    --------
+    >>> spec = get_task("decoding")
+    >>> spec.options.__name__, spec.result.__name__, spec.run.__name__
+    ('DecodingOptions', 'DecodingTaskResult', 'run_decoding')
+    >>> sorted(spec.reads)
+    ['data', 'evaluation', 'model', 'options', 'preprocessing']
+    >>> spec.description
+    'classify (or regress) labelled samples under a leakage-safe protocol'
+    """
 
     name: str
     options: type[TaskOptions]
@@ -120,6 +142,29 @@ def register_task(
         One line for listings.
     registry : dict, optional
         Where to register (default :data:`TASKS`; tests pass their own).
+
+    Examples
+    --------
+    >>> from neurodl.workflows.config import TaskOptions
+    >>> from neurodl.workflows.results import TaskResult
+    >>> class EchoOptions(TaskOptions):
+    ...     word: str = "hi"
+    >>> class EchoResult(TaskResult):
+    ...     word: str
+    >>> registry = {}
+    >>> @register_task("echo", options=EchoOptions, result=EchoResult, reads=["options"],
+    ...                description="say the word", registry=registry)
+    ... def run_echo(ctx):
+    ...     return EchoResult(task="echo", name=ctx.cfg.name, word=ctx.options.word)
+    >>> registry["echo"].run is run_echo, sorted(registry["echo"].reads)
+    (True, ['options'])
+    >>> try:
+    ...     register_task("echo2", options=EchoOptions, result=EchoResult, reads=["params"],
+    ...                   description="", registry=registry)
+    ... except ValueError as err:
+    ...     print(err)
+    Unknown config section(s) ['params']; known: ('data', 'preprocessing', 'model', \
+'evaluation', 'options').
     """
     reads = frozenset(reads)
     unknown = reads - set(SECTIONS)
@@ -137,7 +182,18 @@ def register_task(
 
 
 def get_task(name: str) -> TaskSpec:
-    """The registered task ``name``; an unknown name lists the known ones."""
+    """The registered task ``name``; an unknown name lists the known ones.
+
+    Examples
+    --------
+    >>> get_task("time_resolved").options.__name__
+    'TimeResolvedOptions'
+    >>> try:
+    ...     get_task("decodng")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(" Known")[0])
+    Unknown task 'decodng'. Did you mean 'decoding'?
+    """
     if name not in TASKS:
         close = difflib.get_close_matches(name, list(TASKS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -152,7 +208,19 @@ def _unused(spec: TaskSpec, given: Iterable[str]) -> list[str]:
 
 
 def unused_sections_message(spec: TaskSpec, given: Iterable[str]) -> str | None:
-    """The refusal for config sections ``spec`` does not read (None when all are read)."""
+    """The refusal for config sections ``spec`` does not read (None when all are read).
+
+    Examples
+    --------
+    ``task_model`` generates its own trials, so it reads no ``data`` or ``model``:
+
+    >>> spec = get_task("task_model")
+    >>> print(unused_sections_message(spec, ["data", "model", "options"]))
+    task 'task_model' does not use the section(s) 'data', 'model'; it reads: options, report. \
+Remove them (task settings go under 'options').
+    >>> print(unused_sections_message(get_task("decoding"), ["data", "model"]))
+    None
+    """
     unused = _unused(spec, given)
     if not unused:
         return None
