@@ -47,7 +47,34 @@ _NEURAL_DECODERS = ("gru", "lstm", "rnn")
 
 
 class BehaviorSpec(_Strict):
-    """Where the behaviour is: a variable of a file beside the data (or the data file)."""
+    """Where the behaviour is: a variable of a file beside the data (or the data file).
+
+    Examples
+    --------
+    ``options.behavior`` of a config: the position on a 200 cm circular track, stored as
+    ``pos`` in ``behavior.npz`` beside the data file, decoded as (cos, sin):
+
+    >>> spec = BehaviorSpec.model_validate(
+    ...     {"file": "behavior.npz", "key": "pos", "transform": "circular", "period": 200.0}
+    ... )
+    >>> spec.transform, spec.period
+    ('circular', 200.0)
+    >>> BehaviorSpec(key="pos").file is None  # the behaviour is in the data file itself
+    True
+
+    A misspelt key is refused with the allowed ones:
+
+    >>> from neurodl.exceptions import ConfigError
+    >>> from neurodl.workflows import parse_config
+    >>> data = {"source": "simulate", "simulator": "latent_population"}
+    >>> try:
+    ...     parse_config({"task": "behavior_decoding", "data": data,
+    ...                   "options": {"behavior": {"key": "pos", "transfrom": "circular"}}})
+    ... except ConfigError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config (mapping): unknown key 'options.behavior.transfrom'. Did you mean
+    'transform'? Allowed here: file, key, transform, period.
+    """
 
     file: str | None = None
     """File holding the behaviour, relative to the data's folder; None: the data file itself."""
@@ -62,7 +89,42 @@ class BehaviorSpec(_Strict):
 
 
 class TestSplitSpec(_Strict):
-    """A separate test split stored in the same file(s) under other variable names."""
+    """A separate test split stored in the same file(s) under other variable names.
+
+    Examples
+    --------
+    Training bins ``train`` and held-out bins ``test`` of 8 units in one file, with their 2-D
+    behaviour ``pos`` and ``pos_test`` (a linear read-out): a ridge decoder fitted on the
+    training bins is scored once on the test bins.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> rng = np.random.default_rng(0)
+    >>> w = rng.standard_normal((8, 2))
+    >>> X_train, X_test = rng.standard_normal((200, 8)), rng.standard_normal((50, 8))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d) / "session.npz"
+    ...     np.savez(path, train=X_train, test=X_test, pos=X_train @ w, pos_test=X_test @ w)
+    ...     cfg = parse_config({
+    ...         "task": "behavior_decoding",
+    ...         "data": {"source": "file", "path": str(path),
+    ...                  "params": {"key": "train", "axis_order": "epochs_features"}},
+    ...         "options": {
+    ...             "behavior": {"key": "pos"},
+    ...             "test": {"neural_key": "test", "behavior_key": "pos_test"},
+    ...             "decoders": {"ridge": {"alpha": 1.0}},
+    ...         },
+    ...     })
+    ...     res = run_config(cfg).result
+    >>> cfg.options["test"]
+    {'neural_key': 'test', 'behavior_key': 'pos_test'}
+    >>> res.evaluation, res.n_train_bins, res.n_test_bins, res.n_behavior_dims
+    ('train/test split', 200, 50, 2)
+    >>> res.score_mean > 0.99
+    True
+    """
 
     neural_key: str
     """Variable of the test-split neural bins in the data file."""
@@ -71,7 +133,31 @@ class TestSplitSpec(_Strict):
 
 
 class BehaviorDecodingOptions(TaskOptions):
-    """Options of the ``behavior_decoding`` task."""
+    """Options of the ``behavior_decoding`` task.
+
+    Examples
+    --------
+    Left out, the decoders are a ridge, a Wiener filter and a Kalman filter (the last, the
+    Kalman filter, is the main one), under 5 contiguous blocks:
+
+    >>> opts = BehaviorDecodingOptions.model_validate({})
+    >>> opts.decoders, opts.n_splits, opts.main
+    ({'ridge': {}, 'wiener': {'n_lags': 10}, 'kalman': {}}, 5, None)
+    >>> BehaviorDecodingOptions.model_validate({"decoders": {"gru": {"hidden_size": 32}}}).decoders
+    {'gru': {'hidden_size': 32}}
+
+    A config with no decoder is refused:
+
+    >>> from neurodl.exceptions import ConfigError
+    >>> from neurodl.workflows import parse_config
+    >>> data = {"source": "simulate", "simulator": "latent_population"}
+    >>> try:
+    ...     parse_config({"task": "behavior_decoding", "data": data, "options": {"decoders": {}}})
+    ... except ConfigError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config (mapping): invalid value at 'options.decoders': Dictionary should have at
+    least 1 item after validation, not 0.
+    """
 
     behavior: BehaviorSpec | None = None
     test: TestSplitSpec | None = None
@@ -99,6 +185,19 @@ class BehaviorDecodingResult(TaskResult):
     ``score_mean`` is the main decoder's, ``models`` holds every decoder's own score and timing
     and ``decoders`` every decoder's full entry (R^2 and correlation per dimension, fold R^2,
     fit time, time per epoch, latency per bin, parameters).
+
+    Examples
+    --------
+    The task's own fields, beside those of every :class:`~neurodl.workflows.results.TaskResult`:
+
+    >>> from neurodl.workflows import TASKS
+    >>> from neurodl.workflows.results import TaskResult
+    >>> TASKS["behavior_decoding"].result is BehaviorDecodingResult
+    True
+    >>> [f for f in BehaviorDecodingResult.model_fields if f not in TaskResult.model_fields]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['evaluation', 'main_decoder', 'n_train_bins', 'n_test_bins', 'n_features',
+     'n_behavior_dims', 'decoders', 'best_decoder', 'best_r2']
     """
 
     task: Literal["behavior_decoding"] = "behavior_decoding"
@@ -246,7 +345,31 @@ def _evaluate(
     description="binned activity -> continuous behaviour with several decoders (R^2, timing)",
 )
 def run_behavior_decoding(ctx: RunContext) -> BehaviorDecodingResult:
-    """Run the ``behavior_decoding`` task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    """Run the ``behavior_decoding`` task; write ``report.html`` into ``ctx.out_dir`` (if given).
+
+    Examples
+    --------
+    A simulated population of 30 neurons driven by a latent behaviour (20 trials of 30 bins),
+    decoded by a ridge and a Kalman filter (the main one, listed last) under 3 contiguous blocks;
+    both beat R^2 = 0 (predicting the mean):
+
+    >>> from neurodl.workflows import TASKS, parse_config, run_config
+    >>> TASKS["behavior_decoding"].run is run_behavior_decoding
+    True
+    >>> cfg = parse_config({
+    ...     "task": "behavior_decoding",
+    ...     "data": {"source": "simulate", "simulator": "latent_population",
+    ...              "params": {"n_neurons": 30, "n_trials": 20, "n_bins": 30, "mean_rate": 40.0}},
+    ...     "options": {"decoders": {"ridge": {"alpha": 1.0}, "kalman": {}}, "n_splits": 3},
+    ... })
+    >>> res = run_config(cfg).result
+    >>> res.evaluation, res.n_train_bins, res.n_features, res.main_decoder
+    ('contiguous-block CV (3 blocks)', 600, 30, 'kalman')
+    >>> res.score_mean == res.decoders["kalman"]["r2_mean"] and res.score_mean > 0.3
+    True
+    >>> res.decoders["ridge"]["r2_mean"] > 0.3, len(res.decoders["ridge"]["fold_r2"])
+    (True, 3)
+    """
     from ...analyses.dynamics import ContiguousBlockCV, make_decoder
 
     cfg, opts = ctx.cfg, ctx.options
