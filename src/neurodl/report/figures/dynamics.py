@@ -41,6 +41,20 @@ def plot_behavior(y_true: np.ndarray, y_pred: np.ndarray, title: str, max_bins: 
     -------
     fig : matplotlib.figure.Figure
         ``n_dims`` axes, each with the true and the predicted line.
+
+    Examples
+    --------
+    Decoded 2-D hand velocity over 100 bins, the first 50 drawn:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_behavior
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.normal(size=(100, 2))
+    >>> fig = plot_behavior(y, y + 0.1 * rng.normal(size=(100, 2)), "velocity", max_bins=50)
+    >>> [ax.get_ylabel() for ax in fig.axes], fig.axes[0].get_title()
+    (['dim 0', 'dim 1'], 'velocity')
+    >>> [len(line.get_xdata()) for line in fig.axes[0].lines]  # true, predicted
+    [50, 50]
     """
     d = y_true.shape[1]
     fig, axes = _grid(d, 1, (7.5, 1.8 * d + 0.6))
@@ -71,6 +85,22 @@ def plot_latent_trajectories(factors: np.ndarray, conditions: np.ndarray, title:
     -------
     fig : matplotlib.figure.Figure
         One 3-D axes with one line per trial (at most 64) and a dot at each trial's start.
+
+    Examples
+    --------
+    Six trials of 4 factors over 20 time points, two conditions rotating from different phases:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_latent_trajectories
+    >>> t = np.linspace(0, np.pi, 20)
+    >>> factors = np.stack([np.stack([np.cos(t + c), np.sin(t + c), 0.1 * t, 0 * t], axis=-1)
+    ...                     for c in np.repeat([0.0, 1.5], 3)])
+    >>> factors.shape
+    (6, 20, 4)
+    >>> fig = plot_latent_trajectories(factors, np.repeat(["left", "right"], 3), "factors")
+    >>> ax = fig.axes[0]
+    >>> ax.name, len(ax.lines), ax.get_zlabel()
+    ('3d', 6, 'PC3')
     """
     from matplotlib import colormaps
 
@@ -113,6 +143,19 @@ def plot_raster_rates(counts: np.ndarray, rates: np.ndarray, bin_size: float, ti
     -------
     fig : matplotlib.figure.Figure
         Two axes (raster, rate image) and the rate colour bar.
+
+    Examples
+    --------
+    8 neurons over 50 bins of 10 ms; a rate of 0.2 spikes per bin is shown as 20 Hz:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_raster_rates
+    >>> counts = np.random.default_rng(0).poisson(0.2, size=(50, 8))
+    >>> fig = plot_raster_rates(counts, np.full((50, 8), 0.2), bin_size=0.01, title="trial 0")
+    >>> len(fig.axes), fig.axes[-1].get_ylabel()
+    (3, 'inferred rate (Hz)')
+    >>> float(fig.axes[1].images[0].get_array().max())
+    20.0
     """
     fig, axes = _grid(2, 1, (7.0, 5.0))
     T, N = counts.shape
@@ -146,6 +189,20 @@ def plot_forecast_scores(rows: Mapping[str, Sequence[Mapping[str, float]]]) -> A
     -------
     fig : matplotlib.figure.Figure
         Two axes (bits/spike, R^2), one line per forecaster in each.
+
+    Examples
+    --------
+    >>> from neurodl.report.figures import plot_forecast_scores
+    >>> rows = {
+    ...     "lfads": [{"horizon": 1, "bits_per_spike": 0.30, "r2_true_rates": 0.8},
+    ...               {"horizon": 5, "bits_per_spike": 0.20, "r2_true_rates": 0.6}],
+    ...     "gru": [{"horizon": 1, "bits_per_spike": 0.25, "r2_true_rates": 0.7},
+    ...             {"horizon": 5, "bits_per_spike": 0.10, "r2_true_rates": 0.4}]}
+    >>> fig = plot_forecast_scores(rows)
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['bits/spike', 'R^2 (true rates)']
+    >>> fig.axes[0].get_legend_handles_labels()[1]
+    ['lfads', 'gru']
     """
     fig, axes = _grid(1, 2, (8.0, 3.0))
     for name, rr in rows.items():

@@ -24,6 +24,28 @@ def plot_similarity_nulls(rows: Sequence[dict[str, Any]]) -> Any:
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    An observed Procrustes distance far below its shuffle null; a row without a score (a
+    method that did not run) gets no panel:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures.dynamics_similarity import plot_similarity_nulls
+    >>> null = np.random.default_rng(0).normal(0.9, 0.05, 100).tolist()
+    >>> rows = [
+    ...     {"reference": "monkey A", "method": "procrustes", "description": "angular distance",
+    ...      "score": 0.42, "null_scores": null, "ci_low": 0.38, "ci_high": 0.47,
+    ...      "p_value": 1 / 101},
+    ...     {"reference": "monkey A", "method": "dsa", "score": None}]
+    >>> fig = plot_similarity_nulls(rows)
+    >>> len(fig.axes)
+    1
+    >>> print(fig.axes[0].get_title())
+    monkey A
+    procrustes (p = 0.010)
+    >>> fig.axes[0].get_legend_handles_labels()[1]
+    ['shuffle null', 'observed', 'CI']
     """
     rows = [r for r in rows if r.get("score") is not None]
     n = max(len(rows), 1)
@@ -65,6 +87,23 @@ def plot_aligned_conditions(model: np.ndarray, recording: np.ndarray, labels: Se
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    A model whose units are a rotation of the recording's: after the alignment its four
+    condition means land on the recording's:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures.dynamics_similarity import plot_aligned_conditions
+    >>> rng = np.random.default_rng(0)
+    >>> recording = rng.normal(size=(4, 10, 6))  # conditions x times x units
+    >>> rotation = np.linalg.qr(rng.normal(size=(6, 6)))[0]
+    >>> fig = plot_aligned_conditions(recording @ rotation, recording, ["0", "90", "180", "270"])
+    >>> ax = fig.axes[0]
+    >>> ax.get_legend_handles_labels()[1], [t.get_text() for t in ax.texts]
+    (['recording', 'model (aligned)'], ['0', '90', '180', '270'])
+    >>> bool(np.allclose(ax.lines[0].get_xydata(), ax.lines[1].get_xydata()))
+    True
     """
     from scipy.linalg import orthogonal_procrustes
 
