@@ -39,7 +39,22 @@ _SCORES = ("co_bps", "fp_bps", "vel_r2", "psth_r2", "latent_r2")
 
 
 class ForecastSpec(_Strict):
-    """Forecasters by horizon fitted on the same training trials (scored on the test trials)."""
+    """Forecasters by horizon fitted on the same training trials (scored on the test trials).
+
+    Examples
+    --------
+    The ``options.forecast`` section of a ``latents`` config (null there: no forecasters):
+
+    >>> spec = ForecastSpec.model_validate({"horizons": [1, 3], "rnn": {"max_epochs": 20}})
+    >>> spec.horizons, spec.models, spec.rnn
+    ([1, 3], ['persistence', 'linear_ar', 'rnn'], {'max_epochs': 20})
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     ForecastSpec.model_validate({"models": ["gru"]})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Input should be 'persistence', 'linear_ar' or 'rnn'
+    """
 
     horizons: list[int] = Field(default_factory=lambda: [1, 2, 5, 10])
     """Forecast horizons in bins ahead (those >= n_bins - 5 are dropped)."""
@@ -53,7 +68,25 @@ class ForecastSpec(_Strict):
 
 
 class LatentsOptions(TaskOptions):
-    """Options of the ``latents`` task."""
+    """Options of the ``latents`` task.
+
+    Examples
+    --------
+    What is not given keeps its default (20% of the neurons and the last 10 bins held out):
+
+    >>> opts = LatentsOptions.model_validate({"baselines": ["smoothing", "fa"], "forecast": None})
+    >>> opts.model, opts.heldout_fraction, opts.forward_bins, opts.baselines, opts.forecast
+    ('lfads', 0.2, 10, ['smoothing', 'fa'], None)
+
+    A misspelt key in a config is refused with the closest allowed one:
+
+    >>> from neurodl.workflows import parse_config
+    >>> parse_config({"task": "latents", "options": {"modle": "lfads"},
+    ...               "data": {"source": "simulate", "simulator": "latent_population"}})
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid config (mapping): unknown key 'options.modle'. Did you mean 'model'? ...
+    """
 
     model: Literal["lfads", "autoencoder"] = "lfads"
     """'lfads' (sequential VAE) or 'autoencoder' (the same network, not variational)."""
@@ -88,6 +121,16 @@ class LatentsResult(TaskResult):
     ``models`` holds the model's and each baseline's co-bps and timing. The model's NLB metrics
     are also top-level (``co_bps``, ``fp_bps``, ``vel_r2``, ``psth_r2``, ``latent_r2``), with
     those of the true rates beside them.
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_latents` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in LatentsResult.model_fields if k not in TaskResult.model_fields][:6]
+    ['model', 'n_trials', 'n_train_trials', 'n_test_trials', 'n_heldin', 'n_heldout']
+    >>> sorted(LatentsResult.json_schema()["required"])[:4]
+    ['baselines', 'bin_size', 'forecast', 'forecast_timing']
     """
 
     task: Literal["latents"] = "latents"
@@ -143,7 +186,33 @@ def _ridge_behavior(
     description="latent dynamics (LFADS-style VAE) with held-out neurons: co-bps, fp-bps, R^2",
 )
 def run_latents(ctx: RunContext) -> LatentsResult:
-    """Run the ``latents`` task on simulated (or trial-structured) spiking populations."""
+    """Run the ``latents`` task on simulated (or trial-structured) spiking populations.
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``). A
+    small simulated population (30 trials of 20 bins, 20 neurons) and a tiny LFADS trained for
+    3 epochs: 4 neurons and 6 trials are held out, and the co-bps of the true rates is the
+    ceiling the model is measured against:
+
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({
+    ...     "task": "latents", "seed": 0,
+    ...     "data": {"source": "simulate", "simulator": "latent_population",
+    ...              "params": {"n_neurons": 20, "n_trials": 30, "n_bins": 20, "mean_rate": 30.0}},
+    ...     "options": {"model_params": {"max_epochs": 3, "enc_size": 8, "gen_size": 8,
+    ...                                  "g0_size": 4, "n_factors": 3},
+    ...                 "forward_bins": 4, "baselines": ["smoothing"], "forecast": None,
+    ...                 "torch_threads": 1},
+    ... })
+    >>> res = run_config(cfg).result  # out_dir None: computed, nothing written
+    >>> res.n_heldin, res.n_heldout, res.n_train_trials, res.n_test_trials
+    (16, 4, 24, 6)
+    >>> list(res.models), res.score_mean == res.co_bps
+    (['lfads', 'smoothing'], True)
+    >>> res.co_bps_true_rates > 0 > res.co_bps  # 3 epochs: far from the true rates
+    True
+    """
     from ...analyses import dynamics as dyn
     from ...data.simulate import LatentPopulation
     from ...estimators import make_estimator

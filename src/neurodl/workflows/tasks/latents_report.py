@@ -30,6 +30,33 @@ def write_latents_report(
     ``counts`` are the trials' counts (held-in neurons first), ``out`` the model's prediction
     on all trials (``rates``, ``factors``), ``te`` the test trials, ``T`` the
     observed bins and ``b_pred`` the behaviour predicted from the inferred rates (test trials).
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.latents.run_latents` calls it when the run has an output
+    folder; a tiny simulated run (an LFADS trained for 3 epochs) writes the report beside
+    ``results.json``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({
+    ...     "task": "latents", "seed": 0,
+    ...     "data": {"source": "simulate", "simulator": "latent_population",
+    ...              "params": {"n_neurons": 20, "n_trials": 30, "n_bins": 20, "mean_rate": 30.0}},
+    ...     "options": {"model_params": {"max_epochs": 3, "enc_size": 8, "gen_size": 8,
+    ...                                  "g0_size": 4, "n_factors": 3},
+    ...                 "forward_bins": 4, "baselines": ["smoothing"], "forecast": None,
+    ...                 "torch_threads": 1},
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     html = run.files["report.html"].read_text()
+    >>> sorted(run.files)
+    ['report.html', 'results.json']
+    >>> [title in html for title in ("NLB metrics (test trials)", "Latent trajectories",
+    ...                              "Raster with inferred rates", "Predicted vs true behaviour")]
+    [True, True, True, True]
     """
     import pandas as pd
 
