@@ -67,7 +67,35 @@ CHECKPOINT_KEYS = (
 
 
 class CheckpointWarning(UserWarning):
-    """A checkpoint was refused (corrupt, edited, foreign, or unreadable) and not resumed."""
+    """A checkpoint was refused (corrupt, edited, foreign, or unreadable) and not resumed.
+
+    Examples
+    --------
+    Two epochs checkpointed (``run.pt`` and the epoch before as ``run.pt.prev``); bytes of
+    ``run.pt`` overwritten: its hash no longer matches, it is refused with a warning and the
+    previous checkpoint is resumed instead:
+
+    >>> import tempfile, numpy as np, torch
+    >>> from neurodl.estimators.torch_engine import TrainConfig, train
+    >>> _ = torch.manual_seed(0)
+    >>> X, y = np.random.default_rng(0).normal(size=(8, 2, 4)), np.array([0, 1] * 4)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> cfg = TrainConfig(task="classification", max_epochs=2, batch_size=4)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = f"{tmp.name}/run.pt"
+    >>> _ = train(model, X, y, None, None, cfg, checkpoint_path=path, fingerprint="run-a")
+    >>> with open(path, "r+b") as fh:
+    ...     _ = fh.seek(100), fh.write(b"XXXX")
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ckpt = load_checkpoint(path, "run-a")
+    >>> [w.category.__name__ for w in caught], ckpt["epoch"]
+    (['CheckpointWarning', 'CheckpointWarning'], 0)
+    >>> "content hash mismatch" in str(caught[0].message)
+    True
+    >>> tmp.cleanup()
+    """
 
 
 @contextlib.contextmanager
@@ -93,7 +121,16 @@ def _replacing(path: Path, mode: str, write: Callable[[IO[Any]], None]) -> Itera
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
-    """``torch.save`` to a temporary file in the same folder, fsync, then ``os.replace``."""
+    """``torch.save`` to a temporary file in the same folder, fsync, then ``os.replace``.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = atomic_torch_save({"w": torch.ones(2)}, os.path.join(tmp, "sub", "w.pt"))
+    ...     print(path.name, os.listdir(path.parent), torch.load(path)["w"].tolist())
+    w.pt ['w.pt'] [1.0, 1.0]
+    """
     import torch
 
     path = Path(path)
@@ -104,7 +141,15 @@ def atomic_torch_save(obj: Any, path: str | Path) -> Path:
 
 
 def rng_state() -> dict[str, Any]:
-    """The global torch (and CUDA) RNG states."""
+    """The global torch (and CUDA) RNG states.
+
+    Examples
+    --------
+    >>> import torch
+    >>> state = rng_state()
+    >>> sorted(state) in (["torch"], ["cuda", "torch"]), state["torch"].dtype
+    (True, torch.uint8)
+    """
     import torch
 
     state = {"torch": torch.get_rng_state()}
@@ -114,7 +159,19 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore RNG states saved by :func:`rng_state`."""
+    """Restore RNG states saved by :func:`rng_state`.
+
+    Examples
+    --------
+    Draws after restoring repeat the draws made after saving:
+
+    >>> import torch
+    >>> state = rng_state()
+    >>> a = torch.rand(3)
+    >>> set_rng_state(state)
+    >>> bool((torch.rand(3) == a).all())
+    True
+    """
     import torch
 
     torch.set_rng_state(state["torch"])
@@ -123,7 +180,22 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def clone_state(module: Any) -> dict[str, Any]:
-    """A detached copy of ``module.state_dict()``."""
+    """A detached copy of ``module.state_dict()``.
+
+    Examples
+    --------
+    The copy keeps the weights of the moment (what early stopping restores later):
+
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 1)
+    >>> best = clone_state(net)
+    >>> sorted(best)
+    ['bias', 'weight']
+    >>> with torch.no_grad():
+    ...     _ = net.weight.add_(1.0)
+    >>> bool((best["weight"] == net.weight).any())
+    False
+    """
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
@@ -237,6 +309,34 @@ def load_checkpoint(path: str | Path, fingerprint: str | None) -> dict[str, Any]
     ------
     DataFormatError
         ``path`` is a folder.
+
+    Examples
+    --------
+    A run of 2 epochs checkpointed; the same fingerprint resumes after epoch 1, another one
+    starts afresh (with a warning), a folder is refused:
+
+    >>> import tempfile, numpy as np, torch
+    >>> from neurodl.estimators.torch_engine import TrainConfig, train
+    >>> _ = torch.manual_seed(0)
+    >>> X, y = np.random.default_rng(0).normal(size=(8, 2, 4)), np.array([0, 1] * 4)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> cfg = TrainConfig(task="classification", max_epochs=2, batch_size=4)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = f"{tmp.name}/run.pt"
+    >>> _ = train(model, X, y, None, None, cfg, checkpoint_path=path, fingerprint="run-a")
+    >>> ckpt = load_checkpoint(path, "run-a")
+    >>> ckpt["epoch"], ckpt["stopped_reason"], len(ckpt["history"])
+    (1, 'max_epochs', 2)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CheckpointWarning)
+    ...     print(load_checkpoint(path, "run-b"))
+    None
+    >>> load_checkpoint(tmp.name, "run-a")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.DataFormatError: Invalid value for 'checkpoint_path': '...' is a folder; ...
+    >>> tmp.cleanup()
     """
     path = Path(path)
     if path.is_dir():
@@ -289,6 +389,30 @@ def save_checkpoint(
     Returns
     -------
     path : Path
+
+    Examples
+    --------
+    The loop's run state after epoch 0 (any object with these attributes): the checkpoint and
+    its hash sidecar are written; the next save keeps the replaced one as ``.prev``:
+
+    >>> import os, tempfile, types, torch
+    >>> from neurodl.estimators.torch_engine import TrainResult
+    >>> net = torch.nn.Linear(3, 2)
+    >>> opt = torch.optim.AdamW(net.parameters())
+    >>> run = types.SimpleNamespace(
+    ...     net=net, optimizer=opt, scheduler=torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1),
+    ...     scaler=None, result=TrainResult(history=[{"epoch": 0, "train_loss": 0.7}]),
+    ...     best_loss=float("inf"), best_state=None, bad_epochs=0,
+    ... )
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_checkpoint(f"{tmp}/run.pt", run, fingerprint="a", epoch=0, stopped=None)
+    ...     print(sorted(os.listdir(tmp)))
+    ...     _ = save_checkpoint(path, run, fingerprint="a", epoch=0, stopped=None)
+    ...     print(sorted(os.listdir(tmp)))
+    ...     print(load_checkpoint(path, "a")["epoch"])
+    ['run.pt', 'run.pt.sha256']
+    ['run.pt', 'run.pt.prev', 'run.pt.prev.sha256', 'run.pt.sha256']
+    0
     """
     state = {
         "version": CHECKPOINT_VERSION,
@@ -344,6 +468,36 @@ def restore_checkpoint(run: Any, ckpt: dict[str, Any]) -> int:
     Restores the weights, optimiser, scheduler, grad scaler, global RNG states, history, best
     weights and patience counter; sets ``run.result.resumed_from_epoch`` and, for a finished
     run, ``run.result.stopped_reason``.
+
+    Examples
+    --------
+    A fresh model and optimiser take over a finished 2-epoch run: training would start at
+    epoch 2 with the saved weights and history:
+
+    >>> import tempfile, numpy as np, torch
+    >>> from neurodl.estimators.torch_engine import TrainConfig, train
+    >>> _ = torch.manual_seed(0)
+    >>> X, y = np.random.default_rng(0).normal(size=(8, 2, 4)), np.array([0, 1] * 4)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> cfg = TrainConfig(task="classification", max_epochs=2, batch_size=4)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = f"{tmp.name}/run.pt"
+    >>> _ = train(model, X, y, None, None, cfg, checkpoint_path=path, fingerprint="run-a")
+    >>> import types
+    >>> from neurodl.estimators.torch_engine import SCHEDULES, TrainResult
+    >>> fresh = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> opt = torch.optim.AdamW(fresh.parameters())
+    >>> scheduler = SCHEDULES[cfg.schedule](opt, cfg.lr, 4)  # cosine over 2 x 2 steps
+    >>> run = types.SimpleNamespace(
+    ...     net=fresh, optimizer=opt, scheduler=scheduler, scaler=None, result=TrainResult()
+    ... )
+    >>> restore_checkpoint(run, load_checkpoint(path, "run-a"))
+    2
+    >>> len(run.result.history), run.result.resumed_from_epoch, run.result.stopped_reason
+    (2, 1, 'max_epochs')
+    >>> bool((fresh[1].weight == model[1].weight).all())
+    True
+    >>> tmp.cleanup()
     """
     run.net.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
