@@ -33,7 +33,20 @@ SCHEMA_VERSION = 2
 
 
 def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, paths and non-finite floats into JSON-safe values."""
+    """Convert numpy scalars/arrays, paths and non-finite floats into JSON-safe values.
+
+    Examples
+    --------
+    >>> import json
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> values = {"score": np.float64(0.75), "ci": np.array([0.6, np.nan]), "n": np.int64(3),
+    ...           "report": Path("out") / "report.html", 1: np.bool_(True)}
+    >>> jsonable(values)  # NaN -> None (JSON has no NaN)
+    {'score': 0.75, 'ci': [0.6, None], 'n': 3, 'report': 'out/report.html', '1': True}
+    >>> json.dumps(jsonable(values))
+    '{"score": 0.75, "ci": [0.6, null], "n": 3, "report": "out/report.html", "1": true}'
+    """
     if isinstance(obj, BaseModel):
         return jsonable(obj.model_dump())
     if isinstance(obj, dict):
@@ -52,13 +65,50 @@ def jsonable(obj: Any) -> Any:
 
 
 class ResultPart(BaseModel):
-    """Base of every typed part of a result (strict: unknown keys are refused)."""
+    """Base of every typed part of a result (strict: unknown keys are refused).
+
+    Examples
+    --------
+    >>> from pydantic import ValidationError
+    >>> class Dropped(ResultPart):
+    ...     n_dropped: int
+    ...     reason: str = "peak_to_peak"
+    >>> Dropped(n_dropped=3)
+    Dropped(n_dropped=3, reason='peak_to_peak')
+    >>> try:
+    ...     Dropped.model_validate({"n_dropped": 3, "reasons": "flat"})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["loc"], err.errors()[0]["msg"])
+    ('reasons',) Extra inputs are not permitted
+    """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
 class ModelStats(ResultPart):
-    """One model's own statistics (score, interval, folds and, when computed, its p-value)."""
+    """One model's own statistics (score, interval, folds and, when computed, its p-value).
+
+    Examples
+    --------
+    The statistics of a cross-validated LDA, as a task stores them under ``models``:
+
+    >>> import numpy as np
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from neurodl.data import EpochsDataset
+    >>> from neurodl.evaluation import cross_validate
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 30)
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + y[:, None], y=y)
+    >>> cv = cross_validate(LinearDiscriminantAnalysis(), ds, "within-session")
+    >>> stats = ModelStats.model_validate(
+    ...     jsonable({"name": "lda", "kind": "classical", "score_mean": cv.score,
+    ...               "fold_scores": cv.scores})
+    ... )
+    >>> stats.role, len(stats.fold_scores) == cv.n_folds, stats.p_value
+    ('main', True, None)
+    >>> bool(stats.score_mean > 0.5)  # above chance: the classes differ by one SD
+    True
+    """
 
     name: str = Field(description="Registered model name (e.g. 'mlp', 'lda').")
     role: str = Field("main", description="'main' or 'baseline'.")
@@ -85,7 +135,30 @@ class ModelStats(ResultPart):
 
 
 class ComparisonStats(ResultPart):
-    """A paired comparison of two models on the same splits (``model_a - model_b``)."""
+    """A paired comparison of two models on the same splits (``model_a - model_b``).
+
+    Examples
+    --------
+    What :func:`neurodl.evaluation.compare_models` found, as a task stores it:
+
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from neurodl.data import EpochsDataset
+    >>> from neurodl.evaluation import compare_models, cross_validate
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([0, 1], 30)
+    >>> md = pd.DataFrame({"subject": np.repeat(["1", "2", "3"], 20)})
+    >>> ds = EpochsDataset(rng.standard_normal((60, 3)) + y[:, None], y=y, metadata=md)
+    >>> lda = cross_validate(LinearDiscriminantAnalysis(), ds, "leave-one-subject-out")
+    >>> dummy = cross_validate(DummyClassifier(), ds, "leave-one-subject-out")
+    >>> res = compare_models(lda, dummy, names=("lda", "dummy"))
+    >>> comp = ComparisonStats.model_validate({**res.to_dict(), "verdict": res.verdict()})
+    >>> comp.n_splits, round(comp.difference, 3), comp.ci_level
+    (3, 0.233, 0.95)
+    >>> comp.verdict
+    "'lda' beat 'dummy' on the same splits: difference 0.233 [0.120, 0.347], p = 0.013."
+    """
 
     model_a: str
     model_b: str
@@ -106,6 +179,28 @@ class TaskResult(ResultPart):
     Subclasses add their own typed fields and may override :meth:`summary_lines` (what the CLI
     prints). Build one from computed values with :meth:`create` (converts numpy values and
     NaN); read one back from ``results.json`` with :meth:`from_dict`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = TaskResult.create(
+    ...     task="decoding", dataset="motor_imagery", protocol="within-session",
+    ...     metric="balanced_accuracy", score_mean=np.float64(0.8123),
+    ...     score_ci=np.array([0.71, 0.9]), chance_level=0.5, p_value=0.005, n_splits=5,
+    ... )
+    >>> for line in res.summary_lines():
+    ...     print(line)
+    motor_imagery | within-session | decoding
+    balanced_accuracy = 0.812 [0.710, 0.900] (chance 0.500, permutation p = 0.0050, 5 splits)
+    >>> data = res.to_dict()  # what results.json holds
+    >>> data["schema_version"], data["score_ci"]
+    (2, [0.71, 0.9])
+    >>> TaskResult.from_dict(data) == res
+    True
+    >>> TaskResult.create(task="decoding", score_mean=float("nan")).score_mean is None
+    True
+    >>> TaskResult.json_schema()["required"]
+    ['task']
     """
 
     schema_version: int = SCHEMA_VERSION
