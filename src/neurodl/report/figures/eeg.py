@@ -77,6 +77,41 @@ def plot_data_summary(
         Time series: class counts, mean trace per class of one channel (the channel with the
         largest variance), and the mean power spectrum per class when ``sfreq`` is given.
         Features: class counts, and mean ± SD of each feature per class.
+
+    Examples
+    --------
+    40 epochs of 4 channels x 2 s at 100 Hz; the "move" class carries a 10 Hz rhythm on C4,
+    which the most-variable-channel panel picks:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_data_summary
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.normal(size=(40, 4, 200))
+    >>> y = np.repeat([0, 1], 20)
+    >>> X[y == 1, 2] += 2e-5 * np.sin(2 * np.pi * 10 * np.arange(200) / 100)
+    >>> fig = plot_data_summary(X, y, sfreq=100.0, ch_names=["C3", "Cz", "C4", "Pz"],
+    ...                         classes=["rest", "move"], unit="V")
+    >>> for ax in fig.axes:
+    ...     print(ax.get_title())
+    Class counts (n = 40)
+    Mean ± SD per class, C4
+    Mean power spectrum per class
+
+    A feature matrix with subjects gives class counts per subject and per-feature means:
+
+    >>> fig = plot_data_summary(rng.normal(size=(30, 3)), np.repeat(["a", "b", "c"], 10),
+    ...                         groups=np.tile([1, 2], 15), group_label="subject")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Class counts per group (2 groups, n = 30)', 'Feature mean ± SD per class (3 features)']
+
+    One label per sample is required:
+
+    >>> from neurodl.exceptions import DataFormatError
+    >>> try:
+    ...     plot_data_summary(X, y[:10])
+    ... except DataFormatError as err:
+    ...     print(err)
+    'y' must have shape (40,) (one label per sample of X); got (10,).
     """
     Xa = _as_float_array(X, name="X", ndim=(2, 3), allow_nan=True)
     y_arr = np.asarray(y)
@@ -231,6 +266,22 @@ def channel_positions(
         EEG channels with positions, in the order of ``ch_names`` (missing ones dropped).
     picks : ndarray of int or None
         Indices into ``ch_names`` of the channels in ``info``.
+
+    Examples
+    --------
+    ``Fc5`` is matched as ``FC5``; the EMG channel has no scalp position and is dropped:
+
+    >>> from neurodl.report.figures import channel_positions
+    >>> info, picks = channel_positions(["Fc5", "Cz", "C4", "EMG1", "Pz"])
+    >>> info.ch_names, picks.tolist()
+    (['Fc5', 'Cz', 'C4', 'Pz'], [0, 1, 2, 4])
+    >>> info.get_montage() is not None
+    True
+
+    Fewer than ``min_channels`` (3) placeable channels:
+
+    >>> channel_positions(["EMG1", "EOG", "Cz"])
+    (None, None)
     """
     import warnings
 
@@ -284,6 +335,24 @@ def plot_channel_importance(
     -------
     fig : matplotlib.figure.Figure
         ``fig.neurodl_kind`` is ``"topomap"`` or ``"bars"``.
+
+    Examples
+    --------
+    Four 10-20 channels are placed on the scalp (the unknown ``X1`` is counted in the title):
+
+    >>> from neurodl.report.figures import plot_channel_importance
+    >>> fig = plot_channel_importance([0.1, 0.5, 0.3, 0.9, 0.2], ["Fz", "Cz", "C3", "C4", "X1"],
+    ...                               label="|attribution|")
+    >>> fig.neurodl_kind, fig.axes[0].get_title()
+    ('topomap', 'Channel importance (1 unplaced)')
+
+    Without a montage: bars of the largest values, in decreasing order:
+
+    >>> fig = plot_channel_importance([0.1, 0.5, 0.3, 0.9], ["Fz", "Cz", "C3", "C4"],
+    ...                               montage=None, max_bars=3)
+    >>> ax = fig.axes[0]
+    >>> fig.neurodl_kind, ax.get_title(), [t.get_text() for t in ax.get_xticklabels()]
+    ('bars', 'Channel importance (top 3 of 4)', ['C4', 'Cz', 'C3'])
     """
     vals = _as_float_array(values, name="values", ndim=1)
     names = [str(c) for c in ch_names]
@@ -360,6 +429,18 @@ def plot_attribution_profile(
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    Attribution peaking at 0.3 s in time and at 10 Hz in frequency, side by side:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_attribution_profile
+    >>> t, f = np.linspace(0, 1, 101), np.arange(1.0, 41.0)
+    >>> fig = plot_attribution_profile(t, np.exp(-(((t - 0.3) / 0.05) ** 2)), title="saliency",
+    ...                                x2=f, values2=np.exp(-(((f - 10) / 2) ** 2)))
+    >>> [ax.get_xlabel() for ax in fig.axes], fig.get_suptitle()
+    (['time (s)', 'frequency (Hz)'], 'saliency')
     """
     xs = _as_float_array(x, name="x", ndim=1)
     vs = _as_float_array(values, name="values", ndim=1)
