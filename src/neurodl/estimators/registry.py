@@ -2,7 +2,8 @@
 
 Names resolve, in this order, through
 
-- :data:`ENSEMBLES` (``"soft_vote"``: a soft vote of other entries);
+- :data:`ENSEMBLES` (``"soft_vote"``: a soft vote of other entries; ``"seed_ensemble"``: one
+  entry fitted with several seeds, probabilities averaged);
 - :data:`~neurodl.estimators.classical.CLASSICAL_MODELS` (``"lda"``, ``"csp_lda"``, ...);
 - :data:`ESTIMATOR_CLASSES`: estimator classes built from keyword parameters: the dynamics
   decoders, forecasters and latent models (:mod:`neurodl.estimators.dynamics`) and the neural
@@ -151,9 +152,35 @@ def _soft_vote(
     return VotingClassifier(estimators, voting="soft", weights=weights)
 
 
+def _seed_ensemble(
+    *, seed: int = 0, sfreq: float | None = None, member: Any = None, n_seeds: int = 5
+) -> Any:
+    """One registry model fitted with ``n_seeds`` seeds (``seed``, ``seed + 1``, ...), averaged.
+
+    ``member``: ``{"name": ..., "params": {...}}`` (any classical or neural entry with a
+    ``random_state``); see :class:`~neurodl.estimators.ensemble.SeedEnsemble`.
+    """
+    from .ensemble import SeedEnsemble
+
+    if not isinstance(member, dict) or "name" not in member or set(member) - {"name", "params"}:
+        raise ConfigError(
+            "Invalid value for 'member' of 'seed_ensemble'. Allowed: a dict with 'name' and "
+            f"optional 'params'; got {member!r}."
+        )
+    if member["name"] in ENSEMBLES:
+        raise ConfigError(f"'seed_ensemble' members cannot be ensembles; got {member['name']!r}.")
+    est = make_estimator(member["name"], seed=seed, sfreq=sfreq, **dict(member.get("params") or {}))
+    ens = SeedEnsemble(est, n_seeds=n_seeds, base_seed=seed)
+    ens._check()
+    return ens
+
+
 #: Ensembles of other registry entries, built by :func:`make_estimator` (``params`` name the
 #: members). Not "neural" for :func:`is_neural`: no epoch callbacks or network attributions.
-ENSEMBLES: dict[str, Callable[..., Any]] = {"soft_vote": _soft_vote}
+ENSEMBLES: dict[str, Callable[..., Any]] = {
+    "soft_vote": _soft_vote,
+    "seed_ensemble": _seed_ensemble,
+}
 
 
 def _ssl_finetune(*, seed: int, sfreq: float | None, **params: Any) -> Any:
