@@ -38,7 +38,17 @@ __all__ = ["UnitCache", "code_version"]
 
 
 def code_version(fn: Callable[..., Any]) -> str:
-    """neurodl's version plus a hash of the source file defining ``fn`` (or its qualified name)."""
+    """neurodl's version plus a hash of the source file defining ``fn`` (or its qualified name).
+
+    Examples
+    --------
+    >>> from neurodl.execution import run_units
+    >>> v = code_version(run_units)
+    >>> len(v), v == code_version(run_units)  # 16 hex digits, stable while the file is unchanged
+    (16, True)
+    >>> code_version(len) != v  # a built-in: its name and neurodl's version only
+    True
+    """
     from .. import __version__
 
     h = hashlib.sha256(f"{__version__}|{fn.__module__}.{fn.__qualname__}".encode())
@@ -62,6 +72,29 @@ class UnitCache:
         The unit function (its code version is part of every key).
     shared : object
         The inputs every unit shares (data, estimator, splits, seed): hashed once by content.
+
+    Examples
+    --------
+    A run killed part way resumes: :func:`~neurodl.execution.run_units` with a ``cache_dir``
+    stores each finished unit and only computes the missing ones.
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from neurodl.execution import run_units
+    >>> calls = []
+    >>> def mean_of_row(shared, unit):
+    ...     calls.append(unit)
+    ...     return float(shared[unit].mean())
+    >>> data = np.arange(12.0).reshape(3, 4)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     first = run_units(mean_of_row, [0, 1], shared=data, execution={"cache_dir": tmp})
+    ...     again = run_units(mean_of_row, [0, 1, 2], shared=data, execution={"cache_dir": tmp})
+    ...     cache = UnitCache(tmp, mean_of_row, shared=data)
+    ...     n_entries = len(list(cache.directory.glob("*.pkl")))
+    >>> again, calls, n_entries  # units 0 and 1 came from the cache
+    ([1.5, 5.5, 9.5], [0, 1, 2], 3)
+    >>> cache.key(0) != UnitCache(tmp, mean_of_row, shared=data + 1).key(0)  # new data, new key
+    True
     """
 
     MISSING = object()

@@ -63,6 +63,26 @@ class ExecutionConfig:
         code version; a run killed part way resumes from the units already there.
     connect_timeout : float, default=10.0
         Seconds to wait for a Ray address to answer before raising.
+
+    Examples
+    --------
+    >>> cfg = ExecutionConfig(backend="ray", address="10.0.0.1:6379", resources={"num_cpus": 2})
+    >>> cfg.to_dict()["resources"], cfg.max_retries
+    ({'num_cpus': 2}, 3)
+    >>> ExecutionConfig.from_value("local") == ExecutionConfig()  # a backend name is enough
+    True
+    >>> try:
+    ...     ExecutionConfig(backend="local", address="10.0.0.1:6379")
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid value for 'execution.address': an address needs backend 'ray'; got backend 'local'
+    with address '10.0.0.1:6379'.
+    >>> try:
+    ...     ExecutionConfig.from_value({"backend": "ray", "workers": 4})
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid key(s) ['workers'] in 'execution'. Allowed: backend, address, resources,
+    max_retries, cache_dir, connect_timeout.
     """
 
     backend: Literal["local", "ray"] = "local"
@@ -179,7 +199,18 @@ _current: contextvars.ContextVar[ExecutionConfig | None] = contextvars.ContextVa
 
 
 def get_execution() -> ExecutionConfig:
-    """The execution settings in force here (set by :func:`use_execution`; default local)."""
+    """The execution settings in force here (set by :func:`use_execution`; default local).
+
+    Examples
+    --------
+    >>> get_execution().backend  # nothing set: this machine
+    'local'
+    >>> with use_execution({"backend": "ray", "address": "head:6379"}):
+    ...     get_execution().address
+    'head:6379'
+    >>> get_execution() == ExecutionConfig()  # restored on exit
+    True
+    """
     current = _current.get()
     return _DEFAULT if current is None else current
 
@@ -188,7 +219,19 @@ def get_execution() -> ExecutionConfig:
 def use_execution(
     value: ExecutionConfig | Mapping[str, Any] | str | None,
 ) -> Iterator[ExecutionConfig]:
-    """Run the enclosed block with ``value`` as the execution settings (restored on exit)."""
+    """Run the enclosed block with ``value`` as the execution settings (restored on exit).
+
+    Examples
+    --------
+    >>> from neurodl.execution import run_units
+    >>> def square(shared, unit):
+    ...     return unit * unit
+    >>> with use_execution({"backend": "local", "max_retries": 0}) as cfg:
+    ...     cfg.max_retries, run_units(square, [1, 2, 3])  # run_units reads these settings
+    (0, [1, 4, 9])
+    >>> get_execution().max_retries  # the default again
+    3
+    """
     cfg = ExecutionConfig.from_value(value)
     token = _current.set(cfg)
     try:

@@ -64,6 +64,24 @@ class LocalRayCluster:
         Bytes of shared memory per node for the object store.
     start_timeout : float, default=60.0
         Seconds to wait for every node to join.
+
+    Examples
+    --------
+    Built, not started (starting it runs ``ray start`` processes; use it as a context manager):
+
+    >>> cluster = LocalRayCluster(n_nodes=3, cpus_per_node=2)
+    >>> cluster.n_nodes, cluster.nodes  # no process yet
+    (3, [])
+    >>> try:
+    ...     cluster.address
+    ... except RuntimeError as err:
+    ...     print(err)
+    the cluster is not started
+    >>> try:
+    ...     LocalRayCluster(n_nodes=0)
+    ... except ValueError as err:
+    ...     print(err)
+    Invalid value for 'n_nodes'. Allowed: an int >= 1; got 0.
     """
 
     def __init__(

@@ -19,7 +19,27 @@ __all__ = ["RayUnreachableError", "connect_ray", "run_on_ray"]
 
 
 class RayUnreachableError(NeurodlError, ConnectionError):
-    """A Ray address did not answer within the connection timeout."""
+    """A Ray address did not answer within the connection timeout.
+
+    Examples
+    --------
+    A :class:`ConnectionError` (and a :class:`~neurodl.exceptions.NeurodlError`): a closed port
+    fails after ``connect_timeout`` seconds with the address in the message, not a Ray hang.
+
+    >>> import socket
+    >>> sock = socket.socket()
+    >>> sock.bind(("127.0.0.1", 0))  # a port nobody listens on
+    >>> address = f"127.0.0.1:{sock.getsockname()[1]}"
+    >>> cfg = ExecutionConfig(backend="ray", address=address, connect_timeout=0.3)
+    >>> try:
+    ...     connect_ray(cfg)
+    ... except ConnectionError as err:
+    ...     print(type(err).__name__, str(err).replace(address, "<address>"))
+    ... finally:
+    ...     sock.close()  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    RayUnreachableError The Ray cluster at 'execution.address' = '<address>' did not answer
+    within 0.3 s (...). Start it with `ray start --head --port=...` or fix the address.
+    """
 
 
 # the address this module connected the process to (None: not connected by us)
@@ -75,6 +95,17 @@ def connect_ray(cfg: ExecutionConfig) -> Any:
 
     A process already connected to the same address is reused; connected by neurodl to another
     address, it disconnects first. A Ray session started by the caller is used as it is.
+
+    Examples
+    --------
+    Without a cluster to reach, a malformed address is refused before any connection attempt:
+
+    >>> try:
+    ...     connect_ray(ExecutionConfig(backend="ray", address="head-node"))
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid value for 'execution.address'. Allowed: 'host:port', 'ray://host:port' or 'auto';
+    got 'head-node'.
     """
     ray = _import_ray()
     if ray.is_initialized():
@@ -118,6 +149,29 @@ def run_on_ray(
 
     ``shared`` is put in the object store once and every task receives a reference to it
     (numpy arrays inside are read from shared memory without a copy on each node).
+
+    Examples
+    --------
+    :func:`~neurodl.execution.run_units` calls it for the ``ray`` backend; the results are
+    those of the local backend, in unit order. Without a cluster, an address that does not
+    answer fails before any unit is submitted:
+
+    >>> import socket
+    >>> sock = socket.socket()
+    >>> sock.bind(("127.0.0.1", 0))  # a port nobody listens on
+    >>> cfg = ExecutionConfig(
+    ...     backend="ray", address=f"127.0.0.1:{sock.getsockname()[1]}", connect_timeout=0.3
+    ... )
+    >>> def double(shared, unit):
+    ...     return shared * unit
+    >>> results = {}
+    >>> try:
+    ...     run_on_ray(double, 2, [1, 2, 3], cfg, on_result=results.__setitem__)
+    ... except RayUnreachableError:
+    ...     print("unreachable; units run:", results)
+    ... finally:
+    ...     sock.close()
+    unreachable; units run: {}
     """
     ray = connect_ray(cfg)
     remote = ray.remote(_call).options(**_task_options(cfg))

@@ -143,6 +143,29 @@ def fit_distributed(
         before any worker starts).
     MissingDependencyError
         Ray Train is not installed.
+
+    Examples
+    --------
+    Training needs a Ray cluster; everything about the call is checked before any worker starts:
+
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> X, y = np.zeros((8, 2, 100), dtype="float32"), np.tile([0, 1], 4)
+    >>> try:
+    ...     fit_distributed(NeuralClassifier(model="shallow"), X, y, num_workers=0)
+    ... except ValueError as err:
+    ...     print(err)
+    Invalid value for 'num_workers'. Allowed: an int >= 1; got 0.
+    >>> try:
+    ...     fit_distributed(NeuralClassifier(model="shallow", max_epochs=-1), X, y)
+    ... except ValueError as err:
+    ...     print(err)
+    Invalid value for 'max_epochs'. Allowed: an int >= 1; got -1.
+    >>> try:
+    ...     fit_distributed(NeuralClassifier(model="shallow"), X, y[:7])
+    ... except ValueError as err:
+    ...     print(err)
+    'X' and 'y' must have as many samples; got 8 and 7.
     """
     from ..estimators.distributed import ESTIMATOR_CLASSES
 

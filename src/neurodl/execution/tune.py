@@ -65,6 +65,14 @@ class TrialRecord:
         Score of each step run, in step order (fewer than ``n_steps`` when stopped early).
     stopped : bool
         True when the scheduler stopped the trial before its last step.
+
+    Examples
+    --------
+    >>> rec = TrialRecord(index=0, config={"lr": 0.1}, step_scores=[0.6, float("nan"), 0.8])
+    >>> rec.n_steps, round(rec.score, 2)  # the NaN step is ignored
+    (3, 0.7)
+    >>> TrialRecord(1, {"lr": 1.0}, [float("nan")]).score
+    nan
     """
 
     index: int
@@ -297,6 +305,20 @@ def run_trials(
     -------
     trials : list of TrialRecord
         One record per configuration, in the order of ``configs``.
+
+    Examples
+    --------
+    Successive halving on the local backend: 4 trials, 4 steps, a rung after 1 and 2 steps.
+
+    >>> def step(shared, config, k):  # e.g. the score of inner fold k of configuration `config`
+    ...     return 1.0 - abs(config["C"] - shared) + 0.01 * k
+    >>> configs = [{"C": c} for c in (0.1, 1.0, 3.0, 10.0)]
+    >>> trials = run_trials(step, configs, n_steps=4, shared=1.0, reduction_factor=2)
+    >>> [(t.config["C"], t.n_steps, t.stopped) for t in trials]
+    [(0.1, 2, True), (1.0, 4, False), (3.0, 1, True), (10.0, 1, True)]
+    >>> best = max(trials, key=lambda t: t.score)
+    >>> best.config, round(best.score, 3)
+    ({'C': 1.0}, 1.015)
     """
     _check(configs, n_steps, mode, scheduler, reduction_factor, grace_period)
     cfg = get_execution() if execution is None else ExecutionConfig.from_value(execution)
