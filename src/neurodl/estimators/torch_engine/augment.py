@@ -336,6 +336,26 @@ def check_augment(
     ------
     ConfigError
         Unknown name or parameter, probability outside [0, 1], or a bad parameter value.
+
+    Examples
+    --------
+    Specs from a config, ``p`` filled in:
+
+    >>> check_augment([{"name": "time_shift", "max_shift": 5}, {"name": "sign_flip", "p": 1}])
+    [{'name': 'time_shift', 'p': 0.5, 'max_shift': 5}, {'name': 'sign_flip', 'p': 1.0}]
+    >>> check_augment([{"name": "time_shift", "shift": 5}])
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid parameter(s) ['shift'] for augmentation 'time_shift' at 'augment[0]'. Allowed: 'max_shift'.
+
+    A transform in Hz needs the sampling rate, unless only the config is checked:
+
+    >>> check_augment([{"name": "bandstop"}])
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Augmentation 'bandstop' at 'augment[0]' works in Hz and needs the sampling rate: pass 'sfreq' to the estimator.
+    >>> check_augment([{"name": "bandstop"}], check_sfreq=False)
+    [{'name': 'bandstop', 'p': 0.5}]
     """
     if specs is None:
         return []
@@ -404,7 +424,17 @@ def make_transform(name: str, *, sfreq: float | None = None, **params: Any) -> C
 
 
 def augment_seed(seed: int, epoch: int, batch: int) -> int:
-    """Seed of the generator of one training batch: a function of seed, epoch and batch only."""
+    """Seed of the generator of one training batch: a function of seed, epoch and batch only.
+
+    Examples
+    --------
+    Every batch of every epoch gets its own seed, the same in every fit with that seed:
+
+    >>> augment_seed(0, epoch=0, batch=0), augment_seed(0, epoch=0, batch=1)
+    (0, 1)
+    >>> augment_seed(0, epoch=1, batch=0), augment_seed(1, epoch=0, batch=0)
+    (10007, 1000003)
+    """
     return (int(seed) * 1_000_003 + epoch * 10_007 + batch) % (2**63 - 1)
 
 
@@ -421,6 +451,21 @@ class AugmentedBatch:
         Mixup partners' labels (``None`` without mixup).
     lam : Tensor of shape (batch,) or None
         Mixup weights of ``y`` (``1 - lam`` for ``y_mix``).
+
+    Examples
+    --------
+    What mixup returns for 4 samples: the mixed inputs, the partners' labels and the weights:
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> aug = build_augmenter([{"name": "mixup", "p": 1.0}])
+    >>> batch = aug(torch.randn(4, 2, 5), torch.tensor([0, 1, 0, 1]), torch.Generator())
+    >>> batch.x.shape, batch.y_mix.shape, batch.lam.shape
+    (torch.Size([4, 2, 5]), torch.Size([4]), torch.Size([4]))
+    >>> bool(((batch.lam >= 0) & (batch.lam <= 1)).all())
+    True
+    >>> AugmentedBatch(x=torch.zeros(2, 1, 3), y=torch.tensor([0, 1])).y_mix is None  # no mixup
+    True
     """
 
     x: Any
@@ -437,6 +482,19 @@ class Augmenter:
     specs : list of dict
         As :func:`check_augment` returns them.
     sfreq : float or None
+
+    Examples
+    --------
+    Left/right symmetry on every sample: channels 0 and 1 swapped, labels 0 and 1 too:
+
+    >>> import torch
+    >>> aug = Augmenter(
+    ...     [{"name": "lr_symmetry", "p": 1.0, "pairs": [[0, 1]], "label_map": {0: 1, 1: 0}}]
+    ... )
+    >>> x = torch.tensor([[[1.0, 1.0], [2.0, 2.0]], [[3.0, 3.0], [4.0, 4.0]]])
+    >>> batch = aug(x, torch.tensor([0, 1]), torch.Generator().manual_seed(0))
+    >>> batch.x[:, :, 0].tolist(), batch.y.tolist(), aug.mixes
+    ([[2.0, 1.0], [4.0, 3.0]], [1, 0], False)
     """
 
     def __init__(self, specs: list[dict[str, Any]], sfreq: float | None = None) -> None:
@@ -501,6 +559,20 @@ def _beta_from_uniform(u: Any, alpha: float) -> Any:
 
 
 def build_augmenter(specs: Any, sfreq: float | None = None) -> Augmenter | None:
-    """An :class:`Augmenter` for ``specs`` (``None`` for no specs)."""
+    """An :class:`Augmenter` for ``specs`` (``None`` for no specs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> aug = build_augmenter([{"name": "amplitude_scale", "p": 1.0, "low": 2.0, "high": 3.0}])
+    >>> type(aug).__name__, aug.specs
+    ('Augmenter', [{'name': 'amplitude_scale', 'p': 1.0, 'low': 2.0, 'high': 3.0}])
+    >>> x = torch.ones(3, 2, 8)
+    >>> out = aug(x, torch.tensor([0, 1, 0]), torch.Generator().manual_seed(0)).x
+    >>> out.shape, bool(((out >= 2) & (out <= 3)).all())  # each sample scaled by 2 to 3
+    (torch.Size([3, 2, 8]), True)
+    >>> build_augmenter([]) is None and build_augmenter(None) is None
+    True
+    """
     checked = check_augment(specs, sfreq=sfreq)
     return Augmenter(checked, sfreq) if checked else None
