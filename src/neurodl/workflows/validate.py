@@ -34,12 +34,42 @@ OWN_DATA_TASKS = frozenset({"biomarker", "perturbation_rsa", "rsa_fixed_models",
 
 
 def task_options(cfg: RunConfig) -> TaskOptions:
-    """The validated options object of ``cfg``'s task."""
+    """The validated options object of ``cfg``'s task.
+
+    Examples
+    --------
+    >>> cfg = parse_config({"task": "time_resolved",
+    ...                     "data": {"source": "simulate", "simulator": "evoked"},
+    ...                     "options": {"window": 0.1, "features": "amplitude"}})
+    >>> opts = task_options(cfg)
+    >>> type(opts).__name__, opts.window, opts.step, opts.n_folds  # the rest are defaults
+    ('TimeResolvedOptions', 0.1, 0.1, 5)
+    """
     return get_task(cfg.task).options.model_validate(cfg.options)
 
 
 def parse_config(data: dict[str, Any], *, source: str = "") -> RunConfig:
-    """Validate a config mapping; raise :class:`ConfigError` naming each offending key."""
+    """Validate a config mapping; raise :class:`ConfigError` naming each offending key.
+
+    Examples
+    --------
+    >>> cfg = parse_config({"task": "decoding", "model": {"name": "csp_lda"},
+    ...                     "data": {"source": "simulate", "simulator": "motor_imagery"}})
+    >>> cfg.model.name, cfg.evaluation.metric
+    ('csp_lda', 'balanced_accuracy')
+    >>> bad = {"task": "decoding", "options": {"baselin": {"name": "lda"}},
+    ...        "data": {"source": "simulate", "simulator": "motor_imagery"}}
+    >>> try:  # the task's own options are checked too
+    ...     parse_config(bad, source="run.yaml")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(" Allowed")[0])
+    Invalid config run.yaml: unknown key 'options.baselin'. Did you mean 'baseline'?
+    >>> try:
+    ...     parse_config({"task": "decoding"}, source="run.yaml")
+    ... except ValueError as err:
+    ...     print(err)
+    Invalid config run.yaml: missing required key 'data': task 'decoding' needs a 'data' section.
+    """
     if not isinstance(data, dict):
         raise ConfigError(
             f"Invalid config {source}: expected a mapping at the top level; got {type(data).__name__}."
@@ -99,6 +129,22 @@ def check_model(spec: ModelConfig, *, where: str) -> None:
     Classical models check their parameters when built; a network's architecture parameters
     (``model_params``) are checked against its class's signature (after ``n_chans, n_times,
     n_outputs``), so a typo fails here and not after the data are read.
+
+    Examples
+    --------
+    >>> check_model(ModelConfig(name="lda", params={"shrinkage": "auto"}), where="model")
+    >>> try:
+    ...     check_model(ModelConfig(name="lda", params={"shrinkag": "auto"}), where="model")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(err)
+    Invalid value at 'model': Unknown parameter(s) ['shrinkag'] for model 'lda'. \
+Allowed: ['shrinkage'].
+    >>> net = ModelConfig(name="eegnet", params={"max_epochs": 2, "dropout": 0.5})
+    >>> try:  # a network's architecture parameter, before any data are read
+    ...     check_model(net, where="model")
+    ... except ValueError as err:
+    ...     print(str(err).split(" Allowed")[0])
+    Invalid parameter 'dropout' at 'model.params' for network 'eegnet'. Did you mean 'drop_prob'?
     """
     from ..analyses.decoding import make_decoder
     from ..models import get_model_class
@@ -145,7 +191,18 @@ def _unique_key_loader() -> type:
 
 
 def read_yaml(text: str, *, source: str = "(text)") -> Any:
-    """Parse YAML config text; duplicate keys and syntax errors raise :class:`ConfigError`."""
+    """Parse YAML config text; duplicate keys and syntax errors raise :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> read_yaml("task: decoding\\nmodel:\\n  name: lda\\n")
+    {'task': 'decoding', 'model': {'name': 'lda'}}
+    >>> try:  # PyYAML alone would silently keep the last value
+    ...     read_yaml("seed: 1\\nname: a\\nseed: 2\\n", source="run.yaml")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(err)
+    Config file run.yaml: duplicate key 'seed' at line 3 (first given at line 1): give each key once.
+    """
     import yaml
 
     try:
@@ -159,7 +216,25 @@ def read_yaml(text: str, *, source: str = "(text)") -> Any:
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read a YAML (or JSON) config file and validate it strictly."""
+    """Read a YAML (or JSON) config file and validate it strictly.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> text = "task: decoding\\ndata:\\n  source: simulate\\n  simulator: motor_imagery\\n"
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "run.yaml"
+    ...     _ = path.write_text(text + "model:\\n  name: csp_lda\\n")
+    ...     cfg = load_config(path)
+    ...     print(cfg.model.name, cfg.config_dir == path.parent.resolve())
+    ...     _ = path.write_text(text + "modle:\\n  name: csp_lda\\n")
+    ...     try:
+    ...         load_config(path)
+    ...     except ValueError as err:  # a ConfigError
+    ...         print(str(err).replace(tmp, "TMP").split(" Allowed")[0])
+    csp_lda True
+    Invalid config 'TMP/run.yaml': unknown key 'modle'. Did you mean 'model'?
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file {str(path)!r} does not exist.")
