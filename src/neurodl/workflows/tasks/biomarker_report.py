@@ -18,6 +18,35 @@ def write_biomarker_report(ctx: RunContext, result: Any, analysis: Any) -> None:
 
     ``analysis`` is the :class:`~neurodl.analyses.biomarkers.analysis.BiomarkerAnalysis` (for
     the arrays the typed result does not keep: every feature's effect size).
+
+    Examples
+    --------
+    The typed result of a run, the analysis of the same cohort for the effect sizes, and the
+    report written into a folder:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.analyses.biomarkers.analysis import biomarker_analysis
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import RunContext
+    >>> from neurodl.workflows.tasks.biomarker import load_cohort
+    >>> from neurodl.workflows.validate import task_options
+    >>> cfg = parse_config({
+    ...     "task": "biomarker",
+    ...     "data": {"source": "simulate", "simulator": "cohort",
+    ...              "params": {"n_subjects": 45, "n_features": 8, "n_sites": 3}},
+    ...     "evaluation": {"protocol": "leave-one-site-out", "n_permutations": 0, "n_boot": 20},
+    ...     "options": {"combat": "on", "top_k": 3},
+    ... })
+    >>> result = run_config(cfg).result
+    >>> analysis = biomarker_analysis(load_cohort(cfg)[0], combat="on", n_boot=20, top_k=3)
+    >>> analysis.effects["hedges_g"].shape  # one effect size per feature
+    (8,)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_biomarker_report(RunContext(cfg, task_options(cfg), Path(d)), result, analysis)
+    ...     html = (Path(d) / "report.html").read_text()
+    >>> [s in html for s in ("Site decodability", "Effect sizes", "What this sample can show")]
+    [True, True, True]
     """
     from ...report.figures.biomarkers import (
         plot_effect_volcano,
