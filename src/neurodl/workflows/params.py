@@ -35,7 +35,19 @@ __all__ = ["ParamDoc", "check_params", "describe_params"]
 
 @dataclass(frozen=True)
 class ParamDoc:
-    """One parameter of a callable: name, type (as written), default and meaning."""
+    """One parameter of a callable: name, type (as written), default and meaning.
+
+    Examples
+    --------
+    One row of ``neurodl config schema``, made by :func:`describe_params`:
+
+    >>> from neurodl.data.simulate import simulate_motor_imagery
+    >>> row = describe_params(simulate_motor_imagery)[0]
+    >>> row.name, row.type, row.default, row.required
+    ('n_subjects', 'int', '4', False)
+    >>> row.meaning
+    'Simulated subjects, each with its own rhythms, sources and effect strength.'
+    """
 
     name: str
     type: str
@@ -119,6 +131,24 @@ def check_params(
         ``params``.
     what : str or None
         How to name ``func`` in messages (default ``name()``).
+
+    Examples
+    --------
+    The ``data.params`` of a config, checked against the simulator they are passed to (the
+    run passes ``seed`` itself):
+
+    >>> from neurodl.data.simulate import simulate_motor_imagery
+    >>> check_params(simulate_motor_imagery, {"n_subjects": 2, "sfreq": 250},
+    ...              where="data.params", provided={"seed"})
+    >>> for bad in ({"n_subject": 2}, {"n_trials": "forty"}):
+    ...     try:
+    ...         check_params(simulate_motor_imagery, bad, where="data.params")
+    ...     except ValueError as err:  # a ConfigError
+    ...         print(str(err).split(" Allowed")[0])
+    Invalid parameter 'n_subject' at 'data.params' for simulate_motor_imagery(). \
+Did you mean 'n_subjects'?
+    Invalid value for 'n_trials' at 'data.params' (simulate_motor_imagery()): Input should be \
+a valid integer, unable to parse string as an integer; expected int; got 'forty'.
     """
     named, var_kw = _accepted(func, skip)
     allowed = [p.name for p in named]
@@ -211,7 +241,26 @@ def _numpydoc_meanings(func: Callable[..., Any]) -> dict[str, tuple[str, str]]:
 
 
 def describe_params(func: Callable[..., Any], *, skip: int = 0) -> list[ParamDoc]:
-    """Each parameter of ``func`` (after ``skip``) with type, default and numpydoc meaning."""
+    """Each parameter of ``func`` (after ``skip``) with type, default and numpydoc meaning.
+
+    Examples
+    --------
+    >>> def bandpass(rec, l_freq: float, h_freq: float = 40.0):
+    ...     '''Filter.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     rec : Recording
+    ...     l_freq : float
+    ...         Lower edge (Hz).
+    ...     h_freq : float
+    ...         Upper edge (Hz).
+    ...     '''
+    >>> for row in describe_params(bandpass, skip=1):  # skip the recording the caller passes
+    ...     print(row.name, row.type, row.default, row.required, row.meaning, sep=" | ")
+    l_freq | float | (required) | True | Lower edge (Hz).
+    h_freq | float | 40.0 | False | Upper edge (Hz).
+    """
     named, _ = _accepted(func, skip)
     docs = _numpydoc_meanings(func)
     rows = []
