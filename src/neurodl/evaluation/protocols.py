@@ -17,11 +17,13 @@ name                       what it does                                         
 ``leave-one-site-out``     test on one site, train on the others                   ``site``
 ``site-stratified-kfold``  k-fold of subjects stratified by site x label           ``subject``
 =========================  ======================================================  ==============
+
+The base class :class:`Protocol` is defined in :mod:`neurodl.evaluation.protocol_base` and the two
+site protocols in :mod:`neurodl.evaluation.site_protocols`; all are importable from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -32,8 +34,10 @@ from sklearn.model_selection import (
     TimeSeriesSplit,
 )
 
-from ..data import EpochsDataset, as_epochs_dataset
+from ..data import EpochsDataset
 from ..exceptions import ConfigError, DataFormatError
+from .protocol_base import Protocol, Split, _check_n_splits, _is_classification
+from .site_protocols import LeaveOneSiteOut, SiteStratifiedKFold
 
 __all__ = [
     "PROTOCOLS",
@@ -49,118 +53,12 @@ __all__ = [
     "get_protocol",
 ]
 
-Split = tuple[np.ndarray, np.ndarray, str]
-
-
-def _is_classification(y: np.ndarray | None) -> bool:
-    """True when ``y`` holds discrete class labels (integers, strings or booleans, 1-D)."""
-    if y is None or y.ndim != 1:
-        return False
-    if y.dtype.kind in "biuUSO":
-        return True
-    return bool(np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0))
-
-
-def _check_n_splits(n_splits: Any) -> int:
-    if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer) or n_splits < 2:
-        raise ConfigError(
-            f"Invalid value for 'n_splits'. Allowed: an integer >= 2; got {n_splits!r}."
-        )
-    return int(n_splits)
-
 
 def _summary(counts: dict[str, int], limit: int = 8) -> str:
     items = list(counts.items())
     shown = ", ".join(f"{k!r}: {v}" for k, v in items[:limit])
     more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
     return "{" + shown + more + "}"
-
-
-class Protocol:
-    """Base class of the evaluation protocols.
-
-    Subclasses implement :meth:`_splits`, returning ``(train_idx, test_idx, block)`` triples where
-    ``block`` names the unit a fold score is reported for (e.g. ``"S01/ses-1"``).
-
-    Attributes
-    ----------
-    name : str
-        Registry name of the protocol.
-    groups : tuple of str
-        Metadata columns whose values never appear on both sides of a split.
-    aggregate_by_block : bool
-        If True, fold scores are averaged within each block first, then across blocks.
-    permute_within : tuple of str
-        Metadata columns defining the exchangeability blocks of a permutation test under this
-        protocol: labels are permuted only among samples sharing these values, so the null
-        keeps each block's class balance (differences between sessions or subjects cannot fake
-        an effect). Default: within each subject.
-    """
-
-    name: str = ""
-    aggregate_by_block: bool = False
-    permute_within: tuple[str, ...] = ("subject",)
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        """Metadata column(s) this protocol guarantees disjoint between train and test."""
-        return ()
-
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor parameters."""
-        return dict(self.__dict__)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe description (name, parameters and guaranteed-disjoint groups)."""
-        return {
-            "name": self.name,
-            "params": self.get_params(),
-            "groups": list(self.groups),
-            "permute_within": list(self.permute_within),
-        }
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
-
-    # ------------------------------------------------------------------ public API
-    def split(self, dataset: EpochsDataset) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(train_idx, test_idx)`` integer index arrays, one pair per fold.
-
-        Parameters
-        ----------
-        dataset : EpochsDataset
-            The samples to split; its ``metadata`` provides subjects, sessions, runs, etc.
-
-        Yields
-        ------
-        train_idx : ndarray of shape (n_train,)
-        test_idx : ndarray of shape (n_test,)
-        """
-        for train, test, _ in self.splits(dataset):
-            yield train, test
-
-    def splits(self, dataset: EpochsDataset) -> list[Split]:
-        """Return all folds as ``(train_idx, test_idx, block)`` triples (sorted index arrays)."""
-        dataset = as_epochs_dataset(dataset)
-        out = []
-        for train, test, block in self._splits(dataset):
-            train = np.sort(np.asarray(train, dtype=np.intp))
-            test = np.sort(np.asarray(test, dtype=np.intp))
-            if len(train) and len(test):
-                out.append((train, test, str(block)))
-        if not out:
-            raise DataFormatError(
-                f"Protocol {self.name!r} produced no usable fold for this dataset."
-            )
-        return out
-
-    def get_n_splits(self, dataset: EpochsDataset) -> int:
-        """Return the number of folds on ``dataset``."""
-        return len(self.splits(dataset))
-
-    def _splits(self, dataset: EpochsDataset) -> list[Split]:  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 class WithinSession(Protocol):
@@ -484,118 +382,6 @@ class BlockedTimeSeries(Protocol):
             (np.concatenate(tr), np.concatenate(te), f"block{k + 1}")
             for k, (tr, te) in enumerate(folds)
         ]
-
-
-class LeaveOneSiteOut(Protocol):
-    """Test on every subject of one site, train on the other sites (generalisation to new sites).
-
-    Labels are permuted within sites under this protocol (a site's class balance is kept).
-
-    Parameters
-    ----------
-    site_column : str, default="site"
-        Metadata column naming the acquisition site.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> md = pd.DataFrame({"site": ["a", "a", "b", "b", "c", "c"]})
-    >>> ds = EpochsDataset(np.zeros((6, 2)), y=np.array([0, 1] * 3), metadata=md)
-    >>> [b for _, _, b in LeaveOneSiteOut().splits(ds)]
-    ['a', 'b', 'c']
-    """
-
-    name = "leave-one-site-out"
-
-    def __init__(self, *, site_column: str = "site") -> None:
-        if not isinstance(site_column, str):
-            raise ConfigError(
-                f"Invalid value for 'site_column'. Allowed: a metadata column name; "
-                f"got {site_column!r}."
-            )
-        self.site_column = site_column
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        return (self.site_column,)
-
-    @property
-    def permute_within(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.site_column,)
-
-    def _splits(self, dataset: EpochsDataset) -> list[Split]:
-        sites = dataset.groups(self.site_column)
-        uniq = list(dict.fromkeys(sites))
-        if len(uniq) < 2:
-            raise DataFormatError(
-                f"leave-one-site-out needs at least 2 sites; found {len(uniq)}: {uniq[:5]}."
-            )
-        return [(np.flatnonzero(sites != s), np.flatnonzero(sites == s), s) for s in sorted(uniq)]
-
-
-class SiteStratifiedKFold(Protocol):
-    """K-fold over subjects, stratified by site x label: every fold mixes all sites and classes.
-
-    Each subject's samples stay on one side (:class:`~sklearn.model_selection.StratifiedGroupKFold`
-    with ``subject`` groups and the site/label combination as the stratum).
-
-    Parameters
-    ----------
-    n_splits : int, default=5
-        Number of folds.
-    site_column : str, default="site"
-        Metadata column naming the acquisition site.
-    shuffle : bool, default=True
-        Shuffle before splitting.
-    seed : int, default=0
-        Seed of the shuffling.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> md = pd.DataFrame({"subject": [f"s{i}" for i in range(8)], "site": ["A"] * 4 + ["B"] * 4})
-    >>> ds = EpochsDataset(np.zeros((8, 2)), y=np.array([0, 1] * 4), metadata=md)
-    >>> folds = list(SiteStratifiedKFold(n_splits=2).split(ds))
-    >>> [sorted(set(md.site[test])) for _, test in folds]  # every fold mixes the sites
-    [['A', 'B'], ['A', 'B']]
-    """
-
-    name = "site-stratified-kfold"
-
-    def __init__(
-        self, n_splits: int = 5, *, site_column: str = "site", shuffle: bool = True, seed: int = 0
-    ) -> None:
-        self.n_splits = _check_n_splits(n_splits)
-        self.site_column = site_column
-        self.shuffle = bool(shuffle)
-        self.seed = seed
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        return ("subject",)
-
-    @property
-    def permute_within(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.site_column,)
-
-    def _splits(self, dataset: EpochsDataset) -> list[Split]:
-        subjects = dataset.groups("subject")
-        n_subjects = len(np.unique(subjects))
-        if n_subjects < self.n_splits:
-            raise DataFormatError(
-                f"site-stratified-kfold with n_splits={self.n_splits} needs at least "
-                f"{self.n_splits} subjects; found {n_subjects}."
-            )
-        if not _is_classification(dataset.y):
-            raise ConfigError("site-stratified-kfold needs class labels in y.")
-        strata = np.char.add(
-            np.char.add(dataset.groups(self.site_column).astype(str), "|"),
-            np.asarray(dataset.y).astype(str),
-        )
-        rs = self.seed if self.shuffle else None
-        cv = StratifiedGroupKFold(self.n_splits, shuffle=self.shuffle, random_state=rs)
-        idx = np.arange(dataset.n_samples)
-        return [(tr, te, f"fold{k}") for k, (tr, te) in enumerate(cv.split(idx, strata, subjects))]
 
 
 #: Registry of named protocols: name -> class (constructor parameters via :func:`get_protocol`).
