@@ -120,7 +120,33 @@ class GainOptions(TaskOptions):
 
 
 class PerturbationOptions(TrainedNetworkOptions):
-    """Training as in ``task_model`` (same keys), then the perturbation study."""
+    """Training as in ``task_model`` (same keys), then the perturbation study.
+
+    Examples
+    --------
+    The ``options`` section of a config: the training keys of ``task_model`` plus
+    ``importance``, ``lesion`` and ``gain``, each with its defaults:
+
+    >>> opts = PerturbationOptions.model_validate({
+    ...     "tasks": "perceptual_decision_making",
+    ...     "network": {"name": "leaky_rnn", "params": {"n_hidden": 16}},
+    ...     "lesion": {"sizes": [1, 4]},
+    ... })
+    >>> opts.tasks, opts.lesion.sizes, opts.lesion.n_random, opts.lesion.mode
+    (['perceptual_decision_making'], [1, 4], 10, 'zero')
+    >>> opts.gain.target, opts.gain.levels
+    (['recurrent'], [0.0, 0.5, 0.8, 1.0, 1.2, 1.5])
+
+    Only the leaky RNN can be perturbed, and a lesion cannot exceed the hidden units:
+
+    >>> from neurodl.workflows import parse_config
+    >>> parse_config({"task": "perturbation", "options": {
+    ...     "tasks": "perceptual_decision_making", "lesion": {"sizes": [1, 17]},
+    ...     "network": {"name": "leaky_rnn", "params": {"n_hidden": 16}}}})
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid config (mapping): invalid value at 'options': Value error, lesion.sizes: size 17 is larger than the number of hidden units (16).
+    """
 
     importance: ImportanceOptions = Field(default_factory=ImportanceOptions)
     lesion: LesionOptions = Field(default_factory=LesionOptions)
@@ -210,6 +236,18 @@ class PerturbationResult(TaskResult):
     """Result of the ``perturbation`` task (``results.json``).
 
     ``score_mean`` is the intact held-out accuracy (as ``task_model``'s ``accuracy``).
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_perturbation` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in PerturbationResult.model_fields if k not in TaskResult.model_fields][:8]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['tasks', 'network', 'network_params', 'n_hidden', 'layer', 'n_test_trials',
+     'baseline_accuracy', 'training']
+    >>> PerturbationResult.model_fields["state_dict_unchanged"].annotation
+    <class 'bool'>
     """
 
     task: Literal["perturbation"] = "perturbation"
@@ -348,7 +386,36 @@ def _study(opts: PerturbationOptions, model: Any, test: Any, seed: int) -> dict[
     description="train a leaky RNN on cognitive tasks; unit importance, lesion curves, gain dose-response",
 )
 def run_perturbation(ctx: RunContext) -> PerturbationResult:
-    """Train, perturb, check the model is unchanged; write ``report.html`` (if asked)."""
+    """Train, perturb, check the model is unchanged; write ``report.html`` (if asked).
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``). A
+    leaky RNN of 8 units trained for 2 epochs on a perceptual decision, then every unit ablated
+    alone, the top-k units vs 3 random sets of k, and the recurrent weights scaled by 0 and 1:
+
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({"task": "perturbation", "seed": 0, "options": {
+    ...     "tasks": "perceptual_decision_making", "n_train_trials": 64, "n_test_trials": 32,
+    ...     "network": {"name": "leaky_rnn", "params": {"n_hidden": 8}},
+    ...     "training": {"max_epochs": 2, "batch_size": 16},
+    ...     "lesion": {"sizes": [1, 4], "n_random": 3},
+    ...     "gain": {"target": "recurrent", "levels": [0.0, 1.0]},
+    ... }})
+    >>> res = run_config(cfg).result  # out_dir None: computed, nothing written
+    >>> res.layer, res.n_hidden, res.n_units_scored, res.chance_level
+    ('cell', 8, 8, 0.5)
+    >>> [row.size for row in res.lesion_curve]
+    [1, 4]
+    >>> res.lesion_curve[0].targeted == res.importance[0].accuracy  # the most important unit
+    True
+    >>> [row.level for row in res.dose_response]
+    [0.0, 1.0]
+    >>> res.dose_response[1].accuracy == res.baseline_accuracy  # gain 1: the intact network
+    True
+    >>> res.state_dict_unchanged
+    True
+    """
     cfg, opts = ctx.cfg, ctx.options
     model, train, test, fit, kinds, trials_s = train_network(opts, cfg.seed)
     names = list(opts.tasks)
