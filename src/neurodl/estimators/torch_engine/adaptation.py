@@ -48,6 +48,23 @@ def adapt_batchnorm(
     adapted : torch.nn.Module
         In eval mode; each batch-norm layer's running mean and variance are the cumulative
         averages over ``X`` of the per-batch statistics (``momentum=None``).
+
+    Examples
+    --------
+    A network whose batch norm never saw data (running means 0) adapted to a target whose
+    channels have mean 5; the original is left as it was:
+
+    >>> import numpy as np, torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(
+    ...     torch.nn.BatchNorm1d(2), torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2)
+    ... ).eval()
+    >>> X_target = np.random.default_rng(0).normal(loc=5.0, size=(20, 2, 4))
+    >>> adapted = adapt_batchnorm(net, X_target)
+    >>> adapted[0].running_mean.round().tolist(), net[0].running_mean.tolist(), adapted.training
+    ([5.0, 5.0], [0.0, 0.0], False)
+    >>> bool((adapted[2].weight == net[2].weight).all())  # other layers unchanged
+    True
     """
     import torch
 
@@ -93,6 +110,22 @@ def fit_calibration(probs: np.ndarray, y: np.ndarray, method: str) -> dict[str, 
     params : dict
         ``{"method": "temperature", "temperature": T}`` or ``{"method": "platt", "a": a,
         "b": b}``.
+
+    Examples
+    --------
+    An overconfident model: 0.99 for class 0 on 10 held-out trials, right on 7. Temperature
+    scaling softens the probabilities (``T > 1``):
+
+    >>> import numpy as np
+    >>> probs = np.tile([[0.99, 0.01]], (10, 1))
+    >>> y = np.array([0] * 7 + [1] * 3)
+    >>> params = fit_calibration(probs, y, "temperature")
+    >>> params["method"], round(params["temperature"], 2)
+    ('temperature', 5.42)
+    >>> fit_calibration(np.full((4, 3), 1 / 3), np.array([0, 1, 2, 0]), "platt")
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'calibration': 'platt' is for 2 classes; got 3. Use 'temperature'.
     """
     from scipy.optimize import minimize_scalar
 
@@ -131,7 +164,21 @@ def fit_calibration(probs: np.ndarray, y: np.ndarray, method: str) -> dict[str, 
 
 
 def apply_calibration(probs: np.ndarray, params: dict[str, Any] | None) -> np.ndarray:
-    """Calibrated probabilities of shape (n_samples, n_classes) (``params=None``: unchanged)."""
+    """Calibrated probabilities of shape (n_samples, n_classes) (``params=None``: unchanged).
+
+    Examples
+    --------
+    The overconfident model of :func:`fit_calibration` (0.99, right 7 times in 10) after
+    temperature scaling: its confidence matches its accuracy:
+
+    >>> import numpy as np
+    >>> probs = np.tile([[0.99, 0.01]], (10, 1))
+    >>> params = fit_calibration(probs, np.array([0] * 7 + [1] * 3), "temperature")
+    >>> apply_calibration(probs, params)[0].round(3).tolist()
+    [0.7, 0.3]
+    >>> apply_calibration(probs, None) is probs
+    True
+    """
     if params is None:
         return probs
     logp = _log_probs(probs)

@@ -277,6 +277,41 @@ def train(
     Returns
     -------
     result : TrainResult
+
+    Examples
+    --------
+    Two epochs of a linear classifier on 12 trials whose class shows in their mean, with
+    validation on the last 4:
+
+    >>> import numpy as np, torch
+    >>> from neurodl.estimators.torch_engine import TrainConfig
+    >>> _ = torch.manual_seed(0)
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array([0, 1] * 6)
+    >>> X = (rng.normal(size=(12, 2, 4)) + 2 * y[:, None, None]).astype("float32")
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 4, 2))
+    >>> before = model[1].weight.detach().clone()
+    >>> cfg = TrainConfig(task="classification", max_epochs=2, batch_size=4, lr=1e-2)
+    >>> result = train(model, X[:8], y[:8], X[8:], y[8:], cfg)
+    >>> [r["epoch"] for r in result.history], result.stopped_reason
+    ([0, 1], 'max_epochs')
+    >>> bool((model[1].weight != before).any())  # trained in place
+    True
+
+    A custom objective (per-sample losses) replaces the built-in loss; cropping with it is
+    refused:
+
+    >>> def hinge(model, xb, yb, ctx):
+    ...     margin = model(xb)[:, 1] - model(xb)[:, 0]
+    ...     return torch.relu(1 - (2 * yb - 1) * margin)
+    >>> cfg = TrainConfig(task="regression", max_epochs=1, batch_size=4)
+    >>> len(train(model, X, y.astype("float32"), None, None, cfg, objective=hinge).history)
+    1
+    >>> cfg = TrainConfig(task="regression", max_epochs=1, crop_len=2)
+    >>> train(model, X, y.astype("float32"), None, None, cfg, objective=hinge)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'crop_len' with a custom objective. Allowed: None; got 2.
     """
     import torch
 
