@@ -130,6 +130,35 @@ def read_bonn(
         A set folder is missing or holds no segments.
     DataFormatError
         A segment file is not 4097 numbers.
+
+    Examples
+    --------
+    The registry entry (the real data live under the data root):
+
+    >>> from neurodl.datasets import get_dataset
+    >>> entry = get_dataset("bonn")
+    >>> entry.folder, entry.n_files, entry.sfreq, entry.loader_name
+    ('eeg/bonn', 500, 173.61, 'neurodl.datasets.bonn.read_bonn')
+
+    A tiny stand-in with one segment in each of sets A and E shows the windowing and labels:
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for folder in ("A_Z", "E_S"):
+    ...         (Path(tmp) / folder).mkdir()
+    ...         values = rng.integers(-200, 200, size=4097)
+    ...         _ = (Path(tmp) / folder / f"{folder[-1]}001.txt").write_text("\\n".join(map(str, values)))
+    ...     ds = read_bonn(tmp, sets=["E", "A"], window=1024)
+    ...     try:
+    ...         read_bonn(tmp, sets=["B"])
+    ...     except DatasetError as err:
+    ...         print(str(err).replace(tmp, "<tmp>"))
+    Bonn set 'B' not found under <tmp>: expected a folder B_O/ (or B/); found ['A_Z', 'E_S'].
+    >>> ds.X.shape, ds.classes, ds.y.tolist()  # 4 windows of 1024 samples per segment
+    ((8, 1, 1024), ['E', 'A'], [0, 0, 0, 0, 1, 1, 1, 1])
+    >>> ds.metadata["segment"].unique().tolist()  # group folds by segment
+    ['E_S001', 'A_Z001']
     """
     sets = [sets] if isinstance(sets, str) else list(sets)
     letters = [c for s in sets for c in (s if isinstance(s, str) else [s])]

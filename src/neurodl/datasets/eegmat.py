@@ -73,6 +73,27 @@ def read_eegmat_subjects(root: str | Path) -> pd.DataFrame:
         The file is missing.
     DataFormatError
         A column is missing or a count quality is not 0/1.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "subject-info.csv").write_text(
+    ...         "Subject,Age,Gender,Recording year,Number of subtractions,Count quality\\n"
+    ...         "Subject00,21,F,2011,9.7,0\\n"
+    ...         "Subject01,18,M,2011,29.35,1\\n"
+    ...     )
+    ...     table = read_eegmat_subjects(tmp)
+    >>> print(table[["subject", "age", "sex", "count_quality"]].to_string(index=False))
+      subject  age sex count_quality
+    Subject00   21   F           bad
+    Subject01   18   M          good
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         read_eegmat_subjects(tmp)
+    ...     except DatasetError as err:
+    ...         print(str(err).replace(tmp, "<tmp>"))
+    EEGMAT subject table missing: <tmp>/subject-info.csv does not exist.
     """
     path = Path(root) / _INFO_FILE
     if not path.is_file():

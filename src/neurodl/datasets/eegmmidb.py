@@ -108,6 +108,31 @@ def read_eegmmidb(
         Unknown task or invalid tmin/tmax.
     DatasetError
         A run file of the task is missing under ``root``.
+
+    Examples
+    --------
+    Two tiny baseline runs written with MNE stand in for the real files (``eegmmidb-s001`` in the
+    registry): the ``rest`` task cuts them into windows labelled by run.
+
+    >>> import tempfile
+    >>> import mne
+    >>> rng = np.random.default_rng(0)
+    >>> info = mne.create_info(["C3..", "Cz..", "C4.."], 160.0, "eeg")  # EDF labels padded with dots
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for run in (1, 2):  # 10 s each
+    ...         raw = mne.io.RawArray(rng.normal(scale=1e-5, size=(3, 1600)), info, verbose="error")
+    ...         mne.export.export_raw(f"{tmp}/S001R{run:02d}.edf", raw, verbose="error")
+    ...     ds = read_eegmmidb(tmp, subject=1, task="rest", tmax=2.0)
+    ...     try:
+    ...         read_eegmmidb(tmp, task="imagery_lr")
+    ...     except DatasetError as err:
+    ...         print(str(err).replace(tmp, "<tmp>"))  # doctest: +NORMALIZE_WHITESPACE
+    EEGMMIDB files missing under <tmp> for task 'imagery_lr':
+    ['S001R04.edf', 'S001R08.edf', 'S001R12.edf'].
+    >>> ds.X.shape, ds.sfreq, ds.ch_names  # 5 windows of 2 s per run, dots stripped
+    ((10, 3, 320), 160.0, ['C3', 'Cz', 'C4'])
+    >>> ds.classes, np.bincount(ds.y).tolist()
+    (['eyes_open', 'eyes_closed'], [5, 5])
     """
     from mne.filter import filter_data
 

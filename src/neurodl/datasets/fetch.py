@@ -100,6 +100,32 @@ def fetch_dataset(
     DatasetError
         If a download fails or a downloaded file does not match its SHA-256 (the bad
         ``.part`` is deleted).
+
+    Examples
+    --------
+    No network here: files already in place with the right checksum are skipped (the mirror is
+    never contacted), and a file with other content is not overwritten unless asked.
+
+    >>> import hashlib, tempfile
+    >>> from neurodl.datasets.registry import DatasetEntry, FileRecord, temporary_dataset
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = DatasetEntry("fetch-demo", "demo", "A demo.", "eeg", "none", "CC0", files=(record,))
+    >>> with temporary_dataset(entry), tempfile.TemporaryDirectory() as tmp:
+    ...     (Path(tmp) / "demo").mkdir()
+    ...     _ = (Path(tmp) / "demo" / "a.txt").write_bytes(b"hello")
+    ...     print(fetch_dataset("fetch-demo", "https://mirror.invalid/demo", tmp).name)
+    ...     _ = (Path(tmp) / "demo" / "a.txt").write_bytes(b"HELLO")
+    ...     try:
+    ...         fetch_dataset("fetch-demo", "https://mirror.invalid/demo", tmp)
+    ...     except OutputExistsError as err:
+    ...         print(str(err).replace(tmp, "<tmp>").split(" (")[0])
+    ...     try:
+    ...         fetch_dataset("fetch-demo", "ftp://mirror.invalid/demo", tmp)
+    ...     except ConfigError as err:
+    ...         print(err)
+    demo
+    <tmp>/demo/a.txt exists with different content
+    Invalid value for 'url': the scheme must be one of http, https; got 'ftp://mirror.invalid/demo'.
     """
     entry = get_dataset(name)
     scheme = urllib.parse.urlsplit(str(url)).scheme.lower()

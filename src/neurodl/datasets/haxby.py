@@ -102,6 +102,30 @@ def read_haxby(root: str | Path, *, masked: bool = True) -> VolumeSeries:
         A required file is missing under ``root``.
     DataFormatError
         ``attributes.txt`` is malformed or its length differs from the number of volumes.
+
+    Examples
+    --------
+    A 4 x 3 x 1 slice of 6 volumes stands in for the real files (``haxby2001-slice``):
+
+    >>> import tempfile
+    >>> import nibabel as nib
+    >>> rng = np.random.default_rng(0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = Path(tmp)
+    ...     bold = nib.Nifti1Image(rng.normal(size=(4, 3, 1, 6)).astype("float32"), np.eye(4))
+    ...     bold.header.set_zooms((3.0, 3.0, 3.0, 2.5))  # TR 2.5 s
+    ...     nib.save(bold, root / "bold.nii.gz")
+    ...     mask = np.zeros((4, 3, 1), dtype="uint8")
+    ...     mask[1:3, :2] = 1  # 4 voxels
+    ...     nib.save(nib.Nifti1Image(mask, np.eye(4)), root / "mask.nii.gz")
+    ...     _ = (root / "attributes.txt").write_text("0 0\\n1 0\\n2 0\\n0 1\\n1 1\\n2 1\\n")
+    ...     vs = read_haxby(root)
+    >>> vs.data.shape  # (voxels in the mask, volumes)
+    (4, 6)
+    >>> # label codes decoded with PyMVPA's table (0 rest, 1 face, 2 house); onset = volume * TR
+    >>> vs.events[["label", "run", "onset"]].to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'label': ['rest', 'face', 'house', 'rest', 'face', 'house'], 'run': [0, 0, 0, 1, 1, 1],
+     'onset': [0.0, 2.5, 5.0, 7.5, 10.0, 12.5]}
     """
     root = Path(root)
     missing = [name for name in _HAXBY_FILES if not (root / name).is_file()]

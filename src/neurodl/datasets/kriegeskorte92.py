@@ -46,6 +46,16 @@ class RDMStack:
         One name per RDM.
     descriptors : dict of str to ndarray of shape (n_rdms,)
         Per-RDM descriptors (e.g. ``subject``, ``session``); may be empty.
+
+    Examples
+    --------
+    >>> stack = RDMStack(np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 1.0]]), ["hIT", "model"])
+    >>> stack.n_rdms
+    2
+    >>> stack.matrices()[0]  # 3 conditions: pairs (0, 1), (0, 2), (1, 2)
+    array([[0., 1., 2.],
+           [1., 0., 3.],
+           [2., 3., 0.]])
     """
 
     dissimilarities: np.ndarray
@@ -81,6 +91,29 @@ class Kriegeskorte92:
         and ``category`` (``"animate"`` / ``"inanimate"``).
     images : ndarray of shape (92, 175, 175, 3) or None
         The stimulus images (uint8), when asked for.
+
+    Examples
+    --------
+    The registry entry of the real files, and the container built from tiny stand-in RDMs:
+
+    >>> from neurodl.datasets import get_dataset
+    >>> entry = get_dataset("kriegeskorte92")
+    >>> entry.folder, entry.n_files, sorted(entry.classes)
+    ('fmri/kriegeskorte92', 11, ['animate', 'inanimate'])
+    >>> hit = RDMStack(np.ones((2, 6)), ["BE | session: 1", "BE | session: 2"],
+    ...                {"subject": np.array(["BE", "BE"]), "session": np.array([1, 2])})
+    >>> models = RDMStack(np.zeros((1, 6)), ["animacy"])
+    >>> data = Kriegeskorte92(hit, models, models, {"is_animate": np.array([1, 1, 0, 0], bool)})
+    >>> data.hit.matrices().shape, data.models.names, data.images is None  # 4 conditions
+    ((2, 4, 4), ['animacy'], True)
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         read_kriegeskorte92(tmp)
+    ...     except DatasetError as err:
+    ...         print(str(err).replace(tmp, "<tmp>"))  # doctest: +NORMALIZE_WHITESPACE
+    kriegeskorte92 files missing under <tmp>: ['92_brainRDMs.mat', '92_modelRDMs.mat',
+    'Kriegeskorte_Neuron2008_supplementalData.mat']
     """
 
     hit: RDMStack

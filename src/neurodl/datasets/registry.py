@@ -252,6 +252,31 @@ def register_dataset(entry: DatasetEntry) -> DatasetEntry:
     ------
     DatasetError
         If an entry of that name is already registered.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
+    >>> entry = register_dataset(
+    ...     DatasetEntry("lab-pilot", "eeg/lab_pilot", "Pilot recordings.", "eeg", "Our lab.", "CC0",
+    ...                  files=(record,))
+    ... )
+    >>> get_dataset("lab-pilot").n_files, "lab-pilot" in list_datasets()
+    (1, True)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         dataset_path("lab-pilot", tmp)
+    ...     except DatasetError as err:
+    ...         print(str(err).replace(tmp, "<tmp>"))  # doctest: +NORMALIZE_WHITESPACE
+    Dataset 'lab-pilot' is missing: <tmp>/eeg/lab_pilot does not exist. Point NEURODL_DATA (or
+    data_root=) at the folder that holds it, or download it with
+    `neurodl datasets fetch lab-pilot --url URL`.
+    >>> try:
+    ...     register_dataset(entry)
+    ... except DatasetError as err:
+    ...     print(err)
+    A dataset named 'lab-pilot' is already registered.
+    >>> _ = REGISTRY.pop("lab-pilot")  # unregister (temporary_dataset does this for a block)
     """
     if not isinstance(entry, DatasetEntry):
         raise TypeError(f"entry must be a DatasetEntry; got {type(entry).__name__}.")
