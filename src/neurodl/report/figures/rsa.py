@@ -43,6 +43,21 @@ def category_order(condition_descriptors: dict[str, np.ndarray]) -> tuple[np.nda
         conditions in no group go last).
     group : ndarray of shape (n_conditions,)
         Group label of each condition (in original order; ``"other"`` when none matches).
+
+    Examples
+    --------
+    Six images described as in the 92-image set (an artificial object, a human face, an animal
+    body, a human body, a natural object, an animal face):
+
+    >>> from neurodl.report.figures import category_order
+    >>> desc = {"is_human": [0, 1, 0, 1, 0, 0], "is_nonhumani": [0, 0, 1, 0, 0, 1],
+    ...         "is_body": [0, 0, 1, 1, 0, 0], "is_face": [0, 1, 0, 0, 0, 1],
+    ...         "is_natObj": [0, 0, 0, 0, 1, 0], "is_artiObj": [1, 0, 0, 0, 0, 0]}
+    >>> order, group = category_order(desc)
+    >>> order.tolist()
+    [3, 1, 2, 5, 4, 0]
+    >>> print(*group[order], sep=", ")
+    human body, human face, animal body, animal face, natural object, artificial object
     """
     n = len(next(iter(condition_descriptors.values())))
     group = np.full(n, "other", dtype=object)
@@ -78,6 +93,27 @@ def plot_rdms(rdms: Any, *, titles: list[str] | None = None, n_cols: int = 4) ->
     -------
     fig : matplotlib.figure.Figure
         One image axes per RDM (blank axes fill the grid) and a colour bar.
+
+    Examples
+    --------
+    Two RDMs over six conditions, four of them in a category group (the others go last):
+
+    >>> import numpy as np
+    >>> from neurodl.analyses.rsa import RDMs, compute_rdm
+    >>> from neurodl.report.figures import plot_rdms
+    >>> rng = np.random.default_rng(0)
+    >>> patterns = rng.normal(size=(6, 30))  # 6 conditions x 30 voxels
+    >>> desc = {"is_human": [0, 1, 1, 0, 0, 0], "is_body": [0, 1, 0, 0, 0, 0],
+    ...         "is_face": [0, 0, 1, 0, 0, 0], "is_natObj": [0, 0, 0, 0, 0, 1],
+    ...         "is_artiObj": [1, 0, 0, 0, 0, 0]}
+    >>> vectors = [compute_rdm(p).dissimilarities[0]
+    ...            for p in (patterns, patterns + rng.normal(size=(6, 30)))]
+    >>> rdms = RDMs(np.stack(vectors), names=["hIT", "model"], condition_descriptors=desc)
+    >>> fig = plot_rdms(rdms)
+    >>> [ax.get_title() for ax in fig.axes], fig.axes[-1].get_ylabel()
+    (['hIT', 'model', ''], 'dissimilarity (percentile)')
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['human body', 'human face', 'natural object', 'artificial object']
     """
     from scipy.spatial.distance import squareform
 
@@ -128,6 +164,17 @@ def plot_mds(rdm_vector: np.ndarray, group: np.ndarray, *, title: str, seed: int
     -------
     fig : matplotlib.figure.Figure
         One axes, one scatter per category group present.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.spatial.distance import pdist
+    >>> from neurodl.report.figures import plot_mds
+    >>> patterns = np.random.default_rng(0).normal(size=(6, 30))
+    >>> group = np.array(["human face"] * 3 + ["natural object"] * 2 + ["other"])
+    >>> fig = plot_mds(pdist(patterns, "correlation"), group, title="hIT")
+    >>> fig.axes[0].get_title(), fig.axes[0].get_legend_handles_labels()[1]
+    ('hIT', ['human face', 'natural object', 'other'])
     """
     import inspect
 
@@ -182,6 +229,27 @@ def plot_model_comparison(result: Any, *, alpha: float = 0.05) -> Any:
     fig : matplotlib.figure.Figure
         Two axes: the bars (models sorted by score) and the pairwise matrix (hidden when
         there are no pairwise tests).
+
+    Examples
+    --------
+    The true RDM against a random one, four subjects, a subject bootstrap:
+
+    >>> import numpy as np
+    >>> from neurodl.analyses.rsa import RDMs, evaluate_models
+    >>> from neurodl.report.figures import plot_model_comparison
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(15)  # condensed RDM of 6 conditions
+    >>> models = RDMs(np.stack([rng.random(15), truth]), names=["random", "true"])
+    >>> result = evaluate_models(models, truth + 0.1 * rng.normal(size=(4, 15)),
+    ...                          bootstrap="subjects", n_bootstrap=100)
+    >>> fig = plot_model_comparison(result)
+    >>> bars, pairwise = fig.axes
+    >>> [t.get_text() for t in bars.get_xticklabels()]  # best first
+    ['true', 'random']
+    >>> bars.get_ylabel(), bars.get_legend_handles_labels()[1]
+    ('RDM correlation with hIT (pearson)', ['noise ceiling', '95% bootstrap CI'])
+    >>> pairwise.get_title().splitlines()[0]
+    'row vs column: * FDR q < 0.05'
     """
     names, scores = list(result.model_names), np.asarray(result.scores)
     order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
@@ -254,6 +322,33 @@ def plot_layer_curves(result: Any, *, alpha: float = 0.05) -> Any:
     -------
     fig : matplotlib.figure.Figure
         One axes per area, one line per network.
+
+    Examples
+    --------
+    A :class:`~neurodl.analyses.rsa.model_brain.ModelBrainResult` built by hand from
+    :func:`~neurodl.analyses.rsa.evaluate_models` (models named ``"<network>:<layer>"``), the
+    trained network's later layers closer to IT than the untrained control:
+
+    >>> import numpy as np
+    >>> from neurodl.analyses.rsa import RDMs, evaluate_models
+    >>> from neurodl.analyses.rsa.model_brain import ModelBrainResult
+    >>> from neurodl.report.figures import plot_layer_curves
+    >>> rng = np.random.default_rng(0)
+    >>> truth, layers = rng.random(15), ["conv1", "conv2", "fc"]
+    >>> trained = [rng.random(15), 0.5 * truth + 0.5 * rng.random(15), truth]
+    >>> names = [f"{net}:{layer}" for net in ("trained", "untrained") for layer in layers]
+    >>> models = RDMs(np.stack(trained + [rng.random(15) for _ in layers]), names=names)
+    >>> it = evaluate_models(models, truth + 0.1 * rng.normal(size=(4, 15)),
+    ...                      bootstrap="subjects", n_bootstrap=100, pairwise=False)
+    >>> result = ModelBrainResult(layers=layers, networks=["trained", "untrained"], areas=["IT"],
+    ...                           results={"IT": it}, rdms={},
+    ...                           control_tests={"IT": {"p_fdr": np.array([0.5, 0.04, 0.01])}})
+    >>> fig = plot_layer_curves(result)
+    >>> ax = fig.axes[0]
+    >>> ax.get_title(), ax.get_legend_handles_labels()[1]
+    ('IT (pearson)', ['noise ceiling', 'trained', 'untrained'])
+    >>> len(ax.texts)  # a star on each layer with p_fdr < 0.05
+    2
     """
     n_areas = len(result.areas)
     fig = _new_figure(5.2 * n_areas, 4.0, pad=False)
@@ -308,6 +403,19 @@ def plot_stimuli(X: np.ndarray, y: np.ndarray, classes: list[str], *, n: int = 1
     -------
     fig : matplotlib.figure.Figure
         One axes per grid cell.
+
+    Examples
+    --------
+    Ten 8 x 8 RGB images of two classes: a grid of 2 rows of 8 cells, the last 6 blank:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_stimuli
+    >>> X = np.random.default_rng(0).random((10, 3, 8, 8))
+    >>> fig = plot_stimuli(X, np.arange(10) % 2, ["circle", "square"], n=10)
+    >>> len(fig.axes), [ax.get_title() for ax in fig.axes[:3]]
+    (16, ['circle', 'square', 'circle'])
+    >>> sum(bool(ax.images) for ax in fig.axes)
+    10
     """
     n = min(n, len(X))
     n_cols = min(8, n)
@@ -334,6 +442,14 @@ def plot_training(losses: list[float]) -> Any:
     -------
     fig : matplotlib.figure.Figure
         One axes with one line.
+
+    Examples
+    --------
+    >>> from neurodl.report.figures import plot_training
+    >>> fig = plot_training([2.3, 1.1, 0.6, 0.4])
+    >>> ax = fig.axes[0]
+    >>> ax.lines[0].get_xdata().tolist(), ax.get_xlabel(), ax.get_ylabel()
+    ([1, 2, 3, 4], 'epoch', 'cross-entropy (train)')
     """
     fig = _new_figure(4.6, 3.0, pad=False)
     ax = fig.add_subplot()
