@@ -147,8 +147,9 @@ def read_bonn(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     for folder in ("A_Z", "E_S"):
     ...         (Path(tmp) / folder).mkdir()
-    ...         values = rng.integers(-200, 200, size=4097)
-    ...         _ = (Path(tmp) / folder / f"{folder[-1]}001.txt").write_text("\\n".join(map(str, values)))
+    ...         values = rng.integers(-200, 200, size=4097)  # one integer per line
+    ...         segment = Path(tmp) / folder / f"{folder[-1]}001.txt"
+    ...         _ = segment.write_text("\\n".join(map(str, values)))
     ...     ds = read_bonn(tmp, sets=["E", "A"], window=1024)
     ...     try:
     ...         read_bonn(tmp, sets=["B"])
