@@ -74,6 +74,17 @@ class EstimatorEntry:
         Its name for the per-kind factory (``make_decoder("wiener")``).
     defaults : dict
         Parameters preset by this entry (overridable).
+
+    Examples
+    --------
+    ``"ridge_decoder"`` is the Wiener filter with one lag preset; :func:`make_estimator`
+    applies the preset:
+
+    >>> entry = ESTIMATOR_CLASSES["ridge_decoder"]
+    >>> entry.cls.__name__, entry.kind, entry.short_name, entry.defaults
+    ('WienerFilter', 'decoder', 'ridge', {'n_lags': 1})
+    >>> make_estimator("ridge_decoder")
+    WienerFilter(n_lags=1)
     """
 
     cls: type
@@ -201,7 +212,15 @@ PRETRAINED: dict[str, Callable[..., Any]] = {"ssl_finetune": _ssl_finetune}
 
 
 def is_neural(name: str) -> bool:
-    """Whether ``name`` is a registered torch model (rather than a classical baseline)."""
+    """Whether ``name`` is a registered torch model (rather than a classical baseline).
+
+    Examples
+    --------
+    >>> is_neural("eegnet"), is_neural("lda"), is_neural("wiener_filter")
+    (True, False, False)
+    >>> is_neural("no_such_model")
+    False
+    """
     if name in CLASSICAL_MODELS or name in ESTIMATOR_CLASSES:
         return False
     from ..models import list_models
@@ -218,6 +237,16 @@ def list_estimators() -> dict[str, list[str]]:
         ``"ensemble"``, ``"classical"``, ``"decoder"``, ``"forecaster"``, ``"latent"``,
         ``"encoder"``, ``"neural"`` (registered torch models) and ``"pretrained"`` (networks
         started from a self-supervised encoder), each a sorted list.
+
+    Examples
+    --------
+    >>> names = list_estimators()
+    >>> list(names)
+    ['ensemble', 'classical', 'decoder', 'forecaster', 'latent', 'encoder', 'neural', 'pretrained']
+    >>> names["ensemble"], names["forecaster"]
+    (['seed_ensemble', 'soft_vote'], ['linear_ar_forecaster', 'persistence_forecaster', 'rnn_forecaster'])
+    >>> "lda" in names["classical"], "eegnet" in names["neural"], names["pretrained"]
+    (True, True, ['ssl_finetune'])
     """
     from ..models import list_models
 
