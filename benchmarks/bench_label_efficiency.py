@@ -31,7 +31,17 @@ t-test over folds, training-fold size as n_train).
 
     OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_label_efficiency.py \
         --out benchmarks/results/label_efficiency.json
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_label_efficiency.py \
+        --recentre --part ssl --folds 12 --out label_efficiency_recentred.json
     python benchmarks/bench_label_efficiency.py --smoke   # 3 subjects, 2 folds, tiny training
+
+``--recentre`` (declared in session 7 before it ran; every recipe unchanged): each subject's
+signals are whitened by that subject's Riemannian mean of OAS covariances of its 30 labelled
+windows (labels unused; :func:`neurodl.preprocessing.adaptation.reference_covariance`), the
+labelled windows and the subject's pool windows by the same matrix, so every subject's mean
+covariance is the identity, as the adaptation benchmark's ``riemannian_recentring`` (0.883 with
+tangent space + LR). The held-out subject's unlabelled windows are used for its own reference
+(``unlabelled_test_data``: True, recorded); its pool windows still never enter pretraining.
 """
 
 from __future__ import annotations
@@ -88,7 +98,21 @@ def _prep(ds) -> np.ndarray:
     return Resample(new_sfreq=SFREQ, sfreq=ds.sfreq).fit_transform(X).astype(np.float32)
 
 
-def load(smoke: bool):
+def _recentre(X: np.ndarray, groups: np.ndarray, pool) -> None:
+    """Whiten each subject's labelled and pool windows by its labelled windows' Riemannian mean."""
+    from scipy.linalg import fractional_matrix_power
+
+    from neurodl.preprocessing.adaptation import reference_covariance
+
+    for g in np.unique(groups):
+        R = reference_covariance(X[groups == g].astype(float), method="riemann")
+        W = np.real(fractional_matrix_power(R, -0.5)).astype(np.float32)
+        X[groups == g] = np.einsum("cd,ndt->nct", W, X[groups == g])
+        at = pool.groups == g
+        pool.X[at] = np.einsum("cd,ndt->nct", W, pool.X[at])
+
+
+def load(smoke: bool, recentre: bool = False):
     lab = load_dataset("eegmat", last=60.0, window=4.0)
     pool = load_dataset("eegmat", window=4.0)  # whole recordings, no overlap; labels unused
     subjects = sorted(lab.metadata["subject"].unique())
@@ -104,6 +128,8 @@ def load(smoke: bool):
         onsets=pool.metadata["onset"].to_numpy(dtype=float),
         ch_names=list(lab.ch_names),
     )
+    if recentre:
+        _recentre(X, groups, unl)
     return X, y, groups, unl, subjects
 
 
@@ -372,6 +398,11 @@ def main() -> None:
         default="relative_positioning",
         choices=["relative_positioning", "temporal_shuffling", "contrastive"],
     )
+    ap.add_argument(
+        "--recentre",
+        action="store_true",
+        help="re-centre each subject on its labelled windows' Riemannian mean (labels unused)",
+    )
     ap.add_argument("--part", choices=["ssl", "gen", "both"], default="both")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--render", type=Path, default=None, help="print the tables of a --out file")
@@ -380,7 +411,7 @@ def main() -> None:
         print(render_markdown(json.loads(args.render.read_text())))
         return
     t0 = time.perf_counter()
-    X, y, groups, pool, subjects = load(args.smoke)
+    X, y, groups, pool, subjects = load(args.smoke, args.recentre)
     print(f"labelled {X.shape}, pool {pool.X.shape}, subjects {len(subjects)}", flush=True)
     n_folds = 2 if args.smoke else args.folds
     splits = [
@@ -388,6 +419,8 @@ def main() -> None:
     ]
     res: dict = {
         "smoke": args.smoke,
+        "recentred": args.recentre,
+        "unlabelled_test_data": args.recentre,
         "held_out_subjects": subjects[:n_folds],
         "labelled_shape": list(X.shape),
         "pool_shape": list(pool.X.shape),
