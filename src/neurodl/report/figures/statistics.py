@@ -57,6 +57,28 @@ def plot_fold_scores(
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    Five leave-one-subject-out folds of a two-class decoder:
+
+    >>> from neurodl.report.figures import plot_fold_scores
+    >>> fig = plot_fold_scores([0.72, 0.81, 0.64, 0.77, 0.70], metric="balanced accuracy",
+    ...                        chance_level=0.5, ci=(0.66, 0.79),
+    ...                        fold_labels=["sub-01", "sub-02", "sub-03", "sub-04", "sub-05"])
+    >>> fig.axes[0].get_title()
+    'balanced accuracy per fold (n = 5)'
+    >>> [t.get_text() for t in fig.legends[0].get_texts()]
+    ['CI of the mean', 'mean = 0.728 [0.66, 0.79]', 'chance = 0.5', 'fold score']
+
+    A CI whose bounds are swapped is refused:
+
+    >>> try:
+    ...     plot_fold_scores([0.7, 0.8], metric="accuracy", ci=(0.9, 0.6))
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid value for 'ci'. Allowed: a (low, high) pair of finite numbers with low <= high;
+    got (0.9, 0.6).
     """
     scores = _as_float_array(fold_scores, name="fold_scores", ndim=1)
     n_folds = scores.size
@@ -146,6 +168,21 @@ def plot_confusion_matrix(
     -------
     fig : matplotlib.figure.Figure
         The shown matrix is ``fig.axes[0].images[0].get_array()``.
+
+    Examples
+    --------
+    Counts of a two-class decoder, shown as proportions of each true class:
+
+    >>> from neurodl.report.figures import plot_confusion_matrix
+    >>> fig = plot_confusion_matrix([[8, 2], [1, 9]], ["left", "right"])
+    >>> ax = fig.axes[0]
+    >>> ax.get_title(), ax.images[0].get_array().tolist()
+    ('Confusion matrix (row-normalized)', [[0.8, 0.2], [0.1, 0.9]])
+    >>> [t.get_text() for t in ax.texts], fig.axes[1].get_ylabel()
+    (['0.80', '0.20', '0.10', '0.90'], 'proportion of true class')
+    >>> fig = plot_confusion_matrix([[8, 2], [1, 9]], ["left", "right"], normalize=False)
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['8', '2', '1', '9']
     """
     mat = _as_float_array(cm, name="cm", ndim=2)
     if mat.shape[0] != mat.shape[1]:
@@ -222,6 +259,18 @@ def plot_null_distribution(
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    200 permutations around chance and an observed score beyond all of them (p = 1/201):
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_null_distribution
+    >>> null = np.random.default_rng(0).normal(0.5, 0.05, 200)
+    >>> fig = plot_null_distribution(null, 0.71, p_value=1 / 201, metric="balanced accuracy")
+    >>> ax = fig.axes[0]
+    >>> ax.get_xlabel(), ax.get_legend_handles_labels()[1]
+    ('balanced accuracy', ['null (200 permutations)', 'observed = 0.71 (p = 0.00498)'])
     """
     values = _as_float_array(null, name="null", ndim=1)
     score = float(score)
@@ -285,6 +334,31 @@ def plot_timecourse(
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    A decoding time course from -0.2 to 0.8 s peaking at 0.3 s, with its CI band and the
+    significant time points marked under the curve:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_timecourse
+    >>> t = np.linspace(-0.2, 0.8, 51)
+    >>> auc = 0.5 + 0.3 * np.exp(-(((t - 0.3) / 0.1) ** 2))
+    >>> fig = plot_timecourse(t, auc, ci=np.stack([auc - 0.05, auc + 0.05]), chance=0.5,
+    ...                       labels=["decoder"], significant=auc > 0.6, ylabel="AUC",
+    ...                       title="time-resolved decoding")
+    >>> ax = fig.axes[0]
+    >>> ax.get_title(), ax.get_legend_handles_labels()[1]
+    ('time-resolved decoding', ['decoder', 'chance = 0.5'])
+
+    Values must have one point per time:
+
+    >>> from neurodl.exceptions import DataFormatError
+    >>> try:
+    ...     plot_timecourse(t, auc[:-1])
+    ... except DataFormatError as err:
+    ...     print(err)
+    'values' must have 51 time points (len(times)); got shape (50,).
     """
     t = _as_float_array(times, name="times", ndim=1)
     vals = _as_float_array(values, name="values", ndim=(1, 2), allow_nan=True)
@@ -385,6 +459,18 @@ def plot_pairwise_matrix(
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    Pairwise decoding of three categories (the diagonal is blank):
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_pairwise_matrix
+    >>> m = np.array([[np.nan, 0.9, 0.7], [0.9, np.nan, 0.6], [0.7, 0.6, np.nan]])
+    >>> fig = plot_pairwise_matrix(m, ["face", "house", "tool"])
+    >>> ax = fig.axes[0]
+    >>> ax.get_title(), [t.get_text() for t in ax.texts]
+    ('Pairwise balanced accuracy', ['0.90', '0.70', '0.90', '0.60', '0.70', '0.60'])
     """
     mat = _as_float_array(matrix, name="matrix", ndim=2, allow_nan=True)
     if mat.shape[0] != mat.shape[1]:
@@ -436,6 +522,20 @@ def plot_learning_curves(curves: Sequence[dict[str, Sequence[float]]]) -> Any:
     -------
     fig : matplotlib.figure.Figure
         One axes: per key present, one thin line per fit and a thick line of the mean.
+
+    Examples
+    --------
+    Two fits, the second stopped early after 2 epochs: the mean of epoch 3 is the first fit's:
+
+    >>> from neurodl.report.figures import plot_learning_curves
+    >>> curves = [{"train_loss": [1.0, 0.6, 0.4], "valid_loss": [1.1, 0.8, 0.7]},
+    ...           {"train_loss": [0.9, 0.5], "valid_loss": [1.0, 0.9]}]
+    >>> fig = plot_learning_curves(curves)
+    >>> ax = fig.axes[0]
+    >>> ax.get_legend_handles_labels()[1]
+    ['training', 'validation']
+    >>> ax.lines[2].get_ydata().round(2).tolist()  # mean training loss per epoch
+    [0.95, 0.55, 0.4]
     """
     fig = _new_figure(6.0, 3.2, pad=False)
     ax = fig.add_subplot()
