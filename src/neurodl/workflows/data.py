@@ -124,7 +124,25 @@ def _known(name: str | None, table: dict[str, Any], where: str, what: str) -> Ca
 
 
 def reader_for(data: DataConfig) -> Callable[..., Any] | None:
-    """The function ``data.params`` is passed to (simulator, dataset loader or file reader)."""
+    """The function ``data.params`` is passed to (simulator, dataset loader or file reader).
+
+    Examples
+    --------
+    Found from the config alone (no file is read):
+
+    >>> reader_for(DataConfig(source="simulate", simulator="motor_imagery")).__name__
+    'simulate_motor_imagery'
+    >>> reader_for(DataConfig(source="file", path="sub-01_task-rest_eeg.edf")).__name__
+    'read_raw'
+    >>> reader_for(DataConfig(source="dataset", dataset="bonn")).__name__
+    'read_bonn'
+    >>> try:
+    ...     reader_for(DataConfig(source="simulate", simulator="motor_imagry"))
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(" Known")[0])
+    Invalid value at 'data.simulator': unknown simulator 'motor_imagry'. Did you mean \
+'motor_imagery'?
+    """
     if data.source == "simulate":
         return _known(data.simulator, SIMULATORS, "data.simulator", "simulator")
     if data.source == "dataset":
@@ -151,6 +169,23 @@ def check_data(data: DataConfig, *, where: str = "data") -> None:
     ------
     ConfigError
         Naming the offending key, what is allowed and what was given.
+
+    Examples
+    --------
+    >>> seizures = {"source": "simulate", "simulator": "continuous_seizures",
+    ...             "params": {"duration_hours": 0.5}}
+    >>> check_data(DataConfig(**seizures, to_samples={"windows": {"window": 2.0, "stride": 1.0}}))
+    >>> bad = [DataConfig(source="simulate", simulator="evoked", params={"n_trial": 40}),
+    ...        DataConfig(**seizures, to_samples={"window": {"window": 2.0, "stride": 1.0}}),
+    ...        DataConfig(**seizures, to_samples={"windows": {"window": 2.0}})]
+    >>> for data in bad:
+    ...     try:
+    ...         check_data(data)
+    ...     except ValueError as err:  # a ConfigError
+    ...         print(str(err).split(" Allowed")[0].split(" Known")[0])
+    Invalid parameter 'n_trial' at 'data.params' for simulate_evoked(). Did you mean 'n_trials'?
+    Invalid value at 'data.to_samples': unknown sampler 'window'. Did you mean 'windows'?
+    Missing required parameter(s) 'stride' at 'data.to_samples.windows' for make_windows().
     """
     from .params import check_params
 
@@ -189,6 +224,18 @@ def load_data(data: DataConfig, *, seed: int = 0) -> tuple[Any, str]:
     With the ``pseudonymise_subjects`` setting on, subject codes are replaced by pseudonyms
     (see :mod:`neurodl.privacy`) and the readers log only warnings (their INFO lines would name
     the codes before they are known).
+
+    Examples
+    --------
+    >>> data = DataConfig(source="simulate", simulator="motor_imagery",
+    ...                   params={"n_subjects": 2, "n_sessions": 1, "n_trials": 20,
+    ...                           "n_channels": 4})
+    >>> ds, name = load_data(data, seed=1)
+    >>> name, ds.X.shape, ds.classes  # 2 subjects x 20 trials, 4 channels, 2 s at 128 Hz
+    ('simulated:motor_imagery', (40, 4, 256), ['left_hand', 'right_hand'])
+    >>> pop, name = load_data(DataConfig(source="simulate", simulator="latent_population"))
+    >>> name, type(pop).__name__  # not every source gives labelled samples
+    ('simulated:latent_population', 'LatentPopulation')
     """
     from .._config import get_config
     from .._logging import use_log_level
@@ -272,6 +319,18 @@ def reuse_loaded_samples() -> Iterator[None]:
 
     The run checks the samples (:func:`neurodl.workflows.precheck.check_samples`) before the
     task loads them; the task then gets the same object instead of reading the files again.
+
+    Examples
+    --------
+    >>> data = DataConfig(source="simulate", simulator="evoked",
+    ...                   params={"n_subjects": 1, "n_trials": 20, "n_channels": 4})
+    >>> with reuse_loaded_samples():
+    ...     first, _ = load_samples(data)
+    ...     again, _ = load_samples(data)
+    >>> first is again  # read once inside the block
+    True
+    >>> load_samples(data)[0] is first  # outside it, read again
+    False
     """
     token = _LOADED.set({})
     try:
@@ -281,7 +340,22 @@ def reuse_loaded_samples() -> Iterator[None]:
 
 
 def load_samples(data: DataConfig, *, seed: int = 0, need_labels: bool = True) -> tuple[Any, str]:
-    """Like :func:`load_data`, but require labelled samples (an EpochsDataset)."""
+    """Like :func:`load_data`, but require labelled samples (an EpochsDataset).
+
+    Examples
+    --------
+    >>> data = DataConfig(source="simulate", simulator="evoked",
+    ...                   params={"n_subjects": 2, "n_trials": 20, "n_channels": 4})
+    >>> ds, name = load_samples(data)
+    >>> ds.n_samples, ds.classes
+    (40, ['non_target', 'target'])
+    >>> try:  # a latent population has no samples: the message says what to add
+    ...     load_samples(DataConfig(source="simulate", simulator="latent_population"))
+    ... except ValueError as err:  # a DataFormatError
+    ...     print(str(err).split(". ")[0])
+    This task needs labelled samples (an EpochsDataset); simulated:latent_population gave \
+a LatentPopulation
+    """
     cache = _LOADED.get()
     key = f"{seed}|{need_labels}|{data.model_dump_json()}"
     if cache is not None and key in cache:
