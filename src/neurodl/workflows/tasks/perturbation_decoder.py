@@ -86,7 +86,24 @@ class ChannelGainOptions(TaskOptions):
 
 
 class DecoderLesionOptions(TaskOptions):
-    """Options of ``perturbation_decoder`` (the network and its training are ``model``)."""
+    """Options of ``perturbation_decoder`` (the network and its training are ``model``).
+
+    Examples
+    --------
+    ``layer`` is required; a single targeting string is accepted and fractions are checked:
+
+    >>> opts = DecoderLesionOptions.model_validate(
+    ...     {"layer": "pool_nonlin", "targeting": "importance", "fractions": [0.25, 0.5]}
+    ... )
+    >>> opts.layer, opts.mode, opts.targeting, opts.fractions, opts.n_random, opts.gain
+    ('pool_nonlin', 'mean', ['importance'], [0.25, 0.5], 10, None)
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     DecoderLesionOptions.model_validate({"layer": "pool_nonlin", "fractions": [0.5, 1.5]})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Value error, Invalid value for 'fractions'. Allowed: numbers in (0, 1]; got 1.5
+    """
 
     layer: str
     """Module name in the network (e.g. ``pool_nonlin`` or ``bnorm`` of ShallowConvNet)."""
@@ -178,6 +195,18 @@ class DecoderLesionResult(TaskResult):
     """Result of ``perturbation_decoder`` (``results.json``).
 
     ``score_mean``/``score_ci`` are the intact held-out score over repeats (folds x seeds).
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_perturbation_decoder` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in DecoderLesionResult.model_fields if k not in TaskResult.model_fields][:9]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['model', 'layer', 'n_units', 'mode', 'seeds', 'n_random', 'ci_level', 'ci_method',
+     'repeats']
+    >>> DecoderLesionResult.model_fields["task"].default
+    'perturbation_decoder'
     """
 
     task: Literal["perturbation_decoder"] = "perturbation_decoder"
@@ -435,7 +464,37 @@ def _channel_rows(studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     "targeted vs random",
 )
 def run_perturbation_decoder(ctx: RunContext) -> DecoderLesionResult:
-    """Train per fold and seed, lesion, aggregate; write ``report.html`` (if asked)."""
+    """Train per fold and seed, lesion, aggregate; write ``report.html`` (if asked).
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``). A
+    tiny ShallowConvNet trained for 2 epochs in each of 3 folds of simulated motor imagery;
+    half of its 6 ``pool_nonlin`` channels lesioned (most selective first, and 2 random sets):
+
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> shallow = {"max_epochs": 2, "batch_size": 16, "num_threads": 1,
+    ...            "validation_fraction": None, "early_stopping": False, "n_filters_time": 6,
+    ...            "n_filters_spat": 6, "filter_time_length": 10, "pool_time_length": 30,
+    ...            "pool_time_stride": 10}
+    >>> cfg = parse_config({
+    ...     "task": "perturbation_decoder", "seed": 0,
+    ...     "data": {"source": "simulate", "simulator": "motor_imagery",
+    ...              "params": {"n_subjects": 1, "n_sessions": 1, "n_trials": 60,
+    ...                         "n_channels": 4}},
+    ...     "model": {"name": "shallow", "params": shallow},
+    ...     "evaluation": {"protocol": "within-session", "protocol_params": {"n_splits": 3}},
+    ...     "options": {"layer": "pool_nonlin", "fractions": [0.5], "n_random": 2,
+    ...                 "n_reference": 40},
+    ... })
+    >>> res = run_config(cfg).result  # out_dir None: computed, nothing written
+    >>> res.layer, res.n_units, len(res.repeats), res.chance_level
+    ('pool_nonlin', 6, 3, 0.5)
+    >>> [(row.strategy, row.fraction, row.size, row.n) for row in res.curve]
+    [('selectivity', 0.5, 3, 3), ('random', 0.5, 3, 3)]
+    >>> res.state_dict_unchanged  # every trained network bit-identical after its study
+    True
+    """
     import time
 
     from ...analyses.decoding import make_decoder
