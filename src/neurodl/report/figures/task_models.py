@@ -41,6 +41,32 @@ def plot_state_trajectories(
     stability : list of str, optional
         ``stable``, ``saddle`` or ``unstable`` per fixed point (colours the markers).
     title : str
+
+    Examples
+    --------
+    Two conditions diverging from a saddle at the origin to one stable point each:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_state_trajectories
+    >>> t = np.linspace(0, 1, 30)
+    >>> traj = np.stack([np.stack([t, sign * t**2], axis=-1) for sign in (1.0, -1.0)])
+    >>> traj.shape  # conditions x steps x PCs
+    (2, 30, 2)
+    >>> fig = plot_state_trajectories(traj, ["left", "right"],
+    ...                               points=[[1.0, 1.0], [1.0, -1.0], [0.0, 0.0]],
+    ...                               stability=["stable", "stable", "saddle"])
+    >>> fig.axes[0].get_legend_handles_labels()[1]
+    ['left', 'right', 'stable fixed point', 'saddle fixed point']
+
+    One label per condition is required:
+
+    >>> from neurodl.exceptions import DataFormatError
+    >>> try:
+    ...     plot_state_trajectories(traj, ["left"])
+    ... except DataFormatError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    trajectories must be (n_conditions, n_steps, >= 2) with one label per condition;
+    got (2, 30, 2) and 1 labels.
     """
     traj = _as_float_array(trajectories, name="trajectories", ndim=3)
     if traj.shape[2] < 2 or len(labels) != traj.shape[0]:
@@ -89,6 +115,21 @@ def plot_fixed_points(
     stability : list of str
         ``stable``, ``saddle`` or ``unstable`` per fixed point.
     title : str
+
+    Examples
+    --------
+    A stable point (all 8 eigenvalues inside the unit circle) and a saddle (one outside):
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_fixed_points
+    >>> stable = 0.5 * np.exp(1j * np.linspace(0, 2 * np.pi, 8, endpoint=False))
+    >>> saddle = np.append(stable[:-1], 1.3)
+    >>> fig = plot_fixed_points([stable, saddle], ["stable", "saddle"])
+    >>> ax = fig.axes[0]
+    >>> ax.get_legend_handles_labels()[1], [c.get_offsets().shape for c in ax.collections]
+    (['stable', 'saddle'], [(8, 2), (8, 2)])
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('Re(lambda)', 'Im(lambda)')
     """
     if len(eigenvalues) != len(stability):
         raise DataFormatError(
@@ -144,6 +185,23 @@ def plot_psychometric(
         A fitted curve drawn as a line.
     groups : dict, optional
         Further ``name -> (levels, fraction)`` curves (e.g. one per gain level).
+
+    Examples
+    --------
+    A logistic psychometric curve over motion coherence with CIs and its fit, and a flatter
+    curve at half gain:
+
+    >>> import numpy as np
+    >>> from neurodl.report.figures import plot_psychometric
+    >>> levels = np.array([-0.4, -0.2, -0.1, 0.0, 0.1, 0.2, 0.4])
+    >>> frac = 1 / (1 + np.exp(-levels / 0.08))
+    >>> x = np.linspace(-0.4, 0.4, 50)
+    >>> fig = plot_psychometric(levels, frac, ci=np.stack([frac - 0.05, frac + 0.05], axis=1),
+    ...                         fit_x=x, fit_y=1 / (1 + np.exp(-x / 0.08)), xlabel="coherence",
+    ...                         groups={"gain 0.5": (levels, 1 / (1 + np.exp(-levels / 0.2)))})
+    >>> ax = fig.axes[0]
+    >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_legend_handles_labels()[1]
+    ('coherence', 'fraction of choice 1', ['gain 0.5'])
     """
     x = _as_float_array(levels, name="levels", ndim=1)
     y = _as_float_array(fraction, name="fraction", ndim=1, allow_nan=True)
@@ -189,6 +247,28 @@ def plot_dose_response(
         Each curve's mean score and CI bounds, arrays of shape (n_levels,) (bounds may be None).
     chance : float, optional
         Drawn as a dashed line.
+
+    Examples
+    --------
+    Ablating the most selective units drops the score to chance; random units barely matter:
+
+    >>> from neurodl.report.figures import plot_dose_response
+    >>> curves = {"targeted": ([0.95, 0.80, 0.60, 0.50], [0.93, 0.76, 0.55, 0.45],
+    ...                        [0.97, 0.84, 0.65, 0.55]),
+    ...           "random": ([0.95, 0.94, 0.92, 0.88], None, None)}
+    >>> fig = plot_dose_response([0, 8, 16, 32], curves, chance=0.5)
+    >>> ax = fig.axes[0]
+    >>> ax.get_legend_handles_labels()[1], len(ax.collections)  # one CI band
+    (['targeted', 'random'], 1)
+
+    Each curve needs one value per level:
+
+    >>> from neurodl.exceptions import DataFormatError
+    >>> try:
+    ...     plot_dose_response([0, 8, 16, 32], {"bad": ([0.9, 0.8], None, None)})
+    ... except DataFormatError as err:
+    ...     print(err)
+    curve 'bad': 2 values for 4 levels.
     """
     x = _as_float_array(levels, name="levels", ndim=1)
     fig = _new_figure(4.8, 3.4)
