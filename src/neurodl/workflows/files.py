@@ -69,6 +69,18 @@ def file_entities(name: str, pattern: str | None = None) -> dict[str, str]:
     -------
     dict of str to str
         The entities found (absent ones are left out).
+
+    Examples
+    --------
+    >>> file_entities("data/sub-07_ses-post_task-rest_run-2_eeg.edf")
+    {'subject': '07', 'session': 'post', 'run': '2'}
+    >>> file_entities("S001R04.edf", "{subject}R{run}")  # PhysioNet EEG-MMI style names
+    {'subject': 'S001', 'run': '04'}
+    >>> try:
+    ...     file_entities("S001R04.edf", "{subject}_run{run}")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(err)
+    Invalid value at 'data.pattern': the file name 'S001R04' does not match '{subject}_run{run}'.
     """
     stem = _stem(name)
     if pattern is None:
@@ -91,6 +103,21 @@ def expand_files(data: DataConfig) -> list[Path]:
 
     Environment variables in the entries are expanded (``${NEURODL_DATA}/eeg/*.edf``), so a
     shared config names the data root without a machine path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("S002R01.edf", "S001R02.edf", "S001R01.edf"):
+    ...         _ = (Path(tmp) / name).write_bytes(b"")
+    ...     data = DataConfig(source="files", files=[f"{tmp}/S001*.edf", f"{tmp}/S00*R01.edf"])
+    ...     print([p.name for p in expand_files(data)])  # sorted per entry, no repeats
+    ...     try:
+    ...         expand_files(DataConfig(source="files", files=[f"{tmp}/S003*.edf"]))
+    ...     except ValueError as err:  # a ConfigError
+    ...         print(str(err).replace(tmp, "TMP"))
+    ['S001R01.edf', 'S001R02.edf', 'S002R01.edf']
+    Invalid value at 'data.files': no file matches 'TMP/S003*.edf'.
     """
     found: list[Path] = []
     for raw in data.files or []:
@@ -115,7 +142,26 @@ def expand_files(data: DataConfig) -> list[Path]:
 
 
 def read_files(data: DataConfig) -> tuple[list[Any], str]:
-    """Read every file of ``data.files`` with its entities; return ``(objects, name)``."""
+    """Read every file of ``data.files`` with its entities; return ``(objects, name)``.
+
+    Examples
+    --------
+    Three short recordings of two subjects; subject and run come from the file names:
+
+    >>> import tempfile, mne, numpy as np
+    >>> info = mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for stem in ("S001R01", "S001R02", "S002R01"):
+    ...         raw = mne.io.RawArray(np.zeros((3, 200)), info, verbose="error")
+    ...         _ = raw.save(Path(tmp) / f"{stem}_raw.fif", verbose="error")
+    ...     data = DataConfig(source="files", files=[f"{tmp}/S*_raw.fif"],
+    ...                       pattern="{subject}R{run}_raw")
+    ...     recs, name = read_files(data)
+    >>> name
+    '3 files (S001R01_raw.fif, ...)'
+    >>> [(rec.subject, rec.run, rec.data.shape) for rec in recs]
+    [('S001', '01', (3, 200)), ('S001', '02', (3, 200)), ('S002', '01', (3, 200))]
+    """
     from ..io import _resolve, read
 
     paths = expand_files(data)
