@@ -28,6 +28,19 @@ class Annotations:
         Durations in seconds (0 for point events).
     label : array-like of str, shape (n_annotations,)
         Label of each annotation.
+
+    Examples
+    --------
+    >>> ann = Annotations(onset=[12.0, 2.5, 7.0], duration=[0.0, 1.0, 1.0],
+    ...                   label=["end", "left", "right"])
+    >>> ann.onset.tolist(), len(ann)  # kept sorted by onset
+    ([2.5, 7.0, 12.0], 3)
+    >>> ann.select(["left", "right"]).to_frame()
+       onset  duration  label
+    0    2.5       1.0   left
+    1    7.0       1.0  right
+    >>> ann.unique_labels()
+    ['end', 'left', 'right']
     """
 
     onset: np.ndarray = field(default_factory=lambda: np.zeros(0))

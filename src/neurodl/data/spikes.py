@@ -28,6 +28,20 @@ class SpikeTrains:
         One row per trial with at least ``start_time`` and ``stop_time`` (seconds).
     subject, session : str or None
     source : str or None
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> trials = pd.DataFrame({"start_time": [0.0, 1.0], "stop_time": [0.5, 1.5]})
+    >>> st = SpikeTrains([[0.12, 0.05, 1.3], [0.4], []], unit_ids=["a", "b", "c"], trials=trials)
+    >>> st
+    <SpikeTrains 3 units, 4 spikes, 2 trials>
+    >>> st.times[0].tolist(), st.t_start, st.t_stop  # each unit's times sorted
+    ([0.05, 0.12, 1.3], 0.05, 1.3)
+    >>> st.bin(0.5, t_start=0.0, t_stop=1.5)  # counts per unit in 3 bins of 0.5 s
+    array([[2, 0, 1],
+           [1, 0, 0],
+           [0, 0, 0]])
     """
 
     times: list[np.ndarray]

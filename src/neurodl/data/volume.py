@@ -34,6 +34,21 @@ class VolumeSeries:
         an attributes file such as ``label``, ``run``).
     subject, session, run : str or None
     source : str or None
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> mask = np.zeros((4, 4, 2), dtype=bool)
+    >>> mask[1:3, 1:3, :] = True  # 8 voxels
+    >>> vs = VolumeSeries(rng.normal(size=(4, 4, 2, 10)), tr=2.0, mask=mask)
+    >>> vs
+    <VolumeSeries 4-D (4, 4, 2, 10), TR 2 s>
+    >>> masked = vs.apply_mask()
+    >>> masked.data.shape, masked.shape3d  # (voxels, volumes); the grid is kept
+    ((8, 10), (4, 4, 2))
+    >>> score_map = masked.unmask(np.arange(8.0))  # per-voxel values back on the grid
+    >>> score_map.shape, float(score_map[0, 0, 0]), float(score_map[2, 2, 1])  # fill, last voxel
+    ((4, 4, 2), 0.0, 7.0)
     """
 
     data: np.ndarray

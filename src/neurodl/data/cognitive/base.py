@@ -69,6 +69,19 @@ class TaskTrials:
         One name per input / output channel.
     info : dict
         Anything else the task records (e.g. its timing in ms).
+
+    Examples
+    --------
+    >>> from neurodl.data.cognitive import make_task_trials
+    >>> tt = make_task_trials("perceptual_decision_making", 8, seed=0)
+    >>> tt
+    TaskTrials('perceptual_decision_making': 8 trials x 70 steps (dt=20 ms), 3 inputs, 3 outputs)
+    >>> tt.input_names, tt.output_names
+    (['fixation', 'stim_1', 'stim_2'], ['fixation', 'choice_1', 'choice_2'])
+    >>> float(tt.times[tt.trials["response_start"][0]])  # ms: 300 fixation + 800 stimulus
+    1100.0
+    >>> tt.subset(tt.trials["choice"] == 0).n_trials
+    3
     """
 
     inputs: np.ndarray

@@ -113,6 +113,25 @@ def ideal_observer_choices(trials: TaskTrials) -> np.ndarray:
     ------
     ConfigError
         A trial's task has no ideal observer (e.g. ``flip_flop``).
+
+    Examples
+    --------
+    The integrator is always right at high coherence and near chance at a very low one:
+
+    >>> from neurodl.data.cognitive import make_task_trials, perceptual_decision_making
+    >>> tt = perceptual_decision_making(400, seed=0, coherences=(0.032, 0.512))
+    >>> right = ideal_observer_choices(tt) == tt.trials["choice"].to_numpy()
+    >>> tt.trials.assign(right=right).groupby(tt.trials["coherence"].abs())["right"].mean().round(2)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    coherence
+    0.032    0.73
+    0.512    1.00
+    Name: right, dtype: float64
+    >>> try:
+    ...     ideal_observer_choices(make_task_trials("flip_flop", 2, seed=0))
+    ... except ValueError as err:
+    ...     print(str(err).split(". ")[0])
+    Invalid value for 'trials': no ideal observer for task 'flip_flop'
     """
     names = list(trials.input_names)
     tasks = _task_of_each_trial(trials)

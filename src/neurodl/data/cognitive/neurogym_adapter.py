@@ -49,6 +49,35 @@ def from_neurogym(
         trial, as NeuroGym supervises every step) and 0 in the padding to the longest trial. The
         table has the trial's info (``ground_truth`` and conditions), ``choice`` (the
         ``ground_truth`` when it is a scalar index, else NaN) and ``<period>_start``.
+
+    Examples
+    --------
+    Any object with NeuroGym's trial attributes works; a tiny two-choice task of trials of 3 to 5
+    steps (``neurogym.make("PerceptualDecisionMaking-v0")`` is used the same way):
+
+    >>> from types import SimpleNamespace
+    >>> class TwoChoice:
+    ...     dt = 100
+    ...     action_space = SimpleNamespace(n=3, name={"fixation": 0, "choice": [1, 2]})
+    ...     observation_space = SimpleNamespace(name={"fixation": 0, "stimulus": [1, 2]})
+    ...     def reset(self, seed=None):
+    ...         self.rng = np.random.default_rng(seed)
+    ...     def new_trial(self):
+    ...         side, n = int(self.rng.integers(2)), int(self.rng.integers(3, 6))
+    ...         self.ob = np.zeros((n, 3))
+    ...         self.ob[:-1, 0] = 1  # fixate until the last step
+    ...         self.ob[1:-1, 1 + side] = 1  # the stimulus on the chosen side
+    ...         self.gt = np.zeros(n, dtype=int)
+    ...         self.gt[-1] = 1 + side  # respond at the last step
+    ...         self.start_ind = {"fixation": 0, "stimulus": 1, "decision": n - 1}
+    ...         return {"ground_truth": side, "coherence": 51.2}
+    >>> tt = from_neurogym(TwoChoice(), 4, seed=0)
+    >>> tt.inputs.shape, tt.input_names, tt.output_names  # padded to the longest trial
+    ((4, 4, 3), ['fixation', 'stimulus_1', 'stimulus_2'], ['fixation', 'choice_1', 'choice_2'])
+    >>> tt.trials[["choice", "coherence", "trial_end"]].to_dict("list")
+    {'choice': [1.0, 1.0, 0.0, 0.0], 'coherence': [51.2, 51.2, 51.2, 51.2], 'trial_end': [4, 3, 3, 3]}
+    >>> tt.mask[:, :, 0].sum(axis=1).tolist()  # supervised on every step, not on the padding
+    [4.0, 3.0, 3.0, 3.0]
     """
     n = check_n_trials(n_trials)
     if isinstance(env, str):

@@ -46,6 +46,23 @@ def pro_anti_nogo(
     ``[fixation, choice_1..N]``. ``pro``: choose the stimulus location; ``anti``: the opposite
     location ``(loc + N // 2) % N``; ``nogo``: keep fixating through the response epoch
     (``choice`` NaN, ``go`` False). Columns ``location``, ``rule``, ``go``, ``choice``.
+
+    Examples
+    --------
+    >>> tt = pro_anti_nogo(6, seed=0)
+    >>> tt.n_steps, tt.input_names  # (300 + 500 + 300) ms / 20 ms; one-hot rule cues
+    (55, ['fixation', 'location_1', 'location_2', 'rule_pro', 'rule_anti', 'rule_nogo'])
+    >>> print(tt.trials[["location", "rule", "go", "choice"]].to_string())
+       location  rule     go  choice
+    0         1   pro   True     1.0
+    1         1   pro   True     1.0
+    2         1   pro   True     1.0
+    3         0  nogo  False     NaN
+    4         0  anti   True     1.0
+    5         0  nogo  False     NaN
+    >>> end = tt.n_steps - 1  # a no-go trial keeps fixating to the end: target fixation 1
+    >>> tt.targets[3, end].tolist(), tt.targets[4, end].tolist()
+    ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0])
     """
     n = check_n_trials(n_trials)
     rng = make_rng(seed, rng)

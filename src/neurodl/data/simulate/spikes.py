@@ -43,6 +43,19 @@ class LatentPopulation:
         ``behavior = latents @ readout.T + noise``.
     dynamics : str
     info : dict
+
+    Examples
+    --------
+    >>> from neurodl.data.simulate import simulate_latent_population
+    >>> pop = simulate_latent_population(n_neurons=20, n_trials=6, n_bins=30, seed=0)
+    >>> pop.counts.shape, pop.latents.shape, pop.behavior.shape
+    ((6, 30, 20), (6, 30, 3), (6, 30, 2))
+    >>> log_rates = pop.offsets + pop.latents @ pop.loadings.T  # the generative model
+    >>> bool(np.allclose(np.log(pop.rates), log_rates))
+    True
+    >>> ds = pop.to_dataset()
+    >>> ds.X.shape  # (trials, neurons, bins) for the estimators
+    (6, 20, 30)
     """
 
     counts: np.ndarray
