@@ -44,7 +44,25 @@ __all__ = ["RSALesionOptions", "RSALesionResult", "run_perturbation_rsa"]
 
 
 class RSALesionOptions(TaskOptions):
-    """Options of ``perturbation_rsa`` (network keys as in ``rsa_network``)."""
+    """Options of ``perturbation_rsa`` (network keys as in ``rsa_network``).
+
+    Examples
+    --------
+    A tiny CNN trained for one epoch; random lesions (the matched control) must be kept:
+
+    >>> opts = RSALesionOptions.model_validate({
+    ...     "architecture_params": {"channels": [4, 8]}, "image_size": 16,
+    ...     "train": {"n_per_class": 6, "epochs": 1}, "targeting": ["random", "selectivity"],
+    ... })
+    >>> opts.architecture, opts.readout, opts.fractions, opts.train.epochs, opts.method_hit
+    ('small_cnn', 'best', [0.25, 0.5, 0.75], 1, 'pearson')
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     RSALesionOptions.model_validate({"targeting": "selectivity"})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Value error, targeting must include 'random' (the matched control)
+    """
 
     architecture: str = "small_cnn"
     """A name from neurodl.models.vision.VISION_MODELS, or 'torchvision:<arch>' (as in rsa_network).
@@ -143,6 +161,17 @@ class RSALesionResult(RSATaskResult):
     """Result of ``perturbation_rsa`` (``results.json``).
 
     ``score_mean``/``score_ci`` are the intact readout's similarity to hIT over seeds.
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_perturbation_rsa` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in RSALesionResult.model_fields if k not in TaskResult.model_fields][4:12]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['architecture', 'weights', 'readout', 'layers', 'mode', 'seeds', 'n_random', 'ci_method']
+    >>> sorted(LayerDamage.model_fields)  # one row of 'damage' per layer and fraction
+    ['draw_interval', 'drop', 'drop_ci', 'fraction', 'layer', 'rank']
     """
 
     task: Literal["perturbation_rsa"] = "perturbation_rsa"
@@ -361,7 +390,29 @@ def _aggregate(
     "readout to human IT vs fraction lesioned",
 )
 def run_perturbation_rsa(ctx: RunContext) -> RSALesionResult:
-    """Train per seed, lesion every layer, rank the layers; write ``report.html`` (if asked)."""
+    """Train per seed, lesion every layer, rank the layers; write ``report.html`` (if asked).
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``) on
+    the 92-image data set (``source: dataset``, ``dataset: kriegeskorte92``, or ``source:
+    file`` with its folder); the files are checked before any network is trained:
+
+    >>> import tempfile
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import get_task
+    >>> spec = get_task("perturbation_rsa")
+    >>> spec.run is run_perturbation_rsa, sorted(spec.reads)
+    (True, ['data', 'options'])
+    >>> with tempfile.TemporaryDirectory() as empty:
+    ...     cfg = parse_config({"task": "perturbation_rsa",
+    ...                         "data": {"source": "file", "path": empty}})
+    ...     try:
+    ...         run_config(cfg)
+    ...     except Exception as err:
+    ...         print(type(err).__name__, str(err).split(": ", 1)[1])
+    DatasetError ['92_brainRDMs.mat', '92_modelRDMs.mat', 'Kriegeskorte_Neuron2008_supplementalData.mat']
+    """
     import time
 
     from ...analyses.rsa import read_kriegeskorte92
