@@ -46,7 +46,33 @@ PREFIX = "model.params."
 
 
 class SearchOptions(BaseModel):
-    """``options.search``: the space, the number of trials, the inner protocol, early stopping."""
+    """``options.search``: the space, the number of trials, the inner protocol, early stopping.
+
+    Examples
+    --------
+    Eight draws of the logistic regression's ``C`` on a log scale, successive halving and an
+    inner protocol grouped like the outer one (the defaults):
+
+    >>> opts = SearchOptions.model_validate(
+    ...     {"space": {"model.params.C": {"loguniform": [0.001, 100]}}, "n_trials": 8}
+    ... )
+    >>> opts.param_space(), opts.inner_protocol, opts.scheduler
+    ({'C': {'loguniform': [0.001, 100]}}, 'auto', 'asha')
+
+    Draws on a grid-only space (each point is tried once) are refused, naming the key:
+
+    >>> from neurodl.workflows import parse_config
+    >>> search = {"space": {"model.params.C": {"grid": [0.1, 1.0]}}, "n_trials": 4}
+    >>> try:
+    ...     parse_config({"task": "decoding", "model": {"name": "logbandpower_lr"},
+    ...                   "data": {"source": "simulate", "simulator": "motor_imagery"},
+    ...                   "options": {"search": search}})
+    ... except ConfigError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config (mapping): invalid value at 'options.search': Value error, n_trials is 4
+    but every dimension of the space is a grid (each point is tried once): leave n_trials out,
+    or draw values with 'choice'.
+    """
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -153,6 +179,16 @@ class ModelFactory:
     """Builds the decoder with some parameters replaced: ``factory(overrides) -> estimator``.
 
     A picklable stand-in for a closure (only these fields travel to Ray or joblib workers).
+
+    Examples
+    --------
+    Each trial of a search builds a fresh decoder with its parameters set:
+
+    >>> factory = ModelFactory("logbandpower_lr", {"C": 1.0}, sfreq=64.0)
+    >>> factory({})[-1].C, factory({"C": 0.01})[-1].C
+    (1.0, 0.01)
+    >>> factory.params  # the factory itself is unchanged
+    {'C': 1.0}
     """
 
     name: str
@@ -177,7 +213,18 @@ class ModelFactory:
 
 
 def searched_model(model: ModelConfig, search: dict[str, Any]) -> ModelConfig:
-    """The model with the first trial's parameters (``--check`` builds it: typo -> closest name)."""
+    """The model with the first trial's parameters (``--check`` builds it: typo -> closest name).
+
+    Examples
+    --------
+    A searched parameter nested in the model's parameters is set beside the fixed ones:
+
+    >>> from neurodl.workflows.config import ModelConfig
+    >>> model = ModelConfig(name="eegnet", params={"model_params": {"F1": 8}})
+    >>> space = {"model.params.model_params.drop_prob": {"grid": [0.25, 0.5]}}
+    >>> searched_model(model, {"space": space}).params
+    {'model_params': {'F1': 8, 'drop_prob': 0.25}}
+    """
     from ...evaluation.search_space import sample_configs
 
     opts = SearchOptions.model_validate(search)
@@ -196,6 +243,16 @@ def outer_execution(search: SearchOptions | None) -> Iterator[Any]:
     """Run the block with the outer folds in this process when the search runs on Ray Tune.
 
     Yields the execution settings the search uses (None without a search).
+
+    Examples
+    --------
+    >>> with outer_execution(None) as execution:
+    ...     print(execution)
+    None
+    >>> search = SearchOptions(space={"model.params.C": {"grid": [0.1, 1.0]}})
+    >>> with outer_execution(search) as execution:  # not on Ray: the current settings
+    ...     print(execution.backend)
+    local
     """
     from ...execution import ExecutionConfig, use_execution
 
@@ -222,7 +279,32 @@ def searched_estimator(
     n_jobs: int | None,
     execution: Any,
 ) -> Any:
-    """The main model wrapped in a :class:`~neurodl.evaluation.search.SearchCV`."""
+    """The main model wrapped in a :class:`~neurodl.evaluation.search.SearchCV`.
+
+    Examples
+    --------
+    On simulated motor imagery from 3 subjects, decoded across subjects, the inner folds are
+    grouped by subject like the outer ones (the search on a fold is run by
+    :func:`~neurodl.evaluation.cross_validate`, see :func:`search_results`):
+
+    >>> from neurodl.data.simulate import simulate_motor_imagery
+    >>> ds = simulate_motor_imagery(n_subjects=3, n_sessions=1, n_trials=30, n_channels=8,
+    ...                             sfreq=64.0, seed=0)
+    >>> search = SearchOptions(space={"model.params.C": {"grid": [0.01, 1.0]}})
+    >>> factory = ModelFactory("logbandpower_lr", {}, sfreq=ds.sfreq)
+    >>> kw = dict(metric="balanced_accuracy", seed=0, n_jobs=None, execution=None)
+    >>> est = searched_estimator(search, factory, ds, "leave-one-subject-out", **kw)
+    >>> type(est).__name__, est.inner_protocol, est.group_by
+    ('SearchCV', 'auto', ('subject',))
+
+    An outer protocol without groups needs a named inner protocol:
+
+    >>> try:
+    ...     searched_estimator(search, factory, ds, "blocked-timeseries", **kw)
+    ... except ConfigError as err:
+    ...     print(str(err)[:72])
+    options.search.inner_protocol 'auto' groups the inner folds like the out
+    """
     from ...evaluation.protocols import get_protocol
     from ...evaluation.search import SearchCV
 
@@ -254,7 +336,35 @@ def searched_estimator(
 
 
 def search_results(cv: Any, search: SearchOptions) -> dict[str, Any] | None:
-    """``results.json['search']``: the settings and, per outer fold, its trials and winner."""
+    """``results.json['search']``: the settings and, per outer fold, its trials and winner.
+
+    Examples
+    --------
+    Simulated motor imagery (a mu/beta power drop): log power in 1-4 Hz cannot decode it, in
+    8-30 Hz it can; a nested search over the two bands keeps 8-30 Hz in every outer fold:
+
+    >>> from neurodl.data.simulate import simulate_motor_imagery
+    >>> from neurodl.evaluation import cross_validate
+    >>> ds = simulate_motor_imagery(n_subjects=3, n_sessions=1, n_trials=30, n_channels=8,
+    ...                             sfreq=64.0, trial_duration=1.0, effect_size=0.9, seed=0)
+    >>> search = SearchOptions(
+    ...     space={"model.params.bands": {"grid": [[[1.0, 4.0]], [[8.0, 30.0]]]}}, scheduler="none"
+    ... )
+    >>> est = searched_estimator(
+    ...     search, ModelFactory("logbandpower_lr", {}, sfreq=ds.sfreq), ds,
+    ...     "leave-one-subject-out", metric="balanced_accuracy", seed=0, n_jobs=None,
+    ...     execution=None,
+    ... )
+    >>> cv = cross_validate(est, ds, "leave-one-subject-out", metric="balanced_accuracy")
+    >>> out = search_results(cv, search)
+    >>> out["scheduler"], out["metric"], out["backend"], len(out["folds"])
+    ('none', 'balanced_accuracy', 'local', 3)
+    >>> fold = out["folds"][0]
+    >>> fold["block"], fold["best_params"], fold["n_trials"], fold["n_inner_splits"]
+    ('01', {'model.params.bands': [[8.0, 30.0]]}, 2, 2)
+    >>> [round(t["score"], 2) for t in fold["trials"]]  # inner scores: 1-4 Hz, 8-30 Hz
+    [0.58, 0.7]
+    """
     infos = cv.fold_info or []
     folds = []
     for k, (info, block) in enumerate(zip(infos, cv.blocks, strict=False)):
@@ -327,7 +437,31 @@ def _fmt(params: dict[str, Any]) -> str:
 
 
 def add_search_report(rep: Any, search: dict[str, Any] | None) -> None:
-    """The report's ``Hyper-parameter search`` section: a figure and a per-fold table."""
+    """The report's ``Hyper-parameter search`` section: a figure and a per-fold table.
+
+    Examples
+    --------
+    ``search`` as :func:`search_results` returns it (here one outer fold with two trials, one
+    stopped early by successive halving):
+
+    >>> from neurodl.report import Report
+    >>> trials = [
+    ...     {"params": {"model.params.C": 0.01}, "score": 0.55, "n_folds": 1, "stopped": True},
+    ...     {"params": {"model.params.C": 1.0}, "score": 0.8, "n_folds": 3, "stopped": False},
+    ... ]
+    >>> search = {"space": {"model.params.C": {"grid": [0.01, 1.0]}}, "scheduler": "asha",
+    ...           "metric": "balanced_accuracy", "backend": "local", "folds": [{
+    ...               "fold": 0, "block": "01", "best_params": {"model.params.C": 1.0},
+    ...               "inner_score": 0.8, "outer_score": 0.75, "n_trials": 2, "n_stopped": 1,
+    ...               "n_inner_splits": 3, "trials": trials,
+    ...               "inner_protocol": {"name": "grouped-kfold", "groups": ["subject"]}}]}
+    >>> rep = Report("search")
+    >>> add_search_report(rep, search)
+    >>> html = rep.to_html()
+    >>> "Best configuration per outer fold" in html, "1 of 2 trials stopped early" in html
+    (True, True)
+    >>> add_search_report(rep, None)  # no search: nothing added
+    """
     if not search:
         return
     import pandas as pd
