@@ -74,6 +74,37 @@ def fit_distributed(
     Returns
     -------
     estimator : the fitted estimator
+
+    Examples
+    --------
+    Without ``torchrun`` or a process group it refuses to start:
+
+    >>> import numpy as np
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array([0, 1] * 8)
+    >>> X = (rng.normal(size=(16, 2, 8)) + y[:, None, None]).astype("float32")
+    >>> clf = NeuralClassifier(
+    ...     "linear", max_epochs=2, batch_size=8, validation_fraction=0.0, device="cpu",
+    ...     random_state=0,
+    ... )
+    >>> fit_distributed(clf, X, y)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: fit_distributed needs a process group: launch with torchrun (which sets RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or call torch.distributed.init_process_group first.
+
+    In a process group of one (what each ``torchrun`` process does with its own rank), the
+    estimator is fitted in place:
+
+    >>> import tempfile, torch.distributed as dist
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     dist.init_process_group("gloo", init_method=f"file://{tmp}/pg", rank=0, world_size=1)
+    ...     try:
+    ...         fitted = fit_distributed(clf, X, y)
+    ...     finally:
+    ...         dist.destroy_process_group()
+    >>> fitted is clf, len(clf.history_), clf.classes_.tolist()
+    (True, 2, [0, 1])
     """
     import torch
     import torch.distributed as dist
@@ -111,7 +142,33 @@ def fit_distributed(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point for ``torchrun ... -m neurodl.estimators.distributed``."""
+    """Command-line entry point for ``torchrun ... -m neurodl.estimators.distributed``.
+
+    Examples
+    --------
+    The command line run in-process in a group of one (``torchrun`` would start one such
+    process per core or GPU): data and estimator files in, rank 0's ``model.pt`` out:
+
+    >>> import json, tempfile, numpy as np, torch, torch.distributed as dist
+    >>> y = np.array([0, 1] * 8)
+    >>> X = np.random.default_rng(0).normal(size=(16, 2, 8)).astype("float32")
+    >>> spec = {"class": "NeuralClassifier", "params": {
+    ...     "model": "linear", "max_epochs": 1, "batch_size": 8, "validation_fraction": 0.0,
+    ...     "device": "cpu", "random_state": 0}}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.savez(f"{tmp}/data.npz", X=X, y=y)
+    ...     with open(f"{tmp}/estimator.json", "w") as fh:
+    ...         json.dump(spec, fh)
+    ...     dist.init_process_group("gloo", init_method=f"file://{tmp}/pg", rank=0, world_size=1)
+    ...     try:
+    ...         rc = main(["--data", f"{tmp}/data.npz", "--estimator", f"{tmp}/estimator.json",
+    ...                    "--out", f"{tmp}/model.pt"])
+    ...     finally:
+    ...         dist.destroy_process_group()
+    ...     saved = torch.load(f"{tmp}/model.pt")
+    >>> rc, sorted(saved), saved["classes"], len(saved["history"])
+    (0, ['classes', 'history', 'params', 'state_dict'], [0, 1], 1)
+    """
     parser = argparse.ArgumentParser(prog="python -m neurodl.estimators.distributed")
     parser.add_argument("--data", required=True, help="NPZ file with X, y (and groups)")
     parser.add_argument(
