@@ -92,6 +92,33 @@ def epochs_sampler(
         ``X`` of shape (n_epochs, n_channels, n_times); metadata ``segment`` is one id per
         epoch (``<recording>_<trial>``), ``recording`` the recording; ``info["rejection"]``
         lists the epochs ``reject``/``flat`` dropped.
+
+    Examples
+    --------
+    A 10 s recording at 100 Hz with four T1/T2 markers; an artefact on Cz at 6 s:
+
+    >>> import numpy as np
+    >>> from neurodl.data import Annotations, Recording
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(0, 10e-6, (3, 1000))
+    >>> X[1, 590:610] += 500e-6
+    >>> ann = Annotations([1.0, 3.0, 6.0, 8.0], [0.0] * 4, ["T1", "T2", "T1", "T2"])
+    >>> rec = Recording(X, 100.0, ch_names=["C3", "Cz", "C4"], ch_types=["eeg", "eeg", "eog"],
+    ...                 annotations=ann, subject="S001")
+    >>> ds = epochs_sampler(rec, {"T1": 0, "T2": 1}, tmin=-0.5, tmax=1.0,
+    ...                     picks=["C3", "Cz"], reject={"eeg": 150e-6})
+    >>> ds.X.shape, ds.y.tolist(), ds.classes  # 1.5 s x 100 Hz + 1 samples; one epoch dropped
+    ((3, 2, 151), [0, 1, 1], ['T1', 'T2'])
+    >>> ds.metadata["segment"].tolist()
+    ['sub-S001_000', 'sub-S001_001', 'sub-S001_003']
+    >>> ds.info["rejection"]["dropped"], ds.info["rejection"]["reasons"]
+    ([2], {'2': ['peak_to_peak:Cz']})
+    >>> try:
+    ...     epochs_sampler(rec, ["T1", "T2"], picks=["Fz"])
+    ... except ValueError as err:  # a ConfigError
+    ...     print(err)
+    Invalid value for 'picks'. Allowed: channel types ['eeg', 'eog'] or channel names \
+(C3, Cz, C4); got ['Fz'].
     """
     from ..preprocessing import epochs_from_annotations, reject_by_amplitude
 

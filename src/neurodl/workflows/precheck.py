@@ -67,6 +67,26 @@ def check_samples(cfg: RunConfig) -> list[str]:
     DataFormatError or ConfigError
         No or single-valued labels, continuous labels under a classification metric, a
         protocol column the metadata lack, a training fold with one class.
+
+    Examples
+    --------
+    >>> from neurodl.workflows import parse_config
+    >>> data = {"source": "simulate", "simulator": "motor_imagery",
+    ...         "params": {"n_subjects": 2, "n_sessions": 2, "n_trials": 20, "n_channels": 4}}
+    >>> cfg = parse_config({"data": data, "evaluation": {"protocol": "cross-session"}})
+    >>> for line in check_samples(cfg):
+    ...     print(line)
+    data: simulated:motor_imagery: 80 samples of shape 4 x 256
+    labels: 2 values (left_hand: 40, right_hand: 40)
+    protocol cross-session: 4 folds
+    >>> one_session = {**data, "params": {**data["params"], "n_sessions": 1}}
+    >>> cfg = parse_config({"data": one_session, "evaluation": {"protocol": "cross-session"}})
+    >>> try:  # caught before any model is fitted
+    ...     check_samples(cfg)
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(": ", 1)[1])
+    cross-session needs at least 2 sessions within one subject; found sessions per subject: \
+{'01': 1, '02': 1}.
     """
     from ..evaluation import get_protocol
     from .data import load_samples
