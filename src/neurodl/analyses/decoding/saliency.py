@@ -68,6 +68,22 @@ def feature_layout(lead: Any, ds: Any, ds_eval: Any) -> tuple[list[str], list[st
     That is when the per-sample preprocessing ends with ``log_bandpower`` on 3-D samples with
     channel names; the features are then ``n_channels x n_bands`` (channel-major) and
     attributions fold back onto the electrodes.
+
+    Examples
+    --------
+    >>> from neurodl.data import EpochsDataset
+    >>> from neurodl.preprocessing import build_pipeline
+    >>> rng = np.random.default_rng(0)
+    >>> ds = EpochsDataset(rng.normal(size=(20, 3, 200)), np.tile([0, 1], 10), sfreq=100.0,
+    ...                    ch_names=["C3", "Cz", "C4"])
+    >>> lead = build_pipeline([{"log_bandpower": {}}], sfreq=100.0)  # per-sample preprocessing
+    >>> ds_eval = EpochsDataset(lead.fit_transform(ds.X), ds.y)
+    >>> ds_eval.X.shape  # 3 channels x 3 bands
+    (20, 9)
+    >>> feature_layout(lead, ds, ds_eval)
+    (['C3', 'Cz', 'C4'], ['4-8 Hz', '8-13 Hz', '13-30 Hz'])
+    >>> feature_layout(None, ds, ds_eval) is None  # no band-power step: features stay as they are
+    True
     """
     if lead is None or ds.ch_names is None or np.ndim(ds.X) != 3 or np.ndim(ds_eval.X) != 2:
         return None
@@ -134,6 +150,26 @@ def saliency(
     permutation channel importance (3 repeats). Both are in-sample: they describe what the
     fitted model uses, not what generalises. With ``layout`` (see :func:`feature_layout`),
     band-power features are summed per channel and per band.
+
+    Examples
+    --------
+    Twelve channels, two carrying the class (``ch2`` strongly, ``ch5`` weakly):
+
+    >>> from sklearn.discriminant_analysis import LinearDiscriminantAnalysis as LDA
+    >>> from neurodl.data import EpochsDataset
+    >>> rng = np.random.default_rng(2)
+    >>> y = np.tile([0, 1], 30)
+    >>> X = rng.normal(size=(60, 12))
+    >>> X[:, 2] += 2 * y
+    >>> X[:, 5] += y
+    >>> ds = EpochsDataset(X, y, ch_names=[f"ch{i}" for i in range(12)])
+    >>> sal = saliency(LDA(), ds, neural=False, n_top=2)
+    >>> sal["method"], sal["unit"]
+    ('permutation', 'balanced_accuracy drop')
+    >>> [(t["channel"], round(t["drop"], 2)) for t in sal["top_channels"]]
+    [('ch2', 0.37), ('ch5', 0.08)]
+    >>> [(c["check"], c["verdict"]) for c in sal["checks"]], sal["sanity_verdict"]
+    ([('model randomisation', 'pass'), ('label randomisation', 'pass')], 'pass')
     """
     from ...evaluation import METRICS
     from ..interpret import attribute, permutation_importance
@@ -306,6 +342,23 @@ def saliency_checks(
     checks : list of SanityCheck
     stability_seeds : float or None
         Rank correlation of the maps of two seeds (None without a ``random_state``).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(2)
+    >>> y = np.tile([0, 1], 30)
+    >>> X = rng.normal(size=(60, 12))
+    >>> X[:, 2] += 2 * y  # two informative channels
+    >>> X[:, 5] += y
+    >>> fitted = LogisticRegression().fit(X, y)
+    >>> rows, stability = saliency_checks(
+    ...     fitted, LogisticRegression(), X, y, np.arange(60), method="permutation",
+    ...     classification=True, metric="balanced_accuracy", seed=0)
+    >>> [(r.check, r.verdict) for r in rows]  # a map that survives randomisation would fail
+    [('model randomisation', 'pass'), ('label randomisation', 'pass')]
+    >>> stability is None  # no random_state: no second seed to compare with
+    True
     """
     from sklearn.base import clone
 
