@@ -365,3 +365,22 @@ def test_no_pyplot_figures_are_created(rng):
 def test_bad_input(func, kwargs, error, match):
     with pytest.raises(error, match=match):
         func(**kwargs)
+
+
+def test_brain_slices_draws_as_many_distinct_slices_as_asked():
+    """Regression: rounding evenly spaced positions once put two panels on one slice."""
+    import re
+
+    from neurodl.report.figures import plot_brain_slices
+
+    for first, last, n in [(2, 5, 3), (2, 5, 4), (0, 9, 6), (3, 4, 2), (1, 30, 6)]:
+        vol = np.zeros((6, 6, 40))
+        vol[:, :, first : last + 1] = 1.0
+        fig = plot_brain_slices(vol, title="map", n_slices=n)
+        zs = [
+            int(m.group(1))
+            for ax in fig.axes
+            if (m := re.search(r"z\s*=\s*(\d+)", ax.get_title() or ""))
+        ]
+        assert len(zs) == n and len(set(zs)) == n, (first, last, n, zs)
+        assert all(first <= z <= last for z in zs)

@@ -99,11 +99,13 @@ def plot_brain_slices(
     if occupied.size == 0:
         occupied = np.arange(vol.shape[axis])
     n_slices = min(int(n_slices), occupied.size)
-    if occupied.size > n_slices:  # evenly spaced inside the occupied extent, edges excluded
-        grid = np.linspace(occupied[0], occupied[-1], n_slices + 2)[1:-1]
-        picks = np.unique(np.round(grid).astype(int))
+    # n_slices distinct occupied slices, evenly spaced; the extent's edges excluded when there
+    # is room (a step >= 1 between grid points, so rounding never picks one slice twice)
+    if occupied.size >= n_slices + 2:
+        at = np.linspace(0, occupied.size - 1, n_slices + 2)[1:-1]
     else:
-        picks = occupied
+        at = np.linspace(0, occupied.size - 1, n_slices)
+    picks = occupied[np.round(at).astype(int)]
     lo, hi = float(np.nanmin(shown)), float(np.nanmax(shown))
     if lo < 0.0 < hi:  # both signs: diverging map centred on 0
         limit = float(vmax) if vmax is not None else max(-lo, hi)
