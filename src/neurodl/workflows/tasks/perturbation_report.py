@@ -19,7 +19,33 @@ __all__ = ["write_decoder_lesion_report", "write_perturbation_report", "write_rs
 
 
 def write_perturbation_report(ctx: RunContext, result: Any) -> None:
-    """Write ``report.html`` of a :class:`~neurodl.workflows.tasks.perturbation.PerturbationResult`."""
+    """Write ``report.html`` of a :class:`~neurodl.workflows.tasks.perturbation.PerturbationResult`.
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.perturbation.run_perturbation` calls it when the run has
+    an output folder; a tiny run (a leaky RNN of 8 units trained for 2 epochs) writes the
+    report beside ``results.json``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({"task": "perturbation", "seed": 0, "options": {
+    ...     "tasks": "perceptual_decision_making", "n_train_trials": 64, "n_test_trials": 32,
+    ...     "network": {"name": "leaky_rnn", "params": {"n_hidden": 8}},
+    ...     "training": {"max_epochs": 2, "batch_size": 16},
+    ...     "lesion": {"sizes": [1, 4], "n_random": 3},
+    ...     "gain": {"target": "recurrent", "levels": [0.0, 1.0]},
+    ... }})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     html = run.files["report.html"].read_text()
+    >>> sorted(run.files)
+    ['report.html', 'results.json']
+    >>> [title in html for title in ("Unit importance", "Lesion curve",
+    ...                              "Recurrent gain dose-response")]
+    [True, True, True]
+    """
     import pandas as pd
 
     from ...report.figures.task_models import plot_dose_response, plot_psychometric
@@ -140,7 +166,40 @@ def _rows_table(rows: list[Any]) -> Any:
 
 
 def write_decoder_lesion_report(ctx: RunContext, result: Any) -> None:
-    """Write ``report.html`` of a ``perturbation_decoder`` result."""
+    """Write ``report.html`` of a ``perturbation_decoder`` result.
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.perturbation_decoder.run_perturbation_decoder` calls it
+    when the run has an output folder; a tiny run (a ShallowConvNet trained for 2 epochs per
+    fold on simulated motor imagery) writes the report beside ``results.json``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> shallow = {"max_epochs": 2, "batch_size": 16, "num_threads": 1,
+    ...            "validation_fraction": None, "early_stopping": False, "n_filters_time": 6,
+    ...            "n_filters_spat": 6, "filter_time_length": 10, "pool_time_length": 30,
+    ...            "pool_time_stride": 10}
+    >>> cfg = parse_config({
+    ...     "task": "perturbation_decoder", "seed": 0,
+    ...     "data": {"source": "simulate", "simulator": "motor_imagery",
+    ...              "params": {"n_subjects": 1, "n_sessions": 1, "n_trials": 60,
+    ...                         "n_channels": 4}},
+    ...     "model": {"name": "shallow", "params": shallow},
+    ...     "evaluation": {"protocol": "within-session", "protocol_params": {"n_splits": 3}},
+    ...     "options": {"layer": "pool_nonlin", "fractions": [0.5], "n_random": 2,
+    ...                 "n_reference": 40},
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     html = run.files["report.html"].read_text()
+    >>> sorted(run.files)
+    ['report.html', 'results.json']
+    >>> [title in html for title in ("Lesion curves", "Channels by training-fold selectivity",
+    ...                              "Trained networks")]
+    [True, True, True]
+    """
     import pandas as pd
 
     rep = new_report(ctx, str(result.dataset), "lesions of a decoding network's feature maps")
@@ -201,7 +260,46 @@ def write_decoder_lesion_report(ctx: RunContext, result: Any) -> None:
 
 
 def write_rsa_lesion_report(ctx: RunContext, result: Any) -> None:
-    """Write ``report.html`` of a ``perturbation_rsa`` result."""
+    """Write ``report.html`` of a ``perturbation_rsa`` result.
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.perturbation_rsa.run_perturbation_rsa` calls it (it needs
+    the 92-image data); here a hand-made result (one seed, two layers, half of each lesioned
+    at random) is written into a temporary folder:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config
+    >>> from neurodl.workflows.registry import RunContext
+    >>> from neurodl.workflows.tasks.perturbation_rsa import RSALesionResult
+    >>> cfg = parse_config({"task": "perturbation_rsa", "name": "demo",
+    ...                     "data": {"source": "dataset", "dataset": "kriegeskorte92"}})
+    >>> result = RSALesionResult.create(
+    ...     task="perturbation_rsa", dataset="kriegeskorte92", metric="pearson", score_mean=0.3,
+    ...     data_hash_method="sha256", conventions={}, category_order=["face", "body"],
+    ...     architecture="small_cnn", readout="conv2", layers=["conv1", "conv2"], mode="zero",
+    ...     seeds=[0], n_random=2, ci_method="Student-t over seeds (null with one seed)",
+    ...     per_seed=[{"seed": 0, "readout": "conv2", "intact": 0.3, "state_dict_hash": "ab",
+    ...                "per_layer": {"conv1": 0.2, "conv2": 0.3}}],
+    ...     curve=[{"strategy": "random", "layer": layer, "fraction": 0.5, "score": score,
+    ...             "n": 1, "values": [score]} for layer, score in [("conv1", 0.25), ("conv2", 0.1)]],
+    ...     damage=[{"layer": layer, "fraction": 0.5, "drop": drop, "drop_ci": [None, None],
+    ...              "draw_interval": [drop - 0.05, drop + 0.05], "rank": rank}
+    ...             for layer, drop, rank in [("conv1", 0.05, 2), ("conv2", 0.2, 1)]],
+    ...     most_damaging="conv2", state_dict_unchanged=True, timing={"total_s": 1.0},
+    ... )
+    >>> for line in result.summary_lines()[-3:]:
+    ...     print(line)
+    conv2 50% lesioned: drop 0.200 [0.150, 0.250]
+    conv1 50% lesioned: drop 0.050 [0.000, 0.100]
+    state_dict unchanged by the study: True
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_rsa_lesion_report(RunContext(cfg, cfg.task_options(), Path(tmp)), result)
+    ...     html = (Path(tmp) / "report.html").read_text()
+    >>> "Random lesions" in html, "Layers ranked by the drop they cause" in html
+    (True, True)
+    """
     import pandas as pd
 
     rep = new_report(ctx, str(result.dataset), "lesions of a CNN vs human IT")
