@@ -40,7 +40,25 @@ __all__ = [
 
 
 class FailedFitWarning(UserWarning):
-    """A model was fitted but learned nothing (one class, flat loss, input scale)."""
+    """A model was fitted but learned nothing (one class, flat loss, input scale).
+
+    Examples
+    --------
+    Emitted by :func:`finish_warnings` in a Python session without a log handler; a
+    ``UserWarning``, so the usual filters apply, e.g. to make a failed fit an error:
+
+    >>> import warnings
+    >>> issubclass(FailedFitWarning, UserWarning)
+    True
+    >>> message = failed_fit_warnings({"confusion_matrix": [[20, 0], [20, 0]]})[0]
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", FailedFitWarning)
+    ...     try:
+    ...         warnings.warn(message, FailedFitWarning)
+    ...     except FailedFitWarning as err:
+    ...         print(str(err).split(" (")[0])
+    'the model' predicted one class for every test sample
+    """
 
 
 #: Messages of failed fits logged during the current run, in order, once each.
@@ -51,7 +69,15 @@ _FIT_MESSAGES = re.compile(r"signals in volts|predicted one class|loss did not",
 
 
 def message_key(message: str) -> str:
-    """A message with its numbers blanked: the same warning from every fold has one key."""
+    """A message with its numbers blanked: the same warning from every fold has one key.
+
+    Examples
+    --------
+    >>> message_key("fold 3: training loss did not fall (0.693 -> 0.69)")
+    'fold #: training loss did not fall (# -> #)'
+    >>> message_key("fold 1: loss 1.2e-3") == message_key("fold 4: loss 0.5")
+    True
+    """
     return re.sub(r"[-+]?\d[\d.eE+-]*", "#", message)
 
 
@@ -71,7 +97,21 @@ class _Collector(logging.Handler):
 
 @contextmanager
 def collect_warnings() -> Iterator[list[str]]:
-    """Within this block, failed-fit warnings logged by neurodl are kept once each."""
+    """Within this block, failed-fit warnings logged by neurodl are kept once each.
+
+    Examples
+    --------
+    The same warning from three folds is kept once; unrelated warnings are not kept:
+
+    >>> import logging
+    >>> log = logging.getLogger("neurodl.demo")
+    >>> with collect_warnings() as found:
+    ...     for fold in range(3):
+    ...         log.warning("fold %d: 'mlp' predicted one class for every sample", fold)
+    ...     log.warning("channel Fz is flat")
+    >>> found
+    ["fold 0: 'mlp' predicted one class for every sample"]
+    """
     found: list[str] = []
     token = _COLLECTED.set(found)
     handler = _Collector(found)
@@ -135,6 +175,19 @@ def failed_fit_warnings(result: dict[str, Any]) -> list[str]:
     -------
     list of str
         One sentence per problem: one predicted class, training loss that did not fall.
+
+    Examples
+    --------
+    >>> flat = {"model": "shallow", "confusion_matrix": [[15, 5], [6, 14]],
+    ...         "learning_curves": [{"train_loss": [0.69, 0.70, 0.69, 0.69]}] * 5}
+    >>> print(failed_fit_warnings(flat)[0])  # doctest: +NORMALIZE_WHITESPACE
+    The training loss of 'shallow' did not fall in 5 of 5 fits (median first epoch 0.69, last
+    0.69): the network did not learn; try a larger learning rate, more epochs or standardised
+    input.
+    >>> learned = {"confusion_matrix": [[15, 5], [6, 14]],
+    ...            "learning_curves": [{"train_loss": [0.69, 0.5, 0.4, 0.35]}]}
+    >>> failed_fit_warnings(learned)
+    []
     """
     return [w for w in (_one_class(result), _flat_loss(result)) if w]
 
@@ -145,6 +198,22 @@ def finish_warnings(result: Any) -> Any:
     A collapsed model's saliency map gets ``sanity_verdict = "fail"`` and a description saying
     why. When no logging handler shows neurodl's warnings (a plain Python session), each new
     warning is also emitted as a :class:`FailedFitWarning`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from neurodl.workflows.results import TaskResult
+    >>> class Result(TaskResult):
+    ...     model: str
+    ...     confusion_matrix: list[list[int]]
+    >>> res = Result(task="decoding", model="eegnet", confusion_matrix=[[23, 0], [22, 0]])
+    >>> with warnings.catch_warnings(record=True):  # warned too when no log handler is set
+    ...     res = finish_warnings(res)
+    >>> len(res.warnings), res.warnings[0][:45]
+    (1, "'eegnet' predicted one class for every test s")
+    >>> with warnings.catch_warnings(record=True):
+    ...     len(finish_warnings(res).warnings)  # each once
+    1
     """
     data = result.to_dict()
     found = failed_fit_warnings(data)
@@ -192,7 +261,22 @@ _FLAG_STYLE = (
 
 
 def flag_report(path: Path, messages: list[str]) -> None:
-    """Put a red flag listing ``messages`` at the top of the report at ``path`` (if any)."""
+    """Put a red flag listing ``messages`` at the top of the report at ``path`` (if any).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     report = Path(tmp) / "report.html"
+    ...     _ = report.write_text("<html><body><header>Run</header><p>score</p></body></html>")
+    ...     flag_report(report, ["'eegnet' predicted one class <always>"])
+    ...     flag_report(report, ["again"])  # flagged once only
+    ...     text = report.read_text()
+    >>> text.count('id="failed-fit-flag"'), text.index("failed-fit-flag") < text.index("score")
+    (1, True)
+    >>> "predicted one class &lt;always&gt;" in text  # messages are HTML-escaped
+    True
+    """
     if not messages or not path.is_file():
         return
     text = path.read_text()
