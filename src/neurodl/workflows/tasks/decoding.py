@@ -37,6 +37,27 @@ class DecodingOptions(TaskOptions):
     rarely affordable: the network then gets the held-out test, see
     ``held_out_permutations``). ``network_permutations`` sets the number of permutations for
     a neural main model (default: ``evaluation.n_permutations``).
+
+    Examples
+    --------
+    An LDA cross-validated beside the main model; the rest takes its default:
+
+    >>> opts = DecodingOptions.model_validate({"baseline": {"name": "lda"}})
+    >>> opts.baseline.name, opts.permutation_model, opts.held_out_permutations, opts.pairwise
+    ('lda', 'auto', 1000, 'auto')
+
+    A config with a bad value is refused, naming the key and the allowed values:
+
+    >>> from neurodl.exceptions import ConfigError
+    >>> from neurodl.workflows import parse_config
+    >>> try:
+    ...     parse_config({"task": "decoding", "model": {"name": "lda"},
+    ...                   "data": {"source": "simulate", "simulator": "motor_imagery"},
+    ...                   "options": {"permutation_model": "all"}})
+    ... except ConfigError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config (mapping): invalid value at 'options.permutation_model': Input should be
+    'auto', 'model', 'baseline' or 'both' (got 'all').
     """
 
     baseline: ModelConfig | None = None
@@ -180,6 +201,21 @@ class DecodingTaskResult(TaskResult):
     The top-level ``score_mean``, ``score_ci``, ``p_value``, ``fold_scores`` and
     ``block_scores`` belong to the main model (``model``); ``models`` holds each model's own
     statistics and ``comparison`` the paired test of the main model against the baseline.
+
+    Examples
+    --------
+    The task's own fields, beside those of every :class:`~neurodl.workflows.results.TaskResult`
+    (the first few):
+
+    >>> from neurodl.workflows import TASKS
+    >>> from neurodl.workflows.results import TaskResult
+    >>> TASKS["decoding"].result is DecodingTaskResult
+    True
+    >>> own = [f for f in DecodingTaskResult.model_fields if f not in TaskResult.model_fields]
+    >>> own[:6]
+    ['model', 'model_kind', 'baseline', 'comparison', 'ci_level', 'ci_method']
+    >>> DecodingTaskResult.model_fields["model_kind"].annotation
+    typing.Literal['neural', 'classical', 'ensemble']
     """
 
     task: Literal["decoding"] = "decoding"
@@ -317,7 +353,35 @@ def _model_stats(scores: Any, model: str, role: str, kind: str) -> ModelStats:
     description="classify (or regress) labelled samples under a leakage-safe protocol",
 )
 def run_decoding(ctx: RunContext) -> DecodingTaskResult:
-    """Run the decoding task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    """Run the decoding task; write ``report.html`` into ``ctx.out_dir`` (if given).
+
+    Examples
+    --------
+    Simulated motor imagery of 3 subjects (a mu/beta power drop over the hand's motor cortex),
+    decoded across subjects by log band power and a logistic regression, above chance (0.5):
+
+    >>> from neurodl.workflows import TASKS, parse_config, run_config
+    >>> TASKS["decoding"].run is run_decoding
+    True
+    >>> cfg = parse_config({
+    ...     "task": "decoding",
+    ...     "data": {"source": "simulate", "simulator": "motor_imagery",
+    ...              "params": {"n_subjects": 3, "n_sessions": 1, "n_trials": 40,
+    ...                         "n_channels": 8, "sfreq": 64.0, "effect_size": 0.9}},
+    ...     "model": {"name": "logbandpower_lr"},
+    ...     "evaluation": {"protocol": "leave-one-subject-out", "n_permutations": 0},
+    ... })
+    >>> res = run_config(cfg).result  # out_dir None: compute only, write nothing
+    >>> res.n_samples, res.n_subjects, res.classes
+    (120, 3, ['left_hand', 'right_hand'])
+    >>> res.fold_labels
+    ['subject 01', 'subject 02', 'subject 03']
+    >>> res.model_kind, res.chance_level, res.score_mean > 0.6
+    ('classical', 0.5, True)
+    >>> cm = res.confusion_matrix  # true class (rows) x predicted class, held-out subjects
+    >>> [sum(row) for row in cm], cm[0][0] + cm[1][1] > 60  # most of the 120 on the diagonal
+    ([60.0, 60.0], True)
+    """
     from ...analyses.decoding import (
         LearningCurves,
         decode,

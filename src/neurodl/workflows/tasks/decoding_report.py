@@ -329,6 +329,33 @@ def write_decoding_report(
         The config as written, shown under Provenance.
     title : str, optional
         The report's title.
+
+    Examples
+    --------
+    A tiny decoding run computed without writing anything, then its report beside the samples:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.data import load_samples
+    >>> cfg = parse_config({
+    ...     "task": "decoding",
+    ...     "data": {"source": "simulate", "simulator": "motor_imagery",
+    ...              "params": {"n_subjects": 3, "n_sessions": 1, "n_trials": 40,
+    ...                         "n_channels": 8, "sfreq": 64.0, "effect_size": 0.9}},
+    ...     "model": {"name": "logbandpower_lr"},
+    ...     "evaluation": {"protocol": "leave-one-subject-out", "n_permutations": 0},
+    ... })
+    >>> result = run_config(cfg).result
+    >>> dataset, _ = load_samples(cfg.data, seed=cfg.seed)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = write_decoding_report(Path(d) / "report.html", result=result, dataset=dataset,
+    ...                                  title="Motor imagery across subjects")
+    ...     html = path.read_text()
+    >>> path.name, "Motor imagery across subjects" in html
+    ('report.html', True)
+    >>> [s in html for s in ("Cross-validated scores", "Errors", "Provenance")]
+    [True, True, True]
     """
     from ... import __version__
     from ...report import (
