@@ -53,6 +53,17 @@ def output_error(err: OSError, out_dir: Path) -> OutputWriteError | None:
     """The one-line error for a file-system ``err`` met while writing ``out_dir`` (or None).
 
     Returns None for errors that do not mean "cannot write here" (they are re-raised as they are).
+
+    Examples
+    --------
+    >>> full = OSError(errno.ENOSPC, "No space left on device", "out/model.pt")
+    >>> err = output_error(full, Path("out"))
+    >>> type(err).__name__, isinstance(err, OSError)
+    ('OutputWriteError', True)
+    >>> print(str(err).split(" [errno")[0])
+    Cannot write the output folder 'out': no space left on device (out/model.pt)
+    >>> print(output_error(FileNotFoundError(errno.ENOENT, "No such file"), Path("out")))
+    None
     """
     what = _WRITE_ERRNOS.get(err.errno) if isinstance(err, OSError) else None
     if what is None:
@@ -75,7 +86,16 @@ def _reraise(err: OSError, out_dir: Path) -> None:
 
 
 def is_neurodl_output(path: Path) -> bool:
-    """Whether ``path`` is a folder that a neurodl run wrote (it holds :data:`MARKER`)."""
+    """Whether ``path`` is a folder that a neurodl run wrote (it holds :data:`MARKER`).
+
+    Examples
+    --------
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with claim_output(Path(tmp) / "run") as claim:
+    ...         out = claim.publish()
+    ...     print(is_neurodl_output(out), is_neurodl_output(Path(tmp)), (out / MARKER).is_file())
+    True False True
+    """
     return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
 
 
@@ -95,6 +115,22 @@ class OutputClaim:
         The folder the run publishes to.
     tmp_dir : Path
         The private folder the run writes into; it becomes ``out_dir`` on :meth:`publish`.
+
+    Examples
+    --------
+    The run writes into a hidden sibling; ``out_dir`` appears, complete, on ``publish``:
+
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = Path(tmp) / "run"
+    ...     with claim_output(out) as claim:
+    ...         _ = (claim.tmp_dir / "results.json").write_text("{}")
+    ...         print(claim.tmp_dir.name.startswith(".run.tmp-"), out.exists())
+    ...         _ = claim.publish()
+    ...     print(sorted(p.name for p in Path(tmp).iterdir()))  # lock and temp folder gone
+    ...     print(sorted(p.name for p in out.iterdir()))
+    True False
+    ['run']
+    ['.neurodl-output', 'results.json']
     """
 
     def __init__(self, out_dir: Path, tmp_dir: Path, lock_path: Path, lock_fd: int) -> None:
@@ -263,6 +299,24 @@ def claim_output(out_dir: str | os.PathLike[str], *, overwrite: bool = False) ->
         ``out_dir`` exists and may not be replaced (no ``overwrite``, a file, not neurodl's).
     OutputWriteError
         Another run holds ``out_dir``, or the place cannot be written (read-only, full).
+
+    Examples
+    --------
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = Path(tmp) / "run"
+    ...     for version in (1, 2):  # a rerun replaces the first result
+    ...         with claim_output(out, overwrite=True) as claim:
+    ...             _ = (claim.tmp_dir / "results.json").write_text(f'{{"v": {version}}}')
+    ...             _ = claim.publish()
+    ...     print((out / "results.json").read_text())
+    ...     mine = Path(tmp) / "mine"
+    ...     mine.mkdir()
+    ...     try:  # never a folder neurodl did not write
+    ...         claim_output(mine, overwrite=True)
+    ...     except FileExistsError as err:  # an OutputExistsError
+    ...         print(str(err).replace(tmp, "TMP").split(";")[0])
+    {"v": 2}
+    Folder 'TMP/mine' was not written by neurodl (no .neurodl-output marker)
     """
     out = Path(out_dir)
     if out.name in ("", ".", ".."):
