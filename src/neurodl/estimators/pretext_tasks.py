@@ -19,7 +19,32 @@ __all__ = ["contrastive_objective", "draw_pairs", "draw_triplets", "example_obje
 
 
 def draw_pairs(rec: np.ndarray, onset: np.ndarray, n: int, tau_pos: float, tau_neg: float, rng):
-    """``n`` (i, j) pairs within recordings, half close (label 1) half far (label 0)."""
+    """``n`` (i, j) pairs within recordings, half close (label 1) half far (label 0).
+
+    Examples
+    --------
+    Two recordings of 10 windows, 5 s apart: close pairs are at most 10 s apart, far ones at
+    least 30 s, and both windows of a pair come from the same recording:
+
+    >>> rec, onset = np.repeat([0, 1], 10), np.tile(np.arange(10) * 5.0, 2)
+    >>> rng = np.random.default_rng(0)
+    >>> pairs, labels = draw_pairs(rec, onset, 8, tau_pos=10.0, tau_neg=30.0, rng=rng)
+    >>> pairs.shape, labels.tolist()
+    ((8, 2), [0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    >>> i, j = pairs.T.astype(int)
+    >>> gap = np.abs(onset[i] - onset[j])
+    >>> bool((gap[labels == 1] <= 10).all() and (gap[labels == 0] >= 30).all())
+    True
+    >>> bool((rec[i] == rec[j]).all())
+    True
+
+    Recordings of 45 s hold no pair 100 s apart:
+
+    >>> draw_pairs(rec, onset, 8, tau_pos=10.0, tau_neg=100.0, rng=rng)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.DataFormatError: No far window pairs for relative positioning with tau_pos=10 s and tau_neg=100 s: recordings too short or windows too sparse; lower tau_neg or cut overlapping windows.
+    """
     out: list[tuple[int, int, float]] = []
     by_rec = [np.flatnonzero(rec == r) for r in np.unique(rec)]
     by_rec = [ix for ix in by_rec if len(ix) >= 2]
@@ -48,7 +73,23 @@ def draw_pairs(rec: np.ndarray, onset: np.ndarray, n: int, tau_pos: float, tau_n
 
 
 def draw_triplets(rec: np.ndarray, onset: np.ndarray, n: int, tau_pos: float, rng):
-    """``n`` (i, j, k) triplets of one recording within ``tau_pos``: ordered (1) or not (0)."""
+    """``n`` (i, j, k) triplets of one recording within ``tau_pos``: ordered (1) or not (0).
+
+    Examples
+    --------
+    Alternately in temporal order (label 1) and with the middle window swapped with an end:
+
+    >>> rec, onset = np.repeat([0, 1], 10), np.tile(np.arange(10) * 5.0, 2)
+    >>> triplets, labels = draw_triplets(rec, onset, 6, 15.0, np.random.default_rng(0))
+    >>> triplets.shape, labels.tolist()
+    ((6, 3), [1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    >>> t = onset[triplets.astype(int)]  # onsets (s) of each triplet's windows
+    >>> t[0].tolist(), t[1].tolist()
+    ([30.0, 35.0, 40.0], [0.0, 15.0, 5.0])
+    >>> ordered = (np.diff(t, axis=1) > 0).all(axis=1)
+    >>> bool((ordered == (labels == 1)).all())
+    True
+    """
     out = []
     by_rec = [np.flatnonzero(rec == r) for r in np.unique(rec)]
     by_rec = [ix[np.argsort(onset[ix])] for ix in by_rec if len(ix) >= 3]
@@ -77,7 +118,27 @@ def draw_triplets(rec: np.ndarray, onset: np.ndarray, n: int, tau_pos: float, rn
 
 
 def example_objective(windows: Any, n_parts: int):
-    """Logistic loss of a pair/triplet head on examples given as window indices."""
+    """Logistic loss of a pair/triplet head on examples given as window indices.
+
+    Examples
+    --------
+    The objective maps a batch of pairs (rows of 2 window indices) and their labels to one
+    loss per pair, for the engine's :func:`~neurodl.estimators.torch_engine.train`:
+
+    >>> import torch
+    >>> from neurodl.estimators.torch_engine import LossContext
+    >>> from neurodl.models.pretext import PairHead, PretextNet
+    >>> _ = torch.manual_seed(0)
+    >>> windows = torch.randn(20, 2, 8)  # 20 unlabelled windows
+    >>> encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 4))
+    >>> model = PretextNet(encoder, PairHead(4))
+    >>> objective = example_objective(windows, n_parts=2)
+    >>> xb, yb = torch.tensor([[0.0, 1.0], [0.0, 9.0], [3.0, 4.0]]), torch.tensor([1.0, 0.0, 1.0])
+    >>> ctx = LossContext(epoch=0, step=0, training=True, steps_per_epoch=1, max_epochs=1)
+    >>> losses = objective(model, xb, yb, ctx)
+    >>> losses.shape, bool((losses > 0).all())
+    (torch.Size([3]), True)
+    """
 
     def objective(model: Any, xb: Any, yb: Any, ctx: Any) -> Any:
         import torch.nn.functional as F
@@ -91,7 +152,28 @@ def example_objective(windows: Any, n_parts: int):
 
 
 def contrastive_objective(windows: Any, augmenter: Any, temperature: float, seed: int):
-    """NT-Xent (SimCLR) per window: mean of its two views' losses."""
+    """NT-Xent (SimCLR) per window: mean of its two views' losses.
+
+    Examples
+    --------
+    One loss per window of the batch (rows of 1 window index); the views are seeded by the
+    step, so the same step gives the same losses:
+
+    >>> import torch
+    >>> from neurodl.estimators.torch_engine import LossContext, build_augmenter
+    >>> from neurodl.models.pretext import PretextNet, ProjectionHead
+    >>> _ = torch.manual_seed(0)
+    >>> windows = torch.randn(20, 2, 8)
+    >>> encoder = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * 8, 4))
+    >>> model = PretextNet(encoder, ProjectionHead(4, n_hidden=8, n_out=3))
+    >>> views = build_augmenter([{"name": "gaussian_noise", "p": 1.0, "std": 0.1}])
+    >>> objective = contrastive_objective(windows, views, temperature=0.5, seed=0)
+    >>> xb, yb = torch.arange(6.0)[:, None], torch.zeros(6)  # windows 0..5, labels unused
+    >>> ctx = LossContext(epoch=0, step=0, training=True, steps_per_epoch=1, max_epochs=1)
+    >>> losses = objective(model, xb, yb, ctx)
+    >>> losses.shape, bool(torch.equal(losses, objective(model, xb, yb, ctx)))
+    (torch.Size([6]), True)
+    """
 
     def objective(model: Any, xb: Any, yb: Any, ctx: Any) -> Any:
         import torch
