@@ -31,7 +31,27 @@ __all__ = ["RSAFixedModelsOptions", "RSAFixedModelsResult", "run_rsa_fixed_model
 
 
 class RSAFixedModelsOptions(TaskOptions):
-    """Options of ``rsa_fixed_models``."""
+    """Options of ``rsa_fixed_models``.
+
+    Examples
+    --------
+    Two of the 8 model RDMs, bootstrapped over subjects; the rest keeps its defaults:
+
+    >>> opts = RSAFixedModelsOptions.model_validate(
+    ...     {"models": ["animacy", "EVA"], "bootstrap": "subjects"}
+    ... )
+    >>> opts.models, opts.method, opts.bootstrap, opts.n_bootstrap, opts.n_permutations
+    (['animacy', 'EVA'], 'pearson', 'subjects', 1000, 0)
+
+    An unknown comparison method is refused with the allowed ones:
+
+    >>> from neurodl.workflows import parse_config
+    >>> parse_config({"task": "rsa_fixed_models", "options": {"method": "pearsn"},
+    ...               "data": {"source": "dataset", "dataset": "kriegeskorte92"}})
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid config (mapping): invalid value at 'options.method': Value error, allowed: ['cosine', 'kendall_tau_a', 'pearson', 'spearman', 'whitened_cosine', 'whitened_pearson'] (got 'pearsn').
+    """
 
     models: list[str] | None = None
     """Model RDM names from ``92_modelRDMs.mat`` (default: all 8)."""
@@ -65,6 +85,31 @@ class RSAFixedModelsResult(RSATaskResult):
     ``score_ci`` (bootstrap), ``block_scores`` (one score per subject) and, with
     ``n_permutations``, its permutation ``p_value``. The top-level ``score_mean``, ``score_ci``
     and ``p_value`` are those of ``best_model``.
+
+    Examples
+    --------
+    :func:`run_rsa_fixed_models` fills it from the 92-image data; here one made by hand from
+    the smallest honest values (one model RDM scored against two subjects):
+
+    >>> eva = {"name": "EVA", "role": "candidate", "kind": "fixed RDM", "score_mean": 0.259,
+    ...        "score_ci": [0.2, 0.3], "block_scores": {"BE": 0.25, "KO": 0.268}}
+    >>> res = RSAFixedModelsResult.create(
+    ...     dataset="kriegeskorte92", metric="pearson", score_mean=0.259, score_ci=[0.2, 0.3],
+    ...     models={"EVA": eva}, comparison_method="pearson", data_hash_method="sha256",
+    ...     conventions={}, category_order=["human body"], n_subjects=2, subjects=["BE", "KO"],
+    ...     n_conditions=92, model_names=["EVA"], scores={"EVA": 0.259}, best_model="EVA",
+    ...     noise_ceiling={"lower": 0.39, "upper": 0.68}, bootstrap="conditions",
+    ...     n_bootstrap=1000, confidence=0.95, n_permutations=0,
+    ...     hit_vs_mit_fig1={"pearson": 0.491, "spearman": 0.43},
+    ...     score_convention="mean over subjects",
+    ... )
+    >>> for line in res.summary_lines():
+    ...     print(line)
+    kriegeskorte92 | rsa_fixed_models | 1 model RDMs vs hIT
+    EVA: 95% CI [0.200, 0.300], 2 subjects
+    hIT vs mIT (fig. 1): pearson r = 0.491
+    >>> RSAFixedModelsResult.from_dict(res.to_dict()) == res  # as read from results.json
+    True
     """
 
     task: Literal["rsa_fixed_models"] = "rsa_fixed_models"
@@ -145,7 +190,26 @@ def _model_stats(res: Any, subjects: list[str], n_permutations: int) -> dict[str
     "pairwise FDR)",
 )
 def run_rsa_fixed_models(ctx: RunContext) -> RSAFixedModelsResult:
-    """Evaluate the fixed model RDMs against hIT; write ``report.html`` into ``ctx.out_dir``."""
+    """Evaluate the fixed model RDMs against hIT; write ``report.html`` into ``ctx.out_dir``.
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``) on
+    the 92-image data set (``source: dataset``, ``dataset: kriegeskorte92``, or ``source:
+    file`` with its folder); a simulated source is refused:
+
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import get_task
+    >>> spec = get_task("rsa_fixed_models")
+    >>> spec.run is run_rsa_fixed_models, sorted(spec.reads)
+    (True, ['data', 'options'])
+    >>> cfg = parse_config({"task": "rsa_fixed_models",
+    ...                     "data": {"source": "simulate", "simulator": "fmri"}})
+    >>> run_config(cfg)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'data.source' for task 'rsa_fixed_models'. Allowed: 'dataset', 'file'; got 'simulate'.
+    """
     from ...analyses.rsa import compare_rdms, evaluate_models, read_kriegeskorte92
     from ...report.figures.rsa import CATEGORY_GROUPS
 
