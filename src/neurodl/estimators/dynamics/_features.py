@@ -27,6 +27,21 @@ def lagged_features(X: Any, n_lags: int) -> np.ndarray:
     -------
     lagged : ndarray of shape (n_bins, n_lags * n_features)
         Columns ``[X_t, X_{t-1}, ..., X_{t-n_lags+1}]``.
+
+    Examples
+    --------
+    4 bins of 2 features, the current and the previous bin side by side:
+
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> lagged_features(X, n_lags=2)
+    array([[0., 1., 0., 0.],
+           [2., 3., 0., 1.],
+           [4., 5., 2., 3.],
+           [6., 7., 4., 5.]])
+    >>> lagged_features(X, n_lags=0)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'n_lags'. Allowed: an integer >= 1; got 0.
     """
     x = np.asarray(X, dtype=float)
     if isinstance(n_lags, bool) or not isinstance(n_lags, int | np.integer) or n_lags < 1:
@@ -52,6 +67,21 @@ def history_windows(X: Any, n_lags: int) -> np.ndarray:
     -------
     windows : ndarray of shape (n_bins, n_features, n_lags)
         ``windows[t, :, -1]`` is bin ``t``; ``windows[t, :, 0]`` is bin ``t - n_lags + 1``.
+
+    Examples
+    --------
+    The 3-bin window ending at bin 2 of 4 bins x 2 features (oldest bin first), the input of
+    a recurrent decoder:
+
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> windows = history_windows(X, n_lags=3)
+    >>> windows.shape
+    (4, 2, 3)
+    >>> windows[2]
+    array([[0., 2., 4.],
+           [1., 3., 5.]])
+    >>> windows[0, :, :2].tolist()  # zero-padded before the first bin
+    [[0.0, 0.0], [0.0, 0.0]]
     """
     x = np.asarray(X, dtype=float)
     lagged = lagged_features(x, n_lags).reshape(x.shape[0], n_lags, x.shape[1])
