@@ -21,6 +21,42 @@ def write_dynamics_comparison_report(
 
     ``model`` and ``recording`` are the arrays compared with the recording
     ``(n_conditions, n_times, n_units)``.
+
+    Examples
+    --------
+    A model (a simulated rotation) compared with a recording by RSA only, then the report with
+    the two sides' condition-averaged trajectories (here the same 2-D rotation seen through
+    another map):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from neurodl.analyses.dynamics_similarity import dynamics_matrix, simulate_linear_system
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import RunContext
+    >>> from neurodl.workflows.validate import task_options
+    >>> latent = simulate_linear_system(dynamics_matrix("rotation"), n_units=3, noise=0.02,
+    ...                                 n_conditions=4, n_times=10, seed=0)
+    >>> rng = np.random.default_rng(0)
+    >>> recording = latent @ rng.standard_normal((3, 5))  # (4 conditions, 10 times, 5 units)
+    >>> labels = np.repeat(np.arange(4), 3)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.savez(Path(d) / "rec.npz", X=recording[labels], y=labels)
+    ...     cfg = parse_config({
+    ...         "task": "dynamics_comparison",
+    ...         "data": {"source": "file", "path": str(Path(d) / "rec.npz"),
+    ...                  "params": {"key": "X", "label_key": "y",
+    ...                             "axis_order": "epochs_times_channels"}},
+    ...         "options": {"model": {"source": "simulated", "simulated": {
+    ...                         "n_units": 3, "n_conditions": 4, "n_times": 10}},
+    ...                     "methods": ["rsa"], "n_shuffles": 5, "n_boot": 0},
+    ...     })
+    ...     result = run_config(cfg).result
+    ...     ctx = RunContext(cfg, task_options(cfg), Path(d))
+    ...     write_dynamics_comparison_report(ctx, result, model=latent, recording=recording)
+    ...     html = (Path(d) / "report.html").read_text()
+    >>> [s in html for s in ("Scores, CIs and shuffle p-values", "Condition geometry")]
+    [True, True]
     """
     import pandas as pd
 
