@@ -118,6 +118,27 @@ def bin_trials(
     Returns
     -------
     counts : ndarray of int, shape (n_trials, n_bins, n_units)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurodl.data import SpikeTrains
+    >>> rng = np.random.default_rng(0)
+    >>> starts = 2.0 * np.arange(40)  # 40 trials of 1 s, one every 2 s
+    >>> old = np.tile([0, 1], 20)
+    >>> rate = np.array([[5, 5, 5], [15, 5, 5]])  # spikes per trial: unit 0 fires more on "old"
+    >>> times = [np.concatenate([s + rng.uniform(0, 1, rng.poisson(rate[o, u]))
+    ...                          for s, o in zip(starts, old)]) for u in range(3)]
+    >>> trials = pd.DataFrame({"start_time": starts, "stop_time": starts + 1.0,
+    ...                        "old_new": np.where(old, "old", "new")})
+    >>> spikes = SpikeTrains(times, trials=trials)
+    >>> counts = bin_trials(spikes, 0.25, t_before=0.5)  # 0.5 s before to 1 s after each start
+    >>> counts.shape  # (trials, 6 bins of 250 ms, units)
+    (40, 6, 3)
+    >>> int(counts[:, :2].sum())  # nothing fires between trials
+    0
+    >>> counts[:, :, 0].sum(axis=1)[:4].tolist()  # unit 0: new, old, new, old trial
+    [3, 18, 7, 16]
     """
     bin_size = _check_bin_size(bin_size)
     if spikes.trials is None:
@@ -311,6 +332,17 @@ def read_calcium(
     -------
     dff : ndarray of shape (n_frames, n_cells)
     sfreq : float or None
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.save(f"{tmp}/dff.npy", rng.normal(size=(3, 100)))  # 3 cells x 100 frames
+    ...     dff, sfreq = read_calcium(f"{tmp}/dff.npy", fs=30.0)
+    ...     _, unknown = read_calcium(f"{tmp}/dff.npy")
+    >>> dff.shape, sfreq, unknown  # time-major; no frame rate given: None
+    ((100, 3), 30.0, None)
     """
     from ...io.arrays import read_array
     from ...io.spikes import read_suite2p

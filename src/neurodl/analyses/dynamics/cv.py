@@ -43,6 +43,18 @@ def cross_val_predict_blocks(
     y_pred : ndarray of shape (n_bins, n_dims)
     fold_r2 : list of float
         Mean R^2 over dims per fold.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from neurodl.analyses.dynamics import ContiguousBlockCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4))  # 200 bins x 4 neurons
+    >>> velocity = X @ np.array([1.0, -2.0, 0.0, 0.5]) + 0.1 * rng.normal(size=200)
+    >>> pred, fold_r2 = cross_val_predict_blocks(lambda: Ridge(alpha=1.0), X, velocity,
+    ...                                          ContiguousBlockCV(5, gap=2))
+    >>> pred.shape, np.round(fold_r2, 3).tolist()  # every bin predicted once, out of fold
+    ((200, 1), [0.999, 0.998, 0.999, 0.997, 0.998])
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)

@@ -227,6 +227,25 @@ class TrialCounts:
     window : tuple of float
         ``(start, stop)`` of the window relative to the alignment time, in seconds.
     n_bins : int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurodl.data import SpikeTrains
+    >>> rng = np.random.default_rng(0)
+    >>> starts = 2.0 * np.arange(40)  # 40 trials of 1 s, one every 2 s
+    >>> old = np.tile([0, 1], 20)
+    >>> rate = np.array([[5, 5, 5], [15, 5, 5]])  # spikes per trial: unit 0 fires more on "old"
+    >>> times = [np.concatenate([s + rng.uniform(0, 1, rng.poisson(rate[o, u]))
+    ...                          for s, o in zip(starts, old)]) for u in range(3)]
+    >>> trials = pd.DataFrame({"start_time": starts, "stop_time": starts + 1.0,
+    ...                        "old_new": np.where(old, "old", "new")})
+    >>> spikes = SpikeTrains(times, trials=trials)
+    >>> counts = trial_window_counts(spikes, t_start=0.0, t_after=1.0, bin_size=0.5, sqrt=False)
+    >>> type(counts).__name__, counts.X.shape, counts.n_bins, counts.window
+    ('TrialCounts', (40, 6), 2, (0.0, 1.0))
+    >>> counts.X[1].tolist()  # bin 0's three units, then bin 1's
+    [8.0, 5.0, 5.0, 10.0, 1.0, 1.0]
     """
 
     X: np.ndarray
@@ -287,6 +306,28 @@ def trial_window_counts(
         Unknown ``align``/``align_shift`` column, or a window that ends before it starts.
     DataFormatError
         No trial table, or a missing alignment time in a counted trial.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurodl.data import SpikeTrains
+    >>> rng = np.random.default_rng(0)
+    >>> starts = 2.0 * np.arange(40)  # 40 trials of 1 s, one every 2 s
+    >>> old = np.tile([0, 1], 20)
+    >>> rate = np.array([[5, 5, 5], [15, 5, 5]])  # spikes per trial: unit 0 fires more on "old"
+    >>> times = [np.concatenate([s + rng.uniform(0, 1, rng.poisson(rate[o, u]))
+    ...                          for s, o in zip(starts, old)]) for u in range(3)]
+    >>> trials = pd.DataFrame({"start_time": starts, "stop_time": starts + 1.0,
+    ...                        "old_new": np.where(old, "old", "new")})
+    >>> spikes = SpikeTrains(times, trials=trials)
+    >>> new = (trials["old_new"] == "new").to_numpy()
+    >>> counts = trial_window_counts(spikes, rows=new, t_before=0.5, t_after=1.0)
+    >>> counts.X.shape, counts.window  # one square-rooted count per unit over the window
+    ((40, 3), (-0.5, 1.0))
+    >>> bool((counts.X[~new] == 0).all())  # rows not counted stay 0
+    True
+    >>> counts.trials["_window_start"][:2].tolist()  # absolute seconds
+    [-0.5, 1.5]
     """
     if spikes.trials is None:
         raise DataFormatError("'spikes' has no trial table; trial windows need one.")
@@ -357,6 +398,16 @@ def trial_dataset(
     -------
     EpochsDataset
         Metadata columns ``subject, session, run, recording, segment, trial, onset``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"start_time": [0.0, 2.0, 4.0], "choice": ["L", "R", "L"]})
+    >>> y, names = trial_labels(table, "choice")
+    >>> ds = trial_dataset(np.ones((3, 5)), y, table, classes=names, subject="P1", source="choice")
+    >>> ds.X.shape, ds.classes, ds.y.tolist()
+    ((3, 5), ['L', 'R'], [0, 1, 0])
+    >>> ds.metadata[["subject", "segment", "onset"]].to_dict("list")  # one segment per trial
+    {'subject': ['P1', 'P1', 'P1'], 'segment': ['0', '1', '2'], 'onset': [0.0, 2.0, 4.0]}
     """
     if not (len(X) == len(y) == len(trials)):
         raise DataFormatError(
@@ -410,6 +461,23 @@ def trial_estimator(
     ------
     ConfigError
         ``inner_search`` names a parameter the model's final step does not have.
+
+    Examples
+    --------
+    >>> est = trial_estimator("lda")
+    >>> [name for name, _ in est.steps]
+    ['flatten', 'standardscaler', 'lineardiscriminantanalysis']
+    >>> search = trial_estimator("logistic_regression",
+    ...                          inner_search={"param": "C", "values": [0.1, 1.0]})
+    >>> type(search).__name__, search.param_grid
+    ('GridSearchCV', {'logisticregression__C': [0.1, 1.0]})
+    >>> try:
+    ...     trial_estimator("lda", inner_search={"param": "C", "values": [0.1, 1.0]})
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid value for 'inner_search.param'. Allowed: a parameter of the final step of model 'lda'
+    (covariance_estimator, n_components, priors, shrinkage, solver, store_covariance, tol);
+    got 'C'.
     """
     from sklearn.metrics import get_scorer_names
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -493,6 +561,28 @@ def decode_trial_label(
         not computed).
     decoding : DecodingResult
         The full result (fold predictions, the permutation null distribution).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurodl.data import SpikeTrains
+    >>> rng = np.random.default_rng(0)
+    >>> starts = 2.0 * np.arange(40)  # 40 trials of 1 s, one every 2 s
+    >>> old = np.tile([0, 1], 20)
+    >>> rate = np.array([[5, 5, 5], [15, 5, 5]])  # spikes per trial: unit 0 fires more on "old"
+    >>> times = [np.concatenate([s + rng.uniform(0, 1, rng.poisson(rate[o, u]))
+    ...                          for s, o in zip(starts, old)]) for u in range(3)]
+    >>> trials = pd.DataFrame({"start_time": starts, "stop_time": starts + 1.0,
+    ...                        "old_new": np.where(old, "old", "new")})
+    >>> spikes = SpikeTrains(times, trials=trials)
+    >>> counts = trial_window_counts(spikes, t_after=1.0)
+    >>> y, names = trial_labels(counts.trials, "old_new")
+    >>> ds = trial_dataset(counts.X, y, counts.trials, classes=names, source="old_new")
+    >>> stats, res = decode_trial_label(trial_estimator("lda"), ds, n_permutations=19, n_boot=200)
+    >>> stats["label"], stats["classes"], stats["class_counts"], stats["chance_level"]
+    ('old_new', ['new', 'old'], [20, 20], 0.5)
+    >>> stats["score_mean"] > 0.8, stats["p_value"]  # unit 0 gives the label away; p = 1/20
+    (True, 0.05)
     """
     from sklearn.base import clone
 
