@@ -29,7 +29,25 @@ __all__ = ["RSANetworkOptions", "RSANetworkResult", "TrainOptions", "run_rsa_net
 
 
 class TrainOptions(TaskOptions):
-    """Training of the network on the generated shape task."""
+    """Training of the network on the generated shape task.
+
+    Examples
+    --------
+    The ``options.train`` section (of ``rsa_network`` and ``perturbation_rsa``):
+
+    >>> train = TrainOptions.model_validate({"epochs": 2, "classes": ["circle", "square"]})
+    >>> train.epochs, train.classes, train.n_per_class, train.batch_size, train.lr
+    (2, ['circle', 'square'], 300, 64, 0.003)
+
+    A misspelt key names the closest allowed one:
+
+    >>> from neurodl.workflows import parse_config
+    >>> parse_config({"task": "rsa_network", "options": {"train": {"epoch": 2}},
+    ...               "data": {"source": "dataset", "dataset": "kriegeskorte92"}})
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid config (mapping): unknown key 'options.train.epoch'. Did you mean 'epochs'? ...
+    """
 
     n_per_class: int = Field(300, ge=1)
     """Generated training images per shape class."""
@@ -50,7 +68,24 @@ class TrainOptions(TaskOptions):
 
 
 class RSANetworkOptions(TaskOptions):
-    """Options of ``rsa_network``."""
+    """Options of ``rsa_network``.
+
+    Examples
+    --------
+    A small CNN on 32-pixel images, its layer activations reduced by PCA before the RDMs:
+
+    >>> opts = RSANetworkOptions.model_validate(
+    ...     {"image_size": 32, "reduction": "pca", "n_components": 50, "train": {"epochs": 5}}
+    ... )
+    >>> opts.architecture, opts.image_size, opts.reduction, opts.train.epochs, opts.control
+    ('small_cnn', 32, 'pca', 5, True)
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     RSANetworkOptions.model_validate({"reduction": "svd"})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Input should be 'pca' or 'srp'
+    """
 
     architecture: str = "small_cnn"
     """A name from :data:`neurodl.models.vision.VISION_MODELS`, or ``torchvision:<arch>``."""
@@ -111,6 +146,29 @@ class RSANetworkResult(RSATaskResult):
     trained-vs-untrained bootstrap test. The top-level ``score_mean``/``score_ci`` are those of
     the trained network's best layer against hIT (``metric``: ``method_hit``); ``models`` is
     empty.
+
+    Examples
+    --------
+    :func:`run_rsa_network` fills it from the 92-image data; here one made by hand from the
+    smallest honest values (two layers of a trained network against hIT):
+
+    >>> per_layer = {"conv1": {"score": 0.1, "ci": [0.0, 0.2]},
+    ...              "fc": {"score": 0.25, "ci": [0.15, 0.35]}}
+    >>> trained = {"scores": [0.1, 0.25], "per_layer": per_layer, "best_layer": "fc",
+    ...            "best_score": 0.25}
+    >>> res = RSANetworkResult.create(
+    ...     dataset="kriegeskorte92", metric="pearson", score_mean=0.25, score_ci=[0.15, 0.35],
+    ...     comparison_method={"hIT": "pearson"}, data_hash_method="sha256", conventions={},
+    ...     category_order=["human body"], architecture="small_cnn", layers=["conv1", "fc"],
+    ...     networks=["trained"], areas={"hIT": {"networks": {"trained": trained}}},
+    ...     model_brain_settings={"rdm_metric": "correlation"},
+    ... )
+    >>> for line in res.summary_lines():
+    ...     print(line)
+    kriegeskorte92 | rsa_network | small_cnn (2 layers)
+    hIT (pearson): trained best fc r = 0.250
+    >>> RSANetworkResult.from_dict(res.to_dict()) == res  # as read from results.json
+    True
     """
 
     task: Literal["rsa_network"] = "rsa_network"
@@ -205,7 +263,28 @@ def _train(opts: RSANetworkOptions, seed: int) -> tuple[Any, Any, Any]:
     "untrained control",
 )
 def run_rsa_network(ctx: RunContext) -> RSANetworkResult:
-    """Train (or load) a network, compare each layer with hIT and mIT beside an untrained control."""
+    """Train (or load) a network, compare each layer with hIT and mIT beside an untrained control.
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``) on
+    the 92-image data set (``source: dataset``, ``dataset: kriegeskorte92``, or ``source:
+    file`` with its folder); the files are checked before any network is trained:
+
+    >>> import tempfile
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import get_task
+    >>> spec = get_task("rsa_network")
+    >>> spec.run is run_rsa_network, sorted(spec.reads)
+    (True, ['data', 'options'])
+    >>> with tempfile.TemporaryDirectory() as empty:
+    ...     cfg = parse_config({"task": "rsa_network", "data": {"source": "file", "path": empty}})
+    ...     try:
+    ...         run_config(cfg)
+    ...     except Exception as err:
+    ...         print(type(err).__name__, str(err).split(": ", 1)[1])
+    DatasetError ['92_brainRDMs.mat', '92_modelRDMs.mat', 'Kriegeskorte_Neuron2008_supplementalData.mat']
+    """
     from ...analyses.rsa import read_kriegeskorte92
     from ...analyses.rsa.model_brain import compare_network_with_brain
     from ...analyses.rsa.training import as_image_batch
