@@ -92,6 +92,22 @@ def make_masker(mask: Any = None, *, img: Any = None) -> Any:
         ``low_pass``): pass those to :func:`clean_signals` / ``clean=`` instead.
     DataFormatError
         The mask is not a readable 3-D image or selects no voxel.
+
+    Examples
+    --------
+    >>> import nibabel as nib
+    >>> from nilearn.maskers import NiftiMasker
+    >>> mask = np.zeros((4, 4, 3), dtype=np.uint8)
+    >>> mask[1:3, 1:3, 1] = 1  # 4 voxels
+    >>> masker = make_masker(nib.Nifti1Image(mask, np.eye(4)))
+    >>> bold = nib.Nifti1Image(np.ones((4, 4, 3, 6), dtype="float32"), np.eye(4))
+    >>> type(masker).__name__, masker.transform(bold).shape  # (volumes, voxels)
+    ('NiftiMasker', (6, 4))
+    >>> try:
+    ...     make_masker(NiftiMasker(standardize="zscore_sample"))
+    ... except ValueError as err:
+    ...     print(str(err).split(";")[0])
+    The masker cleans signals itself ({'standardize': 'zscore_sample'}) over the whole series, unrecorded
     """
     from nilearn.maskers import NiftiMasker
 
@@ -371,6 +387,29 @@ def masked_samples(
         Unreadable image or mask, events not matching the volumes, a mask on another grid.
     ConfigError
         Bad cleaning parameters or a masker that cleans signals itself.
+
+    Examples
+    --------
+    Two runs of 12 volumes (rest, face, face, rest, house, house...), one voxel answering faces:
+
+    >>> import nibabel as nib
+    >>> rng = np.random.default_rng(0)
+    >>> labels = np.tile(["rest", "face", "face", "rest", "house", "house"], 4)
+    >>> events = pd.DataFrame({"label": labels, "run": np.repeat([0, 1], 12)})
+    >>> data = rng.normal(size=(4, 4, 3, 24)).astype("float32")
+    >>> data[1, 1, 1] += 2.0 * (labels == "face")
+    >>> img = nib.Nifti1Image(data, np.eye(4))
+    >>> img.header.set_zooms((3.0, 3.0, 3.0, 2.0))  # TR 2 s
+    >>> mask = np.zeros((4, 4, 3), dtype=np.uint8)
+    >>> mask[1:3, 1:3, 1] = 1  # 4 voxels
+    >>> ds = masked_samples(img, events, mask=nib.Nifti1Image(mask, np.eye(4)))
+    >>> ds.X.shape, ds.classes, np.bincount(ds.y).tolist()  # rest left out
+    ((16, 4), ['face', 'house'], [8, 8])
+    >>> ds.info["tr"], ds.info["cleaning"], [s["step"] for s in ds.info["cleaning_steps"]]
+    (2.0, 'per-run', ['detrend', 'standardize'])
+    >>> masked_samples(img, events, mask=nib.Nifti1Image(mask, np.eye(4)),
+    ...                block_average=True).X.shape  # one sample per block
+    (8, 4)
     """
     import nibabel as nib
     from nilearn.maskers import NiftiLabelsMasker
