@@ -206,8 +206,9 @@ workers > 1, or -1 (all cores); 0 has no meaning (got 0).
     """Allow adaptation steps (and adaptive batch norm) to use the test folds' unlabelled
     samples; recorded in the results. Test labels are never used."""
     adaptation: list[dict[str, Any]] = Field(default_factory=list)
-    """Unsupervised alignment steps, each ``{name: {by: column}}`` (``euclidean_alignment``,
-    ``riemannian_recentring``, ``standardize``, ``amplitude``)."""
+    """Unsupervised alignment steps, each ``{name: step, by: column}`` plus the step's
+    parameters (``euclidean_alignment``, ``riemannian_recentring``, ``standardize``,
+    ``amplitude``; ``by`` defaults to ``subject``)."""
     metric: str = "balanced_accuracy"
     """Score of every fold: ``balanced_accuracy``, ``accuracy``, ``roc_auc``, ``kappa`` for
     classes; ``r2``, ``pearson_r`` for continuous targets."""

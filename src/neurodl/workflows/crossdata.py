@@ -49,7 +49,31 @@ class TestShift(_Strict):
 
 
 class CrossDatasetParams(_Strict):
-    """``evaluation.protocol_params`` of the ``cross-dataset`` protocol (module docstring)."""
+    """``evaluation.protocol_params`` of the ``cross-dataset`` protocol (module docstring).
+
+    Examples
+    --------
+    >>> params = CrossDatasetParams.model_validate(
+    ...     {"test_data": {"source": "dataset", "dataset": "bnci2014_001"},
+    ...      "sfreq": 128, "test_shift": {"gain": 2.0}, "test_name": "hospital_b"}
+    ... )
+    >>> params.test_data.dataset, params.sfreq, params.test_shift.gain, params.test_shift.sfreq
+    ('bnci2014_001', 128.0, 2.0, None)
+    >>> params.protocol_kwargs()  # what CrossDataset(...) is given
+    {'train': 'train', 'test': 'hospital_b', 'n_splits': None, 'group_by': None, \
+'shuffle': True, 'seed': 0}
+    >>> cfg = RunConfig.model_validate(
+    ...     {"data": {"source": "simulate", "simulator": "motor_imagery"},
+    ...      "evaluation": {"protocol": "cross-dataset", "protocol_params": {"n_splits": 1}}}
+    ... )
+    >>> try:
+    ...     check_evaluation(cfg, where="run.yaml")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config run.yaml: missing required key 'evaluation.protocol_params.test_data'.
+    invalid value at 'evaluation.protocol_params.n_splits': Input should be greater than or
+    equal to 2 (got 1).
+    """
 
     test_data: DataConfig
     test_preprocessing: list[dict[str, dict[str, Any] | None]] | None = None
@@ -118,6 +142,21 @@ def check_evaluation(cfg: RunConfig, *, where: str = "(mapping)") -> None:
         Unknown protocol or protocol parameter; a bad cross-dataset section; adaptation or
         adaptive batch norm without ``evaluation.unlabelled_test_data: true``; adaptation,
         cross-dataset or the flag with a task that does not support them; bad ``augment``.
+
+    Examples
+    --------
+    >>> data = {"source": "simulate", "simulator": "motor_imagery"}
+    >>> aligned = {"protocol": "leave-one-subject-out",
+    ...            "adaptation": [{"name": "euclidean_alignment", "by": "subject"}]}
+    >>> cfg = RunConfig.model_validate({"data": data, "evaluation": aligned})
+    >>> try:  # alignment uses the test subject's (unlabelled) samples: it must be allowed
+    ...     check_evaluation(cfg, where="run.yaml")
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(";")[0])
+    Invalid config run.yaml: evaluation.adaptation (euclidean_alignment) use(s) the test \
+data's unlabelled samples
+    >>> allowed = {**aligned, "unlabelled_test_data": True}
+    >>> check_evaluation(RunConfig.model_validate({"data": data, "evaluation": allowed}))
     """
     from ..evaluation import PROTOCOLS, check_adaptation, get_protocol
     from ..preprocessing import PER_SAMPLE_STEPS, PREPROCESSING_STEPS
@@ -195,6 +234,24 @@ class PreparedSamples:
         statistics on the test inputs).
     refit_index : ndarray
         Samples a refit on "all data" (saliency) may use: the training dataset's only.
+
+    Examples
+    --------
+    >>> data = {"source": "simulate", "simulator": "motor_imagery",
+    ...         "params": {"n_subjects": 2, "n_sessions": 1, "n_trials": 20, "n_channels": 4}}
+    >>> cfg = RunConfig.model_validate(
+    ...     {"data": data, "preprocessing": [{"bandpass": {"l_freq": 8, "h_freq": 30}}],
+    ...      "evaluation": {"protocol": "leave-one-subject-out", "unlabelled_test_data": True,
+    ...                     "adaptation": [{"name": "euclidean_alignment"}]}}
+    ... )
+    >>> prep = prepare_samples(cfg)
+    >>> prep.name, prep.samples.X.shape, type(prep.protocol).__name__
+    ('simulated:motor_imagery', (40, 4, 256), 'LeaveOneSubjectOut')
+    >>> [name for name, _ in prep.lead.steps], prep.fold_steps  # bandpass: once, per sample
+    (['bandpass'], None)
+    >>> step = prep.adaptation["steps"][0]
+    >>> step["name"], step["by"], step["n_groups"], step["nested_in_folds"]
+    ('euclidean_alignment', 'subject', 2, True)
     """
 
     raw: Any
@@ -285,7 +342,30 @@ def _cross_samples(cfg: RunConfig) -> tuple[Any, str, Any, Any, Any]:
 
 
 def prepare_samples(cfg: RunConfig) -> PreparedSamples:
-    """Load, preprocess (per sample), harmonise and adapt the samples of a decoding run."""
+    """Load, preprocess (per sample), harmonise and adapt the samples of a decoding run.
+
+    Examples
+    --------
+    Train on one simulated site, test on another recorded at 100 Hz with twice the gain;
+    both are brought to a common 100 Hz:
+
+    >>> site = {"source": "simulate", "simulator": "motor_imagery",
+    ...         "params": {"n_subjects": 2, "n_sessions": 1, "n_trials": 20, "n_channels": 4}}
+    >>> other = {**site, "params": {**site["params"], "seed": 7}}
+    >>> cfg = RunConfig.model_validate(
+    ...     {"data": site,
+    ...      "evaluation": {"protocol": "cross-dataset", "protocol_params": {
+    ...          "test_data": other, "train_name": "siteA", "test_name": "siteB",
+    ...          "test_shift": {"gain": 2.0, "sfreq": 100}, "sfreq": 100}}}
+    ... )
+    >>> prep = prepare_samples(cfg)
+    >>> prep.name
+    'simulated:motor_imagery -> simulated:motor_imagery'
+    >>> prep.samples.X.shape, prep.samples.sfreq  # 40 + 40 samples of 2 s at 100 Hz
+    ((80, 4, 200), 100.0)
+    >>> sorted(set(prep.samples.groups("dataset"))), len(prep.refit_index)  # refit: siteA only
+    (['siteA', 'siteB'], 40)
+    """
     from ..evaluation import adapt_dataset, get_protocol
     from ..preprocessing import preprocess_before_split
     from .data import load_samples
