@@ -48,6 +48,42 @@ def write_encoding_report(
         Held-out r and ceiling-normalised r per voxel of each fitted encoder.
     ceiling : ndarray
         The noise ceiling per voxel.
+
+    Examples
+    --------
+    A run on simulated fMRI with its report turned off writes the per-voxel maps; read back
+    inside the mask, they give the report its arrays:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import nibabel as nib
+    >>> from neurodl.analyses.encoding.ceiling import ceiling_normalize
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.data import load_data
+    >>> cfg = parse_config({
+    ...     "task": "encoding",
+    ...     "data": {"source": "simulate", "simulator": "fmri",
+    ...              "params": {"n_runs": 4, "n_categories": 2, "shape": [6, 6, 3],
+    ...                         "n_blocks_per_category": 2}},
+    ...     "options": {"n_delays": 4, "test_runs": [4], "segment_length": 8, "cv_folds": 3},
+    ...     "report": {"enabled": False},
+    ... })
+    >>> volumes, _ = load_data(cfg.data, seed=cfg.seed)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     run = run_config(cfg, Path(d) / "run")
+    ...     voxels = {f: nib.load(p).get_fdata()[volumes.mask] for f, p in run.files.items()
+    ...               if f.endswith(".nii.gz")}
+    ...     r, ceiling = voxels["encoding_r.nii.gz"], voxels["noise_ceiling.nii.gz"]
+    ...     path = write_encoding_report(
+    ...         Path(d) / "report.html", result=run.result, volumes=volumes,
+    ...         scores={"ridge": r}, normalized={"ridge": ceiling_normalize(r, ceiling)},
+    ...         ceiling=ceiling, title="Faces and houses",
+    ...     )
+    ...     html = path.read_text()
+    >>> r.shape, "Faces and houses" in html
+    ((64,), True)
+    >>> [s in html for s in ("Noise ceiling map", "Ceiling-normalised scores")]
+    [True, True]
     """
     from ...report import Report
     from ...report.figures.fmri import plot_ceiling_normalized_scores, plot_encoder_comparison
