@@ -32,7 +32,17 @@ __all__ = ["SchemaRow", "config_schema", "model_rows", "schema_text"]
 
 @dataclass(frozen=True)
 class SchemaRow:
-    """One key: dotted path, type, default and meaning."""
+    """One key: dotted path, type, default and meaning.
+
+    Examples
+    --------
+    >>> from neurodl.workflows.config import RunConfig
+    >>> row = next(r for r in model_rows(RunConfig, "") if r.key == "evaluation.n_permutations")
+    >>> row.type, row.default
+    ('int', '200')
+    >>> row.meaning.split(";")[0]
+    "Label permutations of each model's own permutation test (0: none)"
+    """
 
     key: str
     type: str
@@ -85,7 +95,19 @@ def _default(field: Any) -> str:
 
 
 def model_rows(model: type[BaseModel], prefix: str) -> list[SchemaRow]:
-    """Every field of ``model`` (nested models walked) as rows keyed ``prefix.field``."""
+    """Every field of ``model`` (nested models walked) as rows keyed ``prefix.field``.
+
+    Examples
+    --------
+    >>> from neurodl.workflows.config import ReportConfig, RunConfig
+    >>> for row in model_rows(ReportConfig, "report"):
+    ...     print(row.key, row.type, row.default, sep=" | ")
+    report.title | str | None | None
+    report.enabled | bool | True
+    >>> rows = {r.key: r for r in model_rows(RunConfig, "")}  # nested sections walked
+    >>> rows["data"].type, rows["data"].default, rows["data.source"].type
+    ('section (DataConfig)', 'None', "'simulate' | 'dataset' | 'file' | 'files'")
+    """
     rows = []
     for name, field in model.model_fields.items():
         key = f"{prefix}.{name}" if prefix else name
@@ -165,6 +187,16 @@ def config_schema(task: str | None = None) -> list[tuple[str, list[SchemaRow]]]:
         A registered task (see :data:`neurodl.workflows.TASKS`): its options are listed and
         the sections it does not read are left out. None lists the common sections and every
         task's options.
+
+    Examples
+    --------
+    ``task_model`` reads only ``options``, so its schema has no data, model or evaluation keys:
+
+    >>> sections = config_schema("task_model")
+    >>> [title.split(":")[0] for title, _ in sections]
+    ['config keys (RunConfig)', "options of task 'task_model' (TaskModelOptions)"]
+    >>> sorted({row.key.split(".")[0] for row in sections[0][1]})
+    ['execution', 'name', 'options', 'privacy', 'report', 'seed', 'task']
     """
     from .config import RunConfig
     from .registry import SECTIONS, TASKS, get_task
@@ -194,7 +226,21 @@ def config_schema(task: str | None = None) -> list[tuple[str, list[SchemaRow]]]:
 
 
 def schema_text(task: str | None = None, *, width: int = 100) -> str:
-    """The schema as text: one block per section, one entry per key."""
+    """The schema as text: one block per section, one entry per key.
+
+    Examples
+    --------
+    >>> text = schema_text("task_model", width=80)
+    >>> lines = text.splitlines()
+    >>> lines[0]
+    'config keys (RunConfig)'
+    >>> at = lines.index("  report.title: str | None = None")
+    >>> print("\\n".join(lines[at:at + 4]))
+      report.title: str | None = None
+          Title of ``report.html`` (default: from the task and dataset).
+      report.enabled: bool = True
+          Write ``report.html`` (``results.json`` is always written).
+    """
     out = []
     for title, rows in config_schema(task):
         out.append(title)
