@@ -346,6 +346,19 @@ def state_dict_hash(model: nn.Module) -> str:
 
     Equal before and after a perturbation study proves the study left the model unchanged
     (buffers such as BatchNorm running statistics included).
+
+    Examples
+    --------
+    >>> from neurodl.analyses.perturb import ScaleWeights
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    >>> before = state_dict_hash(net)
+    >>> len(before)  # hex SHA-256
+    64
+    >>> with perturbed(net, ScaleWeights("0.weight", factor=0.0)):
+    ...     state_dict_hash(net) == before  # weights cut inside the block
+    False
+    >>> state_dict_hash(net) == before  # restored bit for bit
+    True
     """
     h = hashlib.sha256()
     for name, tensor in model.state_dict().items():

@@ -209,6 +209,30 @@ def lesion_curve(
         Columns ``size``, ``targeted`` (score with the top-k ablated), ``random_mean``,
         ``random_low`` and ``random_high`` (percentile interval over random draws);
         ``curve.attrs["baseline"]`` holds the intact score.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 1))
+    >>> with torch.no_grad():
+    ...     net[2].weight[:, 3:] = 0.0  # the readout ignores hidden units 3-5
+    >>> x = torch.randn(200, 4)
+    >>> with torch.no_grad():
+    ...     target = net(x)
+    >>> def score(model):  # R^2 of the output against the intact model's: 1 when intact
+    ...     with torch.no_grad():
+    ...         return 1 - float(((model(x) - target) ** 2).mean() / target.var())
+    >>> from neurodl.analyses.perturb import unit_importance
+    >>> ranked = unit_importance(net, score, "1").sort_values("drop", ascending=False)
+    >>> curve = lesion_curve(net, score, "1", ranked["unit"].tolist(), [0, 1, 3], n_random=10)
+    >>> curve.attrs["baseline"]
+    1.0
+    >>> curve.round(2)  # the most important units hurt more than random ones
+       size  targeted  random_mean  random_low  random_high
+    0     0      1.00         1.00        1.00         1.00
+    1     1      0.28         0.74        0.28         1.00
+    2     3     -0.18         0.26       -0.26         0.74
     """
     baseline, n_units = _baseline_and_n_units(model, score_fn, layer, axis)
     order = _check_indices("order", order)

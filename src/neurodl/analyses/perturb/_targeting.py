@@ -270,6 +270,25 @@ def cluster_lesions(
         Columns ``cluster``, ``size``, ``targeted`` (score with the cluster ablated),
         ``drop`` (baseline - targeted), ``random_mean``, ``random_low``, ``random_high``;
         ``table.attrs["baseline"]`` holds the intact score.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 1))
+    >>> with torch.no_grad():
+    ...     net[2].weight[:, 3:] = 0.0  # the readout ignores hidden units 3-5
+    >>> x = torch.randn(200, 4)
+    >>> with torch.no_grad():
+    ...     target = net(x)
+    >>> def score(model):  # R^2 of the output against the intact model's: 1 when intact
+    ...     with torch.no_grad():
+    ...         return 1 - float(((model(x) - target) ** 2).mean() / target.var())
+    >>> table = cluster_lesions(net, score, "1", [0, 0, 0, 1, 1, 1], n_random=10)
+    >>> table[["cluster", "size", "drop", "random_mean"]].round(2)  # cluster 1 is never read out
+       cluster  size  drop  random_mean
+    0        0     3  1.18         0.38
+    1        1     3  0.00         0.32
     """
     baseline, n_units = _baseline_and_n_units(model, score_fn, layer, axis)
     labels = np.asarray(clusters)
