@@ -31,7 +31,32 @@ Mitigation = Literal["none", "standardise", "recentre"]
 
 
 class FingerprintOptions(TaskOptions):
-    """Options of the ``fingerprint`` task."""
+    """Options of the ``fingerprint`` task.
+
+    Examples
+    --------
+    Channel correlations identified across sessions, before and after re-centring each
+    recording's covariance; the rest takes its default (a 1-40 Hz band-pass first):
+
+    >>> opts = FingerprintOptions.model_validate(
+    ...     {"features": ["correlation"], "mitigations": ["none", "recentre"]}
+    ... )
+    >>> opts.split_by, opts.sessions, (opts.l_freq, opts.h_freq), opts.n_permutations
+    ('session', None, (1.0, 40.0), 1000)
+
+    The risk before mitigation (``none``) must be among the mitigations:
+
+    >>> from neurodl.exceptions import ConfigError
+    >>> from neurodl.workflows import parse_config
+    >>> data = {"source": "simulate", "simulator": "fingerprint_sessions"}
+    >>> try:
+    ...     parse_config({"task": "fingerprint", "data": data,
+    ...                   "options": {"mitigations": ["recentre"]}})
+    ... except ConfigError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid config (mapping): invalid value at 'options': Value error, mitigations must include
+    'none' (the risk before any mitigation).
+    """
 
     split_by: str = "session"
     """What separates a subject's two recordings: ``session``, ``run`` or an info key
@@ -98,6 +123,21 @@ class FingerprintResult(TaskResult):
     ``score_mean`` is the identification accuracy (mean of both directions) of the first
     feature without mitigation, ``chance_level`` 1 / n_subjects; ``rows`` holds every feature
     under every mitigation; ``reduction`` the accuracy each mitigation removes per feature.
+
+    Examples
+    --------
+    The task's own fields, beside those of every :class:`~neurodl.workflows.results.TaskResult`
+    (one :class:`IdentificationRow` per feature and mitigation in ``rows``, found with
+    :meth:`row`):
+
+    >>> from neurodl.workflows import TASKS
+    >>> from neurodl.workflows.results import TaskResult
+    >>> TASKS["fingerprint"].result is FingerprintResult
+    True
+    >>> [f for f in FingerprintResult.model_fields if f not in TaskResult.model_fields]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['split_by', 'sessions', 'subjects', 'n_subjects', 'left_out', 'n_channels', 'sfreq',
+     'band_pass', 'rows', 'reduction', 'most_identifying', 'residual_risk', 'timing']
     """
 
     task: Literal["fingerprint"] = "fingerprint"
@@ -165,7 +205,33 @@ def _recordings(obj: object, name: str) -> list:
     "recording profiles, before/after mitigation",
 )
 def run_fingerprint(ctx: RunContext) -> FingerprintResult:
-    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given).
+
+    Examples
+    --------
+    Two simulated sessions of 8 subjects, each subject with its own spatial mixing (a planted
+    fingerprint): channel correlations identify most subjects across sessions (chance 1/8);
+    re-centring each recording's covariance to the identity leaves nothing to identify:
+
+    >>> from neurodl.workflows import TASKS, parse_config, run_config
+    >>> TASKS["fingerprint"].run is run_fingerprint
+    True
+    >>> cfg = parse_config({
+    ...     "task": "fingerprint",
+    ...     "data": {"source": "simulate", "simulator": "fingerprint_sessions",
+    ...              "params": {"n_subjects": 8, "duration": 10.0, "spatial": 1.0}},
+    ...     "options": {"features": ["correlation"], "mitigations": ["none", "recentre"],
+    ...                 "n_permutations": 99, "l_freq": None, "h_freq": None},
+    ... })
+    >>> res = run_config(cfg).result
+    >>> res.n_subjects, res.sessions, res.chance_level
+    (8, ['1', '2'], 0.125)
+    >>> before = res.row("correlation", "none")
+    >>> before.accuracy >= 0.85, before.p_value  # no shuffle of 99 does as well: p = 1/100
+    (True, 0.01)
+    >>> res.row("correlation", "recentre").accuracy, res.residual_risk["recentre"]
+    (0.125, 0.125)
+    """
     from ...analyses.fingerprint import DEFAULT_BANDS, fingerprint_study
 
     cfg, opts = ctx.cfg, ctx.options

@@ -58,7 +58,31 @@ def _similarity_figure(result: Any) -> Any:
 
 
 def write_fingerprint_report(ctx: RunContext, result: Any) -> None:
-    """Write ``report.html`` of a :class:`~.fingerprint.FingerprintResult`."""
+    """Write ``report.html`` of a :class:`~.fingerprint.FingerprintResult`.
+
+    Examples
+    --------
+    A tiny run computed without writing anything, then its report written into a folder:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> from neurodl.workflows.registry import RunContext
+    >>> from neurodl.workflows.validate import task_options
+    >>> cfg = parse_config({
+    ...     "task": "fingerprint",
+    ...     "data": {"source": "simulate", "simulator": "fingerprint_sessions",
+    ...              "params": {"n_subjects": 5, "duration": 10.0}},
+    ...     "options": {"features": ["correlation", "bandpower"], "mitigations": ["none"],
+    ...                 "n_permutations": 19, "l_freq": None, "h_freq": None},
+    ... })
+    >>> result = run_config(cfg).result
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_fingerprint_report(RunContext(cfg, task_options(cfg), Path(d)), result)
+    ...     html = (Path(d) / "report.html").read_text()
+    >>> [s in html for s in ("Identification accuracy", "Cross-session similarity")]
+    [True, True]
+    """
     import pandas as pd
 
     rep = new_report(ctx, str(result.dataset), "re-identification risk across sessions")
