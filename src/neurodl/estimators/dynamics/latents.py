@@ -151,6 +151,27 @@ class LFADS(BaseEstimator):
     model_ : SequentialVAE
     history_ : dict
         Losses per epoch, ``time_per_epoch_s``, ``n_nan_skipped``.
+
+    Examples
+    --------
+    12 trials of 20 bins of 6 neurons: the encoder sees 4 neurons over the first 16 bins; the
+    rates cover all 6 neurons (co-smoothing) and all 20 bins (forward prediction):
+
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(12, 20, 6)).astype(float)
+    >>> X_in, Y_out = counts[:, :16, :4], counts
+    >>> lfads = LFADS(
+    ...     n_factors=3, g0_size=8, enc_size=8, gen_size=8, max_epochs=2, batch_size=4
+    ... ).fit(X_in, Y_out)
+    >>> out = lfads.predict(X_in)
+    >>> out["rates"].shape, out["factors"].shape, bool((out["rates"] > 0).all())
+    ((12, 20, 6), (12, 20, 3), True)
+    >>> lfads.history_["n_epochs"], lfads.history_["n_nan_skipped"]
+    (2, 0)
+    >>> LFADS(observation="binomial").fit(X_in)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid value for 'observation'. Allowed: 'poisson', 'gaussian', 'gamma', 'zig'; got 'binomial'.
     """
 
     def __init__(
@@ -366,7 +387,22 @@ class LFADS(BaseEstimator):
 
 
 class SequentialAutoencoder(LFADS):
-    """Deterministic sequential autoencoder: :class:`LFADS` with ``variational=False``."""
+    """Deterministic sequential autoencoder: :class:`LFADS` with ``variational=False``.
+
+    Examples
+    --------
+    Trained to reconstruct its input (``Y_out`` defaults to ``X_in``), without KL terms:
+
+    >>> rng = np.random.default_rng(0)
+    >>> counts = rng.poisson(2.0, size=(12, 16, 4)).astype(float)
+    >>> sae = SequentialAutoencoder(
+    ...     n_factors=3, g0_size=8, enc_size=8, gen_size=8, max_epochs=1, batch_size=4
+    ... )
+    >>> sae.variational
+    False
+    >>> sae.fit(counts).predict(counts)["rates"].shape
+    (12, 16, 4)
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("variational", False)
