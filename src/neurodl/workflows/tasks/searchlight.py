@@ -25,7 +25,20 @@ __all__ = ["SearchlightOptions", "SearchlightResult", "run_searchlight"]
 
 
 class SearchlightOptions(TaskOptions):
-    """Searchlight: radius (mm), samples and classes."""
+    """Searchlight: radius (mm), samples and classes.
+
+    Examples
+    --------
+    >>> opts = SearchlightOptions.model_validate({"radius": 4, "kind": "blocks"})
+    >>> opts.radius, opts.kind, opts.labels, opts.detrend, opts.n_jobs
+    (4.0, 'blocks', None, 'linear', 1)
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     SearchlightOptions.model_validate({"kind": "trials"})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    Input should be 'volumes', 'blocks', 'lsa' or 'lss'
+    """
 
     radius: float = Field(6.0, ge=0.0, le=50.0)
     """Sphere radius in mm around each voxel (0: the voxel alone)."""
@@ -47,6 +60,19 @@ class SearchlightResult(TaskResult):
     ``score_max``/``score_median`` summarise the per-voxel balanced accuracies (in
     ``searchlight.nii.gz``); ``fraction_above_chance_plus_0.1`` is the share of voxels scoring
     more than 0.1 above chance.
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_searchlight` fills them); the
+    share above chance is written to ``results.json`` under its dotted key:
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in SearchlightResult.model_fields if k not in TaskResult.model_fields]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['classes', 'n_samples', 'n_voxels', 'radius_mm', 'mean_neighbourhood_size', 'score_max',
+     'score_median', 'fraction_above_chance_plus_01', 'maps']
+    >>> "fraction_above_chance_plus_0.1" in SearchlightResult.json_schema()["properties"]
+    True
     """
 
     model_config = ConfigDict(populate_by_name=True)
@@ -86,7 +112,37 @@ class SearchlightResult(TaskResult):
     description="decode in a sphere around every voxel (leave-one-run-out) -> accuracy map",
 )
 def run_searchlight(ctx: RunContext) -> SearchlightResult:
-    """Searchlight decoding with leave-one-run-out folds; writes ``searchlight.nii.gz``."""
+    """Searchlight decoding with leave-one-run-out folds; writes ``searchlight.nii.gz``.
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``). A
+    simulated fMRI volume of 4 x 4 x 3 voxels, 4 runs of face and house blocks; one balanced
+    accuracy per voxel of the brain mask, written as a map of the volume's shape:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import nibabel as nib
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({
+    ...     "task": "searchlight",
+    ...     "data": {"source": "simulate", "simulator": "fmri",
+    ...              "params": {"n_runs": 4, "n_categories": 2, "shape": [4, 4, 3],
+    ...                         "n_blocks_per_category": 2}},
+    ...     "options": {"radius": 1.5, "kind": "blocks"},
+    ...     "report": {"enabled": False},
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     shape = nib.load(run.files["searchlight.nii.gz"]).shape
+    >>> sorted(run.files), shape
+    (['results.json', 'searchlight.nii.gz'], (4, 4, 3))
+    >>> res = run.result
+    >>> res.classes, res.n_samples, res.n_voxels, res.n_splits, res.chance_level
+    (['face', 'house'], 16, 20, 4, 0.5)
+    >>> res.score_max > res.chance_level + 0.2  # the voxels carrying the category signal
+    True
+    """
     from ...analyses.fmri.glm import fmri_samples
     from ...analyses.fmri.searchlight import searchlight, searchlight_map, sphere_neighbors
     from ...evaluation import chance_level
