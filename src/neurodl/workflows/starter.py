@@ -401,6 +401,44 @@ def starter_config(
     -------
     str
         YAML with a header comment stating what was found and every choice made.
+
+    Examples
+    --------
+    A 60 s EEG recording with seven 2 s "left" and seven "right" events:
+
+    >>> import tempfile, mne
+    >>> from neurodl.workflows.validate import read_yaml
+    >>> rng = np.random.default_rng(0)
+    >>> info = mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(rng.normal(0, 1e-5, (3, 6000)), info, verbose="error")
+    >>> events = mne.Annotations(np.arange(2, 58, 4.0), 2.0, ["left", "right"] * 7)
+    >>> raw = raw.set_annotations(events)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "sub-01_task-mi_run-1_raw.fif"
+    ...     _ = raw.save(path, verbose="error")
+    ...     text = starter_config([path]).replace(tmp, "TMP")
+    >>> lines = text.splitlines()
+    >>> print("\\n".join(lines[1:3]))  # what was found
+    # 3 channels (eeg x3), 100 Hz, 60.0 s per recording.
+    # Annotations: left x7, right x7.
+    >>> print("\\n".join(lines[lines.index("data:"):]))  # every choice, editable
+    data:
+      source: file
+      path: TMP/sub-01_task-mi_run-1_raw.fif
+      to_samples: {epochs: {event_id: {left: 0, right: 1}, tmin: 0.5, tmax: 2.0}}
+    preprocessing:
+      - {bandpass: {l_freq: 7.0, h_freq: 30.0}}
+    model: {name: tangent_space_lr, params: {estimator: oas}}
+    options:
+      baseline: {name: csp_lda}
+    evaluation:
+      protocol: within-session
+      protocol_params: {n_splits: 5}
+      metric: balanced_accuracy
+      n_permutations: 100
+      n_boot: 1000
+    >>> read_yaml(text)["data"]["to_samples"]["epochs"]["event_id"]
+    {'left': 0, 'right': 1}
     """
     from ..data import EpochsDataset, Recording, SpikeTrains, VolumeSeries
     from ..io import read
