@@ -29,6 +29,34 @@ def write_seizure_report(
 
     ``traces`` are the held-out recordings' window probabilities and events
     (:attr:`~neurodl.analyses.seizure.SeizureEvaluation.traces`).
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.seizure.run_seizure` calls it when the run has an output
+    folder; a small simulated run (3 subjects of 15 min) writes the report beside
+    ``results.json``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({
+    ...     "task": "seizure", "seed": 0,
+    ...     "data": {"source": "simulate", "simulator": "continuous_seizures",
+    ...              "params": {"n_subjects": 3, "duration_hours": 0.25, "n_channels": 4,
+    ...                         "sfreq": 128.0, "seizures_per_hour": 2.0}},
+    ...     "model": {"name": "logistic_regression"},
+    ...     "options": {"inner_splits": 2, "postprocessing_grid": {
+    ...         "smooth": [1, 3], "threshold": [0.5, 0.8], "min_duration": [0, 10],
+    ...         "merge_gap": [10]}},
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     html = run.files["report.html"].read_text()
+    >>> sorted(run.files)
+    ['report.html', 'results.json']
+    >>> [title in html for title in ("Event timeline", "Probability trace",
+    ...                              "Per-subject metrics")]
+    [True, True, True]
     """
     from ...report import Report
     from ...report.figures.seizure import plot_event_timeline, plot_probability_trace
