@@ -48,7 +48,30 @@ def _privacy_settings(cfg: RunConfig) -> AbstractContextManager[None]:
 
 @dataclass
 class RunResult:
-    """What a run produced: the typed result and the paths written."""
+    """What a run produced: the typed result and the paths written.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from neurodl import config_context
+    >>> from neurodl.workflows import parse_config
+    >>> cfg = parse_config({
+    ...     "data": {"source": "simulate", "simulator": "motor_imagery",
+    ...              "params": {"n_subjects": 1, "n_sessions": 1, "n_trials": 40,
+    ...                         "n_channels": 4}},
+    ...     "preprocessing": [{"log_bandpower": {"bands": [[8, 13], [13, 30]]}}],
+    ...     "model": {"name": "lda"}, "report": {"enabled": False},
+    ...     "evaluation": {"n_permutations": 0, "n_boot": 0, "protocol_params": {"n_splits": 4}},
+    ...     "options": {"saliency": False, "pairwise": "off"},
+    ... })
+    >>> with tempfile.TemporaryDirectory() as tmp, config_context(progress=False):
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     print(run.out_dir.name, sorted(run.files))
+    ...     on_disk = json.loads(run.files["results.json"].read_text())
+    out ['results.json']
+    >>> on_disk == run.results, run.results["task"], run.results["score_mean"]
+    (True, 'decoding', 0.7)
+    """
 
     result: TaskResult
     out_dir: Path | None = None
@@ -84,6 +107,40 @@ def run_config(
     -------
     RunResult
         ``result`` is the task's typed result (:class:`~neurodl.workflows.results.TaskResult`).
+
+    Examples
+    --------
+    Decode 40 simulated motor-imagery trials with log band power and LDA (4 folds, 19 label
+    permutations, so the smallest possible p is 1/20):
+
+    >>> import tempfile
+    >>> from neurodl import config_context
+    >>> from neurodl.workflows import parse_config
+    >>> cfg = parse_config({
+    ...     "data": {"source": "simulate", "simulator": "motor_imagery",
+    ...              "params": {"n_subjects": 1, "n_sessions": 1, "n_trials": 40,
+    ...                         "n_channels": 4}},
+    ...     "preprocessing": [{"log_bandpower": {"bands": [[8, 13], [13, 30]]}}],
+    ...     "model": {"name": "lda"}, "report": {"enabled": False},
+    ...     "evaluation": {"n_permutations": 19, "n_boot": 200,
+    ...                    "protocol_params": {"n_splits": 4}},
+    ...     "options": {"saliency": False, "pairwise": "off"},
+    ... })
+    >>> with config_context(progress=False):
+    ...     run = run_config(cfg)  # out_dir=None: nothing written
+    >>> run.out_dir, run.files
+    (None, {})
+    >>> for line in run.result.summary_lines():
+    ...     print(line)
+    simulated:motor_imagery | within-session | lda
+    lda: balanced_accuracy = 0.700 [0.550, 0.825] (chance 0.500, permutation p = 0.0500, 4 splits)
+    >>> with tempfile.TemporaryDirectory() as tmp, config_context(progress=False):
+    ...     _ = run_config(cfg, Path(tmp) / "out")
+    ...     try:  # a second run to the same folder needs overwrite=True
+    ...         run_config(cfg, Path(tmp) / "out")
+    ...     except FileExistsError as err:  # an OutputExistsError
+    ...         print(str(err).replace(tmp, "TMP").split(";")[0])
+    Output folder 'TMP/out' already exists
     """
     from .. import __version__
 
