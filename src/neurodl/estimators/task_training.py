@@ -111,6 +111,22 @@ def choice_accuracy(
     -------
     accuracy : float
         NaN when no trial has a choice.
+
+    Examples
+    --------
+    Outputs equal to the targets choose right every time; all-zero outputs always pick the
+    first choice, right only on the trials whose answer is choice 0:
+
+    >>> from neurodl.data.cognitive import perceptual_decision_making
+    >>> trials = perceptual_decision_making(40, dt=20, seed=0)
+    >>> trials.output_names
+    ['fixation', 'choice_1', 'choice_2']
+    >>> choice_accuracy(trials.targets, trials)
+    1.0
+    >>> choice_accuracy(np.zeros_like(trials.targets), trials)
+    0.575
+    >>> float((trials.trials["choice"] == 0).mean())
+    0.575
     """
     outputs = np.asarray(outputs, dtype=float)
     if outputs.shape[:2] != (trials.n_trials, trials.n_steps) or outputs.ndim != 3:
@@ -158,6 +174,20 @@ class TaskTrainingResult:
         ``"accuracy_reached"``, ``"time_budget"``, ``"max_epochs"`` or ``"diverged"``.
     time_s : float
         Wall time of the training.
+
+    Examples
+    --------
+    Empty, then as :func:`train_task_model` fills it (``to_dict`` is ready for JSON):
+
+    >>> TaskTrainingResult()
+    TaskTrainingResult(history=[], n_epochs=0, accuracy=None, stopped_reason='max_epochs', time_s=0.0)
+    >>> from neurodl.data.cognitive import perceptual_decision_making
+    >>> from neurodl.models.task_rnn import build_task_model
+    >>> trials = perceptual_decision_making(40, dt=20, seed=0)
+    >>> net = build_task_model("gru", n_inputs=3, n_outputs=3, seed=0, n_hidden=16)
+    >>> res = train_task_model(net, trials, max_epochs=1, batch_size=16)
+    >>> res.n_epochs, res.stopped_reason, sorted(res.to_dict())
+    (1, 'max_epochs', ['accuracy', 'history', 'n_epochs', 'stopped_reason', 'time_s'])
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
@@ -203,6 +233,17 @@ def sign_accuracy(outputs: np.ndarray, trials: TaskTrials) -> float:
     outputs : ndarray of shape (n_trials, n_steps, n_outputs)
     trials : TaskTrials
         Targets in {-1, +1} where ``mask > 0`` (steps with a zero target are ignored).
+
+    Examples
+    --------
+    The 3-bit flip-flop task: the targets themselves score 1, their negation 0:
+
+    >>> from neurodl.data.cognitive import flip_flop
+    >>> trials = flip_flop(4, seed=0)
+    >>> trials.output_names
+    ['bit_1', 'bit_2', 'bit_3']
+    >>> sign_accuracy(trials.targets, trials), sign_accuracy(-trials.targets, trials)
+    (1.0, 0.0)
     """
     out = np.asarray(outputs, dtype=float)
     if out.shape != trials.targets.shape:
@@ -291,6 +332,32 @@ def train_task_model(
         The model's ``n_inputs``/``n_outputs`` differ from the trials'.
     ConfigError
         Invalid loss, ``validation_fraction``, or ``stop_at_accuracy`` without any accuracy.
+
+    Examples
+    --------
+    A small GRU trained for 2 epochs on a perceptual decision task (8 of the 40 trials held
+    out): the validation accuracy is recorded per epoch:
+
+    >>> from neurodl.data.cognitive import perceptual_decision_making
+    >>> from neurodl.models.task_rnn import build_task_model
+    >>> trials = perceptual_decision_making(40, dt=20, seed=0)
+    >>> net = build_task_model("gru", n_inputs=3, n_outputs=3, seed=0, n_hidden=16)
+    >>> res = train_task_model(net, trials, max_epochs=2, batch_size=16)
+    >>> res.n_epochs, res.stopped_reason, sorted(res.history[0])
+    (2, 'max_epochs', ['epoch', 'lr', 'time_s', 'train_loss', 'valid_accuracy', 'valid_loss'])
+    >>> 0.0 <= res.accuracy <= 1.0
+    True
+
+    Training stops as soon as the accuracy reaches ``stop_at_accuracy``; a model built for
+    other inputs is refused:
+
+    >>> train_task_model(net, trials, max_epochs=5, stop_at_accuracy=0.0).stopped_reason
+    'accuracy_reached'
+    >>> wrong = build_task_model("gru", n_inputs=2, n_outputs=3, seed=0, n_hidden=4)
+    >>> train_task_model(wrong, trials)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.DataFormatError: The model has n_inputs=2 but the trials of task 'perceptual_decision_making' have n_inputs=3; build the model with n_inputs=3.
     """
     import torch
 
@@ -442,6 +509,20 @@ def predict_task(model: Any, trials: TaskTrials | np.ndarray) -> tuple[np.ndarra
     -------
     outputs : ndarray of shape (n_trials, n_steps, n_outputs)
     hidden : ndarray of shape (n_trials, n_steps, n_state)
+
+    Examples
+    --------
+    Outputs and the 16 hidden units of a GRU at each of the 70 steps of 40 trials:
+
+    >>> from neurodl.data.cognitive import perceptual_decision_making
+    >>> from neurodl.models.task_rnn import build_task_model
+    >>> trials = perceptual_decision_making(40, dt=20, seed=0)
+    >>> net = build_task_model("gru", n_inputs=3, n_outputs=3, seed=0, n_hidden=16)
+    >>> outputs, hidden = predict_task(net, trials)
+    >>> outputs.shape, hidden.shape
+    ((40, 70, 3), (40, 70, 16))
+    >>> predict_task(net, trials.inputs[:2])[0].shape  # or a plain input array
+    (2, 70, 3)
     """
     if isinstance(trials, TaskTrials):
         _check_model_fits(model, trials)
