@@ -66,7 +66,16 @@ _SUB = re.compile(r"sub-([A-Za-z0-9]+)")
 
 
 def recode_text(text: str, mapping: dict[str, str]) -> str:
-    """Replace ``sub-<old>`` by ``sub-<new>`` for every label in ``mapping`` (old -> new)."""
+    """Replace ``sub-<old>`` by ``sub-<new>`` for every label in ``mapping`` (old -> new).
+
+    Examples
+    --------
+    >>> mapping = {"JD1984": "P01"}
+    >>> recode_text("sub-JD1984/eeg/sub-JD1984_task-rest_eeg.edf", mapping)
+    'sub-P01/eeg/sub-P01_task-rest_eeg.edf'
+    >>> recode_text("sub-AB2000_scans.tsv", mapping)  # labels not in the mapping stay
+    'sub-AB2000_scans.tsv'
+    """
     if not mapping:
         return text
     return _SUB.sub(lambda m: "sub-" + mapping.get(m.group(1), m.group(1)), text)

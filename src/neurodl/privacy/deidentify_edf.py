@@ -53,6 +53,26 @@ class EdfHeader:
     annotation_signals : list of int
         Indices of the EDF+/BDF+ annotation signals.
     n_records : int
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")  # 10 s
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> _ = raw.set_annotations(mne.Annotations([1.0], [0.5], ["Jane coughed"]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     mne.export.export_raw(f"{tmp}/rec.edf", raw, verbose="error")  # EDF+ with annotations
+    ...     header = read_edf_header(Path(tmp) / "rec.edf")
+    >>> header.patient_code, header.start_date, header.bdf
+    ('JD1984', datetime.date(2021, 3, 4), False)
+    >>> header.samples_per_record, header.annotation_signals  # Fz, Cz and the annotations
+    ([100, 100, 13], [2])
+    >>> header.n_records, header.bytes_per_sample, header.record_size
+    (10, 2, 426)
     """
 
     raw: bytes
@@ -92,6 +112,30 @@ def read_edf_header(path: Path) -> EdfHeader:
     ------
     DataFormatError
         A header that is short, inconsistent or has an unreadable start date.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")  # 10 s
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> _ = raw.set_annotations(mne.Annotations([1.0], [0.5], ["Jane coughed"]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     mne.export.export_raw(f"{tmp}/rec.edf", raw, verbose="error")
+    ...     header = read_edf_header(Path(tmp) / "rec.edf")
+    ...     _ = (Path(tmp) / "notes.edf").write_bytes(b"Jane Doe, seen on 4 March")
+    ...     try:
+    ...         read_edf_header(Path(tmp) / "notes.edf")
+    ...     except DataFormatError as err:
+    ...         print(err)
+    notes.edf is not an EDF/BDF file: header shorter than 256 B.
+    >>> header.raw[8:88].decode().split()  # the EDF+ patient field: code, sex, birth date, name
+    ['JD1984', 'X', 'X', 'Jane_Doe']
+    >>> header.patient_code, header.start_date
+    ('JD1984', datetime.date(2021, 3, 4))
     """
     with open(path, "rb") as fh:
         main = fh.read(256)
@@ -216,6 +260,32 @@ def deidentify_edf(
     dict
         What was found and removed: ``patient_field_blanked``, ``recording_field_blanked``,
         ``date_shifted``, ``annotation_texts_replaced``.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")  # 10 s
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> _ = raw.set_annotations(mne.Annotations([1.0], [0.5], ["Jane coughed"]))
+    >>> codes = {}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     src, dst = Path(tmp) / "rec.edf", Path(tmp) / "clean.edf"
+    ...     mne.export.export_raw(src, raw, verbose="error")
+    ...     found = deidentify_edf(src, dst, offset_days=400, codes=codes)
+    ...     header = read_edf_header(dst)
+    ...     left = b"Jane" in dst.read_bytes()
+    ...     clean = mne.io.read_raw_edf(dst, verbose="error")
+    >>> found  # doctest: +NORMALIZE_WHITESPACE
+    {'patient_field_blanked': True, 'recording_field_blanked': True, 'date_shifted': True,
+     'annotation_texts_replaced': 1}
+    >>> header.raw[8:15], header.start_date, left  # 400 days earlier; no name anywhere
+    (b'X X X X', datetime.date(2020, 1, 29), False)
+    >>> codes, list(clean.annotations.description), list(clean.annotations.onset)
+    ({b'Jane coughed': b'A1'}, ['A1'], [np.float64(1.0)])
     """
     header = read_edf_header(src)
     new_header = shifted_header(header, offset_days, src)

@@ -77,7 +77,24 @@ def _text(value: Any) -> str | None:
 
 
 def eeglab_data_file(path: Path) -> str | None:
-    """The name of the ``.fdt`` file holding the signals of ``path`` (None: data inside)."""
+    """The name of the ``.fdt`` file holding the signals of ``path`` (None: data inside).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import scipy.io
+    >>> event = np.zeros((1, 2), dtype=[("type", object), ("latency", object)])
+    >>> event[0, 0], event[0, 1] = ("Jane: stim", 100.0), ("response", 250.0)
+    >>> fields = {"setname": "Jane Doe rest", "subject": "JD1984", "srate": 100.0,
+    ...           "data": "rec.fdt", "event": event}  # the signals are in rec.fdt
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     scipy.io.savemat(f"{tmp}/rec.set", fields)
+    ...     beside = eeglab_data_file(Path(tmp) / "rec.set")
+    ...     scipy.io.savemat(f"{tmp}/inside.set", {**fields, "data": np.zeros((2, 10))})
+    ...     inside = eeglab_data_file(Path(tmp) / "inside.set")
+    >>> beside, inside
+    ('rec.fdt', None)
+    """
     mat = _load(path)
     _, eeg = _struct(mat)
     for name in _DATA_NAME_FIELDS:
@@ -141,6 +158,27 @@ def deidentify_eeglab(
     dict
         ``fields_blanked`` (names of the non-empty fields emptied), ``event_texts_replaced``,
         ``data_in_file`` (the signals are inside the ``.set``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import scipy.io
+    >>> event = np.zeros((1, 2), dtype=[("type", object), ("latency", object)])
+    >>> event[0, 0], event[0, 1] = ("Jane: stim", 100.0), ("response", 250.0)
+    >>> fields = {"setname": "Jane Doe rest", "subject": "JD1984", "srate": 100.0,
+    ...           "data": "rec.fdt", "event": event}  # the signals are in rec.fdt
+    >>> codes = {}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     scipy.io.savemat(f"{tmp}/sub-JD1984.set", fields)
+    ...     found = deidentify_eeglab(Path(tmp) / "sub-JD1984.set", Path(tmp) / "clean.set", codes,
+    ...                               lambda text: text.replace("JD1984", "P01"))
+    ...     clean = scipy.io.loadmat(f"{tmp}/clean.set")
+    >>> found
+    {'fields_blanked': ['setname', 'subject'], 'event_texts_replaced': 2, 'data_in_file': False}
+    >>> clean["subject"].size, clean["setname"].size, codes  # emptied; event texts coded
+    (0, 0, {b'Jane: stim': b'A1', b'response': b'A2'})
+    >>> float(clean["event"]["latency"][0, 1].item())  # numbers stay
+    250.0
     """
     import scipy.io
 
@@ -187,6 +225,15 @@ def deidentify_eeglab(
 
 
 def copy_eeglab_data(src: Path, dst: Path) -> dict[str, object]:
-    """Copy an EEGLAB ``.fdt`` signal file byte for byte."""
+    """Copy an EEGLAB ``.fdt`` signal file byte for byte.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     np.zeros((2, 10), dtype="<f4").tofile(f"{tmp}/rec.fdt")  # 2 channels x 10 samples
+    ...     copy_eeglab_data(Path(tmp) / "rec.fdt", Path(tmp) / "clean.fdt")
+    {'bytes_copied': 80}
+    """
     shutil.copyfile(src, dst)
     return {"bytes_copied": src.stat().st_size}

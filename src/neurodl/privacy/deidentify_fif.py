@@ -30,7 +30,27 @@ def _read(path: Path):
 
 
 def fif_measurement_date(path: Path) -> dt.date | None:
-    """The measurement date of a FIF recording (None when the file has none)."""
+    """The measurement date of a FIF recording (None when the file has none).
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")  # 10 s
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> _ = raw.set_annotations(mne.Annotations([1.0], [0.5], ["Jane coughed"]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = raw.save(f"{tmp}/rec_raw.fif", verbose="error")
+    ...     date = fif_measurement_date(Path(tmp) / "rec_raw.fif")
+    ...     _ = raw.set_meas_date(None)
+    ...     _ = raw.save(f"{tmp}/undated_raw.fif", verbose="error")
+    ...     undated = fif_measurement_date(Path(tmp) / "undated_raw.fif")
+    >>> date, undated
+    (datetime.date(2021, 3, 4), None)
+    """
     meas_date = _read(path).info["meas_date"]
     return None if meas_date is None else meas_date.date()
 
@@ -42,6 +62,30 @@ def deidentify_fif(
 
     Returns what was found: ``subject_info_removed``, ``experimenter_removed``,
     ``description_removed``, ``date_shifted``, ``annotation_texts_replaced``.
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")  # 10 s
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> _ = raw.set_annotations(mne.Annotations([1.0], [0.5], ["Jane coughed"]))
+    >>> raw.info["experimenter"] = "Dr Smith"
+    >>> codes = {}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = raw.save(f"{tmp}/rec_raw.fif", verbose="error")
+    ...     found = deidentify_fif(Path(tmp) / "rec_raw.fif", Path(tmp) / "clean_raw.fif", 400, codes)
+    ...     clean = mne.io.read_raw_fif(f"{tmp}/clean_raw.fif", verbose="error")
+    >>> found  # doctest: +NORMALIZE_WHITESPACE
+    {'subject_info_removed': True, 'experimenter_removed': True, 'description_removed': False,
+     'date_shifted': True, 'annotation_texts_replaced': 1}
+    >>> dict(clean.info["subject_info"]), clean.info["experimenter"]  # no name left
+    ({'his_id': '0'}, 'mne_anonymize')
+    >>> clean.info["meas_date"].date(), list(clean.annotations.description)
+    (datetime.date(2020, 1, 29), ['A1'])
     """
     import mne
 

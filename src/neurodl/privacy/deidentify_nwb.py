@@ -49,7 +49,24 @@ SUBJECT_FIELDS = ("date_of_birth", "description", "weight", "genotype")
 
 
 def nwb_subject_and_date(path: Path) -> tuple[str | None, dt.date | None]:
-    """The subject id and the session start date of an NWB file (None when absent)."""
+    """The subject id and the session start date of an NWB file (None when absent).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pynwb import NWBHDF5IO, NWBFile
+    >>> from pynwb.file import Subject
+    >>> start = dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc)
+    >>> subject = Subject(subject_id="JD1984", species="Homo sapiens", sex="F", age="P37Y",
+    ...                   date_of_birth=dt.datetime(1984, 5, 6, tzinfo=dt.timezone.utc))
+    >>> nwb = NWBFile("rest", "id-1", start, experimenter=["Smith, Ann"],
+    ...               institution="City Hospital", subject=subject)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with NWBHDF5IO(f"{tmp}/rec.nwb", "w") as io:
+    ...         io.write(nwb)
+    ...     nwb_subject_and_date(Path(tmp) / "rec.nwb")
+    ('JD1984', datetime.date(2021, 3, 4))
+    """
     import h5py
 
     try:
@@ -95,6 +112,31 @@ def deidentify_nwb(
     dict
         ``session_fields_removed`` and ``subject_fields_removed`` (names), ``date_shifted``,
         ``comments_replaced`` (count).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pynwb import NWBHDF5IO, NWBFile
+    >>> from pynwb.file import Subject
+    >>> start = dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc)
+    >>> subject = Subject(subject_id="JD1984", species="Homo sapiens", sex="F", age="P37Y",
+    ...                   date_of_birth=dt.datetime(1984, 5, 6, tzinfo=dt.timezone.utc))
+    >>> nwb = NWBFile("rest", "id-1", start, experimenter=["Smith, Ann"],
+    ...               institution="City Hospital", subject=subject)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with NWBHDF5IO(f"{tmp}/rec.nwb", "w") as io:
+    ...         io.write(nwb)
+    ...     found = deidentify_nwb(Path(tmp) / "rec.nwb", Path(tmp) / "clean.nwb", 400, None)
+    ...     with NWBHDF5IO(f"{tmp}/clean.nwb", "r") as io:
+    ...         clean = io.read()
+    ...         kept = (clean.experimenter, clean.subject.subject_id, clean.subject.sex,
+    ...                 clean.subject.age, clean.session_start_time.date())
+    >>> found  # doctest: +NORMALIZE_WHITESPACE
+    {'session_fields_removed': ['experimenter', 'institution'],
+     'subject_fields_removed': ['date_of_birth', 'subject_id'], 'date_shifted': True,
+     'comments_replaced': 0}
+    >>> kept  # age, sex and species stay; the date moved 400 days back
+    (None, None, 'F', 'P37Y', datetime.date(2020, 1, 29))
     """
     from pynwb import NWBHDF5IO
 
