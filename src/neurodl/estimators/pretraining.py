@@ -106,6 +106,25 @@ class PretrainedEncoder:
     sample_ids : ndarray or None
         The ids of those windows, as passed to :meth:`SSLPretrainer.fit`.
     history : list of dict
+
+    Examples
+    --------
+    What :meth:`SSLPretrainer.fit` stores as ``encoder_``, here around an untrained network;
+    :meth:`features` maps windows to the encoder's features:
+
+    >>> import numpy as np
+    >>> from neurodl.models import build_model
+    >>> net = build_model(
+    ...     "shallow", n_chans=2, n_times=100, n_outputs=2, pool_time_length=20,
+    ...     pool_time_stride=10,
+    ... ).eval()
+    >>> enc = PretrainedEncoder(
+    ...     network=net, model="shallow", model_params={}, sfreq=100.0, n_chans=2, n_times=100,
+    ...     ch_names=["C3", "C4"], objective="contrastive", n_windows=40,
+    ... )
+    >>> feats = enc.features(np.zeros((5, 2, 100), dtype="float32"))
+    >>> feats.shape
+    (5, 240)
     """
 
     network: Any
@@ -138,7 +157,31 @@ class PretrainedEncoder:
 def check_same_layout(
     encoder: PretrainedEncoder, n_chans: int, n_times: int, ch_names: list[str] | None
 ) -> None:
-    """Refuse fine-tuning data whose channels or window length differ from the pretraining set."""
+    """Refuse fine-tuning data whose channels or window length differ from the pretraining set.
+
+    Examples
+    --------
+    An encoder pretrained on C3 and C4 with 100-sample windows:
+
+    >>> from neurodl.models import build_model
+    >>> net = build_model(
+    ...     "shallow", n_chans=2, n_times=100, n_outputs=2, pool_time_length=20,
+    ...     pool_time_stride=10,
+    ... ).eval()
+    >>> enc = PretrainedEncoder(
+    ...     network=net, model="shallow", model_params={}, sfreq=100.0, n_chans=2, n_times=100,
+    ...     ch_names=["C3", "C4"], objective="contrastive", n_windows=40,
+    ... )
+    >>> check_same_layout(enc, 2, 100, ["C3", "C4"])  # same layout: fine
+    >>> check_same_layout(enc, 2, 100, ["C4", "C3"])
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.DataFormatError: The fine-tuning data have another channel layout than the pretraining set: pretrained on 2 channels ['C3', 'C4']; got 2 channels ['C4', 'C3']. Pretrain on data with the same channels (same names, same order).
+    >>> check_same_layout(enc, 2, 50, None)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.DataFormatError: The fine-tuning windows have 50 samples; the encoder was pretrained on 100-sample windows. Cut windows of the same length.
+    """
     if n_chans != encoder.n_chans or (
         ch_names is not None and encoder.ch_names is not None and list(ch_names) != encoder.ch_names
     ):
@@ -207,6 +250,33 @@ class SSLPretrainer(BaseEstimator):
     n_examples_ : int
         Pretext examples trained on.
     history_ : list of dict
+
+    Examples
+    --------
+    Relative positioning on 24 unlabelled windows of 2 recordings (onsets 5 s apart): 4 pairs
+    per window, one epoch:
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((24, 2, 100)).astype("float32")  # 2 recordings of 12 windows
+    >>> rec, onsets = np.repeat([0, 1], 12), np.tile(np.arange(12) * 5.0, 2)
+    >>> pre = SSLPretrainer(
+    ...     "shallow", model_params={"pool_time_length": 20, "pool_time_stride": 10},
+    ...     objective="relative_positioning", max_epochs=1, batch_size=16, sfreq=100.0,
+    ... ).fit(X, recordings=rec, onsets=onsets, ch_names=["C3", "C4"])
+    >>> pre.n_examples_, len(pre.history_)
+    (96, 1)
+    >>> enc = pre.encoder_
+    >>> enc.objective, enc.n_windows, enc.n_chans, enc.n_times, enc.ch_names
+    ('relative_positioning', 24, 2, 100, ['C3', 'C4'])
+    >>> pre.transform(X[:5]).shape  # encoder features
+    (5, 240)
+
+    The pair and triplet objectives need to know where each window lies:
+
+    >>> SSLPretrainer(objective="relative_positioning").fit(X)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.DataFormatError: objective='relative_positioning' needs 'recordings' and 'onsets' (seconds) for every window.
     """
 
     def __init__(
@@ -427,6 +497,30 @@ class FineTunedClassifier(ClassifierMixin, BaseEstimator):
         The fine-tuned network (``finetune``) or the frozen one (``linear_probe``).
     probe_ : sklearn Pipeline (``linear_probe``)
     history_ : list of dict (``finetune``)
+
+    Examples
+    --------
+    An encoder pretrained as in :class:`SSLPretrainer`, then fine-tuned for 4 steps on labels
+    (a copy of the network with a new head), or probed linearly (the encoder frozen):
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((24, 2, 100)).astype("float32")  # 2 recordings of 12 windows
+    >>> rec, onsets = np.repeat([0, 1], 12), np.tile(np.arange(12) * 5.0, 2)
+    >>> pre = SSLPretrainer(
+    ...     "shallow", model_params={"pool_time_length": 20, "pool_time_stride": 10},
+    ...     objective="relative_positioning", max_epochs=1, batch_size=16, sfreq=100.0,
+    ... ).fit(X, recordings=rec, onsets=onsets, ch_names=["C3", "C4"])
+    >>> y = np.arange(24) % 2
+    >>> ft = FineTunedClassifier(pre.encoder_, n_steps=4, batch_size=8).fit(X, y)
+    >>> ft.predict_proba(X[:3]).shape, len(ft.history_), ft.network_ is pre.encoder_.network
+    ((3, 2), 2, False)
+    >>> probe = FineTunedClassifier(pre.encoder_, mode="linear_probe").fit(X, y)
+    >>> probe.predict(X[:3]).shape, probe.network_ is pre.encoder_.network
+    ((3,), True)
+    >>> FineTunedClassifier(None, mode="linear_probe").fit(X, y)
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: mode='linear_probe' needs a pretrained encoder; got pretrained=None.
     """
 
     def __init__(
