@@ -40,7 +40,15 @@ __all__ = [
 
 
 class TrialFilter(_Strict):
-    """Keep only the trials whose ``column`` of the trial table holds one of ``values``."""
+    """Keep only the trials whose ``column`` of the trial table holds one of ``values``.
+
+    Examples
+    --------
+    The ``options.trials`` section, e.g. the rows of one NWB interval table:
+
+    >>> TrialFilter.model_validate({"column": "table", "values": ["recognition_table"]})
+    TrialFilter(column='table', values=['recognition_table'])
+    """
 
     column: str
     """Column of the trial table filtered on."""
@@ -53,6 +61,15 @@ class TrialLabel(_Strict):
 
     ``names`` are the class names in label order (default: the values, or ``"<column> < t"``
     and ``">= t"`` with a threshold); see :func:`neurodl.analyses.dynamics.trials.trial_labels`.
+
+    Examples
+    --------
+    Confidence ratings 1-3 (other codes dropped) split at 3 into two named classes:
+
+    >>> TrialLabel.model_validate(
+    ...     {"column": "confidence", "keep": [1, 2, 3], "threshold": 3, "names": ["lower", "high"]}
+    ... )
+    TrialLabel(column='confidence', threshold=3.0, keep=[1, 2, 3], names=['lower', 'high'])
     """
 
     column: str
@@ -67,7 +84,19 @@ class TrialLabel(_Strict):
 
 
 class InnerSearch(_Strict):
-    """Nested selection of one model parameter by an inner stratified CV on each training fold."""
+    """Nested selection of one model parameter by an inner stratified CV on each training fold.
+
+    Examples
+    --------
+    >>> InnerSearch.model_validate({"values": [0.1, 1.0, 10.0]})
+    InnerSearch(param='C', values=[0.1, 1.0, 10.0], n_splits=5)
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     InnerSearch.model_validate({"values": [1.0]})  # nothing to choose from
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["msg"])
+    List should have at least 2 items after validation, not 1
+    """
 
     param: str = "C"
     """Name of the model parameter selected (e.g. 'C')."""
@@ -78,7 +107,25 @@ class InnerSearch(_Strict):
 
 
 class SpikeTrialDecodingOptions(TaskOptions):
-    """Options of the ``spike_trial_decoding`` task."""
+    """Options of the ``spike_trial_decoding`` task.
+
+    Examples
+    --------
+    The answer old/new (code 0, no response, dropped) from the counts 0.2-1.7 s after onset:
+
+    >>> opts = SpikeTrialDecodingOptions.model_validate({
+    ...     "label": {"column": "old_new", "keep": [1, 2], "names": ["new", "old"]},
+    ...     "t_start": 0.2, "t_after": 1.7,
+    ... })
+    >>> opts.label.names, opts.align, opts.t_start, opts.t_after, opts.sqrt, opts.bin_size
+    (['new', 'old'], 'start_time', 0.2, 1.7, True, None)
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     SpikeTrialDecodingOptions.model_validate({"t_after": 1.0})
+    ... except ValidationError as err:
+    ...     print(err.errors()[0]["loc"], err.errors()[0]["msg"])
+    ('label',) Field required
+    """
 
     intervals: str | None = None
     """The NWB interval table whose rows are the trials (e.g. ``recognition_table``). Needed
@@ -113,6 +160,18 @@ class SpikeTrialDecodingResult(TaskResult):
 
     The top-level score, CI, chance level, p-value and fold scores are the main label's;
     ``extra_targets`` holds each extra label's own (same keys as the main label's entry).
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_spike_trial_decoding` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in SpikeTrialDecodingResult.model_fields if k not in TaskResult.model_fields][:9]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['model', 'n_units', 'window_s', 'aligned_to', 'label', 'n_trials', 'classes',
+     'class_values', 'class_counts']
+    >>> SpikeTrialDecodingResult.model_fields["task"].default
+    'spike_trial_decoding'
     """
 
     task: Literal["spike_trial_decoding"] = "spike_trial_decoding"
@@ -267,7 +326,48 @@ def _decode_target(
     description="spike counts of units in a trial-aligned window -> trial labels (CV, p-value)",
 )
 def run_spike_trial_decoding(ctx: RunContext) -> SpikeTrialDecodingResult:
-    """Run the ``spike_trial_decoding`` task; write ``report.html`` into ``ctx.out_dir``."""
+    """Run the ``spike_trial_decoding`` task; write ``report.html`` into ``ctx.out_dir``.
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``). A
+    small NWB file: 40 trials (face / house) and 4 units, two of which fire more on house
+    trials; the spike counts 0-1 s after each onset decode the image:
+
+    >>> import tempfile
+    >>> from datetime import datetime, timezone
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from pynwb import NWBHDF5IO, NWBFile
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> rng = np.random.default_rng(0)
+    >>> nwb = NWBFile("demo", "s1", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    >>> nwb.add_trial_column("stim", "image shown")
+    >>> for i in range(40):  # 1-s trials every 2 s, face and house alternating
+    ...     nwb.add_trial(start_time=2.0 * i + 1, stop_time=2.0 * i + 2, stim=["face", "house"][i % 2])
+    >>> for unit in range(4):  # background firing; units 0-1 add 5 spikes on house trials
+    ...     t = rng.uniform(0, 81, 400)
+    ...     if unit < 2:
+    ...         t = np.r_[t, [2.0 * i + 1.3 + 0.1 * k for i in range(1, 40, 2) for k in range(5)]]
+    ...     nwb.add_unit(spike_times=np.sort(t))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "session.nwb"
+    >>> with NWBHDF5IO(path, "w") as io:
+    ...     io.write(nwb)
+    >>> cfg = parse_config({
+    ...     "task": "spike_trial_decoding",
+    ...     "data": {"source": "file", "path": str(path)},
+    ...     "model": {"name": "lda"},
+    ...     "evaluation": {"protocol_params": {"n_splits": 5}, "n_permutations": 19},
+    ...     "options": {"label": {"column": "stim"}, "t_start": 0.0, "t_after": 1.0},
+    ... })
+    >>> res = run_config(cfg).result  # out_dir None: computed, nothing written
+    >>> res.n_trials, res.n_units, res.classes, res.class_counts, res.window_s
+    (40, 4, ['face', 'house'], [20, 20], [0.0, 1.0])
+    >>> res.score_mean > 0.9, res.chance_level, res.p_value  # p: 1 / (19 permutations + 1)
+    (True, 0.5, 0.05)
+    >>> tmp.cleanup()
+    """
     from ...analyses.dynamics import trial_rows, trial_window_counts
     from ...data import SpikeTrains
     from ...estimators import is_neural

@@ -15,7 +15,49 @@ __all__ = ["write_spike_trial_report"]
 
 def write_spike_trial_report(ctx: RunContext, result: Any, perm: Any) -> None:
     """Write ``report.html`` of a ``SpikeTrialDecodingResult`` (``perm``: the main label's
-    permutation test, or None)."""
+    permutation test, or None).
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.spike_trial_decoding.run_spike_trial_decoding` calls it
+    when the run has an output folder; a small NWB file (40 face / house trials, 4 units) gives
+    a report with the targets and the permutation null:
+
+    >>> import tempfile
+    >>> from datetime import datetime, timezone
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from pynwb import NWBHDF5IO, NWBFile
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> rng = np.random.default_rng(0)
+    >>> nwb = NWBFile("demo", "s1", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    >>> nwb.add_trial_column("stim", "image shown")
+    >>> for i in range(40):  # 1-s trials every 2 s, face and house alternating
+    ...     nwb.add_trial(start_time=2.0 * i + 1, stop_time=2.0 * i + 2, stim=["face", "house"][i % 2])
+    >>> for unit in range(4):  # background firing; units 0-1 add 5 spikes on house trials
+    ...     t = rng.uniform(0, 81, 400)
+    ...     if unit < 2:
+    ...         t = np.r_[t, [2.0 * i + 1.3 + 0.1 * k for i in range(1, 40, 2) for k in range(5)]]
+    ...     nwb.add_unit(spike_times=np.sort(t))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "session.nwb"
+    >>> with NWBHDF5IO(path, "w") as io:
+    ...     io.write(nwb)
+    >>> cfg = parse_config({
+    ...     "task": "spike_trial_decoding",
+    ...     "data": {"source": "file", "path": str(path)},
+    ...     "model": {"name": "lda"},
+    ...     "evaluation": {"protocol_params": {"n_splits": 5}, "n_permutations": 19},
+    ...     "options": {"label": {"column": "stim"}, "t_start": 0.0, "t_after": 1.0},
+    ... })
+    >>> run = run_config(cfg, Path(tmp.name) / "out")
+    >>> sorted(run.files)
+    ['report.html', 'results.json']
+    >>> html = run.files["report.html"].read_text()
+    >>> "Targets" in html, "Permutation null" in html
+    (True, True)
+    >>> tmp.cleanup()
+    """
     import pandas as pd
 
     from ...report import plot_null_distribution
