@@ -199,7 +199,31 @@ class TrainedNetworkOptions(TaskOptions):
 
 
 class TaskModelOptions(TrainedNetworkOptions):
-    """Training (see :class:`TrainedNetworkOptions`) and the analyses of the trained network."""
+    """Training (see :class:`TrainedNetworkOptions`) and the analyses of the trained network.
+
+    Examples
+    --------
+    A GRU on the perceptual decision task; training, fixed points and trajectories keep their
+    defaults:
+
+    >>> opts = TaskModelOptions.model_validate({
+    ...     "tasks": "perceptual_decision_making",
+    ...     "network": {"name": "gru", "params": {"n_hidden": 16}},
+    ... })
+    >>> opts.tasks, opts.network.name, opts.n_train_trials, opts.n_test_trials, opts.dt
+    (['perceptual_decision_making'], 'gru', 1000, 400, 20.0)
+    >>> opts.training.max_epochs, opts.fixed_points.inputs, opts.trajectories.n_components
+    (30, ['zero'], 3)
+
+    A few trials are generated while validating, so a fixed-point input that the task does not
+    have is refused with the inputs it has:
+
+    >>> from neurodl.workflows import parse_config
+    >>> parse_config({"task": "task_model", "options": {"fixed_points": {"inputs": "stim_3"}}})
+    Traceback (most recent call last):
+    ...
+    neurodl.exceptions.ConfigError: Invalid config (mapping): invalid value at 'options': Value error, fixed_points.inputs: unknown input 'stim_3' in 'stim_3'; use 'zero' or names of ['fixation', 'stim_1', 'stim_2'] joined by '+'.
+    """
 
     fixed_points: FixedPointOptions = Field(default_factory=FixedPointOptions)
     trajectories: TrajectoryOptions = Field(default_factory=TrajectoryOptions)
@@ -289,6 +313,18 @@ class TaskModelResult(TaskResult):
 
     ``score_mean`` is the held-out ``accuracy``: choice accuracy (sign accuracy for flip-flop),
     averaged over the tasks with an accuracy when several are trained.
+
+    Examples
+    --------
+    The fields this task adds to every result's (:func:`run_task_model` fills them):
+
+    >>> from neurodl.workflows.results import TaskResult
+    >>> [k for k in TaskModelResult.model_fields if k not in TaskResult.model_fields][:8]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['tasks', 'dt', 'n_train_trials', 'n_test_trials', 'network', 'network_params', 'n_params',
+     'n_inputs']
+    >>> sorted(TrainingSummary.model_fields)  # the 'training' entry
+    ['accuracy', 'history', 'n_epochs', 'stopped_reason', 'time_s']
     """
 
     task: Literal["task_model"] = "task_model"
@@ -558,7 +594,32 @@ def train_network(opts: Any, seed: int) -> tuple[Any, Any, Any, Any, dict[str, s
     description="train a recurrent network on cognitive tasks; fixed points, trajectories, behaviour",
 )
 def run_task_model(ctx: RunContext) -> TaskModelResult:
-    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given)."""
+    """Run the task; write ``report.html`` into ``ctx.out_dir`` (if given).
+
+    Examples
+    --------
+    Runs through :func:`neurodl.workflows.run_config` (the registry finds it by ``task``). A
+    leaky RNN of 12 units trained for 2 epochs on a perceptual decision (fixation and two
+    stimulus inputs, fixation and two choice outputs), then its fixed points, PCA trajectories
+    and psychometric curve over the 8 coherence levels:
+
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({"task": "task_model", "seed": 0, "options": {
+    ...     "tasks": "perceptual_decision_making", "n_train_trials": 48, "n_test_trials": 32,
+    ...     "network": {"name": "leaky_rnn", "params": {"n_hidden": 12}},
+    ...     "training": {"max_epochs": 2, "batch_size": 16},
+    ...     "fixed_points": {"n_initial": 16, "max_iters": 100},
+    ... }})
+    >>> res = run_config(cfg).result  # out_dir None: computed, nothing written
+    >>> res.input_names, res.output_names, res.n_params
+    (['fixation', 'stim_1', 'stim_2'], ['fixation', 'choice_1', 'choice_2'], 231)
+    >>> res.training.n_epochs, res.chance_level, res.score_mean == res.accuracy
+    (2, 0.5, True)
+    >>> [fp.input for fp in res.fixed_points], res.psychometric.stimulus
+    (['zero'], 'coherence')
+    >>> len(res.psychometric.levels), res.trajectories.condition
+    (8, 'coherence')
+    """
     from ...analyses.rnn_dynamics import pca_trajectories
     from ...estimators.task_training import predict_task
 

@@ -28,6 +28,30 @@ def write_task_model_report(
     (same order as ``result.fixed_points``), ``trajectories`` the
     :class:`~neurodl.analyses.rnn_dynamics.PCATrajectories` (or None) and ``curve`` the
     :class:`~neurodl.analyses.behaviour.PsychometricCurve` (or None).
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.task_model.run_task_model` calls it when the run has an
+    output folder; a tiny run (a leaky RNN of 12 units trained for 2 epochs) writes the report
+    beside ``results.json``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from neurodl.workflows import parse_config, run_config
+    >>> cfg = parse_config({"task": "task_model", "seed": 0, "options": {
+    ...     "tasks": "perceptual_decision_making", "n_train_trials": 48, "n_test_trials": 32,
+    ...     "network": {"name": "leaky_rnn", "params": {"n_hidden": 12}},
+    ...     "training": {"max_epochs": 2, "batch_size": 16},
+    ...     "fixed_points": {"n_initial": 16, "max_iters": 100},
+    ... }})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     run = run_config(cfg, Path(tmp) / "out")
+    ...     html = run.files["report.html"].read_text()
+    >>> sorted(run.files)
+    ['report.html', 'results.json']
+    >>> [title in html for title in ("Learning curves", "PCA trajectories by coherence",
+    ...                              "Jacobian spectra at input zero", "Psychometric curve")]
+    [True, True, True, True]
     """
     import pandas as pd
 
