@@ -109,6 +109,23 @@ class DeidentificationReport:
         Whether offsets and codes come from a user key (reproducible) or a random one.
     skipped : list of str
         Output-relative names of files not copied (hidden files).
+
+    Examples
+    --------
+    >>> report = DeidentificationReport(subjects=1, files=[
+    ...     {"file": "rec.edf", "kind": "edf", "patient_field_blanked": True,
+    ...      "recording_field_blanked": True, "date_shifted": True, "annotation_texts_replaced": 3},
+    ...     {"file": "rec.json", "kind": "json", "fields_removed": ["InstitutionName"]},
+    ... ])
+    >>> report.totals()  # doctest: +NORMALIZE_WHITESPACE
+    {'edf': 1, 'patient_field_blanked': 1, 'recording_field_blanked': 1,
+     'annotation_texts_replaced': 3, 'json': 1, 'fields_removed': 1}
+    >>> print(report.summary())  # doctest: +NORMALIZE_WHITESPACE
+    de-identified 2 files (1 EDF/BDF: 1 patient and 1 recording fields blanked, 3 annotation texts
+    coded; 0 acquisition times shifted; 1 JSON fields and 0 participant columns removed;
+    0 EEGLAB, 0 NWB); 1 subjects, dates shifted per subject
+    >>> sorted(report.to_dict())  # what deidentification_report.json holds
+    ['files', 'keyed', 'not_inspected', 'notes', 'recoded_subjects', 'skipped', 'subjects', 'summary', 'totals']
     """
 
     files: list[dict[str, Any]] = field(default_factory=list)
@@ -264,7 +281,23 @@ def _inputs(in_path: Path) -> list[tuple[Path, Path]]:
 
 
 def check_paths(in_path: Path, out_path: Path, mapping_file: Path | None) -> None:
-    """Refuse an output inside (or around) the input, and a mapping file in either folder."""
+    """Refuse an output inside (or around) the input, and a mapping file in either folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     study = Path(tmp) / "study"
+    ...     study.mkdir()
+    ...     check_paths(study, Path(tmp) / "clean", None)  # fine: returns None
+    ...     for out, mapping in ((study / "clean", None), (Path(tmp) / "clean", study / "map.tsv")):
+    ...         try:
+    ...             check_paths(study, out, mapping)
+    ...         except ConfigError as err:
+    ...             print(str(err).replace(tmp, "<tmp>").split(";")[0])
+    Invalid value for 'out_path': a place outside the input
+    Invalid value for 'mapping_file': a place outside the input (the mapping re-identifies subjects)
+    """
     if not in_path.exists():
         raise ConfigError(
             f"Invalid value for 'in_path': an existing file or folder; got {in_path}."
@@ -327,6 +360,48 @@ def deidentify(
         broken EDF header, an unreadable EEGLAB or NWB file.
     ConfigError, OutputExistsError
         ``out_path`` inside the input or already existing; a mapping file in a bad place.
+
+    Examples
+    --------
+    A tiny BIDS folder: one EDF whose header names the patient, a sidecar naming the hospital and
+    a participants table with names and exact ages.
+
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     study = Path(tmp) / "study"
+    ...     (study / "sub-JD1984" / "eeg").mkdir(parents=True)
+    ...     stem = study / "sub-JD1984" / "eeg" / "sub-JD1984_task-rest_eeg"
+    ...     mne.export.export_raw(f"{stem}.edf", raw, verbose="error")
+    ...     _ = Path(f"{stem}.json").write_text('{"TaskName": "rest", "InstitutionName": "City"}')
+    ...     _ = (study / "participants.tsv").write_text(
+    ...         "participant_id\\tage\\tname\\nsub-JD1984\\t37\\tJane Doe\\n")
+    ...     report = deidentify(study, Path(tmp) / "clean", key="lab secret",
+    ...                         mapping_file=Path(tmp) / "mapping.tsv")
+    ...     out = Path(tmp) / "clean"
+    ...     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    ...     participants = (out / "participants.tsv").read_text()
+    ...     names_left = any(b"Jane" in p.read_bytes() for p in out.rglob("*") if p.is_file())
+    ...     mapping = (Path(tmp) / "mapping.tsv").read_text()
+    >>> written  # doctest: +NORMALIZE_WHITESPACE
+    ['deidentification_report.json', 'participants.tsv',
+     'sub-S194f71cc4c/eeg/sub-S194f71cc4c_task-rest_eeg.edf',
+     'sub-S194f71cc4c/eeg/sub-S194f71cc4c_task-rest_eeg.json']
+    >>> print(participants.replace("\\t", " | "))  # the name column dropped, age in 5-year bins
+    participant_id | age
+    sub-S194f71cc4c | 35-39
+    <BLANKLINE>
+    >>> names_left, report.subjects, report.keyed
+    (False, 1, True)
+    >>> print(mapping.replace("\\t", " -> "))  # only in the file asked for, outside both folders
+    original -> pseudonym
+    sub-JD1984 -> sub-S194f71cc4c
+    <BLANKLINE>
     """
     in_path, out_path = Path(in_path), Path(out_path)
     if out_path.exists() or out_path.is_symlink():
@@ -356,7 +431,29 @@ def deidentify_into(
     recode_subjects: bool | None = None,
     _checked: bool = False,
 ) -> DeidentificationReport:
-    """As :func:`deidentify`, into an existing folder (the CLI's claimed temporary folder)."""
+    """As :func:`deidentify`, into an existing folder (the CLI's claimed temporary folder).
+
+    Examples
+    --------
+    Outside BIDS, the EDF+ patient code groups the files of a subject:
+
+    >>> import datetime as dt, tempfile
+    >>> import mne
+    >>> import numpy as np
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), info, verbose="error")
+    >>> _ = raw.set_meas_date(dt.datetime(2021, 3, 4, 9, 30, tzinfo=dt.timezone.utc))
+    >>> raw.info["subject_info"] = {"his_id": "JD1984", "first_name": "Jane", "last_name": "Doe"}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     mne.export.export_raw(f"{tmp}/rec.edf", raw, verbose="error")
+    ...     (Path(tmp) / "out").mkdir()  # already there, as the CLI's claimed folder
+    ...     report = deidentify_into(Path(tmp) / "rec.edf", Path(tmp) / "out", key="lab secret")
+    ...     header = (Path(tmp) / "out" / "rec.edf").read_bytes()[:256]
+    >>> [entry["file"] for entry in report.files], report.subjects
+    (['rec.edf'], 1)
+    >>> header[8:15], b"JD1984" in header
+    (b'X X X X', False)
+    """
     in_path, out_dir = Path(in_path), Path(out_dir)
     mapping_path = Path(mapping_file) if mapping_file is not None else None
     if not _checked:
@@ -408,7 +505,6 @@ def deidentify_into(
         mapping = {old: new.replace("-", "") for old, new in pseudonyms.items()}
 
     report = DeidentificationReport(
-        subjects=len(set(subject_of.values()) | labels),
         recoded_subjects=recode,
         keyed=key is not None,
     )
@@ -452,6 +548,9 @@ def deidentify_into(
             found = {}
         report.files.append({"file": out_rel.as_posix(), "kind": kind, **found})
 
+    # the BIDS subjects, plus "unknown" only when a recording of no known subject got an offset
+    # (dataset-level files such as participants.tsv or README belong to no subject)
+    report.subjects = len(labels | set(offsets))
     (out_dir / REPORT_NAME).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     if mapping_path is not None:
         mapping_path.parent.mkdir(parents=True, exist_ok=True)
