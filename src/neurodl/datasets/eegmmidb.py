@@ -117,7 +117,8 @@ def read_eegmmidb(
     >>> import tempfile
     >>> import mne
     >>> rng = np.random.default_rng(0)
-    >>> info = mne.create_info(["C3..", "Cz..", "C4.."], 160.0, "eeg")  # EDF labels padded with dots
+    >>> # channel labels padded with dots, as in the EDF files
+    >>> info = mne.create_info(["C3..", "Cz..", "C4.."], 160.0, "eeg")
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     for run in (1, 2):  # 10 s each
     ...         raw = mne.io.RawArray(rng.normal(scale=1e-5, size=(3, 1600)), info, verbose="error")

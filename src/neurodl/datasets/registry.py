@@ -258,7 +258,7 @@ def register_dataset(entry: DatasetEntry) -> DatasetEntry:
     >>> import hashlib, tempfile
     >>> record = FileRecord("a.txt", hashlib.sha256(b"hello").hexdigest(), 5)
     >>> entry = register_dataset(
-    ...     DatasetEntry("lab-pilot", "eeg/lab_pilot", "Pilot recordings.", "eeg", "Our lab.", "CC0",
+    ...     DatasetEntry("lab-pilot", "eeg/lab_pilot", "Pilot data.", "eeg", "Our lab.", "CC0",
     ...                  files=(record,))
     ... )
     >>> get_dataset("lab-pilot").n_files, "lab-pilot" in list_datasets()

@@ -82,8 +82,9 @@ class FeatureExtractor(nn.Module):
     >>> try:
     ...     FeatureExtractor(net, "deep4")
     ... except ValueError as err:
-    ...     print(err)
-    Invalid value for 'model' for self-supervised pretraining. Allowed: 'shallow', 'eegnet'; got 'deep4'.
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    Invalid value for 'model' for self-supervised pretraining.
+    Allowed: 'shallow', 'eegnet'; got 'deep4'.
     """
 
     def __init__(self, net: nn.Module, model: str):

@@ -125,7 +125,9 @@ class DeidentificationReport:
     coded; 0 acquisition times shifted; 1 JSON fields and 0 participant columns removed;
     0 EEGLAB, 0 NWB); 1 subjects, dates shifted per subject
     >>> sorted(report.to_dict())  # what deidentification_report.json holds
-    ['files', 'keyed', 'not_inspected', 'notes', 'recoded_subjects', 'skipped', 'subjects', 'summary', 'totals']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['files', 'keyed', 'not_inspected', 'notes', 'recoded_subjects', 'skipped', 'subjects',
+     'summary', 'totals']
     """
 
     files: list[dict[str, Any]] = field(default_factory=list)

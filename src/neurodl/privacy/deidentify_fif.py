@@ -77,7 +77,8 @@ def deidentify_fif(
     >>> codes = {}
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = raw.save(f"{tmp}/rec_raw.fif", verbose="error")
-    ...     found = deidentify_fif(Path(tmp) / "rec_raw.fif", Path(tmp) / "clean_raw.fif", 400, codes)
+    ...     src, dst = Path(tmp) / "rec_raw.fif", Path(tmp) / "clean_raw.fif"
+    ...     found = deidentify_fif(src, dst, offset_days=400, codes=codes)
     ...     clean = mne.io.read_raw_fif(f"{tmp}/clean_raw.fif", verbose="error")
     >>> found  # doctest: +NORMALIZE_WHITESPACE
     {'subject_info_removed': True, 'experimenter_removed': True, 'description_removed': False,

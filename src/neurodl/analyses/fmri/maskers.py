@@ -106,8 +106,8 @@ def make_masker(mask: Any = None, *, img: Any = None) -> Any:
     >>> try:
     ...     make_masker(NiftiMasker(standardize="zscore_sample"))
     ... except ValueError as err:
-    ...     print(str(err).split(";")[0])
-    The masker cleans signals itself ({'standardize': 'zscore_sample'}) over the whole series, unrecorded
+    ...     print(str(err).split(" over")[0])
+    The masker cleans signals itself ({'standardize': 'zscore_sample'})
     """
     from nilearn.maskers import NiftiMasker
 

@@ -75,7 +75,9 @@ def from_neurogym(
     >>> tt.inputs.shape, tt.input_names, tt.output_names  # padded to the longest trial
     ((4, 4, 3), ['fixation', 'stimulus_1', 'stimulus_2'], ['fixation', 'choice_1', 'choice_2'])
     >>> tt.trials[["choice", "coherence", "trial_end"]].to_dict("list")
-    {'choice': [1.0, 1.0, 0.0, 0.0], 'coherence': [51.2, 51.2, 51.2, 51.2], 'trial_end': [4, 3, 3, 3]}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'choice': [1.0, 1.0, 0.0, 0.0], 'coherence': [51.2, 51.2, 51.2, 51.2],
+     'trial_end': [4, 3, 3, 3]}
     >>> tt.mask[:, :, 0].sum(axis=1).tolist()  # supervised on every step, not on the padding
     [4.0, 3.0, 3.0, 3.0]
     """
