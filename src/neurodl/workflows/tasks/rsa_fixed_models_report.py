@@ -61,6 +61,54 @@ def write_fixed_models_report(
     alpha : float
         FDR threshold marked in the pairwise panel.
     config_text, title : str or None
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.rsa_fixed_models.run_rsa_fixed_models` calls it on the
+    92-image data; here the same steps on made-up RDMs of 6 images: 4 subjects' RDMs are a
+    true RDM plus noise, and the model RDMs are that true RDM and a random one:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from neurodl.analyses.rsa import RDMs, compare_rdms, evaluate_models
+    >>> from neurodl.workflows.tasks.rsa_fixed_models import RSAFixedModelsResult
+    >>> rng = np.random.default_rng(0)
+    >>> desc = {"is_human": [0, 1, 0, 1, 0, 0], "is_nonhumani": [0, 0, 1, 0, 0, 1],
+    ...         "is_body": [0, 0, 1, 1, 0, 0], "is_face": [0, 1, 0, 0, 0, 1],
+    ...         "is_natObj": [0, 0, 0, 0, 1, 0], "is_artiObj": [1, 0, 0, 0, 0, 0]}
+    >>> truth = rng.random(15)  # a 6 x 6 RDM, condensed
+    >>> hit = RDMs(truth + 0.3 * rng.random((4, 15)), names=["S1", "S2", "S3", "S4"],
+    ...            condition_descriptors=desc)
+    >>> models = RDMs(np.stack([truth, rng.random(15)]), names=["truth", "random"],
+    ...               condition_descriptors=desc)
+    >>> fig1 = RDMs(truth + 0.3 * rng.random((2, 15)), names=["mIT", "hIT"],
+    ...             condition_descriptors=desc)
+    >>> rsa = evaluate_models(models, hit, bootstrap="subjects", n_bootstrap=50)
+    >>> summary = rsa.to_dict()
+    >>> result = RSAFixedModelsResult.create(
+    ...     name="demo", dataset="made-up RDMs", metric="pearson", score_mean=rsa.scores[0],
+    ...     score_ci=rsa.ci[0], comparison_method="pearson", data_hash_method="none",
+    ...     conventions={}, category_order=[], n_subjects=4, subjects=hit.names,
+    ...     n_conditions=6, model_names=rsa.model_names, best_model="truth",
+    ...     models={n: {"name": n, "score_mean": rsa.scores[i], "score_ci": rsa.ci[i]}
+    ...             for i, n in enumerate(rsa.model_names)},
+    ...     scores=dict(zip(rsa.model_names, rsa.scores)),
+    ...     noise_ceiling=summary["noise_ceiling"], bootstrap="subjects", n_bootstrap=50,
+    ...     confidence=0.95, n_permutations=0, pairwise_test=summary["pairwise_test"],
+    ...     hit_vs_mit_fig1={m: compare_rdms(fig1.subset(0), fig1.subset(1), method=m)[0, 0]
+    ...                      for m in ("pearson", "spearman")},
+    ...     score_convention=summary["convention"],
+    ... )
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_fixed_models_report(Path(tmp) / "report.html", result=result, rsa=rsa,
+    ...                               hit=hit, models=models, fig1=fig1, alpha=0.05)
+    ...     html = (Path(tmp) / "report.html").read_text()
+    >>> [title in html for title in ("RDMs ordered by category", "MDS of the human-IT RDM",
+    ...                              "Model RDMs vs human IT")]
+    [True, True, True]
+    >>> "Of 2 model RDMs, truth explains the human-IT RDMs best" in html
+    True
     """
     from ...analyses.rsa import RDMs
     from ...report import Report
