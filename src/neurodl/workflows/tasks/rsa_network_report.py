@@ -140,6 +140,46 @@ def write_network_report(
     alpha : float
         FDR threshold of the trained-vs-untrained tests marked in the report.
     config_text, title : str or None
+
+    Examples
+    --------
+    :func:`~neurodl.workflows.tasks.rsa_network.run_rsa_network` calls it on the 92-image data;
+    here the same steps on 6 made-up images and 4 subjects' made-up RDMs, with a small random
+    network (two layers) in place of the trained one:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np, torch
+    >>> from neurodl.analyses.rsa import RDMs
+    >>> from neurodl.analyses.rsa.model_brain import compare_network_with_brain
+    >>> from neurodl.workflows.tasks.rsa_network import RSANetworkResult
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((6, 3, 8, 8)).astype("float32")
+    >>> desc = {"is_human": [0, 1, 0, 1, 0, 0], "is_nonhumani": [0, 0, 1, 0, 0, 1],
+    ...         "is_body": [0, 0, 1, 1, 0, 0], "is_face": [0, 1, 0, 0, 0, 1],
+    ...         "is_natObj": [0, 0, 0, 0, 1, 0], "is_artiObj": [1, 0, 0, 0, 0, 0]}
+    >>> hit = RDMs(rng.random((4, 15)), names=["S1", "S2", "S3", "S4"], condition_descriptors=desc)
+    >>> mb = compare_network_with_brain(net, images, {"hIT": hit}, layers=["0", "1"],
+    ...                                 n_bootstrap=50)
+    >>> summary = mb.to_dict()
+    >>> result = RSANetworkResult.create(
+    ...     name="demo", dataset="made-up RDMs", metric="pearson",
+    ...     score_mean=summary["areas"]["hIT"]["networks"]["trained"]["best_score"],
+    ...     comparison_method={"hIT": "pearson"}, data_hash_method="none", conventions={},
+    ...     category_order=[], architecture="conv", layers=mb.layers, networks=mb.networks,
+    ...     areas=summary["areas"], training=summary["training"],
+    ...     model_brain_settings=summary["settings"],
+    ... )
+    >>> result.layers, result.networks
+    (['0', '1'], ['trained', 'untrained'])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_network_report(Path(tmp) / "report.html", result=result, model_brain=mb)
+    ...     html = (Path(tmp) / "report.html").read_text()
+    >>> [title in html for title in ("Layer RDMs vs IT: trained and untrained",
+    ...                              "Per-layer scores", "untrained network: layer RDMs")]
+    [True, True, True]
     """
     from ...report import Report
     from ...report.figures.rsa import category_order, plot_layer_curves, plot_mds, plot_rdms
