@@ -142,3 +142,23 @@ def test_results_keep_the_permutation_null_scores(tmp_path):
     run_config(parse_config(_raw(0.3)), tmp_path / "none")
     none = json.loads((tmp_path / "none" / "results.json").read_text())
     assert none["models"][none["model"]]["null_scores"] is None
+
+
+def test_a_union_option_gets_one_line_naming_the_key_without_type_tags():
+    """``saliency: bool | 'auto'``: pydantic reports one error per member with its type tag in
+    the location; the message names the key once and lists what is allowed."""
+    from neurodl.exceptions import ConfigError
+    from neurodl.workflows.validate import parse_config
+
+    cfg = {
+        "task": "decoding",
+        "data": {"source": "simulate", "simulator": "motor_imagery"},
+        "model": {"name": "lda"},
+        "options": {"saliency": "x"},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(cfg)
+    msg = str(info.value)
+    assert msg.count("invalid value at") == 1, msg
+    assert "'options.saliency': Input should be a valid boolean or 'auto' (got 'x')" in msg
+    assert ".bool" not in msg and "literal[" not in msg

@@ -373,6 +373,22 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+#: pydantic's tags of union members in an error's location (``options.saliency.bool``)
+_PRIMITIVE_TAGS = frozenset({"bool", "int", "float", "str", "bytes", "none", "dict", "list"})
+
+
+def _is_union_tag(part: Any) -> bool:
+    """True for a location part naming a union member: ``bool``, ``literal['auto']``, ..."""
+    if not isinstance(part, str) or part.startswith("function-"):
+        return False
+    return part in _PRIMITIVE_TAGS or ("[" in part and part.endswith("]"))
+
+
+def _is_type_tag(part: Any) -> bool:
+    """A location part that is not a key: a validator's or a union member's tag."""
+    return isinstance(part, str) and (part.startswith("function-") or _is_union_tag(part))
+
+
 def format_errors(
     err: ValidationError, source: str, *, model: type[BaseModel] | None = None, prefix: str = ""
 ) -> str:
@@ -398,10 +414,24 @@ def format_errors(
     Invalid config run.yaml: invalid value at 'data': Value error, data.source is 'dataset', \
 so data.dataset is required.
     """
-    lines = []
+    lines: list[str] = []
+    union: dict[str, tuple[int, list[str]]] = {}  # path -> (line index, member messages)
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(p for p in e["loc"] if not _is_type_tag(p))
         path = ".".join([prefix, *map(str, loc)] if prefix else map(str, loc)) or "(top level)"
+        if any(_is_union_tag(p) for p in e["loc"]):
+            # one error per member of a union (e.g. ``bool | 'auto'``): one line for the key
+            msg = e["msg"]
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            if path in union:
+                at, msgs = union[path]
+                msgs.append(msg.removeprefix("Input should be "))
+                lines[at] = f"invalid value at {path!r}: {' or '.join(msgs)}{shown}."
+                continue
+            union[path] = (len(lines), [msg])
+            lines.append(f"invalid value at {path!r}: {msg}{shown}.")
+            continue
         if e["type"] == "extra_forbidden":
             allowed = _allowed_keys(model or RunConfig, loc)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
