@@ -106,3 +106,19 @@ def test_on_ray_the_outer_folds_stay_here_and_the_search_goes_to_tune():
         assert search_exec.backend == "local" and get_execution().backend == "local"
     with use_execution(ray_cfg), outer_execution(None) as search_exec:
         assert search_exec is None and get_execution().backend == "ray"
+
+
+def test_a_searched_model_alone_gets_the_held_out_test_not_a_search_per_permutation(tmp_path):
+    """Under permutation_model auto a searched model without a baseline is not refitted (whole
+    search) on every permutation: its trained folds are kept and their test labels permuted."""
+    space = {"model.params.bands": {"grid": [[[1.0, 4.0]], [[8.0, 30.0]]]}}
+    cfg = _cfg(
+        {"space": space, "scheduler": "none"},
+        evaluation={"protocol": "leave-one-subject-out", "n_permutations": 20, "n_boot": 0},
+    )
+    run_config(parse_config(cfg), tmp_path / "out")
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    stats = res["models"]["logbandpower_lr"]
+    assert stats["permutation_method"] == "held_out"
+    assert stats["n_permutations"] == 1000  # options.held_out_permutations
+    assert stats["p_value"] <= 0.01  # the planted effect: no permutation scores as well

@@ -73,7 +73,8 @@ class DecodingOptions(TaskOptions):
     permutation_model: Literal["auto", "model", "baseline", "both"] = "auto"
     """Which models get their own refitting permutation test: 'model', 'baseline', 'both', or 'auto'
     (both for a classical main model; only the baseline when the main model is a network or searched
-    and a baseline is given)."""
+    and a baseline is given; a searched model alone gets the held-out test, not a search refitted
+    per permutation)."""
     network_permutations: int | None = Field(None, ge=0, le=100_000)
     """Permutations of a neural main model's refitting test; None: evaluation.n_permutations."""
     held_out_permutations: int = Field(1000, ge=0, le=1_000_000)
@@ -308,7 +309,13 @@ def _kind(name: str) -> str:
 
 
 def _permuted_models(opts: DecodingOptions, neural: bool) -> tuple[bool, bool]:
-    """(permute the main model, permute the baseline)."""
+    """(permute the main model, permute the baseline).
+
+    Under ``auto`` a costly main model (a network, or any searched model) beside a baseline, and
+    a searched model alone (refitting the whole search per permutation), get the held-out
+    permutation test instead of refits; a network alone is refitted
+    (``network_permutations``).
+    """
     choice = opts.permutation_model
     has_base = opts.baseline is not None
     if choice in ("baseline", "both") and not has_base:
@@ -316,7 +323,8 @@ def _permuted_models(opts: DecodingOptions, neural: bool) -> tuple[bool, bool]:
             f"options.permutation_model is {choice!r} but no options.baseline model is given."
         )
     if choice == "auto":
-        return (not (neural and has_base), has_base)
+        searched = opts.search is not None
+        return (not ((neural or searched) and (has_base or searched)), has_base)
     return (choice in ("model", "both"), choice in ("baseline", "both"))
 
 
@@ -404,7 +412,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     data_hash = ds.data_hash()
     kind = _kind(cfg.model.name)
     neural = kind == "neural"
-    perm_main, perm_base = _permuted_models(opts, neural or opts.search is not None)
+    perm_main, perm_base = _permuted_models(opts, neural)
 
     pretrained, pretraining = None, None
     if opts.pretrain is not None:  # once, on recordings the labelled samples do not contain
