@@ -406,9 +406,27 @@ def read_raw(
 
     Examples
     --------
-    >>> rec = read_raw("sub-01_eeg.edf", subject="01")  # doctest: +SKIP
-    >>> rec.n_channels, rec.sfreq  # doctest: +SKIP
-    (64, 160.0)
+    A 2 s, 3-channel EDF written with MNE stands in for a real recording:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import mne
+    >>> info = mne.create_info(["Fz", "Cz", "Pz"], sfreq=128.0, ch_types="eeg")
+    >>> volts = np.random.default_rng(0).normal(scale=20e-6, size=(3, 256))
+    >>> raw = mne.io.RawArray(volts, info, verbose=False)
+    >>> _ = raw.set_annotations(mne.Annotations([0.5], [1.0], ["blink"]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "sub-01_eeg.edf"
+    ...     mne.export.export_raw(path, raw, verbose=False)
+    ...     rec = read_raw(path, subject="01")
+    >>> rec
+    <Recording sub-01: 3 ch x 256 samples @ 128 Hz (2.0 s), 1 annotations>
+    >>> rec.n_channels, rec.sfreq, rec.data.shape
+    (3, 128.0, (3, 256))
+    >>> bool(np.abs(rec.data - volts).max() < 1e-8)  # volts back, to EDF's 16-bit resolution
+    True
+    >>> rec.annotations.onset, rec.annotations.label
+    (array([0.5]), array(['blink'], dtype=object))
     """
     import mne
 
@@ -566,9 +584,20 @@ def read_chbmit_seizures(path: str | Path, sfreq: float | None = 256.0) -> Annot
 
     Examples
     --------
-    >>> ann = read_chbmit_seizures("chb01_03.edf.seizures")  # doctest: +SKIP
-    >>> ann.onset, ann.duration, ann.label  # doctest: +SKIP
-    (array([2996.]), array([40.]), array(['seizure'], dtype=object))
+    A hand-written file with one seizure: each WFDB annotation is a little-endian 16-bit word,
+    6-bit code (32 = ``[`` start, 33 = ``]`` end) over a 10-bit sample delta; ``0x0000`` ends
+    the file (two zero bytes).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> def annotation(code, delta):
+    ...     return ((code << 10) | delta).to_bytes(2, "little")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "chb99_01.edf.seizures"
+    ...     _ = path.write_bytes(annotation(32, 768) + annotation(33, 512) + bytes(2))
+    ...     ann = read_chbmit_seizures(path)  # samples 768 and 1280 at 256 Hz
+    >>> ann.onset, ann.duration, ann.label
+    (array([3.]), array([2.]), array(['seizure'], dtype=object))
     """
     path = _check_file(path)
     events, aux = _parse_wfdb_annotations(path.read_bytes(), path)
