@@ -121,9 +121,25 @@ def read_epochs(
 
     Examples
     --------
-    >>> ds = read_epochs("sub-01_task-audvis-epo.fif", subject="01")  # doctest: +SKIP
-    >>> ds.classes, ds.info["tmin"]  # doctest: +SKIP
-    (['auditory/left', 'visual/left'], -0.2)
+    Four 2-channel epochs (two per event) saved by MNE, then read back:
+
+    >>> import tempfile
+    >>> import mne, numpy as np
+    >>> info = mne.create_info(["C3", "C4"], sfreq=100.0, ch_types="eeg")
+    >>> X = np.random.default_rng(0).normal(scale=1e-5, size=(4, 2, 50))
+    >>> events = np.array([[0, 0, 1], [100, 0, 2], [200, 0, 1], [300, 0, 2]])
+    >>> epochs = mne.EpochsArray(X, info, events=events, tmin=-0.1,
+    ...                          event_id={"left": 1, "right": 2}, verbose="error")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "sub-01_task-mi-epo.fif"
+    ...     _ = epochs.save(path, verbose="error")
+    ...     ds = read_epochs(path, subject="01")
+    >>> ds
+    <EpochsDataset X (4, 2, 50), y (4,), 1 subject(s)>
+    >>> ds.y, ds.classes, ds.info["tmin"], bool(np.allclose(ds.X, X))
+    (array([0, 1, 0, 1]), ['left', 'right'], -0.1, True)
+    >>> ds.metadata[["recording", "segment", "onset"]].iloc[1].tolist()
+    ['sub-01_task-mi', 'sub-01_task-mi_001', 1.0]
     """
     import mne
 
