@@ -138,8 +138,8 @@ def read_epochs(
     <EpochsDataset X (4, 2, 50), y (4,), 1 subject(s)>
     >>> ds.y, ds.classes, ds.info["tmin"], bool(np.allclose(ds.X, X))
     (array([0, 1, 0, 1]), ['left', 'right'], -0.1, True)
-    >>> ds.metadata[["recording", "segment", "onset"]].iloc[1].tolist()
-    ['sub-01_task-mi', 'sub-01_task-mi_001', 1.0]
+    >>> ds.metadata.loc[1, "segment"], float(ds.metadata.loc[1, "onset"])  # event time, s
+    ('sub-01_task-mi_001', 1.0)
     """
     import mne
 
