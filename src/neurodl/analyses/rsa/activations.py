@@ -89,10 +89,39 @@ def load_torchvision_model(arch: str, weights_path: str | Path | None = None, **
 
     Examples
     --------
-    >>> # needs torchvision; random initialisation, nothing downloaded
+    With torchvision installed (an optional dependency): random initialisation, nothing
+    downloaded.
+
     >>> net = load_torchvision_model("resnet18", num_classes=10)  # doctest: +SKIP
     >>> type(net).__name__, net.fc.out_features  # doctest: +SKIP
     ('ResNet', 10)
+
+    The loader calls only ``list_models`` and ``get_model(arch, weights=None, **kwargs)`` of
+    ``torchvision.models``; here a one-model stand-in takes its place, so the steps run without
+    torchvision: the name is checked, the model built, local weights loaded, eval mode set.
+
+    >>> import sys, tempfile, types
+    >>> from pathlib import Path
+    >>> from unittest import mock
+    >>> import torch
+    >>> tvm = types.ModuleType("torchvision.models")
+    >>> tvm.list_models = lambda: ["tiny_linear"]
+    >>> tvm.get_model = lambda arch, weights=None, num_classes=2: torch.nn.Linear(4, num_classes)
+    >>> stand_in = {"torchvision": types.ModuleType("torchvision"), "torchvision.models": tvm}
+    >>> stand_in["torchvision"].models = tvm
+    >>> _ = torch.manual_seed(0)
+    >>> trained = torch.nn.Linear(4, 3)
+    >>> with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(sys.modules, stand_in):
+    ...     path = Path(tmp) / "tiny_linear.pt"
+    ...     torch.save(trained.state_dict(), path)
+    ...     net = load_torchvision_model("tiny_linear", path, num_classes=3)
+    ...     try:
+    ...         load_torchvision_model("resnet9000")
+    ...     except ConfigError as err:
+    ...         print(err)
+    Invalid value for 'arch'. Allowed: torchvision.models.list_models(); got 'resnet9000'.
+    >>> net.training, net.out_features, torch.equal(net.weight, trained.weight)
+    (False, 3, True)
     """
     try:
         import torchvision.models as tvm
