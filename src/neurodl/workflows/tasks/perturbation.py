@@ -32,14 +32,13 @@ from ..results import ResultPart, TaskResult
 from ._dynamics_common import torch_threads
 from ._network_result import network_result_fields, psychometric_summary
 from .task_model import (
-    PsychometricSummary,
     TrainedNetworkOptions,
-    TrainingSummary,
     _accuracies,
     _mean,
     _psychometric,
     train_network,
 )
+from .task_model_result import PsychometricSummary, TrainingSummary
 
 __all__ = ["PerturbationOptions", "PerturbationResult", "run_perturbation"]
 
