@@ -182,9 +182,43 @@ def read_kriegeskorte92(root: str | Path, *, images: bool = False) -> Kriegeskor
 
     Examples
     --------
+    The real files (92 conditions, 4 subjects x 2 sessions):
+
     >>> data = read_kriegeskorte92("../shared/data/fmri/kriegeskorte92")  # doctest: +SKIP
     >>> data.hit.dissimilarities.shape, data.hit.descriptors["subject"][:2]  # doctest: +SKIP
     ((8, 4186), array(['BE', 'BE'], dtype='<U2'))
+
+    Tiny stand-ins in the same layout (4 conditions, 2 subjects x 2 sessions) written with
+    :func:`scipy.io.savemat`: RSA-toolbox struct arrays with fields ``RDM`` (square) and
+    ``name``, brain RDMs indexed (1, subject, session), plus the category labels and vectors.
+
+    >>> import tempfile
+    >>> from scipy.io import savemat
+    >>> from scipy.spatial.distance import pdist
+    >>> rng = np.random.default_rng(0)
+    >>> def structs(names, shape):
+    ...     out = np.zeros(shape, dtype=[("RDM", "O"), ("name", "O")])
+    ...     for index, name in zip(np.ndindex(shape), names):
+    ...         out[index] = (squareform(pdist(rng.normal(size=(4, 3)))), name)
+    ...     return out
+    >>> brain = structs([f"hIT | {s} | Session: {k}" for s in ("BE", "KO") for k in (1, 2)],
+    ...                 (1, 2, 2))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     savemat(f"{tmp}/92_brainRDMs.mat", {"RDMs": brain})
+    ...     savemat(f"{tmp}/92_modelRDMs.mat", {"Models": structs(["animacy"], (1, 1))})
+    ...     savemat(f"{tmp}/Kriegeskorte_Neuron2008_supplementalData.mat", {
+    ...         "RDMs_mIT_hIT_fig1": structs(["mIT", "hIT"], (1, 2)),
+    ...         "categoryLabels": np.array([["animate", "inanim"]], dtype=object),
+    ...         "categoryVectors": np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.uint8)})
+    ...     data = read_kriegeskorte92(tmp)
+    >>> data.hit.dissimilarities.shape, data.models.names, data.fig1.names  # 6 pairs of 4
+    ((4, 6), ['animacy'], ['mIT', 'hIT'])
+    >>> data.hit.descriptors["subject"], data.hit.descriptors["session"]
+    (array(['BE', 'BE', 'KO', 'KO'], dtype='<U2'), array([1, 2, 1, 2]))
+    >>> bool(np.allclose(data.hit.matrices()[1], brain[0, 0, 1]["RDM"]))  # BE, session 2
+    True
+    >>> data.conditions["category"]
+    array(['animate', 'animate', 'inanimate', 'inanimate'], dtype='<U9')
     """
     from scipy.io import loadmat
 
