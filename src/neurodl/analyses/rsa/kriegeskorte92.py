@@ -55,9 +55,42 @@ def read_kriegeskorte92(root: str | Path, *, images: bool = False) -> dict[str, 
 
     Examples
     --------
+    The real files:
+
     >>> data = read_kriegeskorte92("92imageData")  # doctest: +SKIP
     >>> data["hIT"].n_rdms, data["hIT"].n_conditions, data["models"].n_rdms  # doctest: +SKIP
     (8, 92, 8)
+
+    Tiny stand-ins in the same layout (4 conditions, 2 subjects x 2 sessions; see
+    :func:`neurodl.datasets.kriegeskorte92.read_kriegeskorte92` for the file layout):
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from scipy.io import savemat
+    >>> from scipy.spatial.distance import pdist, squareform
+    >>> rng = np.random.default_rng(0)
+    >>> def structs(names, shape):  # RSA-toolbox struct array: fields RDM (square) and name
+    ...     out = np.zeros(shape, dtype=[("RDM", "O"), ("name", "O")])
+    ...     for index, name in zip(np.ndindex(shape), names):
+    ...         out[index] = (squareform(pdist(rng.normal(size=(4, 3)))), name)
+    ...     return out
+    >>> brain = structs([f"hIT | {s} | Session: {k}" for s in ("BE", "KO") for k in (1, 2)],
+    ...                 (1, 2, 2))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     savemat(f"{tmp}/92_brainRDMs.mat", {"RDMs": brain})
+    ...     savemat(f"{tmp}/92_modelRDMs.mat", {"Models": structs(["animacy"], (1, 1))})
+    ...     savemat(f"{tmp}/Kriegeskorte_Neuron2008_supplementalData.mat", {
+    ...         "RDMs_mIT_hIT_fig1": structs(["mIT", "hIT"], (1, 2)),
+    ...         "categoryLabels": np.array([["animate", "inanim"]], dtype=object),
+    ...         "categoryVectors": np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.uint8)})
+    ...     data = read_kriegeskorte92(tmp)
+    >>> sorted(data), data["hIT"].n_rdms, data["hIT"].n_conditions, data["models"].n_rdms
+    (['fig1', 'hIT', 'models'], 4, 4, 1)
+    >>> subjects = data["hIT"].average_by("subject")  # mean of each subject's 2 sessions
+    >>> subjects.names, subjects.dissimilarities.shape
+    (['BE', 'KO'], (2, 6))
+    >>> data["models"].condition_descriptors["category"]
+    array(['animate', 'animate', 'inanimate', 'inanimate'], dtype='<U9')
     """
     data = _read_arrays(root, images=images)
     cdesc = data.conditions
