@@ -230,10 +230,50 @@ def read_eegmat(
 
     Examples
     --------
+    The real files (12 subjects, the last 60 s of each file, 4 s windows):
+
     >>> ds = read_eegmat("../shared/data/eeg/eegmat_mental_arithmetic", last=60.0,
     ...                  window=4.0)  # doctest: +SKIP
     >>> ds.X.shape, ds.classes  # doctest: +SKIP
     ((360, 19, 2000), ['rest', 'task'])
+
+    Tiny stand-ins in the same layout: two subjects, a 10 s rest and a 6 s task EDF each, two
+    scalp channels and an ECG named as in the real files, and the subject table:
+
+    >>> import tempfile
+    >>> import mne
+    >>> rng = np.random.default_rng(0)
+    >>> info = mne.create_info(["EEG Fz", "EEG Cz", "ECG ECG"], sfreq=500.0, ch_types="eeg")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     pd.DataFrame({"Subject": ["Subject00", "Subject01"], "Age": [21, 18],
+    ...                   "Gender": ["F", "M"], "Recording year": [2011, 2011],
+    ...                   "Number of subtractions": [9.7, 29.35], "Count quality": [0, 1]},
+    ...                  ).to_csv(f"{tmp}/subject-info.csv", index=False)
+    ...     for subject in ("Subject00", "Subject01"):
+    ...         for k, seconds in (("1", 10), ("2", 6)):  # rest, task
+    ...             volts = rng.normal(scale=1e-5, size=(3, 500 * seconds))
+    ...             raw = mne.io.RawArray(volts, info, verbose=False)
+    ...             mne.export.export_raw(f"{tmp}/{subject}_{k}.edf", raw, verbose=False)
+    ...     recordings = read_eegmat(tmp, picks="all")
+    ...     ds = read_eegmat(tmp, last=6.0, window=2.0)
+    ...     quality = read_eegmat(tmp, conditions=["task"], window=3.0, label="count_quality")
+    >>> rec = recordings[0]
+    >>> rec
+    <Recording sub-Subject00_ses-1_run-1: 3 ch x 5000 samples @ 500 Hz (10.0 s), 0 annotations>
+    >>> rec.ch_names, rec.ch_types, rec.info["condition"]
+    (['Fz', 'Cz', 'ECG'], ['eeg', 'eeg', 'ecg'], 'rest')
+
+    The last 6 s of each file in 2 s windows (ECG dropped): 3 windows per file, onsets in
+    seconds within the file, so the cropped rest windows start at 4 s.
+
+    >>> ds
+    <EpochsDataset X (12, 2, 1000), y (12,), 2 subject(s)>
+    >>> ds.classes, ds.y[:6]
+    (['rest', 'task'], array([0, 0, 0, 1, 1, 1]))
+    >>> ds.metadata["onset"].tolist()[:4], ds.metadata["recording"].tolist()[:4]
+    ([4.0, 6.0, 8.0, 0.0], ['Subject00_1', 'Subject00_1', 'Subject00_1', 'Subject00_2'])
+    >>> quality.classes, quality.y  # subject-level label: Subject00 bad, Subject01 good
+    (['bad', 'good'], array([0, 0, 1, 1]))
     """
     conditions = [conditions] if isinstance(conditions, str) else list(conditions)
     if not conditions or any(c not in EEGMAT_CONDITIONS.values() for c in conditions):
