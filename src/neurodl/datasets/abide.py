@@ -227,9 +227,43 @@ def read_abide(
 
     Examples
     --------
+    The real files:
+
     >>> abide = read_abide("../shared/data/fmri/abide_pcp_cc200", qc="no_fail")  # doctest: +SKIP
     >>> abide.n_regions, abide.timeseries[0].shape[1]  # doctest: +SKIP
     (200, 200)
+
+    Tiny stand-ins in the same layout: four subjects at two sites (30 and 20 time points),
+    ``-9999`` for the missing FIQ, one subject failed by the third rater:
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> subjects = [("NYU", 30, 1, "OK"), ("NYU", 30, 2, "fail"),
+    ...             ("UCLA_1", 20, 1, "OK"), ("UCLA_1", 20, 2, "OK")]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Path(tmp, "rois_cc200").mkdir()
+    ...     rows = []
+    ...     for sub, (site, n_times, dx, rater_3) in enumerate(subjects):
+    ...         file = f"rois_cc200/{site}_{sub}_rois_cc200.1D"
+    ...         np.savetxt(f"{tmp}/{file}", rng.normal(size=(n_times, 200)), header="#")
+    ...         rows.append({"file": file, "SUB_ID": sub, "SITE_ID": site, "DX_GROUP": dx,
+    ...                      "DSM_IV_TR": -9999, "AGE_AT_SCAN": 20.0 + sub, "SEX": 1,
+    ...                      "FIQ": -9999, "func_mean_fd": 0.1 * (sub + 1), "qc_rater_1": "OK",
+    ...                      "qc_func_rater_2": "OK", "qc_func_rater_3": rater_3})
+    ...     pd.DataFrame(rows).to_csv(f"{tmp}/phenotypes.csv", index=False)
+    ...     abide = read_abide(tmp)
+    ...     kept = read_abide(tmp, qc="no_fail", max_mean_fd=0.35)
+    ...     ucla = read_abide(tmp, sites=["ucla_1"])
+    >>> abide
+    <AbideTimeSeries 4 subjects, 200 regions (cc200), 2 sites>
+    >>> [ts.shape for ts in abide.timeseries]
+    [(30, 200), (30, 200), (20, 200), (20, 200)]
+    >>> abide.y, abide.sites  # 1 autism, 0 control; sites as CV groups
+    (array([1, 0, 1, 0]), array(['NYU', 'NYU', 'UCLA_1', 'UCLA_1'], dtype='<U6'))
+    >>> bool(abide.phenotypes["fiq"].isna().all())  # -9999 read as missing
+    True
+    >>> kept.phenotypes["subject"].tolist(), ucla.phenotypes["subject"].tolist()
+    (['0', '2'], ['2', '3'])
     """
     if qc not in ABIDE_QC:
         raise ValueError(
