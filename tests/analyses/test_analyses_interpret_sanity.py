@@ -324,3 +324,33 @@ def test_bad_attribution_options(linear, data):
         attribution_study(ds, _net(), LogisticRegression(), network_methods=["lrp"])
     with pytest.raises(ConfigError, match=r"Invalid value for .estimator."):
         model_randomisation(FunctionTransformer(), lambda est: np.ones(3), reference=np.ones(3))
+
+
+def test_maps_too_small_to_judge_get_no_verdict():
+    """Below MIN_MAP_VALUES, unrelated maps pass 0.5 by chance too often for a verdict."""
+    from sklearn.linear_model import LogisticRegression
+
+    from neurodl.analyses.interpret.sanity import (
+        MIN_MAP_VALUES,
+        label_randomisation,
+        model_randomisation,
+        rank_correlation,
+    )
+
+    rng = np.random.default_rng(0)
+    # why: the rate of rho > 0.5 between independent maps of 8 values vs of MIN_MAP_VALUES
+    rates = {
+        n: np.mean([rank_correlation(rng.random(n), rng.random(n)) > 0.5 for _ in range(4000)])
+        for n in (8, MIN_MAP_VALUES)
+    }
+    assert rates[8] > 0.07 and rates[MIN_MAP_VALUES] < 0.055, rates
+    explain = lambda est: np.abs(est.coef_[0])  # noqa: E731
+    for n_features, expected in ((8, {"undefined"}), (MIN_MAP_VALUES, {"pass", "fail"})):
+        y = np.repeat([0, 1], 30)
+        X = rng.standard_normal((60, n_features))
+        X[:, 0] += 2 * y
+        clf = LogisticRegression().fit(X, y)
+        rows = model_randomisation(clf, explain, reference=explain(clf))
+        row = label_randomisation(LogisticRegression(), X, y, explain, reference=explain(clf))
+        assert {rows[-1].verdict, row.verdict} <= expected, (n_features, rows, row)
+        assert rows[-1].rank_correlation is not None  # the correlation is still reported

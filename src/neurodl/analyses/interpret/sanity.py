@@ -22,6 +22,7 @@ import numpy as np
 from ...exceptions import ConfigError, DataFormatError
 
 __all__ = [
+    "MIN_MAP_VALUES",
     "SANITY_THRESHOLD",
     "SanityCheck",
     "fit_on_permuted_labels",
@@ -34,6 +35,10 @@ __all__ = [
 
 #: Rank correlation above which a map "survives" randomisation (and so fails the check).
 SANITY_THRESHOLD = 0.5
+#: Fewest map values for a verdict. Two unrelated maps of n values have a Spearman correlation
+#: with SD about 1/sqrt(n - 1): below 12 values it exceeds 0.5 by chance more than 5% of the time
+#: (t-approximation), so a per-channel map of 8 channels would pass or fail with the data's seed.
+MIN_MAP_VALUES = 12
 
 
 @dataclass
@@ -50,7 +55,8 @@ class SanityCheck:
     rank_correlation : float or None
         Spearman correlation of |map| before and after (None when a map is constant).
     verdict : str
-        ``fail`` (survives: correlation > threshold), ``pass`` or ``undefined``.
+        ``fail`` (survives: correlation > threshold), ``pass`` or ``undefined`` (a constant
+        map, or fewer than :data:`MIN_MAP_VALUES` values: too few to tell chance from survival).
     final : bool
         Whether this row decides the check (full randomisation; the label refit).
 
@@ -94,8 +100,8 @@ def rank_correlation(a: Any, b: Any) -> float | None:
     return rho if np.isfinite(rho) else None
 
 
-def _verdict(rho: float | None, threshold: float) -> str:
-    if rho is None:
+def _verdict(rho: float | None, threshold: float, n_values: int | None = None) -> str:
+    if rho is None or (n_values is not None and n_values < MIN_MAP_VALUES):
         return "undefined"
     return "fail" if rho > threshold else "pass"
 
@@ -181,7 +187,7 @@ def model_randomisation(
     >>> from sklearn.linear_model import LogisticRegression
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1], 20)
-    >>> X = rng.standard_normal((40, 6))
+    >>> X = rng.standard_normal((40, 16))
     >>> X[:, 0] += 2 * y
     >>> explain = lambda est: np.abs(est.coef_[0])  # the map: |weights| per feature
     >>> clf = LogisticRegression().fit(X, y)
@@ -208,7 +214,7 @@ def model_randomisation(
                         "model randomisation",
                         "all layers" if last else f"top down to {name}",
                         rho,
-                        _verdict(rho, threshold),
+                        _verdict(rho, threshold, np.size(ref)),
                         final=last,
                     )
                 )
@@ -221,7 +227,8 @@ def model_randomisation(
             icpt = np.asarray(part.intercept_, float)
             part.intercept_ = rng.normal(0.0, icpt.std() or 1.0, icpt.shape)
         rho = rank_correlation(ref, explain(est_copy))
-        return [SanityCheck("model randomisation", "all layers", rho, _verdict(rho, threshold))]
+        verdict = _verdict(rho, threshold, np.size(ref))
+        return [SanityCheck("model randomisation", "all layers", rho, verdict)]
     raise ConfigError(
         "Invalid value for 'estimator'. Allowed: a fitted NeuralClassifier/NeuralRegressor or a "
         f"linear model with coef_ (or a Pipeline ending in one); got {type(part).__name__}."
@@ -266,7 +273,7 @@ def label_randomisation(
     >>> from sklearn.linear_model import LogisticRegression
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1], 20)
-    >>> X = rng.standard_normal((40, 6))
+    >>> X = rng.standard_normal((40, 16))
     >>> X[:, 0] += 2 * y
     >>> explain = lambda est: np.abs(est.coef_[0])  # the map: |weights| per feature
     >>> clf = LogisticRegression().fit(X, y)
@@ -279,9 +286,8 @@ def label_randomisation(
     if fitted is None:
         fitted = fit_on_permuted_labels(estimator, X, y, seed=seed)
     rho = rank_correlation(reference, explain(fitted))
-    return SanityCheck(
-        "label randomisation", "refit on permuted labels", rho, _verdict(rho, threshold)
-    )
+    verdict = _verdict(rho, threshold, np.size(reference))
+    return SanityCheck("label randomisation", "refit on permuted labels", rho, verdict)
 
 
 def fit_on_permuted_labels(estimator: Any, X: Any, y: Any, *, seed: int = 0) -> Any:
