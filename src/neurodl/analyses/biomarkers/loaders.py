@@ -93,9 +93,43 @@ def load_abide_cohort(
 
     Examples
     --------
+    The real files:
+
     >>> cohort = load_abide_cohort("data/abide_pcp_cc200", sites=["NYU"])  # doctest: +SKIP
     >>> cohort.X.shape[1:], cohort.classes  # doctest: +SKIP
     ((200, 200), ['control', 'autism'])
+
+    Tiny stand-ins in the ABIDE layout (see :func:`neurodl.datasets.abide.read_abide`): five
+    subjects at two sites, one with a constant (all-zero) region, plus a phenotype row whose
+    file is absent; both are left out and recorded:
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Path(tmp, "rois_cc200").mkdir()
+    ...     rows = []
+    ...     for sub, (site, dx) in enumerate(
+    ...         [("NYU", 1), ("NYU", 2), ("NYU", 2), ("UCLA_1", 1), ("UCLA_1", 2), ("UCLA_1", 1)]
+    ...     ):
+    ...         file = f"rois_cc200/{site}_{sub}_rois_cc200.1D"
+    ...         series = rng.normal(size=(40, 200))
+    ...         series[:, 7] *= sub != 2  # subject 2: region 7 constant
+    ...         if sub != 5:  # subject 5: listed, no file
+    ...             np.savetxt(f"{tmp}/{file}", series, header="#")
+    ...         rows.append({"file": file, "SUB_ID": sub, "SITE_ID": site, "DX_GROUP": dx,
+    ...                      "DSM_IV_TR": -9999, "AGE_AT_SCAN": 20.0 + sub, "SEX": 1 + sub % 2,
+    ...                      "FIQ": -9999, "func_mean_fd": 0.1, "qc_rater_1": "OK",
+    ...                      "qc_func_rater_2": "OK", "qc_func_rater_3": "OK"})
+    ...     pd.DataFrame(rows).to_csv(f"{tmp}/phenotypes.csv", index=False)
+    ...     cohort = load_abide_cohort(tmp)
+    >>> cohort.X.shape, cohort.X.dtype, cohort.classes  # one 200 x 200 covariance per subject
+    ((4, 200, 200), dtype('float32'), ['control', 'autism'])
+    >>> cohort.subjects.tolist(), cohort.y.tolist(), cohort.sites.tolist()
+    (['0', '1', '3', '4'], [1, 0, 1, 0], ['NYU', 'NYU', 'UCLA_1', 'UCLA_1'])
+    >>> [(e.subject, e.rule) for e in cohort.exclusions]
+    [('5', 'missing_files'), ('2', 'constant_regions')]
+    >>> cohort.confounds.columns.tolist(), cohort.confounds["sex"].tolist()  # 1 = female
+    (['age', 'sex', 'mean_fd'], [0.0, 1.0, 1.0, 0.0])
     """
     root = Path(root)
     for rule, value in (
@@ -193,9 +227,41 @@ def load_eegmat_cohort(
 
     Examples
     --------
+    The real files:
+
     >>> cohort = load_eegmat_cohort("data/eegmat", seconds=60.0)  # doctest: +SKIP
     >>> cohort.X.shape[1:]  # doctest: +SKIP
     (19, 30000)
+
+    Tiny stand-ins in the EEGMAT layout (see :func:`neurodl.datasets.eegmat.read_eegmat`): a
+    6 s rest and a 4 s task EDF for two subjects; a third subject is in the table only:
+
+    >>> import tempfile
+    >>> import mne
+    >>> rng = np.random.default_rng(0)
+    >>> info = mne.create_info(["EEG Fz", "EEG Cz", "ECG ECG"], sfreq=500.0, ch_types="eeg")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     pd.DataFrame({"Subject": ["Subject00", "Subject01", "Subject02"],
+    ...                   "Age": [21, 18, 19], "Gender": ["F", "M", "F"],
+    ...                   "Recording year": [2011] * 3, "Number of subtractions": [9.7, 29.35, 20],
+    ...                   "Count quality": [0, 1, 1]}).to_csv(f"{tmp}/subject-info.csv", index=False)
+    ...     for subject in ("Subject00", "Subject01"):
+    ...         for k, seconds in (("1", 6), ("2", 4)):  # rest, task
+    ...             volts = rng.normal(scale=1e-5, size=(3, 500 * seconds))
+    ...             raw = mne.io.RawArray(volts, info, verbose=False)
+    ...             mne.export.export_raw(f"{tmp}/{subject}_{k}.edf", raw, verbose=False)
+    ...     cohort = load_eegmat_cohort(tmp, seconds=2.0)
+    ...     try:
+    ...         load_eegmat_cohort(tmp, seconds=5.0)
+    ...     except DataFormatError as err:
+    ...         print(err)
+    EEGMAT recordings shorter than 5 s: ['Subject00', 'Subject01'].
+    >>> cohort.X.shape, cohort.info["ch_names"]  # the last 2 s of each task file, ECG dropped
+    ((2, 2, 1000), ['Fz', 'Cz'])
+    >>> cohort.classes, cohort.y.tolist(), cohort.confounds["sex"].tolist()  # 1 = female
+    (['bad', 'good'], [0, 1], [1.0, 0.0])
+    >>> cohort.exclusions
+    [Exclusion(subject='Subject02', rule='missing_files', detail='no task recording')]
     """
     from ...datasets.eegmat import EEGMAT_SFREQ, read_eegmat, read_eegmat_subjects
 
@@ -252,9 +318,29 @@ def load_bonn_cohort(root: str | Path) -> SubjectCohort:
 
     Examples
     --------
+    The real files:
+
     >>> cohort = load_bonn_cohort("data/bonn")  # doctest: +SKIP
     >>> cohort.X.shape, cohort.unit  # doctest: +SKIP
     ((200, 1, 4097), 'segment')
+
+    Tiny stand-ins in the Bonn layout (see :func:`neurodl.datasets.bonn.read_bonn`): two
+    segments of 4097 integers in each of sets C and D:
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for folder in ("C_N", "D_F"):
+    ...         (Path(tmp) / folder).mkdir()
+    ...         for i in (1, 2):
+    ...             values = rng.integers(-200, 200, size=4097)  # one integer per line
+    ...             segment = Path(tmp) / folder / f"{folder[-1]}{i:03d}.txt"
+    ...             _ = segment.write_text("\\n".join(map(str, values)))
+    ...     cohort = load_bonn_cohort(tmp)
+    >>> cohort.X.shape, cohort.unit, cohort.classes, cohort.y.tolist()
+    ((4, 1, 4097), 'segment', ['C', 'D'], [0, 0, 1, 1])
+    >>> cohort.subjects.tolist()  # segments stand in for subjects
+    ['C_N001', 'C_N002', 'D_F001', 'D_F002']
     """
     from ...datasets.bonn import read_bonn
 
