@@ -59,14 +59,15 @@ def is_epoched(path: str | Path) -> bool:
 
     Examples
     --------
-    >>> import pathlib, tempfile, mne, numpy as np
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> import tempfile, mne, numpy as np
     >>> info = mne.create_info(["C3", "C4"], 100.0, "eeg")
     >>> raw = mne.io.RawArray(np.zeros((2, 500)), info, verbose="error")
-    >>> _ = raw.save(folder / "x_raw.fif", verbose="error")
     >>> epochs = mne.EpochsArray(np.zeros((3, 2, 50)), info, verbose="error")
-    >>> _ = epochs.save(folder / "x-epo.fif", verbose="error")
-    >>> is_epoched(folder / "x-epo.fif"), is_epoched(folder / "x_raw.fif")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = Path(tmp)
+    ...     _ = raw.save(folder / "x_raw.fif", verbose="error")
+    ...     _ = epochs.save(folder / "x-epo.fif", verbose="error")
+    ...     is_epoched(folder / "x-epo.fif"), is_epoched(folder / "x_raw.fif")
     (True, False)
     """
     path = Path(path)
