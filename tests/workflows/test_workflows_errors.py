@@ -162,3 +162,26 @@ def test_a_union_option_gets_one_line_naming_the_key_without_type_tags():
     assert msg.count("invalid value at") == 1, msg
     assert "'options.saliency': Input should be a valid boolean or 'auto' (got 'x')" in msg
     assert ".bool" not in msg and "literal[" not in msg
+
+
+@pytest.mark.parametrize(
+    ("params", "suggestion"),
+    [
+        ({"max_epoch": 3}, "max_epochs"),
+        ({"dropout": 0.5}, "drop_prob"),
+        ({"batchsize": 32}, "batch_size"),
+    ],
+)
+def test_a_network_params_typo_names_the_closest_training_or_architecture_key(params, suggestion):
+    """Training keys (max_epochs, lr) sit beside the architecture's under model.params: a typo of
+    either gets the right suggestion, and the list names both kinds (not 'sfreq', set by the run)."""
+    from neurodl.exceptions import ConfigError
+    from neurodl.workflows.config import ModelConfig
+    from neurodl.workflows.validate import check_model
+
+    with pytest.raises(ConfigError) as info:
+        check_model(ModelConfig(name="shallow", params=params), where="model")
+    msg = str(info.value)
+    assert f"Did you mean {suggestion!r}?" in msg, msg
+    assert "training 'adaptive_bn'" in msg and "architecture 'n_filters_time'" in msg
+    assert "'sfreq'" not in msg

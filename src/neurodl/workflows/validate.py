@@ -159,13 +159,40 @@ Allowed: ['shrinkage'].
     model, model_params = getattr(est, "model", None), getattr(est, "model_params", None)
     if isinstance(model, str) and isinstance(model_params, dict):
         cls = get_model_class(model)
+        provided = {"sfreq", *(getattr(cls, "data_params", None) or ())}
+        _check_network_keys(est, cls, model_params, provided, where=where, model=model)
         check_params(
             cls,
             model_params,
             where=f"{where}.params",
             skip=3,
-            provided={"sfreq", *(getattr(cls, "data_params", None) or ())},
+            provided=provided,
             what=f"network {model!r}",
+        )
+
+
+def _check_network_keys(
+    est: Any, cls: Any, model_params: dict, provided: set, *, where: str, model: str
+) -> None:
+    """An unknown key of a network's ``params``: the closest training or architecture name."""
+    from .params import _accepted
+
+    named, var_kw = _accepted(cls, 3)
+    arch = [p.name for p in named if p.name not in provided]
+    if var_kw:
+        return
+    training = sorted(
+        set(est.get_params(deep=False)) - {"model", "model_params", "callbacks", *provided}
+    )
+    for key in model_params:
+        if key in arch or key in provided:
+            continue
+        close = difflib.get_close_matches(str(key), arch + training, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"Invalid parameter {key!r} at '{where}.params' for network {model!r}.{hint} "
+            f"Allowed: training {', '.join(map(repr, training))}; architecture "
+            f"{', '.join(map(repr, arch)) or 'none'}."
         )
 
 
