@@ -22,6 +22,13 @@ from the labelled trials). Recipes fixed before the run.
     OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_eegmmidb_ssl.py \
         --out benchmarks/results/eegmmidb_ssl.json
     python benchmarks/bench_eegmmidb_ssl.py --smoke
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_eegmmidb_ssl.py \
+        --ensemble 5 --out eegmmidb_ssl_ensemble.json
+
+``--ensemble N`` (declared in session 7 before it ran): the same pretrained encoder and the same
+fine-tuning recipe, fine-tuned N times with seeds 0..N-1 and the class probabilities averaged
+(``SeedEnsemble``), beside the single fine-tuned network (seed 0) and tangent space + LR; the
+probe and the from-scratch network are left out of that run.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--ensemble", type=int, default=0, help="also N fine-tunings averaged")
     args = ap.parse_args()
     t0 = time.perf_counter()
     X, y, X_pool, runs, onsets = load()
@@ -101,6 +109,17 @@ def main() -> None:
         "scratch": lambda: FineTunedClassifier(None, sfreq=SFREQ, **{**FINETUNE, **steps}),
         "ts_lr": lambda: make_estimator("tangent_space_lr"),
     }
+    ens = f"ssl_finetune x{args.ensemble}"
+    if args.ensemble:
+        from neurodl.estimators.ensemble import SeedEnsemble
+
+        models = {
+            "ssl_finetune": models["ssl_finetune"],
+            ens: lambda: SeedEnsemble(
+                FineTunedClassifier(enc, **{**FINETUNE, **steps}), n_seeds=args.ensemble
+            ),
+            "ts_lr": models["ts_lr"],
+        }
     score = get_metric("balanced_accuracy")
     seeds = list(range(1 if args.smoke else args.seeds))
     folds: dict[str, dict[str, list]] = {
@@ -152,12 +171,15 @@ def main() -> None:
         )
 
     res["comparisons"] = []
-    for a, b in [
+    pairs = [
         ("ssl_finetune", "ts_lr"),
         ("ssl_finetune", "scratch"),
         ("scratch", "ts_lr"),
         ("ssl_probe", "ts_lr"),
-    ]:
+    ]
+    if args.ensemble:
+        pairs = [(ens, "ts_lr"), (ens, "ssl_finetune"), ("ssl_finetune", "ts_lr")]
+    for a, b in pairs:
         cmp = compare_models(as_cv(a), as_cv(b), names=(a, b))
         res["comparisons"].append({**cmp.to_dict(), "verdict": cmp.verdict()})
         print(cmp.verdict())
