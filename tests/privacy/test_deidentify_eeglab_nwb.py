@@ -280,3 +280,81 @@ def test_eeglab_v73_and_broken_files_are_refused_clearly(tmp_path):
     broken.write_bytes(b"not a mat file at all" * 10)
     with pytest.raises(DataFormatError, match="EEGLAB"):
         deidentify(broken.parent, tmp_path / "out2")
+
+
+def _write_nwb_with_echoes(path, data):
+    """An NWB file whose removed identifiers also sit in free text and table columns."""
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb.file import Subject
+
+    nwb = NWBFile(
+        session_description="rest",
+        identifier="CANARYIDENT",
+        session_start_time=dt.datetime(2003, 4, 5, tzinfo=dt.timezone.utc),
+        experimenter=["CANARYEXPERIMENTER"],
+        institution="CANARYINSTITUTE",
+        subject=Subject(subject_id="CANARYSUBJ", sex="M", species="Homo sapiens"),
+    )
+    device = nwb.create_device(name="amp", description="amplifier of CANARYINSTITUTE")
+    group = nwb.create_electrode_group(
+        "grid", description="grid of patient CANARYSUBJ", location="cortex", device=device
+    )
+    nwb.add_electrode_column("note", "free text")
+    for i in range(2):
+        nwb.add_electrode(
+            group=group, location=f"contact {i} (CANARYSUBJ)", note="placed by CANARYEXPERIMENTER"
+        )
+    nwb.add_trial_column("rater", "who scored the trial")
+    nwb.add_trial(start_time=0.0, stop_time=1.0, rater="CANARYEXPERIMENTER")
+    nwb.add_trial(start_time=1.0, stop_time=2.0, rater="someone else")
+    nwb.add_acquisition(
+        TimeSeries(
+            name="sig", data=data, unit="V", rate=100.0, description="recorded from CANARYSUBJ"
+        )
+    )
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+
+def test_nwb_identifier_echoes_in_text_and_columns_are_removed(tmp_path):
+    """The subject code, experimenter and institution planted in a series' description, a
+    device, an electrode group, electrode-table and trials-table columns: none survives in any
+    byte; the other texts and the signals do."""
+    from pynwb import NWBHDF5IO
+
+    data = np.random.default_rng(1).normal(size=(200, 2)).astype("float32")
+    src = tmp_path / "in" / "rec.nwb"
+    src.parent.mkdir()
+    _write_nwb_with_echoes(src, data)
+    assert src.read_bytes().count(b"CANARYSUBJ") >= 4
+    out = tmp_path / "out"
+    report = deidentify(src.parent, out)
+    assert _canaries(out) == []
+    with NWBHDF5IO(str(out / "rec.nwb"), "r") as io:
+        nwb = io.read()
+        assert np.array_equal(nwb.acquisition["sig"].data[:], data)
+        assert nwb.acquisition["sig"].description == "recorded from [removed]"
+        assert list(nwb.electrodes["location"].data[:]) == [
+            "contact 0 ([removed])",
+            "contact 1 ([removed])",
+        ]
+        assert list(nwb.trials["rater"].data[:]) == ["[removed]", "someone else"]
+        assert nwb.devices["amp"].description == "amplifier of [removed]"
+    assert report.files[0]["identifier_echoes_removed"] >= 5
+
+
+def test_nwb_echo_the_rewrite_misses_refuses_the_file_and_writes_nothing(tmp_path, monkeypatch):
+    """If an identifier survives the rewrite (here: the rewrite switched off), the copy is
+    deleted and the file refused naming the field, never the value."""
+    from neurodl.privacy import deidentify_nwb as mod
+
+    src = tmp_path / "in" / "rec.nwb"
+    src.parent.mkdir()
+    _write_nwb_with_echoes(src, np.zeros((50, 2), dtype="float32"))
+    monkeypatch.setattr(mod, "_scrub_echoes", lambda nwb, echoes: 0)
+    with pytest.raises(
+        DataFormatError, match=r"removed (subject_id|experimenter|institution)"
+    ) as e:
+        deidentify(src.parent, tmp_path / "out")
+    assert "CANARY" not in str(e.value)
+    assert not (tmp_path / "out").exists()  # the half-written output folder is removed

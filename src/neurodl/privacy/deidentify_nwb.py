@@ -11,6 +11,14 @@ re-coded; age, sex, species and strain stay. The session start, the timestamps r
 and the file creation dates move back by the subject's offset (intervals survive). Every
 ``comments`` text of a data object becomes ``"no comments"``. The signals are copied with their
 dtype and values.
+
+The identifiers removed above can echo elsewhere: an electrode table's custom column, a series'
+description, a device's name or a trials column holding the subject code or the experimenter's
+name. The subject id and every :data:`IDENTITY_FIELDS` text of at least :data:`MIN_ECHO_CHARS`
+characters is replaced by ``"[removed]"`` wherever it appears in any text field or text column
+of the file, and every text of the copy is then read back: if one still appears anywhere (a place
+pynwb does not expose), the copy is deleted and the file refused with the field it came from
+(never its value).
 """
 
 from __future__ import annotations
@@ -22,7 +30,14 @@ from typing import Any
 
 from ..exceptions import DataFormatError
 
-__all__ = ["SESSION_FIELDS", "SUBJECT_FIELDS", "deidentify_nwb", "nwb_subject_and_date"]
+__all__ = [
+    "IDENTITY_FIELDS",
+    "MIN_ECHO_CHARS",
+    "SESSION_FIELDS",
+    "SUBJECT_FIELDS",
+    "deidentify_nwb",
+    "nwb_subject_and_date",
+]
 
 #: NWBFile fields removed.
 SESSION_FIELDS = (
@@ -46,6 +61,124 @@ SESSION_FIELDS = (
 )
 #: Subject fields removed (``subject_id`` is removed or re-coded).
 SUBJECT_FIELDS = ("date_of_birth", "description", "weight", "genotype")
+#: NWBFile fields naming who and where, searched for elsewhere in the file (with ``subject_id``);
+#: free-text fields (notes, descriptions, keywords) are removed but not searched for: their
+#: ordinary words appear in any file.
+IDENTITY_FIELDS = ("experimenter", "institution", "lab", "session_id", "identifier")
+#: Shortest removed text searched for elsewhere in the file (shorter ones, e.g. a subject "01",
+#: would match ordinary text and bytes of the signals).
+MIN_ECHO_CHARS = 4
+
+
+def _texts(value: Any) -> list[str]:
+    """The strings of a field value (a string or a list/tuple of strings)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def _scrub(value: Any, echoes: dict[str, str]) -> tuple[Any, bool]:
+    """``value`` with every echo replaced (strings, lists/tuples/arrays of strings)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        new = value
+        for text in echoes:
+            new = new.replace(text, "[removed]")
+        return new, new != value
+    if _is_text_array(value) or isinstance(value, list | tuple):
+        items = [_scrub(v, echoes) for v in list(value[:] if hasattr(value, "dtype") else value)]
+        if any(changed for _, changed in items):
+            return [v for v, _ in items], True
+    return value, False
+
+
+def _is_text_array(value: Any) -> bool:
+    """An array or HDF5 dataset of strings (not of object references: reading those rebuilds
+    the referenced containers and would drop their pending edits)."""
+    import h5py
+
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or "Reference" in type(value).__name__:
+        return False
+    if isinstance(value, h5py.Dataset) or type(value).__name__ == "StrDataset":
+        return h5py.check_string_dtype(dtype) is not None
+    return getattr(dtype, "kind", "") in "SU"
+
+
+def _scrub_echoes(nwb: Any, echoes: dict[str, str]) -> int:
+    """Replace the removed identifiers in every text field and text column; returns the count."""
+    from hdmf.container import Data
+
+    n = 0
+    for obj in nwb.all_children():
+        if isinstance(obj, Data):  # a table column or dataset: its values are not in fields
+            new, changed = _scrub(obj.data, echoes)
+            if changed:
+                obj.transform(lambda _old, new=new: new)
+                obj.set_modified()
+                n += 1
+        own = getattr(obj, "fields", None)
+        if not isinstance(own, dict):
+            continue
+        changed_obj = False
+        for key, value in list(own.items()):
+            if key != "data" and isinstance(value, str | bytes | list | tuple):
+                new, changed = _scrub(value, echoes)
+                if changed:
+                    own[key] = new
+                    changed_obj = True
+                    n += 1
+        if changed_obj:
+            obj.set_modified()
+    return n
+
+
+def _strings(value: Any) -> list[str]:
+    """The texts of an HDF5 attribute or dataset value."""
+    import numpy as np
+
+    if isinstance(value, bytes | str):
+        return _texts(value)
+    arr = np.asarray(value)
+    if arr.dtype.kind in "OSU":
+        return [t for v in arr.ravel() for t in _texts(v)]
+    return []
+
+
+def _echo_check(dst: Path, echoes: dict[str, str]) -> None:
+    """Refuse (and delete) the copy if a removed identifier survives in any text of it.
+
+    Every attribute and text dataset is read (HDF5 groups ``/specifications``, the cached NWB
+    schema that each file carries, excepted: its English text is the same for everyone).
+    """
+    import h5py
+
+    hits: list[str] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if name.startswith("specifications"):
+            return
+        texts = [t for v in obj.attrs.values() for t in _strings(v)]
+        if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "OSU":
+            texts += _strings(obj[()])
+        for text, field in echoes.items():
+            if any(text in t for t in texts):
+                hits.append(field)
+
+    with h5py.File(dst, "r") as f:
+        f.visititems(visit)
+    if hits:
+        dst.unlink()
+        raise DataFormatError(
+            f"{dst.name}: the removed {hits[0]} still appears in the file after "
+            "de-identification (a place neurodl does not rewrite); no copy was written. "
+            "Remove it from the source file."
+        )
 
 
 def nwb_subject_and_date(path: Path) -> tuple[str | None, dt.date | None]:
@@ -134,7 +267,7 @@ def deidentify_nwb(
     >>> found  # doctest: +NORMALIZE_WHITESPACE
     {'session_fields_removed': ['experimenter', 'institution'],
      'subject_fields_removed': ['date_of_birth', 'subject_id'], 'date_shifted': True,
-     'comments_replaced': 0}
+     'comments_replaced': 0, 'identifier_echoes_removed': 0}
     >>> kept  # age, sex and species stay; the date moved 400 days back
     (None, None, 'F', 'P37Y', datetime.date(2020, 1, 29))
     """
@@ -147,6 +280,7 @@ def deidentify_nwb(
         raise DataFormatError(f"{src.name}: cannot read it as an NWB file ({err}).") from None
     try:
         fields = nwb.fields
+        echoes = _removed_texts(nwb)
         removed = [name for name in SESSION_FIELDS if fields.pop(name, None) is not None]
         fields["session_description"] = "de-identified recording"
         fields["identifier"] = str(uuid.uuid4())
@@ -177,13 +311,32 @@ def deidentify_nwb(
                 own["comments"] = "no comments"
                 obj.set_modified()
                 n_comments += 1
+        n_echoes = _scrub_echoes(nwb, echoes)
         with NWBHDF5IO(str(dst), "w") as out:
             out.export(src_io=io, nwbfile=nwb)
     finally:
         io.close()
+    _echo_check(dst, echoes)
     return {
         "session_fields_removed": removed,
         "subject_fields_removed": subject_removed,
         "date_shifted": shifted,
         "comments_replaced": n_comments,
+        "identifier_echoes_removed": n_echoes,
     }
+
+
+def _removed_texts(nwb: Any) -> dict[str, str]:
+    """Text -> field name of every identifying text about to be removed (longest first)."""
+    found: dict[str, str] = {}
+    sources = [(nwb.fields, IDENTITY_FIELDS)]
+    subject = nwb.fields.get("subject")
+    if subject is not None:
+        sources.append((subject.fields, ("subject_id",)))
+    for own, names in sources:
+        for name in names:
+            for text in _texts(own.get(name)):
+                text = text.strip()
+                if len(text) >= MIN_ECHO_CHARS and text not in found:
+                    found[text] = name
+    return dict(sorted(found.items(), key=lambda kv: -len(kv[0])))
