@@ -29,6 +29,7 @@ from .eeg import (
     plot_data_summary,
 )
 from .fmri import plot_brain_slices, plot_ceiling_normalized_scores, plot_encoder_comparison
+from .label_efficiency import plot_label_efficiency
 from .rsa import (
     CATEGORY_GROUPS,
     category_order,
@@ -73,6 +74,7 @@ __all__ = [
     "plot_fixed_points",
     "plot_fold_scores",
     "plot_forecast_scores",
+    "plot_label_efficiency",
     "plot_latent_trajectories",
     "plot_layer_curves",
     "plot_learning_curves",

@@ -21,6 +21,7 @@ from ..registry import RunContext, register_task
 from ..results import ComparisonStats, ModelStats, ResultPart, TaskResult, jsonable
 from ._pretrain import PretrainOptions, check_pretrain_model, pretrain_encoder
 from ._report_labels import describe_folds, preprocessing_steps
+from .decoding_label_efficiency import LabelEfficiencyOptions
 from .decoding_search import SearchOptions
 
 __all__ = ["DecodingOptions", "DecodingTaskResult", "run_decoding"]
@@ -70,6 +71,10 @@ class DecodingOptions(TaskOptions):
     (``space`` of ``model.params.<name>``, ``n_trials``, ``inner_protocol``, ``scheduler``;
     see :mod:`neurodl.workflows.tasks.decoding_search`). A searched model is not refitted
     per permutation under ``permutation_model: auto`` (like a network)."""
+    label_efficiency: LabelEfficiencyOptions | None = None
+    """Score every model again with a fraction of each training fold's labels on the same splits
+    (``fractions``, default 10, 25, 50, 100%): label-efficiency curves in the results and the
+    report (see :mod:`neurodl.workflows.tasks.decoding_label_efficiency`)."""
     permutation_model: Literal["auto", "model", "baseline", "both"] = "auto"
     """Which models get their own refitting permutation test: 'model', 'baseline', 'both', or 'auto'
     (both for a classical main model; only the baseline when the main model is a network or searched
@@ -257,6 +262,9 @@ class DecodingTaskResult(TaskResult):
     )
     cross_dataset: dict[str, Any] | None = Field(
         None, description="train/test datasets, sizes, common rate, test shift and steps"
+    )
+    label_efficiency: dict[str, Any] | None = Field(
+        None, description="scores per fold, fraction of training labels and model"
     )
     pretraining: dict[str, Any] | None = Field(
         None,
@@ -507,6 +515,17 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
             seed=cfg.seed,
             n_jobs=ev.n_jobs,
         )
+    label_eff = None
+    if opts.label_efficiency is not None:
+        from .decoding_label_efficiency import run_label_efficiency
+
+        builders = {name: lambda: build(cfg.model)}
+        if base_name is not None:
+            builders[base_name] = lambda: build(opts.baseline)
+        logger.info("label efficiency: fractions %s", opts.label_efficiency.fractions)
+        label_eff = run_label_efficiency(
+            opts.label_efficiency, builders, ds_eval, protocol, metric=ev.metric, seed=cfg.seed
+        )
     brain_maps = None  # fMRI samples and a linear model: the weights back on the brain
     if ctx.out_dir is not None and not neural:
         from ._brain_maps import decoder_weight_map
@@ -583,6 +602,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         cross_dataset=ds_eval.info.get("cross_dataset"),
         pretraining=pretraining,
         search=None if opts.search is None else search_results(cv, opts.search),
+        label_efficiency=label_eff,
     )
     result = finish_warnings(result)  # a collapsed model's saliency is flagged in the report
     if ctx.write_report:

@@ -481,6 +481,10 @@ def write_decoding_report(
         from .decoding_search import add_search_report
 
         add_search_report(rep, results["search"])
+    if results.get("label_efficiency"):
+        from .decoding_label_efficiency import add_label_efficiency_report
+
+        add_label_efficiency_report(rep, results["label_efficiency"], metric)
     if len(results["models"]) > 1:
         ms = results["models"]
 
