@@ -77,6 +77,8 @@ def test_small_example_runs_and_writes_results(tmp_path):
     html = (out / "report.html").read_text()
     assert "Event timeline" in html and "Probability trace" in html
     assert "Per-subject metrics" in html
+    # the table's columns in words, not results.json keys
+    assert "false alarms per 24 h" in html and "latency (s)" in html and "fa_per_24h" not in html
     assert res.results["task"] == "seizure"
     # the typed result is what results.json holds, and reads back unchanged
     assert isinstance(res.result, SeizureResult)

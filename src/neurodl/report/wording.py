@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["amplitude_label", "metric_label", "permutation_p_note"]
+__all__ = ["amplitude_label", "column_label", "metric_label", "permutation_p_note"]
 
 # Config keys whose words are not just the key with spaces.
 _METRIC_WORDS = {
@@ -51,6 +51,38 @@ def metric_label(name: Any) -> str:
     """
     key = str(name).strip()
     return _METRIC_WORDS.get(key.lower(), key.replace("_", " "))
+
+
+# Suffixes of result keys that carry a unit or a rate.
+_SUFFIXES = (("_per_24h", " per 24 h"), ("_s", " (s)"), ("_ms", " (ms)"), ("_hz", " (Hz)"))
+
+
+def column_label(key: Any) -> str:
+    """A results key used as a table column, in words: metric names, units, rates.
+
+    Parameters
+    ----------
+    key : str
+        A key of ``results.json`` (``"fa_per_24h"``, ``"latency_s"``, ``"roc_auc"``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [column_label(k) for k in ("fa_per_24h", "latency_s", "roc_auc", "n_events", "subject")]
+    ['false alarms per 24 h', 'latency (s)', 'ROC AUC', 'n events', 'subject']
+    """
+    text = str(key).strip()
+    if text.lower() in _METRIC_WORDS:
+        return _METRIC_WORDS[text.lower()]
+    for suffix, words in _SUFFIXES:
+        if text.lower().endswith(suffix) and len(text) > len(suffix):
+            stem = text[: -len(suffix)]
+            stem = "false alarms" if stem.lower() == "fa" else column_label(stem)
+            return stem + words
+    return text.replace("_", " ")
 
 
 def permutation_p_note(p_value: Any, n_permutations: Any) -> str:

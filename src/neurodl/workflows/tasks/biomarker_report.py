@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...report.wording import column_label
 from ..registry import RunContext
 from ._dynamics_common import new_report, save_report
 
@@ -87,7 +88,8 @@ def write_biomarker_report(ctx: RunContext, result: Any, analysis: Any) -> None:
         section="Result",
         caption="Pooled out-of-fold predictions; 95% CIs by bootstrap over subjects.",
     )
-    rep.add_table(pd.DataFrame(r.fold_metrics), title="Per fold", section="Result")
+    folds = pd.DataFrame(r.fold_metrics).rename(columns=column_label)
+    rep.add_table(folds, title="Per fold", section="Result")
     if r.selected_per_fold:
         rep.add_key_values(
             {"chosen per fold": r.selected_per_fold},

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...report.wording import column_label
 from ..results import TaskResult
 from ._shared import report_title
 
@@ -116,7 +117,8 @@ def write_seizure_report(
         caption="Window probabilities of one held-out recording, the smoothed trace, the "
         "threshold tuned on the training subjects, reference (grey) and detected (red) events.",
     )
-    rep.add_table(pd.DataFrame(res["per_subject"]), title="Per-subject metrics", section="Metrics")
+    per_subject = pd.DataFrame(res["per_subject"]).rename(columns=column_label)
+    rep.add_table(per_subject, title="Per-subject metrics", section="Metrics")
     rep.add_section("Provenance")
     rep.add_key_values(
         {k: res[k] for k in ("protocol", "model", "seed", "options")},
