@@ -128,6 +128,18 @@ FORECASTERS: dict[str, type] = {
 }
 
 
+def _member(spec: Any, key: str, ensemble: str, seed: int, sfreq: float | None) -> Any:
+    """Build one member ``{"name": ..., "params": {...}}`` of an ensemble (not an ensemble)."""
+    if not isinstance(spec, dict) or "name" not in spec or set(spec) - {"name", "params"}:
+        raise ConfigError(
+            f"Invalid value for '{key}' of '{ensemble}'. Allowed: a dict with 'name' and "
+            f"optional 'params'; got {spec!r}."
+        )
+    if spec["name"] in ENSEMBLES:
+        raise ConfigError(f"'{ensemble}' members cannot be ensembles; got {spec['name']!r}.")
+    return make_estimator(spec["name"], seed=seed, sfreq=sfreq, **dict(spec.get("params") or {}))
+
+
 def _soft_vote(
     *, seed: int = 0, sfreq: float | None = None, members: Any = None, weights: Any = None
 ) -> Any:
@@ -146,14 +158,7 @@ def _soft_vote(
         )
     estimators = []
     for i, m in enumerate(members):
-        if not isinstance(m, dict) or "name" not in m or set(m) - {"name", "params"}:
-            raise ConfigError(
-                f"Invalid value for 'members[{i}]' of 'soft_vote'. Allowed: a dict with 'name' "
-                f"and optional 'params'; got {m!r}."
-            )
-        if m["name"] in ENSEMBLES:
-            raise ConfigError(f"'soft_vote' members cannot be ensembles; got {m['name']!r}.")
-        est = make_estimator(m["name"], seed=seed, sfreq=sfreq, **dict(m.get("params") or {}))
+        est = _member(m, f"members[{i}]", "soft_vote", seed, sfreq)  # checks m first
         estimators.append((f"m{i}_{m['name']}", est))
     if weights is not None and (not isinstance(weights, list) or len(weights) != len(members)):
         raise ConfigError(
@@ -173,14 +178,7 @@ def _seed_ensemble(
     """
     from .ensemble import SeedEnsemble
 
-    if not isinstance(member, dict) or "name" not in member or set(member) - {"name", "params"}:
-        raise ConfigError(
-            "Invalid value for 'member' of 'seed_ensemble'. Allowed: a dict with 'name' and "
-            f"optional 'params'; got {member!r}."
-        )
-    if member["name"] in ENSEMBLES:
-        raise ConfigError(f"'seed_ensemble' members cannot be ensembles; got {member['name']!r}.")
-    est = make_estimator(member["name"], seed=seed, sfreq=sfreq, **dict(member.get("params") or {}))
+    est = _member(member, "member", "seed_ensemble", seed, sfreq)
     ens = SeedEnsemble(est, n_seeds=n_seeds, base_seed=seed)
     ens._check()
     return ens

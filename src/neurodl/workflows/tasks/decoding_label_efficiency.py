@@ -76,7 +76,8 @@ def run_label_efficiency(
     -------
     dict
         :meth:`~neurodl.evaluation.label_efficiency.LabelEfficiencyResult.to_dict`, plus
-        ``chance_level`` (None for regression) and ``fold_labels``.
+        ``chance_level`` (:func:`neurodl.evaluation.metrics.chance_level` of the labels) and
+        ``fold_labels``.
 
     Examples
     --------
@@ -95,7 +96,7 @@ def run_label_efficiency(
     ([0.25, 1.0], [20, 80], 0.5)
     """
     from ...evaluation.label_efficiency import label_efficiency
-    from ...evaluation.metrics import get_metric
+    from ...evaluation.metrics import chance_level
     from ._report_labels import describe_folds
 
     splits = [(tr, te) for tr, te, _ in protocol.splits(dataset)]
@@ -114,10 +115,7 @@ def run_label_efficiency(
         seed=seed,
     )
     out = res.to_dict()
-    chance = None
-    if get_metric(metric).task == "classification":
-        chance = 1.0 / len(np.unique(dataset.y)) if "balanced" in metric else None
-    out["chance_level"] = chance
+    out["chance_level"] = chance_level(dataset.y, metric)
     out["fold_labels"] = describe_folds(dataset.metadata, [te for _, te in splits])
     return out
 
