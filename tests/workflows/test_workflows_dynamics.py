@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -171,6 +172,7 @@ def test_latents_result_round_trips_and_sections(tmp_path):
     assert list(r["models"]) == ["autoencoder", "pca"] and r["models"]["pca"]["role"] == "baseline"
     assert r["models"]["pca"]["score_mean"] == r["baselines"]["pca"]["co_bps"]
     assert r["forecast"] == {} and r["model"] == "autoencoder"
+    assert r["co_bps_note"] is None  # held-out neurons: co-bps is there, nothing to explain
     with pytest.raises(ConfigError, match="does not use"):
         parse_config({**data, "model": {"name": "lfads"}})
 
@@ -236,3 +238,31 @@ def test_mtl_example(shared_data, tmp_path, monkeypatch):
     assert extra["ground_truth"]["class_counts"] == [90, 90]
     assert extra["correct"]["class_counts"] == [17, 163]
     assert extra["high_confidence"]["class_counts"] == [105, 71]
+
+
+@pytest.mark.parametrize(
+    ("fraction", "words"),
+    [(0.0, "options.heldout_fraction is 0"), (0.04, "rounds to 0 of 10 neurons")],
+)
+def test_latents_says_why_co_bps_is_not_available(tmp_path, fraction, words):
+    # No held-out neuron (fraction 0, or 0.04 of 10 neurons rounding to 0): co-bps is n/a, and
+    # the result, its summary and the report say why, naming the option that enables it.
+    data = _example(
+        "latents_simulated",
+        **{
+            "data.params": {"n_neurons": 10, "n_trials": 12, "n_bins": 12},
+            "options.heldout_fraction": fraction,
+            "options.model_params": {"max_epochs": 1, "enc_size": 4, "gen_size": 4, "g0_size": 4},
+            "options.forward_bins": 2,
+            "options.baselines": ["smoothing"],
+            "options.forecast": None,
+        },
+    )
+    r = _run(data, tmp_path / "out")
+    assert r["n_heldout"] == 0 and r["co_bps"] is None and r["score_mean"] is None
+    note = r["co_bps_note"]
+    assert note.startswith("co-bps needs held-out neurons") and words in note, note
+    assert "options.heldout_fraction" in note
+    assert note in r["summary"]
+    page = html.unescape((tmp_path / "out" / "report.html").read_text())
+    assert "n/a" in page and note in page

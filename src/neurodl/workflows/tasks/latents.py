@@ -117,7 +117,8 @@ class LatentsOptions(TaskOptions):
 class LatentsResult(TaskResult):
     """Result of the ``latents`` task (``results.json``).
 
-    ``metric`` is ``co_bps`` and ``score_mean`` the model's (None without held-out neurons);
+    ``metric`` is ``co_bps`` and ``score_mean`` the model's (None without held-out neurons,
+    ``co_bps_note`` then saying why and which option enables it);
     ``models`` holds the model's and each baseline's co-bps and timing. The model's NLB metrics
     are also top-level (``co_bps``, ``fp_bps``, ``vel_r2``, ``psth_r2``, ``latent_r2``), with
     those of the true rates beside them.
@@ -151,6 +152,8 @@ class LatentsResult(TaskResult):
     co_bps_true_rates: float | None = None
     co_bps_fraction_of_true: float | None = None
     fp_bps_true_rates: float | None = None
+    co_bps_note: str | None = None
+    """Why co-bps is not available (no held-out neuron), naming the option; None: it is."""
     model_scores: dict[str, Any]
     true_rate_scores: dict[str, Any]
     baselines: dict[str, dict[str, Any]]
@@ -164,6 +167,31 @@ class LatentsResult(TaskResult):
         if self.summary:
             lines.append(self.summary)
         return lines + model_lines(self, per="bin")
+
+
+def _co_bps_note(heldout_fraction: float, n_neurons: int) -> str | None:
+    """Why co-bps is not available with this held-out fraction, in words; None: it is.
+
+    co-bps is scored on held-out neurons: ``round(heldout_fraction * n_neurons)`` of them.
+
+    Examples
+    --------
+    >>> _co_bps_note(0.2, 20) is None  # 4 held-out neurons
+    True
+    >>> print(_co_bps_note(0.0, 20))
+    co-bps needs held-out neurons: options.heldout_fraction is 0; set it > 0 (e.g. 0.2)
+    >>> print(_co_bps_note(0.04, 10))
+    co-bps needs held-out neurons: options.heldout_fraction 0.04 rounds to 0 of 10 neurons; set it to at least 0.1
+    """
+    if round(heldout_fraction * n_neurons) > 0:
+        return None
+    head = "co-bps needs held-out neurons: options.heldout_fraction"
+    if heldout_fraction == 0:
+        return f"{head} is 0; set it > 0 (e.g. 0.2)"
+    return (
+        f"{head} {heldout_fraction:g} rounds to 0 of {n_neurons} neurons; "
+        f"set it to at least {1 / n_neurons:.2g}"
+    )
 
 
 def _ridge_behavior(
@@ -240,6 +268,7 @@ def run_latents(ctx: RunContext) -> LatentsResult:
     if T < 2:
         raise ConfigError(f"'forward_bins' ({opts.forward_bins}) leaves < 2 observed bins.")
     has_ho = n_neurons - n_held > 0
+    note = _co_bps_note(opts.heldout_fraction, n_neurons)
     has_fp = opts.forward_bins > 0
 
     def scores(rates: np.ndarray, factors: np.ndarray | None) -> dict[str, Any]:
@@ -333,6 +362,7 @@ def run_latents(ctx: RunContext) -> LatentsResult:
         co_bps_true_rates=truth["co_bps"],
         co_bps_fraction_of_true=ratio,
         fp_bps_true_rates=truth["fp_bps"],
+        co_bps_note=note,
         model_scores=model_scores,
         true_rate_scores=truth,
         baselines=base,
@@ -342,7 +372,7 @@ def run_latents(ctx: RunContext) -> LatentsResult:
             f"{opts.model}: co-bps {fmt(model_scores['co_bps'])} (true rates "
             f"{fmt(truth['co_bps'])}), fp-bps {fmt(model_scores['fp_bps'])}, velocity R^2 "
             f"{fmt(model_scores['vel_r2'])}, latent R^2 {fmt(model_scores['latent_r2'])}; "
-            f"{fmt(epoch_time(model_scores))} s/epoch"
+            f"{fmt(epoch_time(model_scores))} s/epoch" + (f" ({note})" if note else "")
         ),
         history=model.history_,
     )

@@ -67,12 +67,14 @@ def write_latents_report(
         plot_raster_rates,
     )
 
-    ms, truth, has_ho = result.model_scores, result.true_rate_scores, result.n_heldout > 0
+    ms, truth, note = result.model_scores, result.true_rate_scores, result.co_bps_note
+    # No held-out neuron: n/a, with the reason and the option that enables co-bps under it.
+    na = {"value": "n/a", "detail": note or "no held-out neurons"}
     rep = new_report(ctx, str(result.dataset), "latent dynamics")
     rep.add_summary(
         {
-            "co-bps": ms["co_bps"] if has_ho else "n/a",
-            "co-bps of true rates": truth["co_bps"] if has_ho else "n/a",
+            "co-bps": na if ms["co_bps"] is None else ms["co_bps"],
+            "co-bps of true rates": na if truth["co_bps"] is None else truth["co_bps"],
             "latent R^2": ms["latent_r2"],
             "velocity R^2": ms["vel_r2"],
         }
