@@ -30,6 +30,7 @@ SMALL: dict[str, dict] = {
     "lstm": {"hidden_size": 8},
     "gru": {"hidden_size": 8},
     "tangent_mlp": {"drop_prob": 0.1},  # 6 tangent features for 3 channels: less dropout
+    "tsmnet": {"n_filters": 2, "kernel_len": 5, "n_virtual": 6, "n_spatial": 4},
 }
 N_TIMES = 64
 # Only the shipped models: tests elsewhere may register throw-away models in the same process.

@@ -86,6 +86,7 @@ _PARAM_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "None or a list of {name, p, params...} dicts",
     ),
     "adaptive_bn": (lambda v: isinstance(v, bool), "True or False"),
+    "batch_by_group": (lambda v: isinstance(v, bool), "True or False"),
     "calibration": (
         lambda v: v in (None, "temperature", "platt"),
         "None, 'temperature' or 'platt'",
@@ -248,6 +249,20 @@ class _NeuralBase(BaseEstimator):
         return next(splitter.split(idx))
 
     # ---------------------------------------------------------------- fitting
+    def _group_codes(
+        self, groups: Any, tr: np.ndarray, va: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Group codes of the training and validation samples under ``batch_by_group``."""
+        if not getattr(self, "batch_by_group", False):
+            return None, None
+        if groups is None:
+            raise ConfigError(
+                "batch_by_group=True draws each batch from one group: pass groups to fit "
+                "(one per sample, e.g. the subject)."
+            )
+        codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+        return codes[tr], (codes[va] if len(va) else None)
+
     def _fingerprint(self, X: np.ndarray, y: np.ndarray, groups: Any, seed: int) -> str:
         h = hashlib.sha256()
         for arr in (X, y, np.asarray([] if groups is None else groups, dtype=str)):
@@ -319,6 +334,7 @@ class _NeuralBase(BaseEstimator):
                 "test data) and needs one: set 'validation_fraction' > 0 (got "
                 f"{self.validation_fraction!r}, {len(va)} validation samples)."
             )
+        batch_groups, valid_groups = self._group_codes(groups, tr, va)
         cfg = TrainConfig(
             task=self._task,  # type: ignore[arg-type]
             max_epochs=int(self.max_epochs),
@@ -339,6 +355,8 @@ class _NeuralBase(BaseEstimator):
             crop_stride=self.crop_stride_,
             seed=seed,
             augment=build_augmenter(self.augment, sfreq=self.sfreq),
+            batch_groups=batch_groups,
+            valid_groups=valid_groups,
         )
         ckpt_path = None
         fingerprint = self._fingerprint(X3, y_enc, groups, seed)

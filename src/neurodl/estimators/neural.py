@@ -100,6 +100,13 @@ _COMMON_DOC = """
         batch-norm statistics on the inputs they are given (a copy; ``model_`` unchanged).
         This uses the unlabelled test inputs: call ``predict`` with one target (subject,
         recording, dataset) at a time, and report that the test inputs were used.
+    batch_by_group : bool, default=False
+        Domain-specific batch norm (Kobler et al. 2022): every training batch holds the samples
+        of one group (``fit``'s ``groups``, e.g. the subject), so batch norm standardises each
+        subject with its own statistics, and the inner validation split is scored subject by
+        subject with batch norm re-estimated on each (as ``adaptive_bn`` does at test time).
+        Use it with ``adaptive_bn=True`` and a ``batch_size`` of about one subject's samples.
+        Needs ``groups`` in ``fit``; single-process training only.
     num_threads : int or None, default=None
         Torch intra-op threads during ``fit`` and ``predict`` (restored afterwards); ``None``
         keeps :func:`torch.get_num_threads`. Tiny networks often run fastest on 1 thread.
@@ -201,6 +208,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         augment: list[dict[str, Any]] | None = None,
         adaptive_bn: bool = False,
         calibration: str | None = None,
+        batch_by_group: bool = False,
     ) -> None:
         self.model = model
         self.model_params = model_params
@@ -232,6 +240,7 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
         self.augment = augment
         self.adaptive_bn = adaptive_bn
         self.calibration = calibration
+        self.batch_by_group = batch_by_group
 
     def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         check_classification_targets(y)
@@ -335,6 +344,7 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         verbose: int = 0,
         augment: list[dict[str, Any]] | None = None,
         adaptive_bn: bool = False,
+        batch_by_group: bool = False,
     ) -> None:
         self.model = model
         self.model_params = model_params
@@ -364,6 +374,7 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         self.verbose = verbose
         self.augment = augment
         self.adaptive_bn = adaptive_bn
+        self.batch_by_group = batch_by_group
 
     def _prepare_targets(self, y: np.ndarray) -> tuple[np.ndarray, int]:
         y = np.asarray(y, dtype=np.float64)

@@ -29,6 +29,7 @@ def _load_architectures() -> None:
         simple,
         spectral,
         tcn,
+        tsmnet,
         vision,
         volumetric,
     )

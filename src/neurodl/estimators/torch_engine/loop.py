@@ -21,12 +21,13 @@ import numpy as np
 from ..._logging import logger
 from ..._progress_events import epoch_end
 from ...exceptions import ConfigError
+from .adaptation import adapt_batchnorm
 from .augment import augment_seed
 from .checkpoint import clone_state, load_checkpoint, restore_checkpoint, save_checkpoint
-from .cropping import crop_batch, crop_starts
+from .cropping import crop_batch, crop_starts, eval_crop_starts
 from .evaluate import objective_valid_loss, valid_stats
 from .losses import objective_losses, per_sample_loss
-from .parallel import DistContext, train_order
+from .parallel import DistContext, group_train_order, train_order
 from .precision import forward, needs_scaler
 from .settings import (
     EPOCH_SCHEDULES,
@@ -85,6 +86,13 @@ class _Run:
             self.bad_epochs += 1
 
 
+def _epoch_batches(n: int, cfg: TrainConfig, epoch: int, dist: DistContext) -> list[Any]:
+    """The epoch's batches: within one group each with ``cfg.batch_groups``, else shuffled."""
+    if cfg.batch_groups is not None:
+        return group_train_order(cfg.batch_groups, cfg.batch_size, cfg.seed, epoch)
+    return train_order(n, cfg.batch_size, cfg.seed, epoch, dist)
+
+
 def _train_epoch(
     run: _Run,
     Xt: Any,
@@ -118,7 +126,7 @@ def _train_epoch(
     starts = crop_starts(n, n_times, cfg.crop_len, cfg.seed, epoch) if cfg.crop_len else None
     sums = torch.zeros(4, dtype=torch.float64)  # loss*w, w, correct, count
     finite, n_skipped, n_ok = True, 0, 0
-    for i_batch, idx in enumerate(train_order(n, cfg.batch_size, cfg.seed, epoch, dist)):
+    for i_batch, idx in enumerate(_epoch_batches(n, cfg, epoch, dist)):
         xb = Xt[idx]
         if starts is not None:
             xb = crop_batch(xb, starts[idx].tolist(), cfg.crop_len)
@@ -213,10 +221,57 @@ def _validate(
         v_loss = objective_valid_loss(net, X_valid, y_valid, cfg, dist, objective, ctx)
         record["valid_loss"] = v_loss
         return v_loss
-    v_loss, v_metric = valid_stats(net, X_valid, y_valid, cfg, dist)
+    if cfg.valid_groups is not None:
+        v_loss, v_metric = _valid_stats_by_group(net, X_valid, y_valid, cfg, dist)
+    else:
+        v_loss, v_metric = valid_stats(net, X_valid, y_valid, cfg, dist)
     record["valid_loss"] = v_loss
     record["valid_" + ("accuracy" if cfg.task == "classification" else "r2")] = v_metric
     return v_loss
+
+
+def _valid_stats_by_group(
+    net: Any, X_valid: np.ndarray, y_valid: np.ndarray, cfg: TrainConfig, dist: DistContext
+) -> tuple[float, float]:
+    """Validation loss and metric, each group scored with its own batch-norm statistics.
+
+    Every validation group (subject) is predicted by a copy of the network whose batch-norm
+    statistics were re-estimated on that group's inputs (:func:`~.adaptation.adapt_batchnorm`,
+    as ``adaptive_bn`` does at test time); the per-group values are averaged with the groups'
+    sizes as weights.
+    """
+    codes = np.asarray(cfg.valid_groups)
+    total_loss = total_metric = 0.0
+    for code in np.unique(codes):
+        rows = np.flatnonzero(codes == code)
+        X_adapt = X_valid[rows]
+        if cfg.crop_len is not None:  # the crops the network sees at prediction
+            starts = eval_crop_starts(X_adapt.shape[-1], cfg.crop_len, cfg.crop_stride)
+            X_adapt = np.concatenate([X_adapt[..., s : s + cfg.crop_len] for s in starts])
+        adapted = adapt_batchnorm(net, X_adapt, device=cfg.device) if len(X_adapt) > 1 else net
+        loss, metric = valid_stats(adapted, X_valid[rows], y_valid[rows], cfg, dist)
+        total_loss += loss * len(rows)
+        total_metric += metric * len(rows)
+    net.eval()
+    return total_loss / len(codes), total_metric / len(codes)
+
+
+def _check_groups(cfg: TrainConfig, n_train: int, n_valid: int, dist: DistContext) -> None:
+    """Group codes must match the samples; group batches are single-process only."""
+    for name, codes, n in (
+        ("batch_groups", cfg.batch_groups, n_train),
+        ("valid_groups", cfg.valid_groups, n_valid),
+    ):
+        if codes is not None and len(codes) != n:
+            raise ConfigError(
+                f"Invalid value for {name!r}: expected one group per sample ({n}); "
+                f"got {len(codes)}."
+            )
+    if cfg.batch_groups is not None and dist.active:
+        raise ConfigError(
+            "Invalid value for 'batch_groups': batches within one group are single-process "
+            f"only; got world_size={dist.world_size}."
+        )
 
 
 def _divergence_error(epoch: int, train_loss: float) -> DivergenceError:
@@ -343,7 +398,8 @@ def train(
     y_dtype = torch.long if cfg.task == "classification" and objective is None else torch.float32
     yt = torch.tensor(np.asarray(y_train), dtype=y_dtype)
     optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), cfg.lr, cfg.weight_decay)
-    steps_per_epoch = len(train_order(len(Xt), cfg.batch_size, cfg.seed, 0, dist))
+    _check_groups(cfg, len(Xt), 0 if X_valid is None else len(X_valid), dist)
+    steps_per_epoch = len(_epoch_batches(len(Xt), cfg, 0, dist))
     if cfg.schedule == "plateau":
         scheduler = _plateau(optimizer, cfg.lr, 0, patience=cfg.plateau_patience)
     else:

@@ -7,6 +7,12 @@ sample). Under DDP (:class:`DistContext` with ``world_size > 1``) each rank take
 ``DistributedSampler`` share and batches of ``batch_size // world_size``; losses and metrics
 are all-reduced with :meth:`DistContext.all_reduce_sum`. Launching processes is
 :mod:`neurodl.estimators.distributed`.
+
+With ``batch_groups`` (one group code per training sample, e.g. the subject), each batch holds
+the samples of one group only (:func:`group_train_order`): each group's samples are permuted
+and cut into batches, and the order of all batches is permuted. Batch norm then learns with
+one group's statistics at a time, as adaptive batch norm applies them at test time
+(domain-specific batch norm, Kobler et al. 2022).
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DistContext", "epoch_permutation", "shard_indices", "train_order"]
+__all__ = [
+    "DistContext",
+    "epoch_permutation",
+    "group_train_order",
+    "shard_indices",
+    "train_order",
+]
 
 
 @dataclass
@@ -100,6 +112,49 @@ def _batches(order: Any, batch_size: int) -> list[Any]:
     if len(chunks) > 1 and len(chunks[-1]) == 1:
         chunks = chunks[:-1]
     return chunks
+
+
+def group_train_order(
+    groups: np.ndarray, batch_size: int, seed: int, epoch: int
+) -> list[Any]:
+    """One epoch's batches (index tensors), each drawn from the samples of a single group.
+
+    Parameters
+    ----------
+    groups : ndarray of shape (n_samples,)
+        Group code of each training sample (e.g. the subject).
+    batch_size, seed, epoch : int
+        As :func:`train_order`: the epoch's draws use the generator ``seed + epoch``.
+
+    Returns
+    -------
+    batches : list of LongTensor
+        Every sample once, in an order permuted across groups; a batch of a single sample (a
+        group's remainder) is skipped, so batch norm never sees one sample.
+
+    Examples
+    --------
+    Two subjects of 5 and 4 samples in batches of 3: no batch mixes them:
+
+    >>> import numpy as np
+    >>> groups = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    >>> batches = group_train_order(groups, batch_size=3, seed=0, epoch=0)
+    >>> sorted(len(b) for b in batches)  # subject 1's remainder of one sample is skipped
+    [2, 3, 3]
+    >>> all(len(set(groups[b.numpy()])) == 1 for b in batches)
+    True
+    """
+    import torch
+
+    codes = np.asarray(groups)
+    g = torch.Generator().manual_seed(int(seed) + int(epoch))
+    batches: list[Any] = []
+    for code in np.unique(codes):
+        members = torch.as_tensor(np.flatnonzero(codes == code), dtype=torch.long)
+        order = members[torch.randperm(len(members), generator=g)]
+        batches.extend(c for c in order.split(batch_size) if len(c) > 1)
+    perm = torch.randperm(len(batches), generator=g).tolist()
+    return [batches[i] for i in perm]
 
 
 def train_order(n: int, batch_size: int, seed: int, epoch: int, dist: DistContext) -> list[Any]:

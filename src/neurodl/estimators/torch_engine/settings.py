@@ -149,6 +149,11 @@ class TrainConfig:
     optimizer: str = "adamw"
     #: train-time augmentation (:class:`~.augment.Augmenter` or None): training batches only
     augment: Any = None
+    #: one group code per training sample (e.g. the subject): each batch holds one group only
+    batch_groups: np.ndarray | None = None
+    #: one group code per validation sample: validated group by group, batch norm re-estimated
+    #: on each group (as adaptive batch norm at test time); None: in one pass
+    valid_groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
