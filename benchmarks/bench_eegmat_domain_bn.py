@@ -1,0 +1,146 @@
+"""EEGMAT rest vs arithmetic, leave-one-subject-out: TSMNet with domain-specific batch norm.
+
+Issue 16's goal: a network reaches >= 0.90 balanced accuracy and is at least as good as
+re-centred tangent space + LR (0.883) on the same folds by the paired comparison; the same
+network without adaptation is reported too.
+
+The idea (Kobler et al. 2022, NeurIPS, "SPD domain-specific batch normalization"): the earlier
+networks (``eegmat_tangent_net.md``, ``adaptation.md``) learnt their batch-norm statistics from
+batches that mix subjects, and adaptive batch norm at test time then standardised one subject
+with statistics the read-out never saw. Here every training batch holds one subject's windows
+(``batch_by_group=True``: a batch of 30 is one whole training subject), so the batch norm on the
+tangent vector is a per-subject standardisation in training as at test time (``adaptive_bn``:
+re-estimated on the test subject's 30 unlabelled windows), and early stopping scores the
+validation subjects the same way. The network (``tsmnet``, :class:`neurodl.models.tsmnet.TSMNet`)
+learns its filter bank and spatial filters before the covariance, which the re-centred tangent
+space + LR cannot.
+
+Data and folds as in ``bench_eegmat_tangent_net.py`` (its loader is reused): 12 subjects, last
+60 s, 4 s windows, band-pass 4-30 Hz per window; the reference at 500 Hz, the networks at
+125 Hz; the same 12 folds in subject order.
+
+The recipe :data:`TSM` and the variants :data:`VARIANTS` were fixed in a commit before the first
+run; ``"tsmnet + recentring + DSBN"`` is the one the goal is judged on, the others are reported
+beside it (the network without any adaptation; domain-specific batch norm alone, on inputs not
+re-centred; the linear tangent read-out with domain-specific batch norm).
+
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_eegmat_domain_bn.py \
+        --n-jobs 2 --out eegmat_domain_bn.json
+    python benchmarks/bench_eegmat_domain_bn.py --smoke   # 3 subjects, 2 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from bench_eegmat_tangent_net import NET_SFREQ, _ds
+
+from neurodl.datasets import load_dataset
+from neurodl.estimators import NeuralClassifier, make_estimator
+from neurodl.evaluation import adapt_dataset, compare_models, cross_validate
+from neurodl.evaluation.protocols import LeaveOneSubjectOut
+from neurodl.preprocessing import BandpassFilter, Resample
+
+#: The TSMNet recipe (after Kobler et al. 2022: 4 temporal filters, 40 virtual channels, BiMap to
+#: 20, Adam-type optimiser lr 1e-3, weight decay 1e-4, batches of one domain), fixed before the
+#: first run. 30 windows per subject: a batch is one whole training subject.
+TSM = {
+    "model": "tsmnet",
+    "model_params": {"n_filters": 4, "kernel_len": 25, "n_virtual": 40, "n_spatial": 20},
+    "max_epochs": 100,
+    "batch_size": 30,
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "validation_fraction": 0.2,  # whole training subjects (fit gets groups)
+    "early_stopping": True,
+    "patience": 20,
+    "num_threads": 1,
+}
+
+#: name -> (changes to :data:`TSM`, input): "recentred" = each subject re-centred on its own
+#: Riemannian mean (unlabelled), "raw" = not. DSBN = batch_by_group + adaptive_bn.
+VARIANTS = {
+    "tsmnet + recentring + DSBN": ({"batch_by_group": True, "adaptive_bn": True}, "recentred"),
+    "tsmnet + DSBN": ({"batch_by_group": True, "adaptive_bn": True}, "raw"),
+    "tsmnet, no adaptation": ({}, "raw"),
+    "tangent linear + recentring + DSBN": (
+        {
+            "model": "tangent_mlp",
+            "model_params": {"n_hidden": 0, "drop_prob": 0.0, "n_members": 1},
+            "batch_by_group": True,
+            "adaptive_bn": True,
+        },
+        "recentred",
+    ),
+}
+GOAL = "tsmnet + recentring + DSBN"
+REFERENCE = "ts_lr + recentring"
+
+
+def _net(change: dict, smoke: bool) -> NeuralClassifier:
+    params = {**TSM, **change}
+    if smoke:
+        params.update(max_epochs=2, patience=1)
+    model = params.pop("model")
+    return NeuralClassifier(model, sfreq=NET_SFREQ, random_state=0, device="cpu", **params)
+
+
+def run(smoke: bool, n_jobs: int) -> dict:
+    """The reference and every variant on the same 12 folds; returns the results dict."""
+    ds = load_dataset("eegmat", last=60.0, window=4.0)
+    if smoke:
+        keep = ds.metadata["subject"].isin(sorted(ds.metadata["subject"].unique())[:3])
+        ds = ds.subset(keep.to_numpy())
+    X = BandpassFilter(l_freq=4.0, h_freq=30.0, sfreq=ds.sfreq).fit_transform(ds.X * 1e6)
+    raw = _ds(X, ds, ds.sfreq)
+    net_raw = _ds(Resample(new_sfreq=NET_SFREQ, sfreq=ds.sfreq).fit_transform(X), ds, NET_SFREQ)
+    steps = [{"name": "riemannian_recentring", "by": "subject"}]
+    proto = LeaveOneSubjectOut()
+    rec, record = adapt_dataset(raw, steps, unlabelled_test_data=True, protocol=proto)
+    net_rec, _ = adapt_dataset(net_raw, steps, unlabelled_test_data=True, protocol=proto)
+    # raw network input in microvolts: the batch norm after the log standardises the features
+    inputs = {"recentred": net_rec, "raw": net_raw}
+    runs = {REFERENCE: (make_estimator("tangent_space_lr"), rec)}
+    runs.update({n: (_net(c, smoke), inputs[kind]) for n, (c, kind) in VARIANTS.items()})
+    cvs, out = {}, {"models": {}, "adaptation": record, "tsm": TSM, "goal_model": GOAL}
+    for name, (est, data) in runs.items():
+        t0 = time.perf_counter()
+        cv = cross_validate(est, data, proto, "balanced_accuracy", n_jobs=n_jobs)
+        cvs[name] = cv
+        out["models"][name] = {
+            "score": float(cv.score),
+            "fold_scores": [float(s) for s in cv.scores],
+            "blocks": list(cv.blocks),
+            "time_s": round(time.perf_counter() - t0, 1),
+        }
+        folds = " ".join(f"{s:.2f}" for s in cv.scores)
+        print(f"{name}: {cv.score:.3f} [{folds}] ({time.perf_counter() - t0:.0f} s)", flush=True)
+    pairs = [(n, REFERENCE) for n in VARIANTS] + [
+        (GOAL, "tsmnet, no adaptation"),
+        (GOAL, "tsmnet + DSBN"),
+    ]
+    out["comparisons"] = []
+    for a, b in pairs:
+        cmp = compare_models(cvs[a], cvs[b], names=(a, b))
+        out["comparisons"].append({**cmp.to_dict(), "verdict": cmp.verdict()})
+        print(cmp.verdict(), flush=True)
+    return out
+
+
+def main() -> None:
+    """Command line: ``--smoke``, ``--n-jobs``, ``--out``."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--n-jobs", type=int, default=1, help="folds in parallel")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    res = {"smoke": args.smoke, **run(args.smoke, args.n_jobs)}
+    if args.out:
+        args.out.write_text(json.dumps(res, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
