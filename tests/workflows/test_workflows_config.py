@@ -112,3 +112,31 @@ def test_sections_a_task_does_not_read_are_refused_centrally(task, section):
         s for s in ("data", "preprocessing", "model", "evaluation", "options", "report")
         if s in spec.reads or s == "report"
     ) in msg
+
+
+@pytest.mark.parametrize(
+    ("section", "data", "hint", "allowed"),
+    [
+        ("evaluation", {"protocl": "within-session"}, "protocol", "protocol, protocol_params"),
+        ("report", {"titel": "x"}, "title", "title, enabled"),
+        ("model", {"nmae": "lda"}, "name", "name, params"),
+    ],
+)
+@pytest.mark.parametrize("prefixed", [True, False])
+def test_format_errors_of_a_section_alone_lists_the_sections_keys(
+    section, data, hint, allowed, prefixed
+):
+    # A section validated on its own, format_errors not told its model: the hint and the
+    # allowed keys are the section's, not RunConfig's top-level keys.
+    from pydantic import ValidationError
+
+    from neurodl.workflows.config import RunConfig, format_errors
+
+    section_model = RunConfig.model_fields[section].annotation
+    with pytest.raises(ValidationError) as info:
+        section_model.model_validate(data)
+    msg = format_errors(info.value, "run.yaml", prefix=section if prefixed else "")
+    typo = next(iter(data))
+    path = f"{section}.{typo}" if prefixed else typo
+    assert f"unknown key {path!r}. Did you mean {hint!r}? Allowed here: {allowed}" in msg, msg
+    assert "preprocessing" not in msg and "privacy" not in msg, msg

@@ -373,6 +373,18 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _config_models(
+    model: type[BaseModel], found: dict[str, type[BaseModel]]
+) -> dict[str, type[BaseModel]]:
+    """``model`` and every model of its fields (sections, nested ones), by class name."""
+    found[model.__name__] = model
+    for field in model.model_fields.values():
+        for a in (field.annotation, *get_args(field.annotation)):
+            if isinstance(a, type) and issubclass(a, BaseModel) and a.__name__ not in found:
+                _config_models(a, found)
+    return found
+
+
 #: pydantic's tags of union members in an error's location (``options.saliency.bool``)
 _PRIMITIVE_TAGS = frozenset({"bool", "int", "float", "str", "bytes", "none", "dict", "list"})
 
@@ -395,8 +407,9 @@ def format_errors(
     """One message for every error of a config's ``ValidationError``.
 
     Each error gets its dotted key path (after ``prefix``), unknown keys get the closest allowed
-    key of ``model`` (default :class:`RunConfig`), missing keys and bad values are named with
-    what was given; ``source`` names the config (a file or "config").
+    key of ``model`` (default: the section of :class:`RunConfig` that raised ``err``, e.g.
+    :class:`EvaluationConfig` validated on its own, else :class:`RunConfig`), missing keys and
+    bad values are named with what was given; ``source`` names the config (a file or "config").
 
     Examples
     --------
@@ -413,7 +426,15 @@ def format_errors(
     ...     print(format_errors(err, "run.yaml", model=DataConfig, prefix="data"))
     Invalid config run.yaml: invalid value at 'data': Value error, data.source is 'dataset', \
 so data.dataset is required.
+    >>> try:  # a section on its own, its model not given: its keys, not RunConfig's
+    ...     ReportConfig.model_validate({"titel": "x"})
+    ... except ValidationError as err:
+    ...     print(format_errors(err, "run.yaml", prefix="report"))
+    Invalid config run.yaml: unknown key 'report.titel'. Did you mean 'title'? Allowed here: \
+title, enabled.
     """
+    if model is None:  # err.title: the name of the model that raised it
+        model = _config_models(RunConfig, {}).get(err.title, RunConfig)
     lines: list[str] = []
     union: dict[str, tuple[int, list[str]]] = {}  # path -> (line index, member messages)
     for e in err.errors():
@@ -433,10 +454,11 @@ so data.dataset is required.
             lines.append(f"invalid value at {path!r}: {msg}{shown}.")
             continue
         if e["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model or RunConfig, loc)
+            allowed = _allowed_keys(model, loc)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            lines.append(f"unknown key {path!r}.{hint} Allowed here: {', '.join(allowed)}.")
+            listed = f" Allowed here: {', '.join(allowed)}." if allowed else ""
+            lines.append(f"unknown key {path!r}.{hint}{listed}")
         elif e["type"] == "missing":
             lines.append(f"missing required key {path!r}.")
         elif e["type"] == "value_error" and "Invalid config options:" in e["msg"]:
