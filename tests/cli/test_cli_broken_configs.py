@@ -154,6 +154,19 @@ def _cases(tmp):
             _base(model={"name": "shallow", "params": {"n_filter_time": 8}}),
             ["'n_filter_time'", "Did you mean 'n_filters_time'"],
         ),
+        "latents held-out fraction leaving no held-in neuron": (
+            {
+                "name": "broken",
+                "task": "latents",
+                "data": {
+                    "source": "simulate",
+                    "simulator": "latent_population",
+                    "params": {"n_neurons": 10, "n_trials": 12, "n_bins": 12},
+                },
+                "options": {"heldout_fraction": 0.95, "forward_bins": 2, "forecast": None},
+            },
+            ["options.heldout_fraction 0.95", "all 10 neurons", "at most 0.9"],
+        ),
     }
 
 
@@ -187,6 +200,7 @@ NAMES = [
     "unknown model",
     "unknown model parameter",
     "unknown network parameter",
+    "latents held-out fraction leaving no held-in neuron",
 ]
 
 

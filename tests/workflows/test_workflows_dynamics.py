@@ -240,14 +240,9 @@ def test_mtl_example(shared_data, tmp_path, monkeypatch):
     assert extra["high_confidence"]["class_counts"] == [105, 71]
 
 
-@pytest.mark.parametrize(
-    ("fraction", "words"),
-    [(0.0, "options.heldout_fraction is 0"), (0.04, "rounds to 0 of 10 neurons")],
-)
-def test_latents_says_why_co_bps_is_not_available(tmp_path, fraction, words):
-    # No held-out neuron (fraction 0, or 0.04 of 10 neurons rounding to 0): co-bps is n/a, and
-    # the result, its summary and the report say why, naming the option that enables it.
-    data = _example(
+def _small_latents(fraction: float) -> dict:
+    """A tiny latents config: 10 neurons, 12 trials of 12 bins, ``fraction`` held out."""
+    return _example(
         "latents_simulated",
         **{
             "data.params": {"n_neurons": 10, "n_trials": 12, "n_bins": 12},
@@ -258,6 +253,16 @@ def test_latents_says_why_co_bps_is_not_available(tmp_path, fraction, words):
             "options.forecast": None,
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("fraction", "words"),
+    [(0.0, "options.heldout_fraction is 0"), (0.04, "rounds to 0 of 10 neurons")],
+)
+def test_latents_says_why_co_bps_is_not_available(tmp_path, fraction, words):
+    # No held-out neuron (fraction 0, or 0.04 of 10 neurons rounding to 0): co-bps is n/a, and
+    # the result, its summary and the report say why, naming the option that enables it.
+    data = _small_latents(fraction)
     r = _run(data, tmp_path / "out")
     assert r["n_heldout"] == 0 and r["co_bps"] is None and r["score_mean"] is None
     note = r["co_bps_note"]
@@ -266,3 +271,36 @@ def test_latents_says_why_co_bps_is_not_available(tmp_path, fraction, words):
     assert note in r["summary"]
     page = html.unescape((tmp_path / "out" / "report.html").read_text())
     assert "n/a" in page and note in page
+
+
+@pytest.mark.parametrize("fraction", [0.95, 0.99])
+def test_latents_refuses_a_heldout_fraction_leaving_no_heldin_neuron(tmp_path, fraction):
+    # round(0.95 x 10) = 10 (and round(0.99 x 10) = 10): every neuron held out, none left for
+    # the model. One line naming the option, the neuron count and the largest allowed fraction,
+    # at --check time (check_samples) and before anything is fitted in a run, not the network's
+    # "n_input ... got 0" from deep inside.
+    from neurodl.workflows.precheck import check_samples
+
+    cfg = parse_config(_small_latents(fraction))
+    with pytest.raises(ConfigError) as at_check:
+        check_samples(cfg)
+    with pytest.raises(ConfigError) as at_run:
+        run_config(cfg, tmp_path / "out")
+    for err in (at_check, at_run):
+        msg = str(err.value)
+        assert "\n" not in msg and "n_input" not in msg, msg
+        assert f"options.heldout_fraction {fraction:g} holds out all 10 neurons" in msg, msg
+        assert "set it to at most 0.9 (9 of 10 held out, 1 held in)" in msg, msg
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("fraction", "n_out"), [(0.9, 9), (0.94, 9), (0.2, 2)])
+def test_latents_check_accepts_a_fraction_leaving_a_heldin_neuron(fraction, n_out):
+    # The refusal is exact: 0.94 of 10 rounds to 9 held out, 1 held in, and is accepted.
+    from neurodl.workflows.precheck import check_samples
+
+    lines = check_samples(parse_config(_small_latents(fraction)))
+    assert lines == [
+        "data: simulated:latent_population: 12 trials x 12 bins x 10 neurons",
+        f"held out: {n_out} of 10 neurons, last 2 of 12 bins",
+    ]

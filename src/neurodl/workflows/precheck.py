@@ -4,7 +4,8 @@
 and checks what only the data can tell: labels present and of at least two values, labels a
 classification metric can score (not continuous floats), the protocol's metadata columns
 present, and every training fold holding at least two classes. It returns a short summary of
-the data and the folds for the CLI.
+the data and the folds for the CLI. For ``latents`` it loads the population and checks the
+held-out neurons and forward bins against it.
 """
 
 from __future__ import annotations
@@ -59,14 +60,16 @@ def check_samples(cfg: RunConfig) -> list[str]:
     Returns
     -------
     list of str
-        What was found (samples, classes, shape, folds); empty for tasks that do not decode
-        labelled samples (their data are read at run time).
+        What was found (samples, classes, shape, folds); for ``latents``, the population and
+        its held-out split (:func:`neurodl.workflows.tasks.latents.check_latents`); empty for
+        other tasks that do not decode labelled samples (their data are read at run time).
 
     Raises
     ------
     DataFormatError or ConfigError
         No or single-valued labels, continuous labels under a classification metric, a
-        protocol column the metadata lack, a training fold with one class.
+        protocol column the metadata lack, a training fold with one class; for ``latents``, an
+        ``options.heldout_fraction`` leaving no held-in neuron.
 
     Examples
     --------
@@ -91,6 +94,10 @@ def check_samples(cfg: RunConfig) -> list[str]:
     from ..evaluation import get_protocol
     from .data import load_samples
 
+    if cfg.task == "latents" and cfg.data is not None:
+        from .tasks.latents import check_latents
+
+        return check_latents(cfg)  # held-out neurons and forward bins against the data
     if cfg.task not in SAMPLE_TASKS or cfg.data is None:
         return []
     ev = cfg.evaluation

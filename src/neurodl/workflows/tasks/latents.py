@@ -10,6 +10,7 @@ model's co-bps.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ from ._dynamics_common import (
     versions,
 )
 
-__all__ = ["ForecastSpec", "LatentsOptions", "LatentsResult", "run_latents"]
+__all__ = ["ForecastSpec", "LatentsOptions", "LatentsResult", "check_latents", "run_latents"]
 
 _SCORES = ("co_bps", "fp_bps", "vel_r2", "psth_r2", "latent_r2")
 
@@ -194,6 +195,93 @@ def _co_bps_note(heldout_fraction: float, n_neurons: int) -> str | None:
     )
 
 
+def _check_split(opts: LatentsOptions, n_neurons: int, n_bins: int) -> None:
+    """Refuse held-out neurons or forward bins that leave the model nothing to see.
+
+    ``round(heldout_fraction * n_neurons)`` neurons are held out: at least one must stay held
+    in. Raises :class:`~neurodl.exceptions.ConfigError` with one line naming the option, the
+    number of neurons and the largest fraction allowed.
+
+    Examples
+    --------
+    >>> opts = LatentsOptions.model_validate({"heldout_fraction": 0.9, "forward_bins": 2})
+    >>> _check_split(opts, 10, 12)  # 9 of 10 held out, 1 held in: fine
+    >>> try:
+    ...     _check_split(opts.model_copy(update={"heldout_fraction": 0.95}), 10, 12)
+    ... except ValueError as err:  # a ConfigError
+    ...     print(err)
+    options.heldout_fraction 0.95 holds out all 10 neurons (round(0.95 x 10) = 10), leaving \
+none for the model to see; set it to at most 0.9 (9 of 10 held out, 1 held in)
+    """
+    n_out = round(opts.heldout_fraction * n_neurons)
+    if n_neurons - n_out < 1:
+        # (n - 1) / n, floored to 3 decimals so that it really leaves a neuron held in.
+        top = math.floor(round((n_neurons - 1) / n_neurons * 1000, 6)) / 1000
+        raise ConfigError(
+            f"options.heldout_fraction {opts.heldout_fraction:g} holds out all {n_neurons} "
+            f"neurons (round({opts.heldout_fraction:g} x {n_neurons}) = {n_out}), leaving none "
+            f"for the model to see; set it to at most {top:g} "
+            f"({round(top * n_neurons)} of {n_neurons} held out, "
+            f"{n_neurons - round(top * n_neurons)} held in)"
+        )
+    if n_bins - opts.forward_bins < 2:
+        raise ConfigError(f"'forward_bins' ({opts.forward_bins}) leaves < 2 observed bins.")
+
+
+def _load_population(cfg: Any) -> tuple[Any, str]:
+    """The config's data as a ``LatentPopulation`` (and its name); anything else is refused."""
+    from ...data.simulate import LatentPopulation
+
+    pop, name = load_data(cfg.data, seed=cfg.seed)
+    if not isinstance(pop, LatentPopulation):
+        raise DataFormatError(
+            f"The latents task needs trials with known structure (simulator 'latent_population'); "
+            f"{name} gave {type(pop).__name__}."
+        )
+    return pop, name
+
+
+def check_latents(cfg: Any) -> list[str]:
+    """Load a ``latents`` config's data and check the held-out split; return summary lines.
+
+    What ``neurodl run CONFIG --check`` does for this task (nothing is fitted): the data must be
+    a latent population, ``options.heldout_fraction`` must leave at least one neuron held in
+    and ``options.forward_bins`` at least two observed bins.
+
+    Raises
+    ------
+    ConfigError or DataFormatError
+        A split that leaves the model nothing to see; data without trial structure.
+
+    Examples
+    --------
+    >>> from neurodl.workflows import parse_config
+    >>> data = {"source": "simulate", "simulator": "latent_population",
+    ...         "params": {"n_neurons": 10, "n_trials": 12, "n_bins": 12}}
+    >>> cfg = parse_config({"task": "latents", "data": data, "options": {"forward_bins": 2}})
+    >>> for line in check_latents(cfg):
+    ...     print(line)
+    data: simulated:latent_population: 12 trials x 12 bins x 10 neurons
+    held out: 2 of 10 neurons, last 2 of 12 bins
+    >>> bad = parse_config({"task": "latents", "data": data,
+    ...                     "options": {"heldout_fraction": 0.95}})
+    >>> try:
+    ...     check_latents(bad)
+    ... except ValueError as err:  # a ConfigError
+    ...     print(str(err).split(";")[1])
+     set it to at most 0.9 (9 of 10 held out, 1 held in)
+    """
+    opts = cfg.task_options()
+    pop, name = _load_population(cfg)
+    n_trials, n_bins, n_neurons = pop.counts.shape
+    _check_split(opts, n_neurons, n_bins)
+    n_out = round(opts.heldout_fraction * n_neurons)
+    return [
+        f"data: {name}: {n_trials} trials x {n_bins} bins x {n_neurons} neurons",
+        f"held out: {n_out} of {n_neurons} neurons, last {opts.forward_bins} of {n_bins} bins",
+    ]
+
+
 def _ridge_behavior(
     rates: np.ndarray, behavior: np.ndarray, tr: np.ndarray, te: np.ndarray
 ) -> np.ndarray:
@@ -242,19 +330,14 @@ def run_latents(ctx: RunContext) -> LatentsResult:
     True
     """
     from ...analyses import dynamics as dyn
-    from ...data.simulate import LatentPopulation
     from ...estimators import make_estimator
 
     cfg, opts = ctx.cfg, ctx.options
-    pop, name = load_data(cfg.data, seed=cfg.seed)
-    if not isinstance(pop, LatentPopulation):
-        raise DataFormatError(
-            f"The latents task needs trials with known structure (simulator 'latent_population'); "
-            f"{name} gave {type(pop).__name__}."
-        )
+    pop, name = _load_population(cfg)
     c = pop.counts.astype(float)
     true = pop.rates * pop.bin_size
     n_trials, n_bins, n_neurons = c.shape
+    _check_split(opts, n_neurons, n_bins)  # before anything is fitted
     rng = np.random.default_rng(cfg.seed)
     order = rng.permutation(n_trials)
     n_test = max(1, round(opts.test_fraction * n_trials))
@@ -265,8 +348,6 @@ def run_latents(ctx: RunContext) -> LatentsResult:
     c = c[:, :, np.concatenate([held_in, held_out])]
     true = true[:, :, np.concatenate([held_in, held_out])]
     T = n_bins - opts.forward_bins
-    if T < 2:
-        raise ConfigError(f"'forward_bins' ({opts.forward_bins}) leaves < 2 observed bins.")
     has_ho = n_neurons - n_held > 0
     note = _co_bps_note(opts.heldout_fraction, n_neurons)
     has_fp = opts.forward_bins > 0
