@@ -19,7 +19,7 @@ from .leakage import check_no_leakage
 from .metrics import Metric, chance_level, get_metric
 from .protocols import PROTOCOLS, Protocol, get_protocol
 
-__all__ = ["CVResult", "cross_validate"]
+__all__ = ["CVResult", "cross_validate", "group_fit_params", "protocol_groups"]
 
 
 @dataclass
@@ -238,6 +238,56 @@ def _fit_takes_groups(est: Any) -> bool:
     return _fit_takes(est, "groups")
 
 
+def protocol_groups(dataset: Any, protocol: str | Protocol, seed: int = 0) -> np.ndarray | None:
+    """The groups ``protocol`` keeps disjoint (e.g. subjects), one per sample of ``dataset``.
+
+    What :func:`cross_validate` hands to an estimator's ``fit``; None for a protocol without
+    groups (e.g. a stratified k-fold over samples).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurodl.data import EpochsDataset
+    >>> meta = pd.DataFrame({"subject": ["s1", "s1", "s2", "s2"]})
+    >>> ds = EpochsDataset(np.zeros((4, 2)), np.array([0, 1, 0, 1]), meta)
+    >>> protocol_groups(ds, "leave-one-subject-out").tolist()
+    ['s1', 's1', 's2', 's2']
+    """
+    proto = _resolve_protocol(protocol, seed)
+    return dataset.groups(list(proto.groups)) if proto.groups else None
+
+
+def group_fit_params(est: Any, groups: Any) -> dict[str, Any]:
+    """The ``fit`` keyword arguments that hand ``groups`` to ``est`` ({} when it takes none).
+
+    An estimator whose ``fit`` has a ``groups`` parameter gets ``groups``; a Pipeline (e.g.
+    preprocessing + network) gets ``<last step>__groups``, which it routes to its final
+    estimator (whose inner validation split and group-wise batches then respect the groups).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from neurodl.estimators import NeuralClassifier
+    >>> groups = ["s1", "s1", "s2"]
+    >>> list(group_fit_params(NeuralClassifier(), groups))
+    ['groups']
+    >>> list(group_fit_params(make_pipeline(FunctionTransformer(), NeuralClassifier()), groups))
+    ['neuralclassifier__groups']
+    >>> group_fit_params(LogisticRegression(), groups), group_fit_params(NeuralClassifier(), None)
+    ({}, {})
+    """
+    if groups is None:
+        return {}
+    if _fit_takes_groups(est):
+        return {"groups": groups}
+    steps = getattr(est, "steps", None)
+    if isinstance(steps, list) and steps and _fit_takes_groups(steps[-1][1]):
+        return {f"{steps[-1][0]}__groups": groups}
+    return {}
+
+
 def _run_fold(
     estimator: Any,
     X: np.ndarray,
@@ -250,8 +300,8 @@ def _run_fold(
     est = _seeded_clone(estimator, seed)
     t0 = time.perf_counter()
     fit_kw: dict[str, Any] = {}
-    if setup.fit_groups is not None and _fit_takes_groups(est):
-        fit_kw["groups"] = setup.fit_groups[train]
+    if setup.fit_groups is not None:
+        fit_kw.update(group_fit_params(est, setup.fit_groups[train]))
     if _fit_takes(est, "sample_index"):  # e.g. SearchCV: the rows' metadata for inner splits
         fit_kw["sample_index"] = train
     est.fit(np.asarray(X[train]), y[train], **fit_kw)

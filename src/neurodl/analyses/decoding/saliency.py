@@ -108,6 +108,7 @@ def saliency(
     layout: tuple[list[str], list[str]] | None = None,
     n_top: int = 5,
     checks: bool = True,
+    fit_groups: Any = None,
 ) -> dict[str, Any]:
     """Channel (and time or band) attributions of the model refitted on all samples.
 
@@ -131,6 +132,9 @@ def saliency(
         Number of channels listed in ``top_channels``.
     checks : bool, default=True
         Run the sanity checks of the map (see :func:`saliency_checks`).
+    fit_groups : array-like of shape (n_samples,), optional
+        The samples' groups (e.g. subjects), passed to every refit of an estimator whose
+        ``fit`` (or whose Pipeline's last step) takes ``groups``.
 
     Returns
     -------
@@ -172,6 +176,7 @@ def saliency(
     ([('model randomisation', 'pass'), ('label randomisation', 'pass')], 'pass')
     """
     from ...evaluation import METRICS
+    from ...evaluation.crossval import group_fit_params
     from ..interpret import attribute, permutation_importance
     from .estimator import without_callbacks
 
@@ -181,7 +186,8 @@ def saliency(
     X = np.asarray(ds.X)
     y = np.asarray(ds.y)
     est = without_callbacks(estimator)
-    est.fit(X, y)
+    fit_params = group_fit_params(est, fit_groups)
+    est.fit(X, y, **fit_params)
     rng = np.random.default_rng(seed)
     idx = np.arange(len(X))
     if len(idx) > SALIENCY_MAX_SAMPLES:
@@ -287,6 +293,7 @@ def saliency(
             seed=seed,
             names=names,
             groups=groups,
+            fit_params=fit_params,
         )
         out["checks"] = [r.to_dict() for r in rows]
         out["sanity_verdict"] = sanity_verdict(rows)
@@ -307,6 +314,7 @@ def saliency_checks(
     seed: int,
     names: list[str] | None = None,
     groups: Any = None,
+    fit_params: dict[str, Any] | None = None,
 ) -> tuple[list[Any], float | None]:
     """Model- and label-randomisation checks of a saliency map (Adebayo et al. 2018).
 
@@ -336,6 +344,9 @@ def saliency_checks(
     names : list of str, optional
     groups : dict, optional
         Grouped features of the permutation importance.
+    fit_params : dict, optional
+        Passed to every refit (e.g. :func:`~neurodl.evaluation.crossval.group_fit_params`:
+        the samples' groups for a network trained with ``batch_by_group``).
 
     Returns
     -------
@@ -363,6 +374,7 @@ def saliency_checks(
     from sklearn.base import clone
 
     from ..interpret import (
+        fit_on_permuted_labels,
         integrated_gradients,
         label_randomisation,
         model_randomisation,
@@ -396,10 +408,15 @@ def saliency_checks(
     except ConfigError as err:
         logger.info("saliency checks: no model randomisation (%s)", err)
     base = without_callbacks(estimator)
-    rows.append(label_randomisation(base, X, y, explain, reference=reference, seed=seed))
+    permuted = fit_on_permuted_labels(base, X, y, seed=seed, fit_params=fit_params)
+    rows.append(
+        label_randomisation(
+            base, X, y, explain, reference=reference, seed=seed, permuted_model=permuted
+        )
+    )
     seeds = {k: seed + 1 for k in base.get_params() if k.endswith("random_state")}
     stability = None
     if seeds and any(v is not None for k, v in base.get_params().items() if k in seeds):
-        reseeded = clone(base).set_params(**seeds).fit(X, y)
+        reseeded = clone(base).set_params(**seeds).fit(X, y, **(fit_params or {}))
         stability = rank_correlation(reference, explain(reseeded))
     return rows, stability

@@ -290,8 +290,11 @@ def label_randomisation(
     return SanityCheck("label randomisation", "refit on permuted labels", rho, verdict)
 
 
-def fit_on_permuted_labels(estimator: Any, X: Any, y: Any, *, seed: int = 0) -> Any:
-    """A clone of ``estimator`` fitted on ``X`` with the labels ``y`` permuted by ``seed``.
+def fit_on_permuted_labels(
+    estimator: Any, X: Any, y: Any, *, seed: int = 0, fit_params: dict[str, Any] | None = None
+) -> Any:
+    """A clone of ``estimator`` fitted on ``X`` with the labels ``y`` permuted by ``seed``
+    (``fit_params``, e.g. the samples' ``groups``, passed to ``fit`` as they are).
 
     Examples
     --------
@@ -308,7 +311,7 @@ def fit_on_permuted_labels(estimator: Any, X: Any, y: Any, *, seed: int = 0) -> 
     if len(y) != len(X):
         raise DataFormatError(f"'y' has {len(y)} entries but X has {len(X)} samples.")
     rng = np.random.default_rng(seed)
-    return clone(estimator).fit(X, y[rng.permutation(len(y))])
+    return clone(estimator).fit(X, y[rng.permutation(len(y))], **(fit_params or {}))
 
 
 def map_stability(maps: Sequence[Any]) -> float | None:

@@ -409,6 +409,7 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
         trim_saliency,
     )
     from ...evaluation import provenance
+    from ...evaluation.crossval import protocol_groups
     from ...preprocessing import n_leading_per_sample
     from .decoding_search import ModelFactory, outer_execution, search_results, searched_estimator
 
@@ -488,14 +489,16 @@ def run_decoding(ctx: RunContext) -> DecodingTaskResult:
     sal = None
     if opts.saliency is True or (opts.saliency == "auto" and neural and pretrained is None):
         logger.info("saliency: refitting %s on all samples", name)
+        refit = ds_eval.subset(prepared.refit_index)
         sal = saliency(
             build(cfg.model),
-            ds_eval.subset(prepared.refit_index),
+            refit,
             metric=ev.metric,
             seed=cfg.seed,
             neural=neural,
             layout=feature_layout(lead, ds, ds_eval),
             checks=opts.saliency_checks,
+            fit_groups=protocol_groups(refit, protocol, cfg.seed),
         )
     pairwise = None
     n_classes = len(cv.classes) if cv.classes is not None else 0
