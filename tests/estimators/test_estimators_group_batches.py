@@ -68,6 +68,9 @@ def test_group_codes_must_match_the_samples_and_stay_single_process():
     cfg = TrainConfig(task="classification", max_epochs=1, batch_groups=np.zeros(5))
     with pytest.raises(ConfigError, match="'batch_groups': expected one group per sample"):
         train(_RecordGroups(), X, y, None, None, cfg)
+    cfg = TrainConfig(task="classification", max_epochs=1, batch_groups=np.arange(6))
+    with pytest.raises(ConfigError, match="no group has 2 training samples"):
+        train(_RecordGroups(), X, y, None, None, cfg)
     cfg = TrainConfig(task="classification", max_epochs=1, batch_groups=np.zeros(6))
     with pytest.raises(ConfigError, match="single-process only; got world_size=2"):
         train(_RecordGroups(), X, y, None, None, cfg, dist=DistContext(rank=0, world_size=2))
@@ -120,6 +123,10 @@ def test_batch_by_group_needs_groups():
     clf = NeuralClassifier(model="tangent_mlp", max_epochs=1, batch_by_group=True, device="cpu")
     with pytest.raises(ConfigError, match="batch_by_group=True draws each batch from one group"):
         clf.fit(X, y)
+    with pytest.raises(ConfigError, match="needs groups of at least 2 training samples"):
+        NeuralClassifier(model="tangent_mlp", batch_by_group=True, device="cpu").fit(
+            X, y, groups=np.arange(len(y))
+        )
     with pytest.raises(ConfigError, match="'batch_by_group'"):
         NeuralClassifier(batch_by_group="yes").fit(X, y)
 

@@ -51,3 +51,16 @@ def test_batch_by_group_runs_from_a_config_with_saliency_and_its_checks(tmp_path
     checks = {c["check"] for c in res["saliency"]["checks"]}
     assert "label randomisation" in checks  # its refit on permuted labels got the groups too
     assert res["adaptation"]["adaptive_bn"] == ["tsmnet"]  # test windows used: recorded
+
+
+def test_check_refuses_batch_by_group_under_a_protocol_without_groups():
+    import pytest
+
+    from neurodl.exceptions import ConfigError
+    from neurodl.workflows.crossdata import check_evaluation
+
+    raw = _config()
+    raw["evaluation"]["protocol"] = "blocked-timeseries"
+    with pytest.raises(ConfigError, match="protocol 'blocked-timeseries' keeps no groups apart"):
+        check_evaluation(parse_config(raw), where="run.yaml")
+    check_evaluation(parse_config(_config()), where="run.yaml")  # grouped by subject: fine

@@ -261,6 +261,12 @@ class _NeuralBase(BaseEstimator):
                 "(one per sample, e.g. the subject)."
             )
         codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+        if np.bincount(codes[tr]).max(initial=0) < 2:
+            raise ConfigError(
+                "batch_by_group=True needs groups of at least 2 training samples; every "
+                f"group given has 1 ({len(np.unique(codes[tr]))} groups: single trials or "
+                "segments?). Group by subject or session."
+            )
         return codes[tr], (codes[va] if len(va) else None)
 
     def _fingerprint(self, X: np.ndarray, y: np.ndarray, groups: Any, seed: int) -> str:

@@ -197,9 +197,15 @@ data's unlabelled samples
                 )
     else:
         try:
-            get_protocol(ev.protocol, **ev.protocol_params)
+            proto = get_protocol(ev.protocol, **ev.protocol_params)
         except ConfigError as err:
             raise ConfigError(f"Invalid config {where}: {err}") from None
+        if cfg.model.params.get("batch_by_group") is True and not proto.groups:
+            raise ConfigError(
+                f"Invalid config {where}: 'model.params.batch_by_group' draws each batch from "
+                f"one group of the protocol, and protocol {ev.protocol!r} keeps no groups "
+                "apart; use a grouped protocol (e.g. leave-one-subject-out) or drop it."
+            )
     check_adaptation(ev.adaptation, where="evaluation.adaptation")
     adaptive = _check_models(cfg, where) if cfg.task in _ADAPTING_TASKS else []
     users = [f"evaluation.adaptation ({a['name']})" for a in ev.adaptation] + [

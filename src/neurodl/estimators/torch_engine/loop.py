@@ -267,6 +267,13 @@ def _check_groups(cfg: TrainConfig, n_train: int, n_valid: int, dist: DistContex
                 f"Invalid value for {name!r}: expected one group per sample ({n}); "
                 f"got {len(codes)}."
             )
+    if cfg.batch_groups is not None and np.unique(cfg.batch_groups, return_counts=True)[1].max(
+        initial=0
+    ) < 2:
+        raise ConfigError(
+            "Invalid value for 'batch_groups': no group has 2 training samples, and a batch "
+            "within one group needs at least 2 (are the groups single trials?)."
+        )
     if cfg.batch_groups is not None and dist.active:
         raise ConfigError(
             "Invalid value for 'batch_groups': batches within one group are single-process "
