@@ -35,6 +35,18 @@ t-test over folds, training-fold size as n_train).
         --recentre --part ssl --folds 12 --out label_efficiency_recentred.json
     python benchmarks/bench_label_efficiency.py --smoke   # 3 subjects, 2 folds, tiny training
 
+``--subject-batches`` (declared in session 8 before it ran, with ``--objective contrastive
+--recentre --part ssl --folds 12``; every recipe unchanged): the pretraining batches are drawn
+one subject at a time (``SSLPretrainer(batch_by_group=True)`` with the pool's subjects), so the
+contrastive negatives of a window are other windows of the same subject (subject-aware
+contrastive learning, Cheng et al. 2020): the encoder must separate what varies within a
+subject (rest and arithmetic among it) instead of who the subject is. With about 60 pool
+windows per subject and batches of 64, one batch is one subject's whole pool.
+
+    OMP_NUM_THREADS=1 NEURODL_DATA=../shared/data python benchmarks/bench_label_efficiency.py \
+        --objective contrastive --recentre --subject-batches --part ssl --folds 12 \
+        --out label_efficiency_subject_contrastive.json
+
 ``--recentre`` (declared in session 7 before it ran; every recipe unchanged): each subject's
 signals are whitened by that subject's Riemannian mean of OAS covariances of its 30 labelled
 windows (labels unused; :func:`neurodl.preprocessing.adaptation.reference_covariance`), the
@@ -140,10 +152,17 @@ def _net(enc, mode="finetune", steps=None):
     return FineTunedClassifier(enc, model="shallow", model_params=SHALLOW, sfreq=SFREQ, **params)
 
 
-def ssl_part(X, y, groups, pool, splits, smoke: bool, objective: str) -> dict:
+def ssl_part(
+    X, y, groups, pool, splits, smoke: bool, objective: str, subject_batches: bool = False
+) -> dict:
     steps = 5 if smoke else None
     pre = SSLPretrainer(
-        "shallow", model_params=SHALLOW, objective=objective, sfreq=SFREQ, **PRETRAIN
+        "shallow",
+        model_params=SHALLOW,
+        objective=objective,
+        sfreq=SFREQ,
+        batch_by_group=subject_batches,
+        **PRETRAIN,
     )
     if smoke:
         pre.set_params(max_epochs=1, examples_per_window=0.5)
@@ -403,6 +422,11 @@ def main() -> None:
         action="store_true",
         help="re-centre each subject on its labelled windows' Riemannian mean (labels unused)",
     )
+    ap.add_argument(
+        "--subject-batches",
+        action="store_true",
+        help="pretraining batches of one subject each (subject-aware negatives)",
+    )
     ap.add_argument("--part", choices=["ssl", "gen", "both"], default="both")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--render", type=Path, default=None, help="print the tables of a --out file")
@@ -433,7 +457,10 @@ def main() -> None:
         },
     }
     if args.part in ("ssl", "both"):
-        res["ssl"] = ssl_part(X, y, groups, pool, splits, args.smoke, args.objective)
+        res["ssl"] = ssl_part(
+            X, y, groups, pool, splits, args.smoke, args.objective, args.subject_batches
+        )
+        res["ssl"]["subject_batches"] = args.subject_batches
     if args.part in ("gen", "both"):
         n_gen = 1 if args.smoke else args.gen_folds
         res["generative"] = gen_part(X, y, groups, splits[:n_gen], args.smoke)

@@ -240,3 +240,40 @@ def test_eegnet_encoder_pretrains_finetunes_and_probes():
     for mode in ("finetune", "linear_probe"):
         clf = FineTunedClassifier(pre.encoder_, mode=mode, n_steps=3).fit(X, y)
         assert clf.predict_proba(X[:3]).shape == (3, 2)
+
+
+def test_subject_aware_contrastive_batches_hold_one_subject(monkeypatch):
+    import neurodl.estimators.pretraining as pretraining
+
+    seen: list[set] = []
+    original = pretraining.contrastive_objective
+
+    def recording(windows, aug, temperature, seed):
+        inner = original(windows, aug, temperature, seed)
+
+        def objective(model, xb, yb, ctx):
+            if ctx.training:
+                seen.append(set(subjects[xb[:, 0].long().numpy()].tolist()))
+            return inner(model, xb, yb, ctx)
+
+        return objective
+
+    monkeypatch.setattr(pretraining, "contrastive_objective", recording)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((36, 2, 100)).astype("float32")
+    subjects = np.repeat(["a", "b", "c"], 12)
+    params = {"pool_time_length": 20, "pool_time_stride": 10}
+    pre = SSLPretrainer(
+        "shallow", model_params=params, objective="contrastive", max_epochs=2, batch_size=8,
+        sfreq=100.0, batch_by_group=True,
+    ).fit(X, groups=subjects)
+    assert len(pre.history_) == 2
+    assert len(seen) == 2 * 3 * 2 and all(len(s) == 1 for s in seen)  # 12 = 8 + 4 per subject
+    seen.clear()
+    SSLPretrainer(
+        "shallow", model_params=params, objective="contrastive", max_epochs=2, batch_size=8,
+        sfreq=100.0,
+    ).fit(X)
+    assert any(len(s) > 1 for s in seen)  # without it, negatives come from every subject
+    with pytest.raises(DataFormatError, match="batch_by_group=True needs 'groups'"):
+        SSLPretrainer(objective="contrastive", batch_by_group=True).fit(X)

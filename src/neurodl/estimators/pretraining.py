@@ -243,6 +243,12 @@ class SSLPretrainer(BaseEstimator):
     max_epochs, batch_size, lr, weight_decay : training settings of the engine
     random_state : int, default=0
     num_threads : int or None, default=None
+    batch_by_group : bool, default=False
+        Each batch from one group of ``fit``'s ``groups`` (e.g. one subject): the contrastive
+        objective's negatives are then windows of the same subject (subject-aware contrastive
+        learning, Cheng et al. 2020), so the features must tell apart what varies *within* a
+        subject rather than who the subject is. Pair and triplet examples go by the group of
+        their first window.
 
     Attributes
     ----------
@@ -297,6 +303,7 @@ class SSLPretrainer(BaseEstimator):
         weight_decay: float = 1e-2,
         random_state: int = 0,
         num_threads: int | None = None,
+        batch_by_group: bool = False,
     ):
         self.model = model
         self.model_params = model_params
@@ -313,6 +320,7 @@ class SSLPretrainer(BaseEstimator):
         self.weight_decay = weight_decay
         self.random_state = random_state
         self.num_threads = num_threads
+        self.batch_by_group = batch_by_group
 
     def _check_params(self) -> None:
         from ..models.pretext import feature_layer
@@ -342,6 +350,7 @@ class SSLPretrainer(BaseEstimator):
         onsets: Any = None,
         ch_names: list[str] | None = None,
         sample_ids: Any = None,
+        groups: Any = None,
     ) -> SSLPretrainer:
         """Pretrain on unlabelled windows.
 
@@ -359,6 +368,8 @@ class SSLPretrainer(BaseEstimator):
             Channel names, checked against the fine-tuning data later.
         sample_ids : array-like of shape (n_windows,), optional
             Ids of the windows (e.g. dataset indices), kept in ``encoder_.sample_ids``.
+        groups : array-like of shape (n_windows,), optional
+            Group of each window (e.g. the subject); required by ``batch_by_group``.
         """
         import torch
 
@@ -402,6 +413,15 @@ class SSLPretrainer(BaseEstimator):
                 examples, targets = draw_pairs(rec, onset, n_ex, self.tau_pos, self.tau_neg, rng)
             else:
                 examples, targets = draw_triplets(rec, onset, n_ex, self.tau_pos, rng)
+        batch_groups = None
+        if self.batch_by_group:
+            if groups is None or len(groups) != n:
+                raise DataFormatError(
+                    "batch_by_group=True needs 'groups' (e.g. the subject) for every window; "
+                    f"got {'none' if groups is None else len(groups)} for {n} windows."
+                )
+            codes = np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
+            batch_groups = codes[examples[:, 0].astype(np.int64)]
         params = dict(self.model_params or {})
         cfg = TrainConfig(
             task="regression",
@@ -411,6 +431,7 @@ class SSLPretrainer(BaseEstimator):
             weight_decay=float(self.weight_decay),
             early_stopping=False,
             seed=seed,
+            batch_groups=batch_groups,
         )
         with _torch_threads(self.num_threads), torch.random.fork_rng(), determinism(True, "cpu"):
             torch.manual_seed(seed)

@@ -239,6 +239,11 @@ class LabelEfficiencyResult:
         }
 
 
+def _takes_groups(pretrainer: Any) -> bool:
+    """True for a pretrainer that draws its batches within groups (``batch_by_group``)."""
+    return bool(getattr(pretrainer, "batch_by_group", False))
+
+
 def label_efficiency(
     X: Any,
     y: Any,
@@ -327,6 +332,7 @@ def label_efficiency(
                 onsets=None if pool.onsets is None else pool.onsets[ids],
                 ch_names=pool.ch_names,
                 sample_ids=ids,
+                **({"groups": pool.groups[ids]} if _takes_groups(pretrainer) else {}),
             )
             encoder = fitted.encoder_
         res.pretrain_ids.append(ids)
