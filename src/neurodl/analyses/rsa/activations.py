@@ -127,7 +127,8 @@ def load_torchvision_model(arch: str, weights_path: str | Path | None = None, **
         import torchvision.models as tvm
     except ImportError as err:
         raise MissingDependencyError(
-            "load_torchvision_model needs torchvision: pip install torchvision"
+            "load_torchvision_model needs torchvision: pip install 'neurodl[vision]' "
+            "(torchvision 0.28, built for torch 2.13)"
         ) from err
     if arch not in tvm.list_models():
         raise ConfigError(
