@@ -174,3 +174,12 @@ def test_tsmnet_learns_a_band_power_difference():
         num_threads=1,
     ).fit(X[:60], y[:60])
     assert (clf.predict(X[60:]) == y[60:]).mean() >= 0.9
+
+
+def test_one_training_group_still_gets_a_validation_split():
+    X, y, g = _subjects_with_gains(2, seed=3)
+    params = dict(model="tangent_mlp", max_epochs=2, device="cpu", random_state=0)
+    one = NeuralClassifier(**params).fit(X[g == 0], y[g == 0], groups=g[g == 0])
+    assert one.n_valid_ == 8  # 20% of the subject's 40 windows, stratified by class
+    two = NeuralClassifier(**params).fit(X, y, groups=g)
+    assert two.n_valid_ == 40  # one whole subject of the two

@@ -216,7 +216,8 @@ class _NeuralBase(BaseEstimator):
     def _valid_split(
         self, y: np.ndarray, groups: np.ndarray | None, seed: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Inner train/validation split: grouped when ``groups`` is given, else stratified."""
+        """Inner train/validation split: grouped when ``groups`` has 2 values or more, else
+        stratified (a training fold of one subject or session splits its samples)."""
         from sklearn.model_selection import (
             GroupShuffleSplit,
             ShuffleSplit,
@@ -234,8 +235,7 @@ class _NeuralBase(BaseEstimator):
                 raise DataFormatError(
                     f"groups must have one entry per sample ({n}); got {len(groups)}."
                 )
-            if len(np.unique(groups)) < 2:
-                return idx, idx[:0]
+        if groups is not None and len(np.unique(groups)) >= 2:  # one group: split its samples
             splitter: Any = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
             tr, va = next(splitter.split(idx, y, groups))
             return tr, va

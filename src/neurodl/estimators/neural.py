@@ -54,9 +54,9 @@ _COMMON_DOC = """
     patience : int, default=10
     validation_fraction : float or None, default=0.2
         Share of the training samples held out as the inner validation split: grouped
-        (:class:`~sklearn.model_selection.GroupShuffleSplit`) when ``fit`` gets ``groups``,
-        else stratified by class (classification) or shuffled. ``0``/``None`` or fewer than 4
-        samples: no validation split, no early stopping.
+        (:class:`~sklearn.model_selection.GroupShuffleSplit`) when ``fit`` gets ``groups`` of
+        at least 2 values, else stratified by class (classification) or shuffled.
+        ``0``/``None`` or fewer than 4 samples: no validation split, no early stopping.
     grad_clip : float or None, default=1.0
         Clip the global gradient L2 norm.
     deterministic : bool, default=True
