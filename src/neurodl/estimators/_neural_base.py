@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._logging import logger, use_log_level
 from ..data.epochs import epochs_array
 from ..exceptions import ConfigError, DataFormatError
+from ._dataset_labels import labelled_samples
 from .torch_engine import (
     SCHEDULES,
     DistContext,
@@ -184,6 +185,8 @@ class _NeuralBase(BaseEstimator):
             )
 
     def _validate_X(self, X: Any, y: Any = None, *, reset: bool) -> Any:
+        if reset:  # fit(EpochsDataset or mne.Epochs) without y: the samples' own labels
+            X, y = labelled_samples(X, y)
         X = epochs_array(X)  # an mne.Epochs or EpochsDataset: its data array
         kw = {"allow_nd": True, "dtype": [np.float32, np.float64], "ensure_min_samples": 1}
         ndim = getattr(X, "ndim", None)

@@ -271,9 +271,11 @@ class NeuralClassifier(ClassifierMixin, _NeuralBase):
             )
         return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()])
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> NeuralClassifier:
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> NeuralClassifier:
         """Train on ``X`` of shape (n_samples, n_chans, n_times) (or 2-D) and labels ``y``.
 
+        ``X`` may be an EpochsDataset or ``mne.Epochs``; without ``y`` its own labels are used
+        (``dataset.y``, or the events as :meth:`EpochsDataset.from_mne` numbers them).
         ``groups`` (one per sample) makes the inner validation split group-aware.
         """
         return self._fit(X, y, groups)  # type: ignore[return-value]
@@ -390,10 +392,11 @@ class NeuralRegressor(RegressorMixin, _NeuralBase):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> NeuralRegressor:
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> NeuralRegressor:
         """Train on ``X`` of shape (n_samples, n_chans, n_times) (or 2-D) and targets ``y``.
 
-        ``y`` of shape (n_samples,) or (n_samples, n_outputs). ``groups`` makes the inner
+        ``y`` of shape (n_samples,) or (n_samples, n_outputs); when ``X`` is an EpochsDataset,
+        ``y`` may be left out (its ``dataset.y`` is used). ``groups`` makes the inner
         validation split group-aware.
         """
         return self._fit(X, y, groups)  # type: ignore[return-value]
