@@ -116,3 +116,42 @@ def test_recentring_of_the_test_subject_uses_neither_its_labels_nor_touches_trai
     rec2, _ = adapt_dataset(other, steps, unlabelled_test_data=True)
     np.testing.assert_allclose(rec2.X[~test], rec.X[~test], rtol=1e-6)  # training untouched
     np.testing.assert_allclose(rec2.X[test], rec.X[test], rtol=1e-4, atol=1e-6)  # gain removed
+
+
+def test_tangent_batch_norm_keeps_coordinate_ratios_and_adapts_like_batch_norm():
+    import numpy as np
+
+    from neurodl.estimators.torch_engine.adaptation import adapt_batchnorm
+    from neurodl.models.riemann import TangentBatchNorm
+
+    torch.manual_seed(0)
+    bn = TangentBatchNorm(3)
+    train = torch.randn(400, 3) * torch.tensor([1.0, 2.0, 4.0])
+    for _ in range(150):  # running statistics converge to the training ones
+        bn(train)
+    scalar = (train - train.mean(0)).pow(2).mean()
+    assert torch.allclose(bn.running_var, scalar.expand(3), rtol=1e-3)
+    target = torch.randn(200, 3) * torch.tensor([1.0, 2.0, 4.0]) * 3.0 + 5.0  # one batch
+    adapted = adapt_batchnorm(torch.nn.Sequential(bn), target.numpy())[0]
+    assert torch.allclose(adapted.running_mean, target.mean(0), atol=1e-4)
+    t_scalar = (target - target.mean(0)).pow(2).mean()
+    assert torch.allclose(adapted.running_var, t_scalar.expand(3), rtol=1e-4)
+    out = adapted(target)  # eval mode: the target standardised by one dispersion
+    assert np.isclose(out.pow(2).mean().item(), 1.0, atol=1e-3)
+    ratio = (out.std(0) / target.std(0)).detach().numpy()
+    assert np.allclose(ratio, ratio[0], rtol=1e-5)  # the same factor on every coordinate
+
+
+def test_tangent_networks_take_the_scalar_norm_and_refuse_an_unknown_one():
+    import pytest
+
+    from neurodl.exceptions import ConfigError
+    from neurodl.models import build_model
+    from neurodl.models.riemann import TangentBatchNorm
+
+    for name in ("tangent_mlp", "tsmnet"):
+        net = build_model(name, n_chans=4, n_times=64, n_outputs=2, norm="scalar")
+        assert isinstance(net.bnorm, TangentBatchNorm)
+        assert net(torch.randn(5, 4, 64)).shape == (5, 2)
+        with pytest.raises(ConfigError, match="'norm'. Allowed: 'feature', 'scalar'; got 'x'"):
+            build_model(name, n_chans=4, n_times=64, n_outputs=2, norm="x")

@@ -28,7 +28,13 @@ from ..exceptions import ConfigError
 from ._layers import check_positive_int, check_probability
 from .registry import register_model
 
-__all__ = ["TangentSpaceNet", "oas_covariances", "tangent_vectors"]
+__all__ = [
+    "TANGENT_NORMS",
+    "TangentBatchNorm",
+    "TangentSpaceNet",
+    "oas_covariances",
+    "tangent_vectors",
+]
 
 
 def oas_covariances(x: torch.Tensor) -> torch.Tensor:
@@ -105,6 +111,84 @@ def tangent_vectors(cov: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return log[:, iu[0], iu[1]] * weight
 
 
+class TangentBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm of tangent vectors with one dispersion for all coordinates.
+
+    Subtracts the batch's mean vector and divides every coordinate by one scalar, the root of
+    the mean squared deviation over all coordinates (the mean squared distance to the mean,
+    divided by the number of coordinates), then applies a per-coordinate scale and shift. The
+    log-Euclidean counterpart of the SPD batch norm of Brooks et al. (2019) and Kobler et al.
+    (2022), which re-centre on the batch's mean and rescale by one dispersion: the relative
+    sizes of the coordinates are kept, where :class:`torch.nn.BatchNorm1d` equalises them.
+    Running statistics, ``momentum=None`` (cumulative averages) and therefore adaptive batch
+    norm (:func:`~neurodl.estimators.torch_engine.adaptation.adapt_batchnorm`) work as for
+    :class:`torch.nn.BatchNorm1d`; ``running_var`` holds the scalar in every entry.
+
+    Parameters
+    ----------
+    num_features : int
+        Length of the vectors; input of shape (batch, num_features).
+    eps, momentum : float
+        As :class:`torch.nn.BatchNorm1d`.
+
+    Examples
+    --------
+    Coordinates of variance 1 and 100: one dispersion keeps their ratio:
+
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.randn(500, 2) * torch.tensor([1.0, 10.0]) + 3.0
+    >>> out = TangentBatchNorm(2)(x)
+    >>> ratio = lambda z: (z.std(0)[1] / z.std(0)[0]).item()
+    >>> out.mean(0).abs().max().item() < 1e-5, abs(ratio(out) - ratio(x)) < 1e-4
+    (True, True)
+    >>> round(out.pow(2).mean().item(), 2)  # unit mean square over all coordinates
+    1.0
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1):
+        super().__init__(num_features, eps=eps, momentum=momentum, affine=True)
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() != 2:
+            raise ValueError(f"expected 2-D input (batch, features); got {input.dim()}-D")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` of shape (batch, num_features) -> the same shape."""
+        self._check_input_dim(x)
+        if self.training:
+            mean = x.mean(0)
+            var = (x - mean).pow(2).mean()
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                f = (
+                    1.0 / float(self.num_batches_tracked)
+                    if self.momentum is None
+                    else float(self.momentum)
+                )
+                self.running_mean.mul_(1 - f).add_(f * mean.detach())
+                self.running_var.mul_(1 - f).add_(f * var.detach())
+        else:
+            mean, var = self.running_mean, self.running_var[0]
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+#: Normalisations of the tangent vector: name -> layer class.
+TANGENT_NORMS: dict[str, type[nn.Module]] = {
+    "feature": nn.BatchNorm1d,
+    "scalar": TangentBatchNorm,
+}
+
+
+def tangent_norm(name: str, n_features: int) -> nn.Module:
+    """The normalisation layer ``name`` of :data:`TANGENT_NORMS` for ``n_features`` inputs."""
+    if name not in TANGENT_NORMS:
+        raise ConfigError(
+            f"Invalid value for 'norm'. Allowed: {', '.join(map(repr, TANGENT_NORMS))}; "
+            f"got {name!r}."
+        )
+    return TANGENT_NORMS[name](n_features)
+
+
 @register_model("tangent_mlp")
 class TangentSpaceNet(nn.Module):
     """Covariance (OAS) -> [bilinear map] -> matrix log -> batch norm -> MLP head(s).
@@ -129,6 +213,9 @@ class TangentSpaceNet(nn.Module):
         (an ensemble inside one network).
     eps : float, default=1e-8
         Eigenvalue floor of the logarithm.
+    norm : {"feature", "scalar"}, default="feature"
+        Batch norm of the tangent vector: every coordinate standardised
+        (:class:`torch.nn.BatchNorm1d`), or one dispersion for all (:class:`TangentBatchNorm`).
 
     Attributes
     ----------
@@ -155,6 +242,7 @@ class TangentSpaceNet(nn.Module):
         drop_prob: float = 0.5,
         n_members: int = 1,
         eps: float = 1e-8,
+        norm: str = "feature",
     ) -> None:
         super().__init__()
         c = check_positive_int("n_chans", n_chans)
@@ -172,7 +260,7 @@ class TangentSpaceNet(nn.Module):
                 )
         self.n_chans, self.n_times, self.n_outputs, self.sfreq = n_chans, n_times, n_outputs, sfreq
         self.n_hidden, self.n_spatial, self.drop_prob = n_hidden, n_spatial, drop_prob
-        self.n_members, self.eps = members, eps
+        self.n_members, self.eps, self.norm = members, eps, norm
         m = c if n_spatial is None else n_spatial
         self.n_features_ = m * (m + 1) // 2
         if n_spatial is not None:
@@ -180,7 +268,7 @@ class TangentSpaceNet(nn.Module):
             self.bimap = nn.Parameter(w)
         else:
             self.register_parameter("bimap", None)
-        self.bnorm = nn.BatchNorm1d(self.n_features_)
+        self.bnorm = tangent_norm(norm, self.n_features_)
         self.dropout = nn.Dropout(p)
 
         def head() -> nn.Module:

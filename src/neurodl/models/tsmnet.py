@@ -29,6 +29,7 @@ from torch import nn
 from ..exceptions import ConfigError
 from ._layers import check_n_times, check_positive_int, check_probability
 from .registry import register_model
+from .riemann import tangent_norm
 
 __all__ = ["TSMNet"]
 
@@ -70,6 +71,10 @@ class TSMNet(nn.Module):
         Dropout on the standardised tangent vector.
     rel_floor : float, default=1e-4
         Eigenvalues below ``rel_floor`` times their mean are raised to it (ReEig).
+    norm : {"feature", "scalar"}, default="feature"
+        Batch norm of the tangent vector: every coordinate standardised, or one dispersion for
+        all (:class:`~neurodl.models.riemann.TangentBatchNorm`, as Kobler et al.'s SPD batch
+        norm).
 
     Attributes
     ----------
@@ -101,6 +106,7 @@ class TSMNet(nn.Module):
         n_spatial: int = 20,
         drop_prob: float = 0.0,
         rel_floor: float = 1e-4,
+        norm: str = "feature",
     ) -> None:
         super().__init__()
         c = check_positive_int("n_chans", n_chans)
@@ -122,12 +128,12 @@ class TSMNet(nn.Module):
             )
         self.n_chans, self.n_times, self.n_outputs, self.sfreq = c, t, out, sfreq
         self.n_filters, self.kernel_len, self.n_virtual, self.n_spatial = f, k, v, s
-        self.drop_prob, self.rel_floor = p, float(rel_floor)
+        self.drop_prob, self.rel_floor, self.norm = p, float(rel_floor), norm
         self.n_features_ = s * (s + 1) // 2
         self.temporal = nn.Conv2d(1, f, (1, k), padding=(0, k // 2), bias=False)
         self.spatial = nn.Conv2d(f, v, (c, 1), bias=False)
         self.bimap = nn.Parameter(torch.linalg.qr(torch.randn(v, s))[0])
-        self.bnorm = nn.BatchNorm1d(self.n_features_)
+        self.bnorm = tangent_norm(norm, self.n_features_)
         self.dropout = nn.Dropout(p)
         self.classifier = nn.Linear(self.n_features_, out)
 
