@@ -1,6 +1,12 @@
 """Data containers: the ground floor of neurodl (imports nothing above it)."""
 
-from .epochs import METADATA_COLUMNS, EpochsDataset, TorchEpochs, as_epochs_dataset
+from .epochs import (
+    METADATA_COLUMNS,
+    EpochsDataset,
+    TorchEpochs,
+    as_epochs_dataset,
+    has_sessions,
+)
 from .recording import Annotations, Recording
 from .spikes import SpikeTrains
 from .volume import VolumeSeries
@@ -14,4 +20,5 @@ __all__ = [
     "TorchEpochs",
     "VolumeSeries",
     "as_epochs_dataset",
+    "has_sessions",
 ]

@@ -17,22 +17,28 @@ from ._checks import check_array
 
 __all__ = [
     "METADATA_COLUMNS",
+    "NO_SESSION",
     "EpochsDataset",
     "TorchEpochs",
     "as_epochs_dataset",
     "epochs_array",
+    "has_sessions",
     "is_mne_epochs",
 ]
 
 #: Columns every metadata table has (filled with defaults when not given).
 METADATA_COLUMNS = ("subject", "session", "run", "recording", "segment", "trial", "onset")
 
+#: The ``session`` of samples whose data say nothing about sessions (a placeholder, filled here
+#: and by the readers and samplers); see :func:`has_sessions`.
+NO_SESSION = "0"
+
 
 def _default_metadata(n: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "subject": ["0"] * n,
-            "session": ["0"] * n,
+            "session": [NO_SESSION] * n,
             "run": ["0"] * n,
             "recording": ["0"] * n,
             "segment": [str(i) for i in range(n)],
@@ -405,6 +411,36 @@ def _montage_from_dict(montage: dict[str, Any]) -> Any:
         rpa=montage.get("rpa"),
         coord_frame=montage.get("coord_frame", "head"),
     )
+
+
+def has_sessions(metadata: Any) -> bool:
+    """True when the ``session`` column of ``metadata`` names real sessions.
+
+    Data without session information get the placeholder session :data:`NO_SESSION` (``"0"``)
+    for every sample (:class:`EpochsDataset`'s defaults, the readers, the samplers), so a column
+    that is missing or holds only ``"0"`` is a placeholder: reports then name folds and blocks
+    by subject and run, never ``"session 0"``. A column with other values is real, ``"0"``
+    included (some datasets number their sessions from 0).
+
+    Parameters
+    ----------
+    metadata : DataFrame
+        One row per sample (``EpochsDataset.metadata``).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> has_sessions(EpochsDataset(np.zeros((4, 2, 10))).metadata)
+    False
+    >>> has_sessions(pd.DataFrame({"session": ["0", "0", "1", "1"]}))
+    True
+    """
+    if metadata is None or "session" not in metadata:
+        return False
+    return bool((metadata["session"].astype(str) != NO_SESSION).any())
 
 
 def is_mne_epochs(obj: Any) -> bool:

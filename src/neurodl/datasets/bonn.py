@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import EpochsDataset
+from ..data.epochs import NO_SESSION
 from ..exceptions import DataFormatError, DatasetError
 from ..io.arrays import first_blank_line
 from ._common import NO_LICENCE
@@ -188,7 +189,7 @@ def read_bonn(
                 rows.append(
                     {
                         "subject": "unknown",
-                        "session": "0",
+                        "session": NO_SESSION,
                         "run": "0",
                         "recording": letter,
                         "segment": segment,

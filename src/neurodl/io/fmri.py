@@ -31,6 +31,7 @@ import pandas as pd
 
 from .._logging import logger
 from ..data import EpochsDataset, VolumeSeries
+from ..data.epochs import NO_SESSION
 from ..exceptions import DataFormatError
 
 __all__ = ["read_nifti", "volumes_to_dataset"]
@@ -490,7 +491,7 @@ def volumes_to_dataset(
     meta = pd.DataFrame(
         {
             "subject": subject,
-            "session": vs.session or "0",
+            "session": vs.session or NO_SESSION,
             "run": run,
             "recording": [f"sub-{subject}_run-{r}" for r in run],
             "segment": block.astype(str),

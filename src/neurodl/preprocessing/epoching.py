@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._logging import logger
 from ..data import EpochsDataset, Recording
+from ..data.epochs import NO_SESSION
 from ..exceptions import ConfigError
 from ._base import check_recording
 
@@ -149,7 +150,7 @@ def epochs_from_annotations(
     md = pd.DataFrame(
         {
             "subject": [rec.subject or "0"] * n,
-            "session": [rec.session or "0"] * n,
+            "session": [rec.session or NO_SESSION] * n,
             "run": [rec.run or "0"] * n,
             "recording": [rid] * n,
             "segment": [rid] * n,

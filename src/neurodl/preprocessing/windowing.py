@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._logging import logger
 from ..data import EpochsDataset, Recording
+from ..data.epochs import NO_SESSION
 from ..exceptions import ConfigError, DataFormatError
 from ._base import check_positive, check_recording
 
@@ -199,7 +200,7 @@ def make_windows(
             pd.DataFrame(
                 {
                     "subject": [rec.subject or "0"] * n,
-                    "session": [rec.session or "0"] * n,
+                    "session": [rec.session or NO_SESSION] * n,
                     "run": [rec.run or "0"] * n,
                     "recording": [rid] * n,
                     "segment": [rid] * n,

@@ -24,7 +24,9 @@ def describe_folds(metadata: Any, test_indices: Sequence[Any]) -> list[str]:
 
     A column (subject, session, run) is named when it varies in the data set and the fold tests
     at most three of its values; folds that would get the same label are numbered
-    (``"subject 01, session 1 (fold 2 of 5)"``).
+    (``"subject 01, session 1 (fold 2 of 5)"``). Data without sessions (the placeholder session
+    ``"0"`` on every sample, see :func:`neurodl.data.has_sessions`) never get a session named: a
+    column with one value is never named.
 
     Parameters
     ----------

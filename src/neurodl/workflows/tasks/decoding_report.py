@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...data.epochs import has_sessions
 from ...report.figures.statistics import plot_learning_curves
 from ...report.wording import metric_label, permutation_p_note
 
@@ -64,12 +65,13 @@ def _interpretation(results: dict[str, Any]) -> str:
     return " ".join(lines)
 
 
-def _block_name(block: str, protocol: str = "") -> str:
-    """A protocol's block in words: ``"01/1"`` -> ``"subject 01, session 1"``, a held-out
-    subject or site named as such; other blocks (``fold1``, ``block2``) as they are."""
+def _block_name(block: str, protocol: str = "", sessions: bool = True) -> str:
+    """A protocol's block in words: ``"01/1"`` -> ``"subject 01, session 1"`` (``"subject 01"``
+    when the data have no sessions, ``sessions=False``: never the placeholder ``"session 0"``),
+    a held-out subject or site named as such; other blocks (``fold1``, ``block2``) as they are."""
     parts = str(block).split("/")
     if len(parts) == 2:
-        return f"subject {parts[0]}, session {parts[1]}"
+        return f"subject {parts[0]}" + (f", session {parts[1]}" if sessions else "")
     if protocol in ("cross-session", "leave-one-subject-out"):
         return f"subject {block}"
     if protocol == "leave-one-site-out":
@@ -77,11 +79,17 @@ def _block_name(block: str, protocol: str = "") -> str:
     return str(block)
 
 
+def _by_session(dataset: Any) -> bool:
+    """Whether the class-count panel groups samples by session too (sessions that vary)."""
+    md = dataset.metadata
+    return "session" in md and md["session"].nunique() > 1
+
+
 def _group_names(dataset: Any) -> np.ndarray:
     """Each sample's subject and session in words (the class-count panel's groups)."""
     md = dataset.metadata
     subj = md["subject"].astype(str) if "subject" in md else pd.Series(["?"] * len(md))
-    if "session" in md and md["session"].nunique() > 1:
+    if _by_session(dataset):
         return np.asarray(
             "sub " + subj.to_numpy() + ", ses " + md["session"].astype(str).to_numpy()
         )
@@ -431,7 +439,7 @@ def write_decoding_report(
             classes=dataset.classes,
             groups=_group_names(dataset),
             unit=_unit(dataset),
-            group_label="subject, session",
+            group_label="subject, session" if _by_session(dataset) else "subject",
         ),
         title="Data summary",
         section="Data",
@@ -458,7 +466,10 @@ def write_decoding_report(
         rep.add_table(
             pd.DataFrame(
                 {
-                    "block": [_block_name(b, results["protocol"]) for b in results["block_scores"]],
+                    "block": [
+                        _block_name(b, results["protocol"], has_sessions(dataset.metadata))
+                        for b in results["block_scores"]
+                    ],
                     metric: list(results["block_scores"].values()),
                 }
             ),
