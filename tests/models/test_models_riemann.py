@@ -153,5 +153,5 @@ def test_tangent_networks_take_the_scalar_norm_and_refuse_an_unknown_one():
         net = build_model(name, n_chans=4, n_times=64, n_outputs=2, norm="scalar")
         assert isinstance(net.bnorm, TangentBatchNorm)
         assert net(torch.randn(5, 4, 64)).shape == (5, 2)
-        with pytest.raises(ConfigError, match="'norm'. Allowed: 'feature', 'scalar'; got 'x'"):
+        with pytest.raises(ConfigError, match=r"'norm'\. Allowed: 'feature', 'scalar'; got 'x'"):
             build_model(name, n_chans=4, n_times=64, n_outputs=2, norm="x")
