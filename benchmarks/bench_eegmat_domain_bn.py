@@ -35,16 +35,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
-from bench_eegmat_tangent_net import NET_SFREQ, _ds
+from bench_eegmat_tangent_net import NET_SFREQ, load_inputs, score_models
 
-from neurodl.datasets import load_dataset
 from neurodl.estimators import NeuralClassifier, make_estimator
-from neurodl.evaluation import adapt_dataset, compare_models, cross_validate
-from neurodl.evaluation.protocols import LeaveOneSubjectOut
-from neurodl.preprocessing import BandpassFilter, Resample
+from neurodl.evaluation import compare_models
 
 #: The TSMNet recipe (after Kobler et al. 2022: 4 temporal filters, 40 virtual channels, BiMap to
 #: 20, Adam-type optimiser lr 1e-3, weight decay 1e-4, batches of one domain), fixed before the
@@ -125,34 +121,13 @@ def _net(change: dict, smoke: bool) -> NeuralClassifier:
 def run(smoke: bool, n_jobs: int, scalar: bool = False) -> dict:
     """The reference and every variant on the same 12 folds; returns the results dict."""
     variants, goal = (SCALAR, next(iter(SCALAR))) if scalar else (VARIANTS, GOAL)
-    ds = load_dataset("eegmat", last=60.0, window=4.0)
-    if smoke:
-        keep = ds.metadata["subject"].isin(sorted(ds.metadata["subject"].unique())[:3])
-        ds = ds.subset(keep.to_numpy())
-    X = BandpassFilter(l_freq=4.0, h_freq=30.0, sfreq=ds.sfreq).fit_transform(ds.X * 1e6)
-    raw = _ds(X, ds, ds.sfreq)
-    net_raw = _ds(Resample(new_sfreq=NET_SFREQ, sfreq=ds.sfreq).fit_transform(X), ds, NET_SFREQ)
-    steps = [{"name": "riemannian_recentring", "by": "subject"}]
-    proto = LeaveOneSubjectOut()
-    rec, record = adapt_dataset(raw, steps, unlabelled_test_data=True, protocol=proto)
-    net_rec, _ = adapt_dataset(net_raw, steps, unlabelled_test_data=True, protocol=proto)
+    _, net_raw, rec, net_rec, record, proto = load_inputs(smoke)
     # raw network input in microvolts: the batch norm after the log standardises the features
     inputs = {"recentred": net_rec, "raw": net_raw}
     runs = {REFERENCE: (make_estimator("tangent_space_lr"), rec)}
     runs.update({n: (_net(c, smoke), inputs[kind]) for n, (c, kind) in variants.items()})
-    cvs, out = {}, {"models": {}, "adaptation": record, "tsm": TSM, "goal_model": goal}
-    for name, (est, data) in runs.items():
-        t0 = time.perf_counter()
-        cv = cross_validate(est, data, proto, "balanced_accuracy", n_jobs=n_jobs)
-        cvs[name] = cv
-        out["models"][name] = {
-            "score": float(cv.score),
-            "fold_scores": [float(s) for s in cv.scores],
-            "blocks": list(cv.blocks),
-            "time_s": round(time.perf_counter() - t0, 1),
-        }
-        folds = " ".join(f"{s:.2f}" for s in cv.scores)
-        print(f"{name}: {cv.score:.3f} [{folds}] ({time.perf_counter() - t0:.0f} s)", flush=True)
+    out = {"models": {}, "adaptation": record, "tsm": TSM, "goal_model": goal}
+    cvs = score_models(runs, proto, n_jobs, out["models"])
     pairs = [(n, REFERENCE) for n in variants]
     if not scalar:
         pairs += [(GOAL, "tsmnet, no adaptation"), (GOAL, "tsmnet + DSBN")]

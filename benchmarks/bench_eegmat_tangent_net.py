@@ -168,6 +168,50 @@ def _ds(X: np.ndarray, like: EpochsDataset, sfreq: float) -> EpochsDataset:
     return EpochsDataset(X, like.y, like.metadata, sfreq, like.ch_names, like.classes, like.info)
 
 
+def load_inputs(smoke: bool):
+    """EEGMAT windows as every EEGMAT benchmark here uses them, and the 12-fold protocol.
+
+    Returns ``(raw, net_raw, rec, net_rec, record, proto)``: the band-passed windows at 500 Hz
+    and at :data:`NET_SFREQ`, the same re-centred per subject (``riemannian_recentring``, labels
+    unused, each subject's own windows), the adaptation record and
+    :class:`~neurodl.evaluation.protocols.LeaveOneSubjectOut`. ``smoke``: 3 subjects.
+    """
+    ds = load_dataset("eegmat", last=60.0, window=4.0)
+    if smoke:
+        keep = ds.metadata["subject"].isin(sorted(ds.metadata["subject"].unique())[:3])
+        ds = ds.subset(keep.to_numpy())
+    X = BandpassFilter(l_freq=4.0, h_freq=30.0, sfreq=ds.sfreq).fit_transform(ds.X * 1e6)
+    raw = _ds(X, ds, ds.sfreq)
+    net_raw = _ds(Resample(new_sfreq=NET_SFREQ, sfreq=ds.sfreq).fit_transform(X), ds, NET_SFREQ)
+    steps = [{"name": "riemannian_recentring", "by": "subject"}]
+    proto = LeaveOneSubjectOut()
+    rec, record = adapt_dataset(raw, steps, unlabelled_test_data=True, protocol=proto)
+    net_rec, _ = adapt_dataset(net_raw, steps, unlabelled_test_data=True, protocol=proto)
+    return raw, net_raw, rec, net_rec, record, proto
+
+
+def score_models(runs: dict, proto, n_jobs: int, models_out: dict) -> dict:
+    """Cross-validate every ``name -> (estimator, dataset)`` of ``runs`` on ``proto``.
+
+    Fills ``models_out[name]`` (score, fold scores, blocks, time) and prints a line per model;
+    returns ``name -> CVResult`` for the paired comparisons.
+    """
+    cvs = {}
+    for name, (est, data) in runs.items():
+        t0 = time.perf_counter()
+        cv = cross_validate(est, data, proto, "balanced_accuracy", n_jobs=n_jobs)
+        cvs[name] = cv
+        models_out[name] = {
+            "score": float(cv.score),
+            "fold_scores": [float(s) for s in cv.scores],
+            "blocks": list(cv.blocks),
+            "time_s": round(time.perf_counter() - t0, 1),
+        }
+        folds = " ".join(f"{s:.2f}" for s in cv.scores)
+        print(f"{name}: {cv.score:.3f} [{folds}] ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return cvs
+
+
 def _net(
     adaptive_bn: bool, smoke: bool, change: dict | None = None, sfreq: float = NET_SFREQ
 ) -> NeuralClassifier:
@@ -187,17 +231,7 @@ def run(
     ensemble: bool = False,
 ) -> dict:
     """All models on the same 12 folds, the paired comparisons; returns the results dict."""
-    ds = load_dataset("eegmat", last=60.0, window=4.0)
-    if smoke:
-        keep = ds.metadata["subject"].isin(sorted(ds.metadata["subject"].unique())[:3])
-        ds = ds.subset(keep.to_numpy())
-    X = BandpassFilter(l_freq=4.0, h_freq=30.0, sfreq=ds.sfreq).fit_transform(ds.X * 1e6)
-    raw = _ds(X, ds, ds.sfreq)
-    net_raw = _ds(Resample(new_sfreq=NET_SFREQ, sfreq=ds.sfreq).fit_transform(X), ds, NET_SFREQ)
-    steps = [{"name": "riemannian_recentring", "by": "subject"}]
-    proto = LeaveOneSubjectOut()
-    rec, record = adapt_dataset(raw, steps, unlabelled_test_data=True, protocol=proto)
-    net_rec, _ = adapt_dataset(net_raw, steps, unlabelled_test_data=True, protocol=proto)
+    raw, net_raw, rec, net_rec, record, proto = load_inputs(smoke)
     # without adaptation the network's inputs are in microvolts: the batch norm on the tangent
     # vector standardises its features (a global gain is a shift of the log's diagonal)
     runs = {
@@ -232,21 +266,10 @@ def run(
             one: (member, rec),
             ens: (SeedEnsemble(member, n_seeds=ENSEMBLE["n_seeds"]), rec),
         }
-    cvs, out = {}, {"models": {}, "adaptation": record, "net": NET}
+    out = {"models": {}, "adaptation": record, "net": NET}
     if ensemble:
         out["ensemble"] = ENSEMBLE
-    for name, (est, data) in runs.items():
-        t0 = time.perf_counter()
-        cv = cross_validate(est, data, proto, "balanced_accuracy", n_jobs=n_jobs)
-        cvs[name] = cv
-        out["models"][name] = {
-            "score": float(cv.score),
-            "fold_scores": [float(s) for s in cv.scores],
-            "blocks": list(cv.blocks),
-            "time_s": round(time.perf_counter() - t0, 1),
-        }
-        folds = " ".join(f"{s:.2f}" for s in cv.scores)
-        print(f"{name}: {cv.score:.3f} [{folds}] ({time.perf_counter() - t0:.0f} s)", flush=True)
+    cvs = score_models(runs, proto, n_jobs, out["models"])
     best = "tangent_mlp + recentring + AdaBN"
     pairs = [
         (best, "ts_lr + recentring"),

@@ -75,7 +75,9 @@ def oas_covariances(x: torch.Tensor) -> torch.Tensor:
     return (1.0 - s) * emp + s * mu[:, None, None] * eye
 
 
-def tangent_vectors(cov: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+def tangent_vectors(
+    cov: torch.Tensor, eps: float = 1e-8, rel_floor: float | None = None
+) -> torch.Tensor:
     """Upper-triangle vectors of ``logm(cov)`` (the tangent space at the identity).
 
     Parameters
@@ -84,6 +86,9 @@ def tangent_vectors(cov: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
         Symmetric positive definite matrices.
     eps : float, default=1e-8
         Eigenvalues are clamped at ``eps`` before the logarithm.
+    rel_floor : float, optional
+        Instead of ``eps``: eigenvalues below ``rel_floor`` times their matrix's mean eigenvalue
+        are raised to it (SPDNet's ReEig, scale-free).
 
     Returns
     -------
@@ -105,7 +110,11 @@ def tangent_vectors(cov: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """
     n = cov.shape[-1]
     evals, evecs = torch.linalg.eigh(cov)
-    log = (evecs * torch.log(torch.clamp(evals, min=eps))[:, None, :]) @ evecs.transpose(1, 2)
+    if rel_floor is None:
+        floored = torch.clamp(evals, min=eps)
+    else:
+        floored = torch.maximum(evals, rel_floor * evals.mean(-1, keepdim=True).clamp(min=1e-12))
+    log = (evecs * torch.log(floored)[:, None, :]) @ evecs.transpose(1, 2)
     iu = torch.triu_indices(n, n, device=cov.device)
     weight = torch.where(iu[0] == iu[1], 1.0, math.sqrt(2.0)).to(cov.dtype)
     return log[:, iu[0], iu[1]] * weight

@@ -20,7 +20,6 @@ coordinate is scaled, where they transport on the manifold and scale one dispers
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -29,24 +28,9 @@ from torch import nn
 from ..exceptions import ConfigError
 from ._layers import check_n_times, check_positive_int, check_probability
 from .registry import register_model
-from .riemann import tangent_norm
+from .riemann import tangent_norm, tangent_vectors
 
 __all__ = ["TSMNet"]
-
-
-def _log_tangent(cov: torch.Tensor, rel_floor: float) -> torch.Tensor:
-    """Upper triangle of ``logm(cov)`` with eigenvalues floored at ``rel_floor`` x their mean.
-
-    (batch, n, n) -> (batch, n (n + 1) / 2); off-diagonal terms times sqrt(2) (pyriemann's
-    ``upper``), so the vector's norm is the matrix logarithm's Frobenius norm.
-    """
-    n = cov.shape[-1]
-    evals, evecs = torch.linalg.eigh(cov)
-    floor = rel_floor * evals.mean(-1, keepdim=True).clamp(min=1e-12)
-    log = (evecs * torch.log(torch.maximum(evals, floor))[:, None, :]) @ evecs.transpose(1, 2)
-    iu = torch.triu_indices(n, n, device=cov.device)
-    weight = torch.where(iu[0] == iu[1], 1.0, math.sqrt(2.0)).to(cov.dtype)
-    return log[:, iu[0], iu[1]] * weight
 
 
 @register_model("tsmnet")
@@ -150,7 +134,7 @@ class TSMNet(nn.Module):
         cov = z @ z.transpose(1, 2) / z.shape[-1]
         w = self.bimap.double()
         cov = w.T @ cov @ w
-        return _log_tangent(cov, self.rel_floor).to(x.dtype)
+        return tangent_vectors(cov, rel_floor=self.rel_floor).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` of shape (batch, n_chans, n_times) -> logits (batch, n_outputs)."""
