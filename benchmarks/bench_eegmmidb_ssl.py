@@ -86,6 +86,60 @@ def load():
     return np.asarray(lab.X, np.float32) / scale, np.asarray(lab.y), X_pool / scale, runs, onsets
 
 
+def cv_scores(models: dict, X, y, seeds, n_folds: int) -> tuple[dict, list]:
+    """Every ``name -> factory`` of ``models`` on the same stratified splits (one per seed).
+
+    Returns ``(folds, test_indices)``: per model its fold ``scores``, ``n_train``, ``n_test``
+    (balanced accuracy), and the test indices of every split in order.
+    """
+    score = get_metric("balanced_accuracy")
+    folds: dict[str, dict[str, list]] = {
+        m: {"scores": [], "n_train": [], "n_test": []} for m in models
+    }
+    test_indices = []
+    for seed in seeds:
+        cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+        for k, (tr, te) in enumerate(cv.split(X, y)):
+            test_indices.append(te)
+            msg = []
+            for name, make in models.items():
+                s = score(y[te], make().fit(X[tr], y[tr]).predict(X[te]))
+                folds[name]["scores"].append(float(s))
+                folds[name]["n_train"].append(len(tr))
+                folds[name]["n_test"].append(len(te))
+                msg.append(f"{name}={s:.2f}")
+            print(f"seed {seed} fold {k}: " + ", ".join(msg), flush=True)
+    return folds, test_indices
+
+
+def summarise(folds: dict, n_seeds: int) -> dict:
+    """Mean over folds per seed, then mean and SD over seeds, per model (printed too)."""
+    out = {}
+    for name, f in folds.items():
+        n = len(f["scores"]) // n_seeds
+        per_seed = [float(np.mean(f["scores"][i : i + n])) for i in range(0, len(f["scores"]), n)]
+        out[name] = {
+            "mean": float(np.mean(per_seed)),
+            "sd_over_seeds": float(np.std(per_seed)),
+            "per_seed": per_seed,
+            "fold_scores": f["scores"],
+        }
+        print(f"{name}: {np.mean(per_seed):.3f} +/- {np.std(per_seed):.3f} over {n_seeds} seeds")
+    return out
+
+
+def fold_scores(folds: dict, name: str, test_indices: list) -> FoldScores:
+    """Model ``name``'s splits as :class:`FoldScores` for :func:`compare_models`."""
+    f = folds[name]
+    return FoldScores(
+        "balanced_accuracy",
+        np.asarray(f["scores"]),
+        np.asarray(f["n_train"]),
+        np.asarray(f["n_test"]),
+        test_indices,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true")
@@ -120,55 +174,19 @@ def main() -> None:
             ),
             "ts_lr": models["ts_lr"],
         }
-    score = get_metric("balanced_accuracy")
     seeds = list(range(1 if args.smoke else args.seeds))
-    folds: dict[str, dict[str, list]] = {
-        m: {"scores": [], "n_train": [], "n_test": []} for m in models
-    }
-    test_indices = []
-    for seed in seeds:
-        cv = StratifiedKFold(2 if args.smoke else 5, shuffle=True, random_state=seed)
-        for k, (tr, te) in enumerate(cv.split(X, y)):
-            test_indices.append(te)
-            msg = []
-            for name, make in models.items():
-                s = score(y[te], make().fit(X[tr], y[tr]).predict(X[te]))
-                folds[name]["scores"].append(float(s))
-                folds[name]["n_train"].append(len(tr))
-                folds[name]["n_test"].append(len(te))
-                msg.append(f"{name}={s:.2f}")
-            print(f"seed {seed} fold {k}: " + ", ".join(msg), flush=True)
-    n_per_seed = len(test_indices) // len(seeds)
+    folds, test_indices = cv_scores(models, X, y, seeds, 2 if args.smoke else 5)
     res: dict = {
         "smoke": args.smoke,
         "pool_shape": list(X_pool.shape),
         "pool_runs": sorted(set(runs)),
         "pretext_loss": [h["train_loss"] for h in pre.history_],
         "recipes": {"finetune": FINETUNE, "pretrain": PRETRAIN},
-        "models": {},
+        "models": summarise(folds, len(seeds)),
     }
-    for name, f in folds.items():
-        per_seed = [
-            float(np.mean(f["scores"][i : i + n_per_seed]))
-            for i in range(0, len(f["scores"]), n_per_seed)
-        ]
-        res["models"][name] = {
-            "mean": float(np.mean(per_seed)),
-            "sd_over_seeds": float(np.std(per_seed)),
-            "per_seed": per_seed,
-            "fold_scores": f["scores"],
-        }
-        print(f"{name}: {np.mean(per_seed):.3f} +/- {np.std(per_seed):.3f} over {len(seeds)} seeds")
 
     def as_cv(name):
-        f = folds[name]
-        return FoldScores(
-            "balanced_accuracy",
-            np.asarray(f["scores"]),
-            np.asarray(f["n_train"]),
-            np.asarray(f["n_test"]),
-            test_indices,
-        )
+        return fold_scores(folds, name, test_indices)
 
     res["comparisons"] = []
     pairs = [

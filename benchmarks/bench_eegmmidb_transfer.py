@@ -49,16 +49,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_eegmmidb_ssl import PREP, load
+from bench_eegmmidb_ssl import PREP, cv_scores, fold_scores, load, summarise
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import StratifiedKFold
 
 from neurodl.datasets import load_dataset
 from neurodl.estimators import make_estimator
 from neurodl.estimators.torch_engine import TrainConfig, build_augmenter, predict_outputs, train
 from neurodl.evaluation import compare_models
-from neurodl.evaluation.label_efficiency import FoldScores
-from neurodl.evaluation.metrics import get_metric
 from neurodl.models import build_model
 
 SFREQ = 160.0
@@ -146,40 +143,6 @@ def _executed() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ex.X, np.float32) / _raw_pool_scale(), np.asarray(ex.y)
 
 
-def _cv(models: dict, X, y, seeds, n_folds) -> tuple[dict, list]:
-    score = get_metric("balanced_accuracy")
-    folds = {m: {"scores": [], "n_train": [], "n_test": []} for m in models}
-    test_indices = []
-    for seed in seeds:
-        cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-        for k, (tr, te) in enumerate(cv.split(X, y)):
-            test_indices.append(te)
-            msg = []
-            for name, make in models.items():
-                s = score(y[te], make().fit(X[tr], y[tr]).predict(X[te]))
-                folds[name]["scores"].append(float(s))
-                folds[name]["n_train"].append(len(tr))
-                folds[name]["n_test"].append(len(te))
-                msg.append(f"{name}={s:.2f}")
-            print(f"seed {seed} fold {k}: " + ", ".join(msg), flush=True)
-    return folds, test_indices
-
-
-def _summary(folds: dict, n_seeds: int) -> dict:
-    out = {}
-    for name, f in folds.items():
-        n = len(f["scores"]) // n_seeds
-        per_seed = [float(np.mean(f["scores"][i : i + n])) for i in range(0, len(f["scores"]), n)]
-        out[name] = {
-            "mean": float(np.mean(per_seed)),
-            "sd_over_seeds": float(np.std(per_seed)),
-            "per_seed": per_seed,
-            "fold_scores": f["scores"],
-        }
-        print(f"{name}: {np.mean(per_seed):.3f} +/- {np.std(per_seed):.3f} over {n_seeds} seeds")
-    return out
-
-
 def main() -> None:
     """Command line: ``--tune`` (executed runs), default (imagery), ``--smoke``, ``--out``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -201,8 +164,8 @@ def main() -> None:
         }
         models["ts_lr"] = lambda: make_estimator("tangent_space_lr")
         seeds = [0] if args.smoke else [0, 1]
-        folds, _ = _cv(models, X_ex, y_ex, seeds, 2 if args.smoke else 5)
-        res["executed"] = _summary(folds, len(seeds))
+        folds, _ = cv_scores(models, X_ex, y_ex, seeds, 2 if args.smoke else 5)
+        res["executed"] = summarise(folds, len(seeds))
         nets = {n: res["executed"][n]["mean"] for n in CANDIDATES}
         res["chosen"] = max(nets, key=nets.get)
         print(f"chosen on the executed runs: {res['chosen']}")
@@ -219,18 +182,11 @@ def main() -> None:
             "ts_lr": lambda: make_estimator("tangent_space_lr"),
         }
         seeds = list(range(1 if args.smoke else args.seeds))
-        folds, test_indices = _cv(models, X, y, seeds, 2 if args.smoke else 5)
-        res["imagery"] = _summary(folds, len(seeds))
+        folds, test_indices = cv_scores(models, X, y, seeds, 2 if args.smoke else 5)
+        res["imagery"] = summarise(folds, len(seeds))
 
         def as_cv(name):
-            f = folds[name]
-            return FoldScores(
-                "balanced_accuracy",
-                np.asarray(f["scores"]),
-                np.asarray(f["n_train"]),
-                np.asarray(f["n_test"]),
-                test_indices,
-            )
+            return fold_scores(folds, name, test_indices)
 
         res["comparisons"] = []
         for a, b in [("pretrained", "ts_lr"), ("pretrained", "scratch"), ("scratch", "ts_lr")]:
