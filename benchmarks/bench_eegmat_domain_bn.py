@@ -37,10 +37,9 @@ import argparse
 import json
 from pathlib import Path
 
-from bench_eegmat_tangent_net import NET_SFREQ, load_inputs, score_models
+from bench_eegmat_tangent_net import NET_SFREQ, compare_pairs, load_inputs, score_models
 
 from neurodl.estimators import NeuralClassifier, make_estimator
-from neurodl.evaluation import compare_models
 
 #: The TSMNet recipe (after Kobler et al. 2022: 4 temporal filters, 40 virtual channels, BiMap to
 #: 20, Adam-type optimiser lr 1e-3, weight decay 1e-4, batches of one domain), fixed before the
@@ -131,11 +130,7 @@ def run(smoke: bool, n_jobs: int, scalar: bool = False) -> dict:
     pairs = [(n, REFERENCE) for n in variants]
     if not scalar:
         pairs += [(GOAL, "tsmnet, no adaptation"), (GOAL, "tsmnet + DSBN")]
-    out["comparisons"] = []
-    for a, b in pairs:
-        cmp = compare_models(cvs[a], cvs[b], names=(a, b))
-        out["comparisons"].append({**cmp.to_dict(), "verdict": cmp.verdict()})
-        print(cmp.verdict(), flush=True)
+    out["comparisons"] = compare_pairs(cvs, pairs)
     return out
 
 

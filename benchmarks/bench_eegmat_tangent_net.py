@@ -212,6 +212,16 @@ def score_models(runs: dict, proto, n_jobs: int, models_out: dict) -> dict:
     return cvs
 
 
+def compare_pairs(cvs: dict, pairs: list) -> list:
+    """The paired comparison of every ``(a, b)`` in ``pairs`` (printed); a list of dicts."""
+    rows = []
+    for a, b in pairs:
+        cmp = compare_models(cvs[a], cvs[b], names=(a, b))
+        rows.append({**cmp.to_dict(), "verdict": cmp.verdict()})
+        print(cmp.verdict(), flush=True)
+    return rows
+
+
 def _net(
     adaptive_bn: bool, smoke: bool, change: dict | None = None, sfreq: float = NET_SFREQ
 ) -> NeuralClassifier:
@@ -284,11 +294,7 @@ def run(
         pairs = [(shallow, "ts_lr + recentring")]
     if ensemble:
         pairs = [(ens, "ts_lr + recentring"), (one, "ts_lr + recentring"), (ens, one)]
-    out["comparisons"] = []
-    for a, b in pairs:
-        cmp = compare_models(cvs[a], cvs[b], names=(a, b))
-        out["comparisons"].append({**cmp.to_dict(), "verdict": cmp.verdict()})
-        print(cmp.verdict(), flush=True)
+    out["comparisons"] = compare_pairs(cvs, pairs)
     return out
 
 
