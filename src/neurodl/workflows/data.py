@@ -90,6 +90,12 @@ def _fmri_samples() -> Callable[..., Any]:
     return fmri_samples
 
 
+def _masked_samples() -> Callable[..., Any]:
+    from .fmri_sampler import masked_samples_sampler
+
+    return masked_samples_sampler
+
+
 def _windows() -> Callable[..., Any]:
     from ..preprocessing import make_windows
 
@@ -107,6 +113,7 @@ def _epochs() -> Callable[..., Any]:
 SAMPLERS: dict[str, Callable[[], Callable[..., Any]]] = {
     "fmri_volumes": _fmri_volumes,
     "fmri_samples": _fmri_samples,
+    "masked_samples": _masked_samples,
     "windows": _windows,
     "epochs": _epochs,
 }

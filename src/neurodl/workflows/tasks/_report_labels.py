@@ -65,6 +65,32 @@ def _is_fmri(to_samples: dict[str, Any] | None) -> bool:
     return bool(to_samples) and "fmri_samples" in (to_samples or {})
 
 
+def _masked_steps(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``masked_samples`` sampler's masking, then its per-run cleaning steps, in order."""
+    masker = params.get("masker", "voxels")
+    steps = [
+        {
+            "step": f"fMRI samples (nilearn masker: {masker})",
+            "params": {k: v for k, v in params.items() if k != "clean"},
+            "applied": "when cutting the data into samples",
+        }
+    ]
+    clean = params.get("clean")
+    clean = {"detrend": True, "standardize": True} if clean is None else dict(clean)
+    per_run = "per run (nilearn.signal.clean), on each feature's time series, before the split"
+    if clean.get("detrend"):
+        steps.append({"step": "detrend", "params": {"type": "linear"}, "applied": per_run})
+    cuts = {k: clean[k] for k in ("high_pass", "low_pass") if clean.get(k) is not None}
+    if cuts:
+        steps.append({"step": "filter (butterworth)", "params": cuts, "applied": per_run})
+    if clean.get("confounds") is not None:
+        steps.append({"step": "confound regression",
+                      "params": {"confounds": str(clean["confounds"])}, "applied": per_run})  # fmt: skip
+    if clean.get("standardize"):
+        steps.append({"step": "standardise (z-score)", "params": {}, "applied": per_run})
+    return steps
+
+
 def preprocessing_steps(
     preprocessing: list[dict[str, dict[str, Any]]],
     n_before_split: int,
@@ -118,6 +144,8 @@ def preprocessing_steps(
                         "applied": "per run, on each voxel's time series, before the split",
                     }
                 )
+        elif name == "masked_samples":
+            steps.extend(_masked_steps(params))
         else:
             steps.append(
                 {"step": name, "params": params, "applied": "when cutting the data into samples"}
