@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_eegmat_tangent_net import compare_pairs, load_inputs, score_models
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from neurodl.data import EpochsDataset
@@ -50,13 +51,9 @@ from neurodl.datasets import load_dataset
 from neurodl.estimators import NeuralClassifier, make_estimator
 from neurodl.evaluation import (
     CrossDataset,
-    adapt_dataset,
     combine_datasets,
-    compare_models,
-    cross_validate,
 )
-from neurodl.evaluation.protocols import LeaveOneSubjectOut
-from neurodl.preprocessing import BandpassFilter, Resample
+from neurodl.preprocessing import Resample
 from neurodl.preprocessing.adaptation import scale_groups
 
 #: The network recipe of part 1, fixed before the benchmark ran.
@@ -141,17 +138,7 @@ def _ds(X: np.ndarray, like: EpochsDataset, sfreq: float) -> EpochsDataset:
 
 
 def eegmat(smoke: bool, select: bool = False, n_jobs: int = 1) -> dict:
-    ds = load_dataset("eegmat", last=60.0, window=4.0)
-    if smoke:
-        keep = ds.metadata["subject"].isin(sorted(ds.metadata["subject"].unique())[:3])
-        ds = ds.subset(keep.to_numpy())
-    X = BandpassFilter(l_freq=4.0, h_freq=30.0, sfreq=ds.sfreq).fit_transform(ds.X * 1e6)
-    raw = _ds(X, ds, ds.sfreq)
-    net_raw = _ds(Resample(new_sfreq=NET_SFREQ, sfreq=ds.sfreq).fit_transform(X), ds, NET_SFREQ)
-    steps = [{"name": "riemannian_recentring", "by": "subject"}]
-    proto = LeaveOneSubjectOut()
-    rec, record = adapt_dataset(raw, steps, unlabelled_test_data=True, protocol=proto)
-    net_rec, _ = adapt_dataset(net_raw, steps, unlabelled_test_data=True, protocol=proto)
+    raw, net_raw, rec, net_rec, record, proto = load_inputs(smoke)
     net_params = {k: v for k, v in NET.items() if k != "model"}
     if smoke:
         net_params.update(max_epochs=2, patience=1)
@@ -187,18 +174,8 @@ def eegmat(smoke: bool, select: bool = False, n_jobs: int = 1) -> dict:
                 net_rec,
             ),
         }
-    cvs, out = {}, {"models": {}, "adaptation": record}
-    for name, (est, data) in runs.items():
-        t0 = time.perf_counter()
-        cv = cross_validate(est, data, proto, "balanced_accuracy", n_jobs=n_jobs)
-        cvs[name] = cv
-        out["models"][name] = {
-            "score": float(cv.score),
-            "fold_scores": [float(s) for s in cv.scores],
-            "blocks": list(cv.blocks),
-            "time_s": round(time.perf_counter() - t0, 1),
-        }
-        print(f"EEGMAT {name}: {cv.score:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    out = {"models": {}, "adaptation": record}
+    cvs = score_models(runs, proto, n_jobs, out["models"])
     pairs = [
         ("shallow + recentring + AdaBN", "ts_lr + recentring"),
         ("shallow + recentring + AdaBN", "shallow"),
@@ -208,11 +185,7 @@ def eegmat(smoke: bool, select: bool = False, n_jobs: int = 1) -> dict:
         pairs = [
             ("shallow (chosen on training subjects) + recentring + AdaBN", "ts_lr + recentring")
         ]
-    out["comparisons"] = []
-    for a, b in pairs:
-        cmp = compare_models(cvs[a], cvs[b], names=(a, b))
-        out["comparisons"].append({**cmp.to_dict(), "verdict": cmp.verdict()})
-        print(cmp.verdict(), flush=True)
+    out["comparisons"] = compare_pairs(cvs, pairs)
     return out
 
 
